@@ -1,0 +1,5 @@
+export * from "./tenancy.ts";
+export * from "./auth.ts";
+export * from "./keys.ts";
+export * from "./audit.ts";
+export * from "./meta.ts";

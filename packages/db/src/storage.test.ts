@@ -1,0 +1,78 @@
+import { eq, sql } from "drizzle-orm";
+import { expect, it } from "vitest";
+import { describeEachDriver } from "../../../test/support/databases.ts";
+import { notifyIn } from "./connect.ts";
+import { migrate, pendingMigrations } from "./migrate.ts";
+import { resultRows } from "./rows.ts";
+import { dataKeys, workspaces } from "./schema/index.ts";
+
+const waitFor = async (check: () => boolean, ms = 2000) => {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describeEachDriver("storage", (ctx) => {
+  it("has every migration applied and a default workspace", async () => {
+    expect(await pendingMigrations(ctx.database.db)).toEqual([]);
+    const rows = await ctx.database.db.select().from(workspaces).where(eq(workspaces.name, "default"));
+    expect(rows).toHaveLength(1);
+  });
+
+  it("migrating again applies nothing", async () => {
+    const report = await migrate(ctx.database.db);
+    expect(report.applied).toEqual([]);
+    expect(report.alreadyApplied).toBeGreaterThan(0);
+  });
+
+  it("stores bytea as Buffers that round-trip byte for byte", async () => {
+    const bytes = Buffer.from([0, 1, 2, 255, 254, 0, 10, 13]);
+    await ctx.database.db
+      .insert(dataKeys)
+      .values({ id: "dk_roundtrip", scope: "global", scopeId: "", wrapped: bytes, masterKeyId: "k1" });
+    const [row] = await ctx.database.db.select().from(dataKeys).where(eq(dataKeys.id, "dk_roundtrip"));
+    expect(Buffer.isBuffer(row?.wrapped)).toBe(true);
+    expect(row?.wrapped.equals(bytes)).toBe(true);
+    expect(row?.createdAt).toBeInstanceOf(Date);
+  });
+
+  it("delivers NOTIFY to listeners", async () => {
+    const seen: string[] = [];
+    const stop = await ctx.database.listen("sy_test_channel", (p) => seen.push(p));
+    await ctx.database.notify("sy_test_channel", "hello");
+    await waitFor(() => seen.length === 1);
+    expect(seen).toEqual(["hello"]);
+    await stop();
+  });
+
+  it("sends a NOTIFY made in a transaction only when it commits", async () => {
+    const seen: string[] = [];
+    const stop = await ctx.database.listen("sy_tx_channel", (p) => seen.push(p));
+    await ctx.database.db
+      .transaction(async (tx) => {
+        await notifyIn(tx, "sy_tx_channel", "rolled-back");
+        throw new Error("roll back");
+      })
+      .catch(() => {});
+    await ctx.database.db.transaction(async (tx) => notifyIn(tx, "sy_tx_channel", "committed"));
+    await waitFor(() => seen.length >= 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toEqual(["committed"]);
+    await stop();
+  });
+
+  it("answers raw SQL through one row shape on both drivers", async () => {
+    const rows = resultRows<{ n: number }>(await ctx.database.db.execute(sql`select 41 + 1 as n`));
+    expect(rows).toEqual([{ n: 42 }]);
+  });
+
+  it("refuses a second app of the same name in one workspace", async () => {
+    const { apps } = await import("./schema/index.ts");
+    await ctx.database.db.insert(apps).values({ id: "app_a1", workspaceId: "ws_default", name: "dup" });
+    await expect(
+      ctx.database.db.insert(apps).values({ id: "app_a2", workspaceId: "ws_default", name: "dup" }),
+    ).rejects.toThrow();
+  });
+});
