@@ -1,0 +1,146 @@
+import { and, eq, gt, ne, sql } from "drizzle-orm";
+import { generateDataKey, unwrapDataKey, wrapDataKey, type Keyring, type SecretKey } from "@switchyard/crypto";
+import { dataKeys, type Db } from "@switchyard/db";
+import { newId } from "./ids.ts";
+
+export type SecretScope = "global" | "workspace" | "app";
+
+/** A secret scope: global (scopeId ""), one workspace, or one app. */
+export interface ScopeRef {
+  scope: SecretScope;
+  scopeId: string;
+}
+
+/** Associated data of a wrapped data key: it opens only as the key of that id and scope. */
+export function dataKeyAad(id: string, ref: ScopeRef): string {
+  return `switchyard/data-key/v1|${id}|${ref.scope}|${ref.scopeId}`;
+}
+
+const cacheKey = (ref: ScopeRef) => `${ref.scope}:${ref.scopeId}`;
+
+export interface DataKeyStore {
+  /** The scope's data key, or null when the scope has none yet. */
+  find(db: Db, ref: ScopeRef): Promise<SecretKey | null>;
+  /** The scope's data key, created (and wrapped by the active master key) on first use. */
+  getOrCreate(db: Db, ref: ScopeRef): Promise<SecretKey>;
+  /** Drops cached keys: one scope's, or all. */
+  forget(ref?: ScopeRef): void;
+}
+
+/**
+ * Per-scope data keys with an in-process cache of unwrapped keys: unwrapping
+ * is an AES-GCM open per lookup, which the read path should not pay each time.
+ * Rotation of the master key re-wraps data keys without changing them, so the
+ * cache stays valid across it.
+ */
+export function createDataKeyStore(options: { keyring: Keyring }): DataKeyStore {
+  const { keyring } = options;
+  const cache = new Map<string, SecretKey>();
+
+  async function find(db: Db, ref: ScopeRef): Promise<SecretKey | null> {
+    const cached = cache.get(cacheKey(ref));
+    if (cached) return cached;
+    const [row] = await db
+      .select()
+      .from(dataKeys)
+      .where(and(eq(dataKeys.scope, ref.scope), eq(dataKeys.scopeId, ref.scopeId)));
+    if (!row) return null;
+    const key = unwrapDataKey(keyring, row.id, row.wrapped, dataKeyAad(row.id, ref));
+    cache.set(cacheKey(ref), key);
+    return key;
+  }
+
+  async function getOrCreate(db: Db, ref: ScopeRef): Promise<SecretKey> {
+    const existing = await find(db, ref);
+    if (existing) return existing;
+    const id = newId("dk");
+    const key = generateDataKey(id);
+    // Two writers may race to create the scope's key: the unique index keeps
+    // one, and the loser reads the winner's.
+    await db
+      .insert(dataKeys)
+      .values({
+        id,
+        ...ref,
+        wrapped: wrapDataKey(keyring, key, dataKeyAad(id, ref)),
+        masterKeyId: keyring.activeId,
+      })
+      .onConflictDoNothing();
+    const stored = await find(db, ref);
+    if (!stored) throw new Error(`data key for ${cacheKey(ref)} vanished after insert`);
+    return stored;
+  }
+
+  return {
+    find,
+    getOrCreate,
+    forget(ref) {
+      if (ref) cache.delete(cacheKey(ref));
+      else cache.clear();
+    },
+  };
+}
+
+export interface RotationReport {
+  /** Data keys already wrapped by the active master key before this run. */
+  current: number;
+  /** Data keys re-wrapped by this run (or that would be, with dryRun). */
+  rewrapped: number;
+  /** Data keys that could not be re-wrapped, with the reason (e.g. their master key is not in the keyring). */
+  failed: { id: string; masterKeyId: string; reason: string }[];
+  dryRun: boolean;
+}
+
+/**
+ * Re-wraps every data key under the active master key. Each row is its own
+ * compare-and-set update (`where master_key_id = <old>`), so a run killed half
+ * way leaves every row either old-wrapped or new-wrapped, both readable with a
+ * keyring that holds both keys; running again finishes the rest.
+ */
+export async function rotateDataKeys(
+  db: Db,
+  keyring: Keyring,
+  options: { dryRun?: boolean; batchSize?: number; onProgress?: (done: number) => void } = {},
+): Promise<RotationReport> {
+  const dryRun = options.dryRun ?? false;
+  const batchSize = options.batchSize ?? 100;
+  const [countRow] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(dataKeys)
+    .where(eq(dataKeys.masterKeyId, keyring.activeId));
+  const report: RotationReport = { current: countRow?.n ?? 0, rewrapped: 0, failed: [], dryRun };
+  // Keyset paging by id: rows re-wrapped behind us drop out of the filter,
+  // and rows that failed are not read twice.
+  let after = "";
+  for (;;) {
+    const batch = await db
+      .select()
+      .from(dataKeys)
+      .where(and(ne(dataKeys.masterKeyId, keyring.activeId), gt(dataKeys.id, after)))
+      .orderBy(dataKeys.id)
+      .limit(batchSize);
+    for (const row of batch) {
+      const ref = { scope: row.scope, scopeId: row.scopeId };
+      const aad = dataKeyAad(row.id, ref);
+      let rewrapped: Buffer;
+      try {
+        rewrapped = wrapDataKey(keyring, unwrapDataKey(keyring, row.id, row.wrapped, aad), aad);
+      } catch (error) {
+        report.failed.push({ id: row.id, masterKeyId: row.masterKeyId, reason: (error as Error).message });
+        continue;
+      }
+      if (!dryRun) {
+        await db
+          .update(dataKeys)
+          .set({ wrapped: rewrapped, masterKeyId: keyring.activeId, rewrappedAt: new Date() })
+          .where(and(eq(dataKeys.id, row.id), eq(dataKeys.masterKeyId, row.masterKeyId)));
+      }
+      report.rewrapped += 1;
+      options.onProgress?.(report.rewrapped);
+    }
+    const last = batch.at(-1);
+    if (!last || batch.length < batchSize) break;
+    after = last.id;
+  }
+  return report;
+}

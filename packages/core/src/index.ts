@@ -1,0 +1,42 @@
+export {
+  SwitchyardError,
+  NotFoundError,
+  ConflictError,
+  ValidationError,
+  ForbiddenError,
+  TooLargeError,
+  AuditUnavailableError,
+  isUniqueViolation,
+} from "./errors.ts";
+export type { ErrorCode } from "./errors.ts";
+export { newId } from "./ids.ts";
+export {
+  TOKEN_SCOPES,
+  hasScope,
+  requireScope,
+  requireUnlimited,
+  canSeeWorkspace,
+} from "./principal.ts";
+export type { Principal, TokenScope } from "./principal.ts";
+export { recordAudit, listAudit } from "./audit.ts";
+export type { AuditEntry, AuditQuery, AuditRow } from "./audit.ts";
+export {
+  DEFAULT_WORKSPACE_ID,
+  createWorkspace,
+  listWorkspaces,
+  getWorkspace,
+  createApp,
+  listApps,
+  getApp,
+  deleteApp,
+} from "./tenancy.ts";
+export type { Workspace, App } from "./tenancy.ts";
+export { createToken, revokeToken, authenticateToken, ensureBootstrapToken } from "./tokens.ts";
+export type { CreatedToken, TokenInput } from "./tokens.ts";
+export { createDataKeyStore, rotateDataKeys, dataKeyAad } from "./data-keys.ts";
+export type { DataKeyStore, RotationReport, ScopeRef, SecretScope } from "./data-keys.ts";
+export { silentLogger } from "./logger.ts";
+export type { Logger } from "./logger.ts";
+export { checkReadiness } from "./readiness.ts";
+export type { Readiness } from "./readiness.ts";
+export type { Database, Db } from "@switchyard/db";

@@ -1,0 +1,20 @@
+import type { Database, Logger, Principal } from "@switchyard/core";
+import type { Registry } from "prom-client";
+
+/** What the manager needs from the composition root. */
+export interface ManagerDeps {
+  database: Database;
+  logger: Logger;
+  metrics: Registry;
+  /** Largest admin request body accepted, in bytes. */
+  maxBodyBytes?: number;
+  /** Build/version string shown by /healthz. */
+  version?: string;
+}
+
+export type AppEnv = {
+  Variables: {
+    principal: Principal;
+    requestId: string;
+  };
+};

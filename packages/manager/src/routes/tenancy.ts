@@ -1,0 +1,80 @@
+import {
+  createApp,
+  createToken,
+  createWorkspace,
+  deleteApp,
+  getApp,
+  listApps,
+  listWorkspaces,
+  revokeToken,
+  type App,
+  type Workspace,
+} from "@switchyard/core";
+import type { ManagerDeps } from "../env.ts";
+import type { RouteRegistry } from "./registry.ts";
+import { appCreateBody, appListQuery, tokenCreateBody, workspaceCreateBody } from "./schemas.ts";
+
+const workspaceJson = (w: Workspace) => ({ id: w.id, name: w.name, created_at: w.createdAt });
+const appJson = (a: App) => ({ id: a.id, name: a.name, workspace_id: a.workspaceId, created_at: a.createdAt });
+
+/** Tokens, workspaces and apps. */
+export function tenancyRoutes(routes: RouteRegistry, { database }: ManagerDeps): void {
+  const { db } = database;
+
+  routes.add(
+    { method: "post", path: "/api/v1/admin/tokens", summary: "Create an API token (shown once)", tag: "tokens", scope: "admin", body: tokenCreateBody, status: 201 },
+    async (c, { body, principal }) => {
+      const created = await createToken(db, principal, {
+        name: body.name,
+        scopes: body.scopes,
+        workspaceId: body.workspace_id ?? undefined,
+      });
+      return c.json(
+        { id: created.id, token: created.token, name: created.name, scopes: created.scopes, workspace_id: created.workspaceId },
+        201,
+      );
+    },
+  );
+
+  routes.add(
+    { method: "delete", path: "/api/v1/admin/tokens/:tokenId", summary: "Revoke an API token", tag: "tokens", scope: "admin", status: 204 },
+    async (c, { principal }) => {
+      await revokeToken(db, principal, c.req.param("tokenId") ?? "");
+      return c.body(null, 204);
+    },
+  );
+
+  routes.add(
+    { method: "post", path: "/api/v1/admin/workspaces", summary: "Create a workspace", tag: "workspaces", scope: "admin", body: workspaceCreateBody, status: 201 },
+    async (c, { body, principal }) => c.json(workspaceJson(await createWorkspace(db, principal, body.name)), 201),
+  );
+
+  routes.add(
+    { method: "get", path: "/api/v1/admin/workspaces", summary: "List workspaces", tag: "workspaces" },
+    async (c, { principal }) => c.json({ workspaces: (await listWorkspaces(db, principal)).map(workspaceJson) }),
+  );
+
+  routes.add(
+    { method: "post", path: "/api/v1/admin/apps", summary: "Create an app", tag: "apps", scope: "apps:write", body: appCreateBody, status: 201 },
+    async (c, { body, principal }) =>
+      c.json(appJson(await createApp(db, principal, { name: body.name, workspaceId: body.workspace_id })), 201),
+  );
+
+  routes.add(
+    { method: "get", path: "/api/v1/admin/apps", summary: "List apps", tag: "apps", query: appListQuery },
+    async (c, { query, principal }) => c.json({ apps: (await listApps(db, principal, query.workspace_id)).map(appJson) }),
+  );
+
+  routes.add(
+    { method: "get", path: "/api/v1/admin/apps/:appId", summary: "Show an app (by id or name)", tag: "apps" },
+    async (c, { principal }) => c.json(appJson(await getApp(db, principal, c.req.param("appId") ?? ""))),
+  );
+
+  routes.add(
+    { method: "delete", path: "/api/v1/admin/apps/:appId", summary: "Delete an app", tag: "apps", scope: "apps:write", status: 204 },
+    async (c, { principal }) => {
+      await deleteApp(db, principal, c.req.param("appId") ?? "");
+      return c.body(null, 204);
+    },
+  );
+}

@@ -1,0 +1,136 @@
+import { parseArgs } from "node:util";
+import { runKeysGenerate, runKeysRotate } from "./commands/keys.ts";
+import { runMigrate } from "./commands/migrate.ts";
+import { startServer, type Role } from "./commands/serve.ts";
+import { parseConfig } from "./config.ts";
+import { StartupError } from "./startup-error.ts";
+
+const HELP: Record<string, string> = {
+  main: `switchyard: secrets, email and triggers for tenant scripts
+
+Usage: switchyard <command> [options]
+
+Commands:
+  serve           start the service (HTTP API, workers)
+  migrate         apply pending database migrations
+  keys generate   print a new random master key
+  keys rotate     re-wrap every data key under the active master key
+
+Run 'switchyard <command> --help' for a command's options.
+Configuration comes from SWITCHYARD_* variables and DATABASE_URL (see README).`,
+  serve: `Usage: switchyard serve [--role api|worker|all] [--port N] [--dev]
+
+Starts Switchyard. Without DATABASE_URL it runs on the embedded PGlite in
+SWITCHYARD_DATA_DIR (default ./.switchyard), where only --role all is possible.
+
+Options:
+  --role <role>   api: HTTP only; worker: background work only; all (default): both
+  --port <n>      overrides SWITCHYARD_PORT (0 picks a free port)
+  --dev           dev mode (same as SWITCHYARD_DEV=1): generated key, pretty logs
+  -h, --help      show this help`,
+  migrate: `Usage: switchyard migrate
+
+Applies pending migrations to the configured database and exits. Safe to run
+from several processes at once; the service also migrates at start.`,
+  keys: `Usage: switchyard keys generate [--id <id>]
+       switchyard keys rotate [--dry-run]
+
+generate  prints a new base64 master key (with --id, as an id:key entry for
+          SWITCHYARD_MASTER_KEYS). Store it in your secret manager.
+rotate    re-wraps every data key under the active (first) master key of
+          SWITCHYARD_MASTER_KEYS; older keys must stay listed until it
+          finishes. Resumable: killed half way, run it again. --dry-run reports
+          what would change.`,
+};
+
+/** Runs one CLI invocation; resolves to the process exit code. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv, print = (l: string) => console.log(l)): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === "--help" || command === "-h" || command === "help") {
+    print(HELP.main ?? "");
+    return command ? 0 : 2;
+  }
+  try {
+    switch (command) {
+      case "serve":
+        return await serveCommand(rest, env, print);
+      case "migrate": {
+        const { values } = parseArgs({ args: rest, options: { help: { type: "boolean", short: "h" } } });
+        if (values.help) return help("migrate", print);
+        await runMigrate(parseConfig(env), print);
+        return 0;
+      }
+      case "keys":
+        return await keysCommand(rest, env, print);
+      default:
+        console.error(`switchyard: unknown command ${JSON.stringify(command)}\n`);
+        print(HELP.main ?? "");
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof StartupError) {
+      console.error(`switchyard: ${error.message}`);
+      return error.exitCode;
+    }
+    if ((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      console.error(`switchyard: ${(error as Error).message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+function help(name: string, print: (l: string) => void): number {
+  print(HELP[name] ?? "");
+  return 0;
+}
+
+async function serveCommand(args: string[], env: NodeJS.ProcessEnv, print: (l: string) => void): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      role: { type: "string", default: "all" },
+      port: { type: "string" },
+      dev: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return help("serve", print);
+  if (!["api", "worker", "all"].includes(values.role ?? "")) {
+    throw new StartupError(`--role must be api, worker or all (got ${JSON.stringify(values.role)})`, 2);
+  }
+  const config = parseConfig({
+    ...env,
+    ...(values.dev ? { SWITCHYARD_DEV: "1" } : {}),
+    ...(values.port !== undefined ? { SWITCHYARD_PORT: values.port } : {}),
+  });
+  const server = await startServer(config, values.role as Role, print);
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      server.logger.info({ signal }, "received signal");
+      void server.stop().then(resolve);
+    };
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    process.once("SIGINT", () => shutdown("SIGINT"));
+  });
+  return 0;
+}
+
+async function keysCommand(args: string[], env: NodeJS.ProcessEnv, print: (l: string) => void): Promise<number> {
+  const [verb, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: { id: { type: "string" }, "dry-run": { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help || !verb || verb === "--help" || verb === "-h") return help("keys", print) + (verb ? 0 : 2);
+  if (verb === "generate") {
+    runKeysGenerate(values.id, print);
+    return 0;
+  }
+  if (verb === "rotate") {
+    await runKeysRotate(parseConfig(env), values["dry-run"] ?? false, print);
+    return 0;
+  }
+  console.error(`switchyard: unknown keys command ${JSON.stringify(verb)}`);
+  return help("keys", print) + 2;
+}

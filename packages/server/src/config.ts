@@ -1,0 +1,96 @@
+import { z } from "zod";
+import { StartupError } from "./startup-error.ts";
+
+const bool = z
+  .enum(["1", "0", "true", "false", "yes", "no", "on", "off", ""])
+  .transform((v) => ["1", "true", "yes", "on"].includes(v));
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be a whole number between ${min} and ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\/./.test(v) && URL.canParse(v), "must be a postgres:// or postgresql:// URL");
+
+/**
+ * Every variable Switchyard reads, in one schema (API.md's configuration table).
+ * Only this package reads the environment; libraries take these as options.
+ */
+const schema = z.object({
+  SWITCHYARD_DEV: bool.default(false),
+  SWITCHYARD_HOST: z.string().min(1).default("127.0.0.1"),
+  SWITCHYARD_PORT: int(0, 65535).default(8787),
+  SWITCHYARD_DATA_DIR: z.string().min(1).default("./.switchyard"),
+  DATABASE_URL: postgresUrl.optional(),
+  SWITCHYARD_DB_POOL: int(1, 500).default(10),
+  SWITCHYARD_MASTER_KEY: z.string().optional(),
+  SWITCHYARD_MASTER_KEYS: z.string().optional(),
+  SWITCHYARD_SECRET_MAX_BYTES: int(1, 16 * 1024 * 1024).default(65536),
+  SWITCHYARD_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
+  SWITCHYARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+/** Variables holding key material: their values never appear in any message. */
+const SECRET_VARIABLES = new Set(["SWITCHYARD_MASTER_KEY", "SWITCHYARD_MASTER_KEYS", "DATABASE_URL"]);
+
+export interface Config {
+  dev: boolean;
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  dbPool: number;
+  masterKey: string | undefined;
+  masterKeys: string | undefined;
+  secretMaxBytes: number;
+  maxBodyBytes: number;
+  logLevel: z.infer<typeof schema>["SWITCHYARD_LOG_LEVEL"];
+  /** SWITCHYARD_* variables set but unknown: likely typos, reported as warnings. */
+  unknownVariables: string[];
+}
+
+/**
+ * Parses the environment once at start. An invalid value throws a StartupError
+ * naming the variable and what is wrong with it (never a secret's value).
+ *
+ * @example
+ * const config = parseConfig(process.env);
+ */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable counts as unset, as in most shells' `VAR= cmd` idiom.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "environment");
+      const shown = SECRET_VARIABLES.has(name) || present[name] === undefined ? "" : ` (got ${JSON.stringify(present[name])})`;
+      return `${name}: ${issue.message}${shown}`;
+    });
+    throw new StartupError(`invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  const v = parsed.data;
+  const known = new Set(Object.keys(schema.shape));
+  return {
+    dev: v.SWITCHYARD_DEV,
+    host: v.SWITCHYARD_HOST,
+    port: v.SWITCHYARD_PORT,
+    dataDir: v.SWITCHYARD_DATA_DIR,
+    databaseUrl: v.DATABASE_URL,
+    dbPool: v.SWITCHYARD_DB_POOL,
+    masterKey: v.SWITCHYARD_MASTER_KEY,
+    masterKeys: v.SWITCHYARD_MASTER_KEYS,
+    secretMaxBytes: v.SWITCHYARD_SECRET_MAX_BYTES,
+    maxBodyBytes: v.SWITCHYARD_MAX_BODY_BYTES,
+    logLevel: v.SWITCHYARD_LOG_LEVEL,
+    unknownVariables: Object.keys(present).filter(
+      (k) => k.startsWith("SWITCHYARD_") && !known.has(k) && !CLIENT_VARIABLES.has(k),
+    ),
+  };
+}
+
+/** Read by the CLI verbs that talk to a running service, not by the service itself. */
+const CLIENT_VARIABLES = new Set(["SWITCHYARD_URL", "SWITCHYARD_TOKEN"]);

@@ -1,0 +1,6 @@
+export { main } from "./cli.ts";
+export { parseConfig } from "./config.ts";
+export type { Config } from "./config.ts";
+export { startServer } from "./commands/serve.ts";
+export type { RunningServer, Role } from "./commands/serve.ts";
+export { StartupError } from "./startup-error.ts";
