@@ -1,7 +1,5 @@
 import { parseArgs } from "node:util";
-import { runKeysGenerate, runKeysRotate } from "./commands/keys.ts";
-import { runMigrate } from "./commands/migrate.ts";
-import { startServer, type Role } from "./commands/serve.ts";
+import type { Role } from "./commands/serve.ts";
 import { parseConfig } from "./config.ts";
 import { StartupError } from "./startup-error.ts";
 
@@ -57,6 +55,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, print = (l: s
       case "migrate": {
         const { values } = parseArgs({ args: rest, options: { help: { type: "boolean", short: "h" } } });
         if (values.help) return help("migrate", print);
+        const { runMigrate } = await import("./commands/migrate.ts");
         await runMigrate(parseConfig(env), print);
         return 0;
       }
@@ -104,6 +103,9 @@ async function serveCommand(args: string[], env: NodeJS.ProcessEnv, print: (l: s
     ...(values.dev ? { SWITCHYARD_DEV: "1" } : {}),
     ...(values.port !== undefined ? { SWITCHYARD_PORT: values.port } : {}),
   });
+  // Commands load their modules on demand: a bad key or flag is reported
+  // before the database drivers and HTTP stack are even loaded.
+  const { startServer } = await import("./commands/serve.ts");
   const server = await startServer(config, values.role as Role, print);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
@@ -123,6 +125,7 @@ async function keysCommand(args: string[], env: NodeJS.ProcessEnv, print: (l: st
     options: { id: { type: "string" }, "dry-run": { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
   });
   if (values.help || !verb || verb === "--help" || verb === "-h") return help("keys", print) + (verb ? 0 : 2);
+  const { runKeysGenerate, runKeysRotate } = await import("./commands/keys.ts");
   if (verb === "generate") {
     runKeysGenerate(values.id, print);
     return 0;

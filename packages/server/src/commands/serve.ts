@@ -1,11 +1,8 @@
-import { serve as serveHttp, type ServerType } from "@hono/node-server";
-import { ensureBootstrapToken, type Database, type Logger } from "@switchyard/core";
-import { createManagerApp } from "@switchyard/manager";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import type { ServerType } from "@hono/node-server";
+import type { Database, Logger } from "@switchyard/core";
 import type { Config } from "../config.ts";
 import { createLogger } from "../logger.ts";
 import { loadKeyring, type LoadedKeyring } from "../master-keys.ts";
-import { migrateOrExplain, openDatabase } from "../runtime.ts";
 import { StartupError } from "../startup-error.ts";
 
 export type Role = "api" | "worker" | "all";
@@ -27,6 +24,15 @@ export async function startServer(config: Config, role: Role, print: (line: stri
   if (!config.databaseUrl && role !== "all") {
     throw new StartupError(`--role ${role} needs DATABASE_URL: the embedded PGlite serves one process, which runs every role`);
   }
+  // Loaded only now, after the key check: a refused start stays fast and touches nothing.
+  const [{ serve: serveHttp }, { ensureBootstrapToken }, { createManagerApp }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }] =
+    await Promise.all([
+      import("@hono/node-server"),
+      import("@switchyard/core"),
+      import("@switchyard/manager"),
+      import("prom-client"),
+      import("../runtime.ts"),
+    ]);
   const logger = createLogger(config);
   warnAboutSetup(config, loaded, logger);
   const database = await openDatabase(config, logger, role);

@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const cliPath = fileURLToPath(new URL("../../packages/server/bin/switchyard.mjs", import.meta.url));
+
+/** An environment without any SWITCHYARD_* or DATABASE_URL from the caller's shell. */
+export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith("SWITCHYARD_") && k !== "DATABASE_URL") env[k] = v;
+  }
+  return { ...env, SWITCHYARD_LOG_LEVEL: "warn", ...extra };
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `switchyard <args>` to completion. */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> {
+  return finished(startCli(args, env), timeoutMs);
+}
+
+export function startCli(args: string[], env: Record<string, string>): ChildProcess & { output: { stdout: string; stderr: string } } {
+  const child = spawn(process.execPath, [cliPath, ...args], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  const output = { stdout: "", stderr: "" };
+  child.stdout?.on("data", (d: Buffer) => (output.stdout += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output.stderr += d.toString()));
+  return Object.assign(child, { output });
+}
+
+export function finished(child: ReturnType<typeof startCli>, timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`switchyard did not exit within ${timeoutMs} ms\n${child.output.stdout}\n${child.output.stderr}`));
+    }, timeoutMs);
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      // Let the pipes drain.
+      setImmediate(() => resolve({ code, signal, ...child.output }));
+    });
+  });
+}
+
+/** Resolves with the URL a `serve` child prints once it listens. */
+export function listeningUrl(child: ReturnType<typeof startCli>, timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = setInterval(() => {
+      const match = /listening on (http:\/\/\S+)/.exec(child.output.stdout);
+      if (match?.[1]) {
+        clearInterval(poll);
+        resolve(match[1]);
+      } else if (child.exitCode !== null || Date.now() - started > timeoutMs) {
+        clearInterval(poll);
+        reject(new Error(`server did not start (exit ${child.exitCode})\n${child.output.stdout}\n${child.output.stderr}`));
+      }
+    }, 20);
+  });
+}
