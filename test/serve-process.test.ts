@@ -1,0 +1,75 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { createPostgresDatabase, itPostgres, type PostgresDatabase } from "./support/databases.ts";
+import { finished, listeningUrl, runCli, startCli } from "./support/cli.ts";
+
+const key = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 29 + 3) & 255)).toString("base64");
+
+describe("switchyard serve as a process", () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const cleanup of cleanups) await cleanup();
+  });
+
+  it("starts on PGlite in dev mode, answers /readyz, prints the token once, and stops cleanly on SIGTERM", async () => {
+    const dataDir = join(await mkdtemp(join(tmpdir(), "sy-serve-")), "data");
+    const first = startCli(["serve", "--dev", "--port", "0"], { SWITCHYARD_DATA_DIR: dataDir });
+    const url = await listeningUrl(first);
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: "ready", database: "pglite" });
+    const token = /SWITCHYARD_TOKEN=(sy_\S+)/.exec(first.output.stdout)?.[1];
+    expect(token).toBeDefined();
+    const apps = await fetch(`${url}/api/v1/admin/apps`, { headers: { authorization: `Bearer ${token}` } });
+    expect(apps.status).toBe(200);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain("switchyard_http_requests_total");
+    first.kill("SIGTERM");
+    const exit = await finished(first);
+    expect(exit.code).toBe(0);
+
+    // Second start: same data folder and generated key, token not printed again, still valid.
+    const second = startCli(["serve", "--dev", "--port", "0"], { SWITCHYARD_DATA_DIR: dataDir });
+    const url2 = await listeningUrl(second);
+    expect(second.output.stdout).not.toContain("SWITCHYARD_TOKEN=");
+    const again = await fetch(`${url2}/api/v1/admin/apps`, { headers: { authorization: `Bearer ${token}` } });
+    expect(again.status).toBe(200);
+    second.kill("SIGTERM");
+    expect((await finished(second)).code).toBe(0);
+  }, 90_000);
+
+  it("refuses --role api on PGlite", async () => {
+    const result = await runCli(["serve", "--role", "api"], { SWITCHYARD_MASTER_KEY: key });
+    expect(result.code).toBe(78);
+    expect(result.stderr).toMatch(/--role api needs DATABASE_URL/);
+  });
+
+  let pg: PostgresDatabase | undefined;
+  itPostgres("two processes migrating one empty PostgreSQL at once both come up", async () => {
+    pg = await createPostgresDatabase({ migrated: false });
+    cleanups.push(() => pg!.drop());
+    const env = { DATABASE_URL: pg.url, SWITCHYARD_MASTER_KEY: key };
+    // Two bare `migrate` runs racing, then two servers racing on the result.
+    const [m1, m2] = await Promise.all([runCli(["migrate"], env), runCli(["migrate"], env)]);
+    expect([m1.code, m2.code]).toEqual([0, 0]);
+    expect(`${m1.stdout}${m2.stdout}`).toMatch(/applied 0000_foundation/);
+    expect(`${m1.stdout}${m2.stdout}`).toMatch(/up to date/);
+
+    const fresh = await createPostgresDatabase({ migrated: false });
+    cleanups.push(() => fresh.drop());
+    const env2 = { DATABASE_URL: fresh.url, SWITCHYARD_MASTER_KEY: key };
+    const a = startCli(["serve", "--role", "api", "--port", "0"], env2);
+    const b = startCli(["serve", "--role", "all", "--port", "0"], env2);
+    const [urlA, urlB] = await Promise.all([listeningUrl(a), listeningUrl(b)]);
+    for (const url of [urlA, urlB]) expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    // Exactly one of them issued the bootstrap token.
+    const printed = [a, b].filter((p) => p.output.stdout.includes("SWITCHYARD_TOKEN=")).length;
+    expect(printed).toBe(1);
+    a.kill("SIGTERM");
+    b.kill("SIGTERM");
+    expect((await finished(a)).code).toBe(0);
+    expect((await finished(b)).code).toBe(0);
+  }, 90_000);
+});
