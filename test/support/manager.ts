@@ -22,7 +22,7 @@ export function client(app: TestApp, token: string | null) {
     }
     const res = await app.request(path, init);
     const text = await res.text();
-    let json: unknown = null;
+    let json: unknown;
     try {
       json = text ? JSON.parse(text) : null;
     } catch {

@@ -1,7 +1,7 @@
 import type { Principal, TokenScope } from "@switchyard/core";
 import { requireScope } from "@switchyard/core";
 import type { Context, Hono } from "hono";
-import { z } from "zod";
+import type { z } from "zod";
 import type { AppEnv } from "../env.ts";
 import { errorBody, zodDetails } from "../http-errors.ts";
 
