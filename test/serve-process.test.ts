@@ -59,7 +59,7 @@ describe("switchyard serve as a process", () => {
 
     const fresh = await createPostgresDatabase({ migrated: false });
     cleanups.push(() => fresh.drop());
-    const env2 = { DATABASE_URL: fresh.url, SWITCHYARD_MASTER_KEY: key };
+    const env2 = { DATABASE_URL: fresh.url, SWITCHYARD_MASTER_KEY: key, SWITCHYARD_LOG_LEVEL: "info" };
     const a = startCli(["serve", "--role", "api", "--port", "0"], env2);
     const b = startCli(["serve", "--role", "all", "--port", "0"], env2);
     const [urlA, urlB] = await Promise.all([listeningUrl(a), listeningUrl(b)]);

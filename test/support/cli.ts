@@ -34,6 +34,11 @@ export function startCli(args: string[], env: Record<string, string>): ChildProc
 
 export function finished(child: ReturnType<typeof startCli>, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
+    // It may have exited already, before anyone listened.
+    if (child.exitCode !== null || child.signalCode !== null) {
+      setImmediate(() => resolve({ code: child.exitCode, signal: child.signalCode, ...child.output }));
+      return;
+    }
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`switchyard did not exit within ${timeoutMs} ms\n${child.output.stdout}\n${child.output.stderr}`));

@@ -5,4 +5,7 @@ import { register } from "tsx/esm/api";
 
 register();
 const { main } = await import("../src/cli.ts");
-process.exitCode = await main(process.argv.slice(2), process.env);
+const code = await main(process.argv.slice(2), process.env);
+// Exit explicitly once the command is done: a library's lingering handle (a
+// keep-alive socket, a timer) must not keep a stopped service alive.
+process.stdout.write("", () => process.exit(code));

@@ -107,16 +107,29 @@ async function serveCommand(args: string[], env: NodeJS.ProcessEnv, print: (l: s
   // before the database drivers and HTTP stack are even loaded.
   const { startServer } = await import("./commands/serve.ts");
   const server = await startServer(config, values.role as Role, print);
-  await new Promise<void>((resolve) => {
+  return new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {
       server.logger.info({ signal }, "received signal");
-      void server.stop().then(resolve);
+      // Work in flight gets a grace period; past it the process exits anyway.
+      const deadline = setTimeout(() => {
+        server.logger.error({ graceMs: SHUTDOWN_GRACE_MS }, "graceful shutdown timed out; exiting");
+        resolve(1);
+      }, SHUTDOWN_GRACE_MS);
+      deadline.unref();
+      void server.stop().then(
+        () => resolve(0),
+        (error: unknown) => {
+          server.logger.error({ err: error }, "shutdown failed");
+          resolve(1);
+        },
+      );
     };
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     process.once("SIGINT", () => shutdown("SIGINT"));
   });
-  return 0;
 }
+
+const SHUTDOWN_GRACE_MS = 30_000;
 
 async function keysCommand(args: string[], env: NodeJS.ProcessEnv, print: (l: string) => void): Promise<number> {
   const [verb, ...rest] = args;
