@@ -1,14 +1,45 @@
-import { ensureBootstrapToken, silentLogger, type Database } from "@switchyard/core";
+import { randomBytes } from "node:crypto";
+import { createSecretsService, ensureBootstrapToken, silentLogger, type Database } from "@switchyard/core";
+import { parseKeyring, type Keyring } from "@switchyard/crypto";
 import { createManagerApp } from "@switchyard/manager";
 import { Registry } from "prom-client";
 
 export type TestApp = ReturnType<typeof createManagerApp>;
 
+/** A keyring with one fresh random master key. */
+export function testKeyring(): Keyring {
+  const parsed = parseKeyring({ masterKey: randomBytes(32).toString("base64") });
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  return parsed.value;
+}
+
+export interface ManagerOptions {
+  maxBodyBytes?: number;
+  keyring?: Keyring;
+  secretMaxBytes?: number;
+  versionsKept?: number;
+}
+
 /** The manager over a real database, and the bootstrap admin token (created if the database has none). */
-export async function managerFor(database: Database, options: { maxBodyBytes?: number } = {}) {
-  const app = createManagerApp({ database, logger: silentLogger, metrics: new Registry(), ...options });
+export async function managerFor(database: Database, options: ManagerOptions = {}) {
+  const keyring = options.keyring ?? testKeyring();
+  const secrets = createSecretsService({
+    database,
+    keyring,
+    logger: silentLogger,
+    ...(options.secretMaxBytes ? { maxBytes: options.secretMaxBytes } : {}),
+    ...(options.versionsKept ? { versionsKept: options.versionsKept } : {}),
+  });
+  await secrets.start();
+  const app = createManagerApp({
+    database,
+    logger: silentLogger,
+    metrics: new Registry(),
+    secrets,
+    ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+  });
   const bootstrap = await ensureBootstrapToken(database.db);
-  return { app, adminToken: bootstrap?.token ?? null };
+  return { app, secrets, keyring, adminToken: bootstrap?.token ?? null };
 }
 
 /** A small client over `app.request()` that speaks JSON with a bearer token. */

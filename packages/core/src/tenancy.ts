@@ -1,8 +1,9 @@
 import { and, asc, eq, or } from "drizzle-orm";
-import { apps, workspaces, type Db } from "@switchyard/db";
+import { apps, dataKeys, notifyIn, secrets, workspaces, type Db } from "@switchyard/db";
 import { recordAudit } from "./audit.ts";
 import { ConflictError, isUniqueViolation, NotFoundError } from "./errors.ts";
 import { newId } from "./ids.ts";
+import { SECRETS_CHANNEL } from "./secrets/vault.ts";
 import { canSeeWorkspace, requireScope, requireUnlimited, type Principal } from "./principal.ts";
 
 export type Workspace = typeof workspaces.$inferSelect;
@@ -113,7 +114,11 @@ export async function deleteApp(db: Db, principal: Principal, idOrName: string):
   requireScope(principal, "apps:write");
   const app = await getApp(db, principal, idOrName);
   await db.transaction(async (tx) => {
-    await tx.delete(apps).where(and(eq(apps.id, app.id)));
+    // An app's own secrets and data key go with it; its audit rows stay.
+    await tx.delete(secrets).where(and(eq(secrets.scope, "app"), eq(secrets.scopeId, app.id)));
+    await tx.delete(dataKeys).where(and(eq(dataKeys.scope, "app"), eq(dataKeys.scopeId, app.id)));
+    await tx.delete(apps).where(eq(apps.id, app.id));
+    await notifyIn(tx, SECRETS_CHANNEL, `app:${app.id}`);
     await recordAudit(tx, principal, {
       action: "app.delete",
       outcome: "ok",

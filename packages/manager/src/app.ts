@@ -8,6 +8,7 @@ import { httpMetrics } from "./metrics.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { buildOpenApi } from "./routes/openapi.ts";
 import { RouteRegistry } from "./routes/registry.ts";
+import { secretRoutes } from "./routes/secrets.ts";
 import { tenancyRoutes } from "./routes/tenancy.ts";
 
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -48,6 +49,7 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
   healthRoutes(app, deps);
   const routes = new RouteRegistry(app);
   tenancyRoutes(routes, deps);
+  secretRoutes(routes, deps);
 
   const openapi = buildOpenApi(routes, deps.version ?? "dev");
   app.get("/api/v1/openapi.json", (c) => c.json(openapi));

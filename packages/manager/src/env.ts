@@ -1,4 +1,4 @@
-import type { Database, Logger, Principal } from "@switchyard/core";
+import type { Database, Logger, Principal, SecretsService } from "@switchyard/core";
 import type { Registry } from "prom-client";
 
 /** What the manager needs from the composition root. */
@@ -6,6 +6,7 @@ export interface ManagerDeps {
   database: Database;
   logger: Logger;
   metrics: Registry;
+  secrets: SecretsService;
   /** Largest admin request body accepted, in bytes. */
   maxBodyBytes?: number;
   /** Build/version string shown by /healthz. */

@@ -30,6 +30,8 @@ const schema = z.object({
   SWITCHYARD_MASTER_KEY: z.string().optional(),
   SWITCHYARD_MASTER_KEYS: z.string().optional(),
   SWITCHYARD_SECRET_MAX_BYTES: int(1, 16 * 1024 * 1024).default(65536),
+  SWITCHYARD_SECRET_VERSIONS: int(1, 1000).default(20),
+  SWITCHYARD_SECRET_CACHE_TTL_MS: int(0, 3_600_000).default(30_000),
   SWITCHYARD_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
   SWITCHYARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -47,6 +49,8 @@ export interface Config {
   masterKey: string | undefined;
   masterKeys: string | undefined;
   secretMaxBytes: number;
+  secretVersionsKept: number;
+  secretCacheTtlMs: number;
   maxBodyBytes: number;
   logLevel: z.infer<typeof schema>["SWITCHYARD_LOG_LEVEL"];
   /** SWITCHYARD_* variables set but unknown: likely typos, reported as warnings. */
@@ -84,6 +88,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     masterKey: v.SWITCHYARD_MASTER_KEY,
     masterKeys: v.SWITCHYARD_MASTER_KEYS,
     secretMaxBytes: v.SWITCHYARD_SECRET_MAX_BYTES,
+    secretVersionsKept: v.SWITCHYARD_SECRET_VERSIONS,
+    secretCacheTtlMs: v.SWITCHYARD_SECRET_CACHE_TTL_MS,
     maxBodyBytes: v.SWITCHYARD_MAX_BODY_BYTES,
     logLevel: v.SWITCHYARD_LOG_LEVEL,
     unknownVariables: Object.keys(present).filter(

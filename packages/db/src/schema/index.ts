@@ -3,3 +3,4 @@ export * from "./auth.ts";
 export * from "./keys.ts";
 export * from "./audit.ts";
 export * from "./meta.ts";
+export * from "./secrets.ts";

@@ -38,7 +38,8 @@ export function buildOpenApi(registry: RouteRegistry, version: string): object {
         default: { description: "error", content: { "application/json": { schema: errorSchema } } },
       },
     };
-    if (spec.scope) operation["x-required-scope"] = spec.scope;
+    const scope = spec.scope ?? spec.serviceScope;
+    if (scope) operation["x-required-scope"] = scope;
     if (!spec.public) operation.security = [{ bearer: [] }];
     if (spec.body) {
       operation.requestBody = {

@@ -15,6 +15,8 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   tag: string;
   /** Scope the token needs, checked before the handler; omit for routes that check it themselves. */
   scope?: TokenScope;
+  /** Scope the service checks itself (so it can audit a denial); shown in the OpenAPI document only. */
+  serviceScope?: TokenScope;
   /** Public routes take no bearer token. */
   public?: boolean;
   body?: B;

@@ -25,7 +25,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
     throw new StartupError(`--role ${role} needs DATABASE_URL: the embedded PGlite serves one process, which runs every role`);
   }
   // Loaded only now, after the key check: a refused start stays fast and touches nothing.
-  const [{ serve: serveHttp }, { ensureBootstrapToken }, { createManagerApp }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }] =
+  const [{ serve: serveHttp }, { ensureBootstrapToken, createSecretsService }, { createManagerApp }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }] =
     await Promise.all([
       import("@hono/node-server"),
       import("@switchyard/core"),
@@ -39,13 +39,24 @@ export async function startServer(config: Config, role: Role, print: (line: stri
   await migrateOrExplain(database, logger);
   const bootstrap = await ensureBootstrapToken(database.db);
 
+  const secrets = createSecretsService({
+    database,
+    keyring: loaded.keyring,
+    maxBytes: config.secretMaxBytes,
+    versionsKept: config.secretVersionsKept,
+    cacheTtlMs: config.secretCacheTtlMs,
+    logger,
+  });
+  // Every role listens: a worker's script reads must see changes made through any API process.
+  await secrets.start();
+
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: "switchyard_" });
 
   let server: ServerType | null = null;
   let url: string | null = null;
   if (role !== "worker") {
-    const app = createManagerApp({ database, logger, metrics, maxBodyBytes: config.maxBodyBytes, version: "0.1.0" });
+    const app = createManagerApp({ database, logger, metrics, secrets, maxBodyBytes: config.maxBodyBytes, version: "0.1.0" });
     const listening = await new Promise<{ port: number }>((resolve, reject) => {
       server = serveHttp({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => resolve(info));
       server.once("error", reject);
@@ -82,6 +93,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
             (http as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
           });
         }
+        await secrets.stop();
         await database.close();
         logger.info({}, "stopped");
       })();

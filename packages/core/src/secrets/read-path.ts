@@ -1,0 +1,78 @@
+import { recordAudit } from "../audit.ts";
+import type { ScopeRef, SecretScope } from "../data-keys.ts";
+import { NotFoundError } from "../errors.ts";
+import type { Principal } from "../principal.ts";
+import { scopeKey } from "./sealed-cache.ts";
+import { appTarget, type Target } from "./target.ts";
+import type { Vault } from "./vault.ts";
+
+export interface ResolvedSecret {
+  value: unknown;
+  scope: SecretScope;
+  version: number;
+}
+
+// Script runs may read one secret many times; the audit log records each
+// (run, secret, version) once. The set is bounded and cleared when full: a
+// cleared entry only means one more audit row, never a missing one.
+const AUDITED_CAP = 50_000;
+
+/**
+ * The path scripts read through: sealed rows and data keys come from the
+ * in-process cache; the value is opened per call and not kept.
+ */
+export class ReadPath {
+  private readonly audited = new Set<string>();
+
+  constructor(private readonly vault: Vault) {}
+
+  async target(appId: string): Promise<Target> {
+    const workspaceId = await this.vault.cache.workspaceOf(this.vault.db, appId);
+    if (workspaceId === null) throw new NotFoundError("app", appId);
+    return appTarget(appId, workspaceId);
+  }
+
+  /**
+   * Resolves `name` for an app (app, then workspace, then global; nearest
+   * wins), audited. Answers null when no scope has it. If the audit row cannot
+   * be written, it throws and the value is not returned.
+   */
+  async resolve(target: Target, name: string, actor: Principal, action: string): Promise<ResolvedSecret | null> {
+    for (const ref of target.chain) {
+      const row = (await this.vault.cache.rows(this.vault.db, ref)).get(name);
+      if (!row) continue;
+      const value = await this.vault.openRow(ref, row);
+      await this.audit(actor, target, ref, name, row.version, action);
+      return { value, scope: ref.scope, version: row.version };
+    }
+    return null;
+  }
+
+  /** Names visible to an app, with the scope each comes from. */
+  async names(target: Target): Promise<{ name: string; scope: SecretScope }[]> {
+    const seen = new Map<string, SecretScope>();
+    for (const ref of target.chain) {
+      for (const name of (await this.vault.cache.rows(this.vault.db, ref)).keys()) if (!seen.has(name)) seen.set(name, ref.scope);
+    }
+    return [...seen].map(([name, scope]) => ({ name, scope })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private async audit(actor: Principal, target: Target, ref: ScopeRef, name: string, version: number, action: string) {
+    const key = actor.type === "run" ? `${actor.id}|${scopeKey(ref)}|${name}|${version}` : null;
+    if (key && this.audited.has(key)) return;
+    await recordAudit(this.vault.db, actor, {
+      action,
+      outcome: "ok",
+      appId: target.appId,
+      workspaceId: target.workspaceId,
+      scope: ref.scope,
+      scopeId: ref.scopeId,
+      name,
+      version,
+    });
+    if (key) {
+      if (this.audited.size >= AUDITED_CAP) this.audited.clear();
+      this.audited.add(key);
+    }
+  }
+}
