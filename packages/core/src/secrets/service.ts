@@ -145,17 +145,16 @@ export function createSecretsService(options: VaultOptions) {
     async set(principal: Principal, ref: TargetRef, name: string, value: unknown) {
       const target = await authorize(principal, ref, "secrets:write", "secret.set", name);
       const json = encodeValue(value, vault.maxBytes);
-      const { created, row } = await db.transaction((tx) =>
-        vault.writeVersion(tx, principal, target, name, json, "set", { action: "secret.set" }),
+      const { created, row } = await vault.write(target, (tx, key) =>
+        vault.writeVersion(tx, key, principal, target, name, json, "set", { action: "secret.set" }),
       );
-      vault.changed(target.own);
       return { created, name, scope: target.own.scope, version: row.version, updated_at: row.updatedAt };
     },
 
     async remove(principal: Principal, ref: TargetRef, name: string): Promise<void> {
       const target = await authorize(principal, ref, "secrets:write", "secret.delete", name);
       const row = await ownRow(target, name);
-      await db.transaction(async (tx) => {
+      await vault.write(target, async (tx) => {
         await tx.delete(secrets).where(eq(secrets.id, row.id));
         await recordAudit(tx, principal, {
           action: "secret.delete",
@@ -169,7 +168,6 @@ export function createSecretsService(options: VaultOptions) {
         });
         await vault.notify(tx, target.own);
       });
-      vault.changed(target.own);
     },
 
     async versions(principal: Principal, ref: TargetRef, name: string) {
@@ -199,19 +197,18 @@ export function createSecretsService(options: VaultOptions) {
     async rollback(principal: Principal, ref: TargetRef, name: string, version: number) {
       const target = await authorize(principal, ref, "secrets:write", "secret.rollback", name);
       const current = await ownRow(target, name);
-      const { row } = await db.transaction(async (tx) => {
+      const { row } = await vault.write(target, async (tx, key) => {
         const [old] = await tx
           .select()
           .from(secretVersions)
           .where(and(eq(secretVersions.secretId, current.id), eq(secretVersions.version, version)));
         if (!old) throw new NotFoundError(`version of ${name}`, String(version));
-        const value = await vault.openRow(target.own, { name, version, ciphertext: old.ciphertext, dataKeyId: old.dataKeyId });
-        return vault.writeVersion(tx, principal, target, name, encodeValue(value, Number.MAX_SAFE_INTEGER), `rollback:${version}`, {
+        const value = await vault.openRow(target.own, { name, version, ciphertext: old.ciphertext, dataKeyId: old.dataKeyId }, tx);
+        return vault.writeVersion(tx, key, principal, target, name, encodeValue(value, Number.MAX_SAFE_INTEGER), `rollback:${version}`, {
           action: "secret.rollback",
           details: { from_version: version },
         });
       });
-      vault.changed(target.own);
       return { name, scope: target.own.scope, version: row.version, updated_at: row.updatedAt, rolled_back_to: version };
     },
 
@@ -219,7 +216,7 @@ export function createSecretsService(options: VaultOptions) {
       const target = await authorize(principal, ref, "secrets:write", "secret.import");
       const entries = parseDotenv(text);
       const encoded = entries.map((entry) => ({ ...entry, json: encodeValue(entry.value, vault.maxBytes) }));
-      const results = await db.transaction(async (tx) => {
+      const results = await vault.write(target, async (tx, key) => {
         const existing = new Map(
           (
             await tx
@@ -239,9 +236,9 @@ export function createSecretsService(options: VaultOptions) {
         for (const entry of encoded) {
           const row = existing.get(entry.name);
           let status: ImportStatus = row ? "updated" : "created";
-          if (row && JSON.stringify(await vault.openRow(target.own, row)) === entry.json.toString("utf8")) status = "unchanged";
+          if (row && JSON.stringify(await vault.openRow(target.own, row, tx)) === entry.json.toString("utf8")) status = "unchanged";
           if (status !== "unchanged" && !dryRun) {
-            await vault.writeVersion(tx, principal, target, entry.name, entry.json, "import", {
+            await vault.writeVersion(tx, key, principal, target, entry.name, entry.json, "import", {
               action: "secret.import",
               details: { status, line: entry.line },
             });
@@ -250,7 +247,6 @@ export function createSecretsService(options: VaultOptions) {
         }
         return out;
       });
-      if (!dryRun) vault.changed(target.own);
       const count = (status: ImportStatus) => results.filter((r) => r.status === status).length;
       return { dry_run: dryRun, results, created: count("created"), updated: count("updated"), unchanged: count("unchanged") };
     },

@@ -1,5 +1,5 @@
 import { and, eq, lte } from "drizzle-orm";
-import { open, seal, type Keyring } from "@switchyard/crypto";
+import { open, seal, type Keyring, type SecretKey } from "@switchyard/crypto";
 import { notifyIn, secrets, secretVersions, type Database, type Db } from "@switchyard/db";
 import { recordAudit, type AuditEntry } from "../audit.ts";
 import { createDataKeyStore, type DataKeyStore, type ScopeRef } from "../data-keys.ts";
@@ -63,9 +63,9 @@ export class Vault {
   }
 
   /** Opens a sealed row's value. A row that does not open is refused, never skipped. */
-  async openRow(ref: ScopeRef, row: Pick<SealedRow, "name" | "version" | "ciphertext" | "dataKeyId">): Promise<unknown> {
+  async openRow(ref: ScopeRef, row: Pick<SealedRow, "name" | "version" | "ciphertext" | "dataKeyId">, db: Db = this.db): Promise<unknown> {
     try {
-      const key = await this.dataKeys.find(this.db, ref);
+      const key = await this.dataKeys.find(db, ref);
       if (!key || key.id !== row.dataKeyId) throw new Error(`data key ${row.dataKeyId} is not the scope's key`);
       return decodeValue(open(key, row.ciphertext, secretAad(ref, row.name, row.version)));
     } catch (error) {
@@ -90,6 +90,7 @@ export class Vault {
    */
   async writeVersion(
     tx: Db,
+    key: SecretKey,
     principal: Principal,
     target: Target,
     name: string,
@@ -98,9 +99,6 @@ export class Vault {
     audit: Omit<AuditEntry, "outcome" | "name" | "version" | "scope" | "scopeId" | "appId" | "workspaceId">,
   ): Promise<{ created: boolean; row: SealedRow }> {
     const ref = target.own;
-    // The data key exists before the transaction: a key created inside one
-    // that rolls back must never sit in the cache.
-    const key = await this.dataKeys.getOrCreate(this.db, ref);
     const existing = await this.currentRow(tx, ref, name, true);
     const version = (existing?.version ?? 0) + 1;
     const ciphertext = seal(key, json, secretAad(ref, name, version));
@@ -116,7 +114,7 @@ export class Vault {
         .returning();
       // Someone created it between our read and insert: their row is locked
       // for us now, so go round once more as an update.
-      if (!row) return this.writeVersion(tx, principal, target, name, json, origin, audit);
+      if (!row) return this.writeVersion(tx, key, principal, target, name, json, origin, audit);
     }
     if (!row) throw new Error("secret row vanished during write");
     await tx.insert(secretVersions).values({
@@ -150,8 +148,19 @@ export class Vault {
     await notifyIn(tx, SECRETS_CHANNEL, scopeKey(ref));
   }
 
-  /** After a commit that changed `ref`: drop our own cache now rather than wait for our NOTIFY. */
-  changed(ref: ScopeRef): void {
-    this.cache.invalidate(ref);
+  /**
+   * Runs a write to the target's own scope in one transaction, handing it the
+   * scope's data key, then drops our own cache (other processes drop theirs on
+   * the NOTIFY sent at commit). The data key is fetched before the transaction:
+   * a key created inside one that rolls back must never sit in the cache, and
+   * PGlite's single connection would deadlock on a second query outside `tx`.
+   */
+  async write<T>(target: Target, fn: (tx: Db, key: SecretKey) => Promise<T>): Promise<T> {
+    const key = await this.dataKeys.getOrCreate(this.db, target.own);
+    try {
+      return await this.db.transaction((tx) => fn(tx, key));
+    } finally {
+      this.cache.invalidate(target.own);
+    }
   }
 }
