@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "./config.ts";
+
+describe("parseConfig", () => {
+  it("applies API.md's defaults", () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({ dev: false, host: "127.0.0.1", port: 8787, dataDir: "./.switchyard", dbPool: 10, secretMaxBytes: 65536, logLevel: "info" });
+    expect(config.databaseUrl).toBeUndefined();
+  });
+
+  it("names each invalid variable and what is wrong with it", () => {
+    expect(() => parseConfig({ SWITCHYARD_PORT: "70000" })).toThrow(/SWITCHYARD_PORT: must be at most 65535 \(got "70000"\)/);
+    expect(() => parseConfig({ SWITCHYARD_DB_POOL: "-1" })).toThrow(/SWITCHYARD_DB_POOL: must be a whole number/);
+    expect(() => parseConfig({ SWITCHYARD_DEV: "maybe" })).toThrow(/SWITCHYARD_DEV/);
+    expect(() => parseConfig({ SWITCHYARD_LOG_LEVEL: "loud" })).toThrow(/SWITCHYARD_LOG_LEVEL/);
+  });
+
+  it("never echoes a database URL, which may hold a password", () => {
+    const run = () => parseConfig({ DATABASE_URL: "mysql://user:hunter2@db/x" });
+    expect(run).toThrow(/DATABASE_URL: must be a postgres/);
+    expect(run).not.toThrow(/hunter2/);
+  });
+
+  it("reports unknown SWITCHYARD_ variables as likely typos, but not the client ones", () => {
+    const config = parseConfig({ SWITCHYARD_PROT: "1", SWITCHYARD_URL: "http://x", SWITCHYARD_TOKEN: "t" });
+    expect(config.unknownVariables).toEqual(["SWITCHYARD_PROT"]);
+  });
+
+  it("treats empty variables as unset", () => {
+    expect(parseConfig({ SWITCHYARD_PORT: "", DATABASE_URL: "" })).toMatchObject({ port: 8787, databaseUrl: undefined });
+  });
+});
