@@ -13,6 +13,7 @@ Commands:
   migrate         apply pending database migrations
   keys generate   print a new random master key
   keys rotate     re-wrap every data key under the active master key
+  secrets         list, get, set, delete, import secrets of a running service
 
 Run 'switchyard <command> --help' for a command's options.
 Configuration comes from SWITCHYARD_* variables and DATABASE_URL (see README).`,
@@ -39,6 +40,32 @@ rotate    re-wraps every data key under the active (first) master key of
           SWITCHYARD_MASTER_KEYS; older keys must stay listed until it
           finishes. Resumable: killed half way, run it again. --dry-run reports
           what would change.`,
+  secrets: `Usage: switchyard secrets <verb> [arguments] (--app <id|name> | --workspace <id|name> | --global)
+
+Manages the secrets of a running service through its admin API, at
+SWITCHYARD_URL (default http://127.0.0.1:8787) with the token in
+SWITCHYARD_TOKEN.
+
+Verbs:
+  list                         names, scopes and versions (never values)
+  get NAME                     print a value (the token needs secrets:reveal)
+  set NAME [VALUE]             set a value; without VALUE it is read from
+                               stdin, which keeps it out of shell history
+  delete NAME                  delete a secret and its versions
+  versions NAME                a secret's version history
+  rollback NAME --version N    make an old value current again
+  import FILE|-                set many from a dotenv file (--dry-run previews)
+
+Targets (exactly one):
+  --app <id|name>         an app's own secrets; list and get include inherited ones
+  --workspace <id|name>   secrets shared by a workspace's apps
+  --global                secrets shared by every app
+
+Exit codes: 0 done, 1 the service refused or was unreachable, 2 usage error.
+Run 'switchyard secrets <verb> --help' for a verb's options.
+
+Example:
+  switchyard secrets set API_KEY --app billing < api-key.txt`,
 };
 
 /** Runs one CLI invocation; resolves to the process exit code. */
@@ -61,6 +88,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, print = (l: s
       }
       case "keys":
         return await keysCommand(rest, env, print);
+      case "secrets": {
+        const verb = rest[0];
+        if (!verb || verb === "--help" || verb === "-h") return help("secrets", print) + (verb ? 0 : 2);
+        const { runSecrets } = await import("./commands/secrets.ts");
+        return await runSecrets(rest, env, print);
+      }
       default:
         console.error(`switchyard: unknown command ${JSON.stringify(command)}\n`);
         print(HELP.main ?? "");
