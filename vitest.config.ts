@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // isolated-vm on Node 20 crashes without it (its README: Node 20+ needs --no-node-snapshot).
+    execArgv: ["--no-node-snapshot"],
   },
 });

@@ -18,7 +18,7 @@ describeEachDriver("secrets vault over the admin API", (ctx) => {
     client(app, (await admin.post("/api/v1/admin/tokens", { name: "t", scopes, ...(workspace_id ? { workspace_id } : {}) })).json.token);
 
   beforeAll(async () => {
-    built = await managerFor(ctx.database, { secretMaxBytes: 256, versionsKept: 4 });
+    built = await managerFor(ctx.database, { settings: { secretMaxBytes: 256, secretVersionsKept: 4 } });
     app = built.app;
     admin = client(app, built.adminToken!);
     appA = (await admin.post("/api/v1/admin/apps", { name: "alpha" })).json as never;

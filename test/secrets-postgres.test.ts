@@ -54,10 +54,10 @@ describe.runIf(postgresAvailable())("secrets on PostgreSQL", () => {
       expect((await admin.post(`${base}/secrets/KEPT/reveal`)).json).toMatchObject({ value: "original-value-123", version: 1 });
       const names = (await admin.get(`${base}/secrets`)).json.secrets.map((s: { name: string }) => s.name);
       expect(names).toEqual(["KEPT"]);
-      await served.secrets.stop();
+      await served.services.stop();
     } finally {
       await limited.close();
-      await owner.secrets.stop();
+      await owner.services.stop();
       await pg.drop();
       await withAdmin((sql) => sql.unsafe(`drop role if exists ${role}`));
     }

@@ -25,7 +25,7 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
 }
 
 export function startCli(args: string[], env: Record<string, string>): ChildProcess & { output: { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, [cliPath, ...args], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--no-node-snapshot", cliPath, ...args], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
   const output = { stdout: "", stderr: "" };
   child.stdout?.on("data", (d: Buffer) => (output.stdout += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (output.stderr += d.toString()));

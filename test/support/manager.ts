@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { createSecretsService, ensureBootstrapToken, silentLogger, type Database } from "@switchyard/core";
+import { ensureBootstrapToken, silentLogger, type Database } from "@switchyard/core";
 import { parseKeyring, type Keyring } from "@switchyard/crypto";
 import { createManagerApp } from "@switchyard/manager";
+import { createServices, type ServiceSettings } from "@switchyard/server";
 import { Registry } from "prom-client";
 
 export type TestApp = ReturnType<typeof createManagerApp>;
@@ -16,30 +17,25 @@ export function testKeyring(): Keyring {
 export interface ManagerOptions {
   maxBodyBytes?: number;
   keyring?: Keyring;
-  secretMaxBytes?: number;
-  versionsKept?: number;
+  settings?: Partial<ServiceSettings>;
 }
 
 /** The manager over a real database, and the bootstrap admin token (created if the database has none). */
 export async function managerFor(database: Database, options: ManagerOptions = {}) {
   const keyring = options.keyring ?? testKeyring();
-  const secrets = createSecretsService({
-    database,
-    keyring,
-    logger: silentLogger,
-    ...(options.secretMaxBytes ? { maxBytes: options.secretMaxBytes } : {}),
-    ...(options.versionsKept ? { versionsKept: options.versionsKept } : {}),
-  });
-  await secrets.start();
+  const services = createServices({ database, keyring, logger: silentLogger, settings: options.settings ?? {} });
+  await services.start();
   const app = createManagerApp({
     database,
     logger: silentLogger,
     metrics: new Registry(),
-    secrets,
+    secrets: services.secrets,
+    scripts: services.scripts,
+    invoker: services.runner.invoker,
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
   });
   const bootstrap = await ensureBootstrapToken(database.db);
-  return { app, secrets, keyring, adminToken: bootstrap?.token ?? null };
+  return { app, services, secrets: services.secrets, keyring, adminToken: bootstrap?.token ?? null };
 }
 
 /** A small client over `app.request()` that speaks JSON with a bearer token. */

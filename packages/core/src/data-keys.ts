@@ -23,6 +23,8 @@ export interface DataKeyStore {
   find(db: Db, ref: ScopeRef): Promise<SecretKey | null>;
   /** The scope's data key, created (and wrapped by the active master key) on first use. */
   getOrCreate(db: Db, ref: ScopeRef): Promise<SecretKey>;
+  /** Caches a scope's key from a row read elsewhere (the read path loads keys with the secrets). */
+  prime(ref: ScopeRef, row: { id: string; wrapped: Buffer }): void;
   /** Drops cached keys: one scope's, or all. */
   forget(ref?: ScopeRef): void;
 }
@@ -74,6 +76,10 @@ export function createDataKeyStore(options: { keyring: Keyring }): DataKeyStore 
   return {
     find,
     getOrCreate,
+    prime(ref, row) {
+      if (cache.get(cacheKey(ref))?.id === row.id) return;
+      cache.set(cacheKey(ref), unwrapDataKey(keyring, row.id, row.wrapped, dataKeyAad(row.id, ref)));
+    },
     forget(ref) {
       if (ref) cache.delete(cacheKey(ref));
       else cache.clear();

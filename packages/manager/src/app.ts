@@ -8,6 +8,7 @@ import { httpMetrics } from "./metrics.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { buildOpenApi } from "./routes/openapi.ts";
 import { RouteRegistry } from "./routes/registry.ts";
+import { scriptRoutes } from "./routes/scripts.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 import { tenancyRoutes } from "./routes/tenancy.ts";
 
@@ -50,6 +51,7 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
   const routes = new RouteRegistry(app);
   tenancyRoutes(routes, deps);
   secretRoutes(routes, deps);
+  scriptRoutes(routes, deps);
 
   const openapi = buildOpenApi(routes, deps.version ?? "dev");
   app.get("/api/v1/openapi.json", (c) => c.json(openapi));

@@ -1,4 +1,4 @@
-import type { Database, Logger, Principal, SecretsService } from "@switchyard/core";
+import type { Database, Invoker, Logger, Principal, ScriptsService, SecretsService } from "@switchyard/core";
 import type { Registry } from "prom-client";
 
 /** What the manager needs from the composition root. */
@@ -7,6 +7,8 @@ export interface ManagerDeps {
   logger: Logger;
   metrics: Registry;
   secrets: SecretsService;
+  scripts: ScriptsService;
+  invoker: Invoker;
   /** Largest admin request body accepted, in bytes. */
   maxBodyBytes?: number;
   /** Build/version string shown by /healthz. */

@@ -32,6 +32,14 @@ const schema = z.object({
   SWITCHYARD_SECRET_MAX_BYTES: int(1, 16 * 1024 * 1024).default(65536),
   SWITCHYARD_SECRET_VERSIONS: int(1, 1000).default(20),
   SWITCHYARD_SECRET_CACHE_TTL_MS: int(0, 3_600_000).default(30_000),
+  SWITCHYARD_SCRIPT_MAX_BYTES: int(1024, 16 * 1024 * 1024).default(1024 * 1024),
+  SWITCHYARD_SCRIPT_MEMORY_MB: int(8, 4096).default(64),
+  SWITCHYARD_SCRIPT_CPU_MS: int(1, 3_600_000).default(5_000),
+  SWITCHYARD_SCRIPT_WALL_MS: int(1, 3_600_000).default(30_000),
+  SWITCHYARD_SCRIPT_MAX_MEMORY_MB: int(8, 4096).default(512),
+  SWITCHYARD_SCRIPT_MAX_CPU_MS: int(1, 3_600_000).default(60_000),
+  SWITCHYARD_SCRIPT_MAX_WALL_MS: int(1, 3_600_000).default(300_000),
+  SWITCHYARD_ISOLATE_POOL: int(1, 10_000).default(64),
   SWITCHYARD_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
   SWITCHYARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -52,6 +60,10 @@ export interface Config {
   secretVersionsKept: number;
   secretCacheTtlMs: number;
   maxBodyBytes: number;
+  scriptMaxBytes: number;
+  scriptDefaults: { memory_mb: number; cpu_ms: number; wall_ms: number };
+  scriptMax: { memory_mb: number; cpu_ms: number; wall_ms: number };
+  isolatePool: number;
   logLevel: z.infer<typeof schema>["SWITCHYARD_LOG_LEVEL"];
   /** SWITCHYARD_* variables set but unknown: likely typos, reported as warnings. */
   unknownVariables: string[];
@@ -91,6 +103,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     secretVersionsKept: v.SWITCHYARD_SECRET_VERSIONS,
     secretCacheTtlMs: v.SWITCHYARD_SECRET_CACHE_TTL_MS,
     maxBodyBytes: v.SWITCHYARD_MAX_BODY_BYTES,
+    scriptMaxBytes: v.SWITCHYARD_SCRIPT_MAX_BYTES,
+    scriptDefaults: { memory_mb: v.SWITCHYARD_SCRIPT_MEMORY_MB, cpu_ms: v.SWITCHYARD_SCRIPT_CPU_MS, wall_ms: v.SWITCHYARD_SCRIPT_WALL_MS },
+    scriptMax: { memory_mb: v.SWITCHYARD_SCRIPT_MAX_MEMORY_MB, cpu_ms: v.SWITCHYARD_SCRIPT_MAX_CPU_MS, wall_ms: v.SWITCHYARD_SCRIPT_MAX_WALL_MS },
+    isolatePool: v.SWITCHYARD_ISOLATE_POOL,
     logLevel: v.SWITCHYARD_LOG_LEVEL,
     unknownVariables: Object.keys(present).filter(
       (k) => k.startsWith("SWITCHYARD_") && !known.has(k) && !CLIENT_VARIABLES.has(k),

@@ -4,3 +4,5 @@ export type { Config } from "./config.ts";
 export { startServer } from "./commands/serve.ts";
 export type { RunningServer, Role } from "./commands/serve.ts";
 export { StartupError } from "./startup-error.ts";
+export { createServices, DEFAULT_SERVICE_SETTINGS } from "./services.ts";
+export type { Services, ServiceSettings } from "./services.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SwitchyardError } from "../errors.ts";
+import type { SwitchyardError } from "../errors.ts";
 import { parseDotenv } from "./dotenv.ts";
 
 const lineOf = (text: string) => {

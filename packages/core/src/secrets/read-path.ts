@@ -26,10 +26,28 @@ export class ReadPath {
 
   constructor(private readonly vault: Vault) {}
 
+  // Each app's Target, kept so the hot path allocates nothing to find its chain.
+  private readonly targets = new Map<string, Target>();
+
   async target(appId: string): Promise<Target> {
-    const workspaceId = await this.vault.cache.workspaceOf(this.vault.db, appId);
-    if (workspaceId === null) throw new NotFoundError("app", appId);
-    return appTarget(appId, workspaceId);
+    const known = this.targets.get(appId);
+    if (known && this.vault.cache.isWarm(appId, known.chain)) return known;
+    const warmed = await this.vault.cache.warmApp(this.vault.db, appId, (workspaceId) => appTarget(appId, workspaceId).chain);
+    if (!warmed) {
+      this.targets.delete(appId);
+      throw new NotFoundError("app", appId);
+    }
+    for (const key of warmed.keys) {
+      try {
+        this.vault.dataKeys.prime(key.ref, key);
+      } catch {
+        // Left unprimed: the read itself reports it as decrypt_failed, typed and logged.
+      }
+    }
+    const target = appTarget(appId, warmed.workspaceId);
+    if (this.targets.size >= 10_000) this.targets.clear();
+    this.targets.set(appId, target);
+    return target;
   }
 
   /**

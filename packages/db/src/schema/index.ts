@@ -4,3 +4,4 @@ export * from "./keys.ts";
 export * from "./audit.ts";
 export * from "./meta.ts";
 export * from "./secrets.ts";
+export * from "./scripts.ts";

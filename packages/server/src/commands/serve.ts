@@ -25,13 +25,14 @@ export async function startServer(config: Config, role: Role, print: (line: stri
     throw new StartupError(`--role ${role} needs DATABASE_URL: the embedded PGlite serves one process, which runs every role`);
   }
   // Loaded only now, after the key check: a refused start stays fast and touches nothing.
-  const [{ serve: serveHttp }, { ensureBootstrapToken, createSecretsService }, { createManagerApp }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }] =
+  const [{ serve: serveHttp }, { ensureBootstrapToken }, { createManagerApp }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }, { createServices }] =
     await Promise.all([
       import("@hono/node-server"),
       import("@switchyard/core"),
       import("@switchyard/manager"),
       import("prom-client"),
       import("../runtime.ts"),
+      import("../services.ts"),
     ]);
   const logger = createLogger(config);
   warnAboutSetup(config, loaded, logger);
@@ -39,16 +40,9 @@ export async function startServer(config: Config, role: Role, print: (line: stri
   await migrateOrExplain(database, logger);
   const bootstrap = await ensureBootstrapToken(database.db);
 
-  const secrets = createSecretsService({
-    database,
-    keyring: loaded.keyring,
-    maxBytes: config.secretMaxBytes,
-    versionsKept: config.secretVersionsKept,
-    cacheTtlMs: config.secretCacheTtlMs,
-    logger,
-  });
+  const services = createServices({ database, keyring: loaded.keyring, logger, settings: config });
   // Every role listens: a worker's script reads must see changes made through any API process.
-  await secrets.start();
+  await services.start();
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: "switchyard_" });
@@ -56,7 +50,14 @@ export async function startServer(config: Config, role: Role, print: (line: stri
   let server: ServerType | null = null;
   let url: string | null = null;
   if (role !== "worker") {
-    const app = createManagerApp({ database, logger, metrics, secrets, maxBodyBytes: config.maxBodyBytes, version: "0.1.0" });
+    const app = createManagerApp({
+      database,
+      logger,
+      metrics,
+      secrets: services.secrets,
+      scripts: services.scripts,
+      invoker: services.runner.invoker,
+      maxBodyBytes: config.maxBodyBytes, version: "0.1.0" });
     const listening = await new Promise<{ port: number }>((resolve, reject) => {
       server = serveHttp({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => resolve(info));
       server.once("error", reject);
@@ -93,7 +94,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
             (http as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
           });
         }
-        await secrets.stop();
+        await services.stop();
         await database.close();
         logger.info({}, "stopped");
       })();

@@ -1,0 +1,182 @@
+/**
+ * bench/executor: the sandbox's cost per run, side by side with peers, in one
+ * run: a warm run of a trivial script against a bare function call and
+ * node:vm, a fresh-context run, an app's cold first run, and `secrets.get`
+ * from inside a script against a bare AES-256-GCM open.
+ *
+ * @example
+ * pnpm --filter @switchyard/bench bench:executor           # full run, ~30 s
+ * pnpm --filter @switchyard/bench bench:executor --quick   # smoke run, a few seconds
+ */
+import { parseArgs } from "node:util";
+import { createExecutor, type Executor } from "@switchyard/executor";
+import { machineInfo } from "../support/machine.ts";
+import { asyncCase, interleave, syncCase, type Case, type InterleaveOptions } from "../support/measure.ts";
+import { formatNs, formatRate, opsPerSecond, type Summary } from "../support/stats.ts";
+import { renderTable } from "../support/table.ts";
+import { bareHandler, EXPECTED_RESULT, GETS_PER_RUN, openFixture, type ExecutorFixture } from "./fixture.ts";
+import { CASES, checkTargets, printTargets } from "./targets.ts";
+
+const USAGE = `usage: bench:executor [--quick] [--json]
+  --quick   a smoke run with few samples (seconds; figures are rough)
+  --json    print the results as one JSON object instead of tables
+  node needs --no-node-snapshot (isolated-vm on Node 20); the package script passes it.`;
+
+interface Plan {
+  warm: InterleaveOptions;
+  fresh: InterleaveOptions;
+  cold: InterleaveOptions;
+  secrets: InterleaveOptions;
+}
+
+// Full: ~30 s on a 2-core VM, most of it the fresh-context and cold rounds.
+const FULL: Plan = {
+  warm: { warmupRounds: 1_000, rounds: 5_000 },
+  fresh: { warmupRounds: 100, rounds: 1_000 },
+  cold: { warmupRounds: 20, rounds: 300 },
+  secrets: { warmupRounds: 50, rounds: 500 },
+};
+const QUICK: Plan = {
+  warm: { warmupRounds: 100, rounds: 300 },
+  fresh: { warmupRounds: 10, rounds: 60 },
+  cold: { warmupRounds: 3, rounds: 20 },
+  secrets: { warmupRounds: 5, rounds: 30 },
+};
+
+// Warm calls are timed 10 at a time: one hrtime read is tens of ns, small
+// next to a ~50 µs run but not next to the bare call.
+const BATCH = 10;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { quick: { type: "boolean", default: false }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (!process.execArgv.includes("--no-node-snapshot") && !process.env.NODE_OPTIONS?.includes("--no-node-snapshot")) {
+    console.warn("bench: node runs without --no-node-snapshot; isolated-vm may crash on Node 20 (use the package script)");
+  }
+  const plan = values.quick ? QUICK : FULL;
+  const started = performance.now();
+  const fixture = await openFixture();
+  const executor = createExecutor({ host: fixture.host });
+  let results: Map<string, Summary>;
+  try {
+    await checkPaths(fixture, executor);
+    results = await measure(fixture, executor, plan);
+  } finally {
+    executor.dispose();
+  }
+  const targets = checkTargets(results);
+  const elapsedS = (performance.now() - started) / 1000;
+
+  if (values.json) {
+    const report = { bench: "executor", mode: values.quick ? "quick" : "full", machine: machineInfo(), unit: "ns per op", cases: Object.fromEntries(results), targets };
+    console.log(JSON.stringify({ ...report, elapsed_s: Number(elapsedS.toFixed(1)) }, null, 2));
+    return;
+  }
+  const machine = machineInfo();
+  console.log(`bench/executor — ${values.quick ? "QUICK smoke run (few samples, figures are rough)" : "full run"}`);
+  console.log(`node ${machine.node} · ${machine.platform} · ${machine.cpu} · ${machine.cores} cores · ${machine.memoryGiB} GiB`);
+  console.log(`script: ${JSON.stringify("export default (event, ctx) => ({ ok, kind, attempt })")}, compiled by compileScript`);
+  console.log("");
+  const rows = [...results].map(([name, s]) => [
+    name,
+    s.ops === s.samples ? "each call" : `batches of ${s.ops / s.samples}`,
+    String(s.samples),
+    formatNs(s.p50),
+    formatNs(s.p99),
+    formatRate(opsPerSecond(s)),
+  ]);
+  console.log(renderTable(["case", "timed", "samples", "p50", "p99", "ops/s"], rows, [2, 3, 4, 5]));
+  console.log("");
+  console.log("Each group's cases alternate round by round; warm-up rounds are discarded. A run is");
+  console.log("executor.run() end to end: JSON in, the isolate hop, the handler, JSON out, redaction, outcome.");
+  console.log(`The secrets row is one script run doing ${GETS_PER_RUN} awaited secrets.get, divided by ${GETS_PER_RUN}; the`);
+  console.log("host opens the sealed value on every read, like the bare row. The secrets.list row is the same");
+  console.log("loop against a host that answers at once: the isolate-to-host round trip alone.");
+  console.log("");
+  printTargets(targets);
+  console.log("");
+  console.log(`done in ${elapsedS.toFixed(1)} s`);
+}
+
+// Every path must return what it should, or the figures mean nothing.
+async function checkPaths(f: ExecutorFixture, executor: Executor): Promise<void> {
+  const expected = JSON.stringify(EXPECTED_RESULT);
+  for (const script of [f.trivial, f.fresh]) {
+    const out = await executor.run(f.request(script));
+    if (out.status !== "ok" || JSON.stringify(out.result) !== expected) throw new Error(`bench: ${script.id} answered ${JSON.stringify(out)}`);
+  }
+  if ((await f.nodeVmWarm()) !== expected || (await f.nodeVmFresh()) !== expected) throw new Error("bench: node:vm answered something else");
+  if (f.bareOpen() !== f.secretValue) throw new Error("bench: the bare open did not return the value");
+  const before = f.opens();
+  const out = await executor.run(f.request(f.secretsLoop));
+  if (out.status !== "ok" || f.opens() - before !== GETS_PER_RUN || out.secretsRead[0] !== "API_KEY") {
+    throw new Error(`bench: the secrets script did not read ${GETS_PER_RUN} times: ${JSON.stringify(out.error)}`);
+  }
+}
+
+async function measure(f: ExecutorFixture, executor: Executor, plan: Plan): Promise<Map<string, Summary>> {
+  const ctx = { run: { attempt: 1 } };
+  const event = { kind: "manual" };
+  const warm = await interleave(
+    [
+      asyncCase(CASES.bare, BATCH, async () => bareHandler(event, ctx)),
+      asyncCase(CASES.nodeVm, BATCH, () => f.nodeVmWarm()),
+      asyncCase(CASES.warm, BATCH, () => executor.run(f.request(f.trivial))),
+    ],
+    plan.warm,
+  );
+  const fresh = await interleave(
+    [asyncCase(CASES.nodeVmFresh, 1, () => f.nodeVmFresh()), asyncCase(CASES.fresh, 1, () => executor.run(f.request(f.fresh)))],
+    plan.fresh,
+  );
+
+  // Cold: a new app each time, in an executor of its own made (untimed)
+  // before each sample, so the pool never evicts inside a timed run.
+  let coldExecutor: Executor | null = null;
+  let apps = 0;
+  const cold = await interleave(
+    [
+      asyncCase(
+        CASES.cold,
+        1,
+        () => (coldExecutor as Executor).run(f.request(f.trivial, `app_cold_${apps}`)),
+        () => {
+          coldExecutor?.dispose();
+          coldExecutor = createExecutor({ host: f.host });
+          apps++;
+        },
+      ),
+    ],
+    plan.cold,
+  );
+  (coldExecutor as Executor | null)?.dispose();
+
+  // One script run of GETS_PER_RUN calls, timed whole and divided.
+  const loopCase = (name: string, script: typeof f.secretsLoop): Case => ({
+    name,
+    batchSize: GETS_PER_RUN,
+    async sample() {
+      const start = process.hrtime.bigint();
+      const out = await executor.run(f.request(script));
+      const ns = Number(process.hrtime.bigint() - start) / GETS_PER_RUN;
+      if (out.status !== "ok") throw new Error(`bench: ${script.id} failed: ${JSON.stringify(out.error)}`);
+      return ns;
+    },
+  });
+  const secrets = await interleave(
+    [syncCase(CASES.bareOpen, 100, f.bareOpen), loopCase(CASES.secretsGet, f.secretsLoop), loopCase(CASES.crossing, f.crossingLoop)],
+    plan.secrets,
+  );
+  return new Map([...warm, ...fresh, ...cold, ...secrets]);
+}
+
+main().catch((error: unknown) => {
+  console.error("bench/executor failed:", error);
+  process.exitCode = 1;
+});

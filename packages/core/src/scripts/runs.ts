@@ -1,0 +1,81 @@
+import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { runs, type Db } from "@switchyard/db";
+import { NotFoundError } from "../errors.ts";
+import { newId } from "../ids.ts";
+import { requireScope, type Principal } from "../principal.ts";
+import { getApp } from "../tenancy.ts";
+
+export type Run = typeof runs.$inferSelect;
+export type RunStatus = Run["status"];
+
+export interface RunStart {
+  appId: string;
+  scriptId: string;
+  scriptVersion: number;
+  triggerId: string | null;
+  eventId: string;
+  eventKind: string;
+  attempt: number;
+}
+
+export interface RunFinish {
+  status: Exclude<RunStatus, "running">;
+  durationMs: number;
+  cpuMs: number;
+  logs: unknown[];
+  logsTruncated: boolean;
+  result: unknown;
+  error: unknown;
+}
+
+/** Inserts a run row in state `running`; its id is the run id scripts see in `ctx.run.id`. */
+export async function startRun(db: Db, start: RunStart, id = newId("run")): Promise<Run> {
+  const [row] = await db.insert(runs).values({ id, ...start, status: "running" }).returning();
+  if (!row) throw new Error("run insert returned nothing");
+  return row;
+}
+
+/** Writes a run's outcome (already redacted by the executor). */
+export async function finishRun(db: Db, runId: string, finish: RunFinish): Promise<void> {
+  await db
+    .update(runs)
+    .set({ ...finish, result: finish.result ?? null, error: finish.error ?? null, finishedAt: new Date() })
+    .where(eq(runs.id, runId));
+}
+
+export interface RunQuery {
+  status?: RunStatus | undefined;
+  scriptId?: string | undefined;
+  triggerId?: string | undefined;
+  eventId?: string | undefined;
+  before?: string | undefined;
+  limit?: number | undefined;
+}
+
+export async function listRuns(db: Db, principal: Principal, appRef: string, query: RunQuery): Promise<Run[]> {
+  requireScope(principal, "runs:read");
+  const app = await getApp(db, principal, appRef);
+  const where: SQL[] = [eq(runs.appId, app.id)];
+  if (query.status) where.push(eq(runs.status, query.status));
+  if (query.scriptId) where.push(eq(runs.scriptId, query.scriptId));
+  if (query.triggerId) where.push(eq(runs.triggerId, query.triggerId));
+  if (query.eventId) where.push(eq(runs.eventId, query.eventId));
+  if (query.before) {
+    const [pivot] = await db.select({ startedAt: runs.startedAt }).from(runs).where(eq(runs.id, query.before));
+    if (pivot) where.push(lt(runs.startedAt, pivot.startedAt));
+  }
+  return db
+    .select()
+    .from(runs)
+    .where(and(...where))
+    .orderBy(desc(runs.startedAt), desc(runs.id))
+    .limit(Math.min(query.limit ?? 50, 200));
+}
+
+export async function getRun(db: Db, principal: Principal, appRef: string, runId: string): Promise<Run> {
+  requireScope(principal, "runs:read");
+  const app = await getApp(db, principal, appRef);
+  const [row] = await db.select().from(runs).where(and(eq(runs.appId, app.id), eq(runs.id, runId)));
+  if (!row) throw new NotFoundError("run", runId);
+  return row;
+}

@@ -1,0 +1,67 @@
+import { boolean, index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { createdAt, timestamptz } from "./columns.ts";
+import { apps } from "./tenancy.ts";
+
+/** Per-script limits as stored; absent fields take the operator's defaults. */
+export interface StoredLimits {
+  memory_mb?: number;
+  cpu_ms?: number;
+  wall_ms?: number;
+}
+
+/**
+ * The current version of each script: the author's source beside the code
+ * compiled at deploy and its source map (for stack traces).
+ */
+export const scripts = pgTable(
+  "scripts",
+  {
+    id: text("id").primaryKey(),
+    appId: text("app_id")
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    version: integer("version").notNull(),
+    language: text("language", { enum: ["js", "ts"] }).notNull(),
+    source: text("source").notNull(),
+    compiled: text("compiled").notNull(),
+    sourceMap: text("source_map"),
+    limits: jsonb("limits").$type<StoredLimits>().notNull(),
+    freshContext: boolean("fresh_context").notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: timestamptz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("scripts_app_name").on(t.appId, t.name)],
+);
+
+/** Every attempt of a script run, with its redacted logs, result and error. */
+export const runs = pgTable(
+  "runs",
+  {
+    id: text("id").primaryKey(),
+    appId: text("app_id")
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    // No foreign key: a run outlives a deleted script, as its history.
+    scriptId: text("script_id").notNull(),
+    scriptVersion: integer("script_version").notNull(),
+    triggerId: text("trigger_id"),
+    eventId: text("event_id").notNull(),
+    eventKind: text("event_kind").notNull(),
+    attempt: integer("attempt").notNull(),
+    status: text("status", { enum: ["running", "ok", "error", "timeout", "oom"] }).notNull(),
+    startedAt: timestamptz("started_at").notNull().defaultNow(),
+    finishedAt: timestamptz("finished_at"),
+    durationMs: integer("duration_ms"),
+    cpuMs: integer("cpu_ms"),
+    logs: jsonb("logs").$type<unknown[]>().notNull().default([]),
+    logsTruncated: boolean("logs_truncated").notNull().default(false),
+    result: jsonb("result"),
+    error: jsonb("error"),
+  },
+  (t) => [
+    index("runs_app_started").on(t.appId, t.startedAt),
+    index("runs_app_status").on(t.appId, t.status),
+    index("runs_event").on(t.eventId),
+  ],
+);

@@ -1,0 +1,180 @@
+/**
+ * One app's isolate: its compiled script versions and, per version, a small
+ * pool of warm contexts. Never shared across apps; thrown away whole when a
+ * run in it overruns a limit or it runs out of memory.
+ */
+import ivm from "isolated-vm";
+import type { ActiveRun, KillReason } from "./active-run.ts";
+import { SandboxContext, type SandboxConfig } from "./sandbox-context.ts";
+import { SCRIPT_FILENAME, wrapScript } from "./sdk-source.ts";
+import type { CompiledScript } from "./types.ts";
+
+/** Why an isolate was disposed. */
+export type DisposeReason = "idle" | "evicted" | "timeout" | "memory" | "runaway" | "shutdown";
+
+// Each context costs a few hundred KB of the isolate's own heap, which the
+// script's memory limit also pays for; a handful of versions is plenty for
+// one app (old versions fall out as new ones deploy).
+const MAX_VERSIONS = 8;
+
+interface VersionSlot {
+  /** The code this slot compiled: a same id+version with other code is a different script. */
+  code: string;
+  compiled: Promise<ivm.Script>;
+  firstLineColumnOffset: number;
+  idle: SandboxContext[];
+}
+
+export interface AppIsolateOptions {
+  appId: string;
+  memoryMb: number;
+  sandbox: SandboxConfig;
+  contextsPerVersion: number;
+  onCatastrophicError: ((message: string) => void) | undefined;
+  /** Told once, when the isolate is disposed for any reason. */
+  onDisposed: (app: AppIsolate, reason: DisposeReason) => void;
+}
+
+export class AppIsolate {
+  readonly isolate: ivm.Isolate;
+  /** Runs in flight in this isolate. */
+  readonly active = new Set<ActiveRun>();
+  /** `performance.now()` of the last run's end (or the isolate's creation). */
+  lastUsed = performance.now();
+  /** CPU time when the isolate last went idle: code running after that belongs to no run. */
+  idleCpuBaseline: bigint | null = null;
+  disposeReason: DisposeReason | null = null;
+  private readonly versions = new Map<string, VersionSlot>();
+  private liveContexts = 0;
+
+  constructor(readonly options: AppIsolateOptions) {
+    const { memoryMb: memoryLimit, onCatastrophicError } = options;
+    this.isolate = new ivm.Isolate(onCatastrophicError ? { memoryLimit, onCatastrophicError } : { memoryLimit });
+  }
+
+  get appId(): string {
+    return this.options.appId;
+  }
+
+  /** Disposed by us, or by isolated-vm itself (memory limit). */
+  get disposed(): boolean {
+    return this.disposeReason !== null || this.isolate.isDisposed;
+  }
+
+  get contexts(): number {
+    return this.liveContexts;
+  }
+
+  get idleContexts(): number {
+    let n = 0;
+    for (const slot of this.versions.values()) n += slot.idle.length;
+    return n;
+  }
+
+  /** The isolate's CPU time in ns, or null once it is disposed. */
+  cpuTime(): bigint | null {
+    try {
+      return this.isolate.isDisposed ? null : this.isolate.cpuTime;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * A context for one run of `script`: a warm idle one of the same version
+   * when the script reuses contexts, else a new one. Also answers the column
+   * offset of the author's code on line 1, for mapping stack traces.
+   */
+  async acquire(script: CompiledScript): Promise<{ context: SandboxContext; firstLineColumnOffset: number }> {
+    const slot = this.slotFor(script);
+    const idle = script.freshContext ? undefined : slot.idle.pop();
+    if (idle) return { context: idle, firstLineColumnOffset: slot.firstLineColumnOffset };
+    const compiled = await slot.compiled;
+    const context = await SandboxContext.create(this.isolate, compiled, this.options.sandbox);
+    if (!this.disposed) this.liveContexts++;
+    return { context, firstLineColumnOffset: slot.firstLineColumnOffset };
+  }
+
+  /** Takes a context back after a run: kept warm when `reusable` and there is room, else freed. */
+  giveBack(script: CompiledScript, context: SandboxContext, reusable: boolean): void {
+    context.current = null;
+    const slot = this.versions.get(versionKey(script));
+    const keep =
+      reusable && !script.freshContext && !context.broken && !this.disposed && slot?.code === script.code && slot.idle.length < this.options.contextsPerVersion;
+    if (keep) {
+      slot.idle.push(context);
+      return;
+    }
+    context.release();
+    // After dispose() the count was reset with everything else.
+    if (!this.disposed) this.liveContexts--;
+  }
+
+  /** Disposes the isolate; runs still in it end with a reason derived from `reason`. */
+  dispose(reason: DisposeReason): void {
+    if (this.disposeReason !== null) return;
+    this.disposeReason = reason;
+    const runReason: KillReason = reason === "memory" ? "memory" : reason === "shutdown" ? "shutdown" : "collateral";
+    for (const run of this.active) run.kill(runReason);
+    this.versions.clear();
+    this.liveContexts = 0;
+    if (!this.isolate.isDisposed) {
+      try {
+        this.isolate.dispose();
+      } catch {
+        // isolated-vm disposed it between the check and the call (memory limit).
+      }
+    }
+    this.options.onDisposed(this, reason);
+  }
+
+  private slotFor(script: CompiledScript): VersionSlot {
+    const key = versionKey(script);
+    const existing = this.versions.get(key);
+    if (existing && existing.code === script.code) {
+      // Re-inserted: Map order is least recently used first.
+      this.versions.delete(key);
+      this.versions.set(key, existing);
+      return existing;
+    }
+    if (existing) this.dropSlot(key, existing);
+    const wrapped = wrapScript(script.code);
+    const compiled = this.isolate.compileScript(wrapped.source, { filename: SCRIPT_FILENAME });
+    // A compile error is reported to every run that awaits it; this keeps it
+    // from also counting as unhandled when no run is waiting.
+    compiled.catch(() => {});
+    const slot: VersionSlot = { code: script.code, compiled, firstLineColumnOffset: wrapped.firstLineColumnOffset, idle: [] };
+    this.versions.set(key, slot);
+    for (const [oldKey, old] of this.versions) {
+      if (this.versions.size <= MAX_VERSIONS) break;
+      this.dropSlot(oldKey, old);
+    }
+    return slot;
+  }
+
+  private dropSlot(key: string, slot: VersionSlot): void {
+    this.versions.delete(key);
+    for (const context of slot.idle.splice(0)) {
+      context.release();
+      this.liveContexts--;
+    }
+    // Contexts of this version still running are freed when given back.
+    slot.compiled.then(
+      (compiled) => releaseQuietly(compiled),
+      // Its compile error already reached the runs that awaited it.
+      () => {},
+    );
+  }
+}
+
+function versionKey(script: CompiledScript): string {
+  return `${script.id}@${script.version}`;
+}
+
+function releaseQuietly(handle: { release(): void }): void {
+  try {
+    handle.release();
+  } catch {
+    // The isolate went first and took the handle with it.
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * @switchyard/executor: compiles scripts and runs them in isolated-vm
+ * sandboxes, with the SDK backed by a caller-provided `Host`.
+ */
+export { compileScript, MODULE_GLOBAL } from "./compile.ts";
+export { createExecutor } from "./executor.ts";
+export { DEFAULT_LIMITS, DEFAULT_MAX_LIMITS, effectiveLimits } from "./options.ts";
+export { createRedactor, MIN_MASKED_LENGTH, secretForms } from "./redact.ts";
+export { mapStack } from "./source-map.ts";
+export { HostError } from "./types.ts";
+
+export type { CompileErrorCode, CompileInput, CompileResult, Diagnostic } from "./compile.ts";
+export type { Executor, ExecutorStats } from "./executor.ts";
+export type { ExecutorOptions } from "./options.ts";
+export type { Redactor, SecretRead } from "./redact.ts";
+export type {
+  CompiledScript,
+  Host,
+  LogLine,
+  RetryDecision,
+  RunContext,
+  RunError,
+  RunOutcome,
+  RunRequest,
+  RunStatus,
+  ScriptLimits,
+} from "./types.ts";

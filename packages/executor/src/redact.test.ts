@@ -1,0 +1,85 @@
+import { describe, expect, test } from "vitest";
+import { createRedactor, MIN_MASKED_LENGTH, secretForms } from "./redact.ts";
+
+const SECRET = "p@ss/w0rd+sk_live?~~>";
+const base64 = Buffer.from(SECRET).toString("base64");
+const base64url = Buffer.from(SECRET).toString("base64url");
+
+describe("secretForms", () => {
+  test("covers the value, its JSON escape, base64 (std and url-safe) and URL-encoded forms", () => {
+    const forms = secretForms(SECRET);
+    expect(forms).toEqual(expect.arrayContaining([SECRET, base64, base64url, encodeURIComponent(SECRET), "p%40ss%2Fw0rd%2Bsk_live%3F%7E%7E%3E"]));
+    expect(base64).not.toBe(base64url);
+  });
+
+  test("uses the JSON text of a value that is not a string", () => {
+    expect(secretForms({ user: "u", pass: "hunter2" })).toContain('{"user":"u","pass":"hunter2"}');
+    expect(secretForms(123456)).toContain("123456");
+  });
+
+  test(`skips values shorter than ${MIN_MASKED_LENGTH} characters, booleans and null`, () => {
+    expect(secretForms("abc")).toEqual([]);
+    expect(secretForms(42)).toEqual([]);
+    expect(secretForms(true)).toEqual([]);
+    expect(secretForms(null)).toEqual([]);
+    expect(secretForms("abcd")).toContain("abcd");
+  });
+});
+
+describe("createRedactor", () => {
+  test("masks every form of a secret in text", () => {
+    const redact = createRedactor([{ name: "PW", value: SECRET }]);
+    const text = `plain=${SECRET} b64=${base64} url=${base64url} enc=${encodeURIComponent(SECRET)} json=${JSON.stringify({ SECRET })}`;
+    const masked = redact.text(text);
+    expect(masked).toBe('plain=[secret:PW] b64=[secret:PW] url=[secret:PW] enc=[secret:PW] json={"SECRET":"[secret:PW]"}');
+  });
+
+  test("masks the JSON-escaped text of a value with quotes and backslashes", () => {
+    const value = 'a"b\\c\nd';
+    const redact = createRedactor([{ name: "Q", value }]);
+    expect(redact.text(JSON.stringify({ value }))).toBe('{"value":"[secret:Q]"}');
+  });
+
+  test("prefers the longest secret and never masks inside a mask", () => {
+    const redact = createRedactor([
+      { name: "SHORT", value: "secret" },
+      { name: "LONG", value: "secret-and-more" },
+    ]);
+    expect(redact.text("x secret-and-more y secret")).toBe("x [secret:LONG] y [secret:SHORT]");
+  });
+
+  test("masks strings, keys, numbers and secret-equal subtrees of a result", () => {
+    const creds = { user: "svc", pass: "hunter22" };
+    const redact = createRedactor([
+      { name: "TOKEN", value: "tok_12345" },
+      { name: "PIN", value: 987654 },
+      { name: "CREDS", value: creds },
+    ]);
+    const result = redact.value({ a: ["tok_12345", 987654, 1], tok_12345: true, nested: { creds: { ...creds } }, text: JSON.stringify(creds) });
+    expect(result).toEqual({
+      a: ["[secret:TOKEN]", "[secret:PIN]", 1],
+      "[secret:TOKEN]": true,
+      nested: { creds: "[secret:CREDS]" },
+      text: "[secret:CREDS]",
+    });
+  });
+
+  test("keeps a __proto__ key a key", () => {
+    const redact = createRedactor([{ name: "T", value: "tok_12345" }]);
+    const out = redact.value(JSON.parse('{"__proto__":{"x":"tok_12345"}}')) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(out, "__proto__")?.value).toEqual({ x: "[secret:T]" });
+  });
+
+  test("drops a trailing partial secret from text that was cut short", () => {
+    const redact = createRedactor([{ name: "K", value: "sk_live_abcdef" }]);
+    expect(redact.trimPartial("token=sk_live_ab")).toBe("token=");
+    expect(redact.trimPartial("nothing here")).toBe("nothing here");
+  });
+
+  test("changes nothing when no secret was read", () => {
+    const redact = createRedactor([]);
+    expect(redact.empty).toBe(true);
+    expect(redact.text("abc")).toBe("abc");
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * Masks the secret values a run has read wherever the run's output is stored:
+ * log lines, the error's name, message and stack, and the result. A value is
+ * replaced by `[secret:NAME]` in each form a script is likely to print it in.
+ */
+
+/** A secret value a run has read, by name. */
+export interface SecretRead {
+  name: string;
+  value: unknown;
+}
+
+/**
+ * Values shorter than this are not masked. A 1–3 character secret ("on",
+ * "42") would match inside ordinary words and numbers all over a log and
+ * shred it, while hiding almost nothing: so few characters can be guessed.
+ */
+export const MIN_MASKED_LENGTH = 4;
+
+export interface Redactor {
+  /** True when there is nothing to mask. */
+  readonly empty: boolean;
+  /** `text` with every known form of every secret masked. */
+  text(text: string): string;
+  /** A JSON value with its strings, keys and secret-equal subtrees masked. */
+  value(value: unknown): unknown;
+  /**
+   * Drops a trailing partial secret form from text that was cut short, e.g.
+   * "key=sk_li" when "sk_live_…" is a secret. Only for text cut at an
+   * arbitrary point: whole text needs `text()` alone.
+   */
+  trimPartial(text: string): string;
+}
+
+/**
+ * The forms of one secret value that are masked. For a string: the value, its
+ * JSON-escaped text (as it appears inside printed JSON), its base64 (standard
+ * with and without padding, and url-safe) and its URL-encoded forms
+ * (`encodeURIComponent` and form encoding). For any other JSON value: the same
+ * forms of its JSON text. Booleans and null carry no secret worth hiding and
+ * masking every `true` would garble output, so they have no forms.
+ *
+ * @example
+ * secretForms("p@ss word");
+ * // ["p@ss word", "cEBzcyB3b3Jk", "p%40ss%20word", "p%40ss+word", ...]
+ */
+export function secretForms(value: unknown): string[] {
+  if (value === null || value === undefined || typeof value === "boolean") return [];
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  if (typeof text !== "string" || text.length < MIN_MASKED_LENGTH) return [];
+  const bytes = Buffer.from(text, "utf8");
+  const base64 = bytes.toString("base64");
+  const forms = new Set([
+    text,
+    JSON.stringify(text).slice(1, -1),
+    base64,
+    base64.replace(/=+$/, ""),
+    bytes.toString("base64url"),
+    encodeURIComponent(text),
+    new URLSearchParams([["", text]]).toString().slice(1),
+  ]);
+  return [...forms].filter((form) => form.length >= MIN_MASKED_LENGTH);
+}
+
+/**
+ * A redactor for `secrets`. Longer forms win over shorter ones that they
+ * contain, and masking is one pass, so a mask is never masked again.
+ *
+ * @example
+ * const redact = createRedactor([{ name: "API_KEY", value: "sk_live_123" }]);
+ * redact.text("Authorization: Bearer sk_live_123"); // "Authorization: Bearer [secret:API_KEY]"
+ */
+export function createRedactor(secrets: Iterable<SecretRead>): Redactor {
+  const maskOf = new Map<string, string>();
+  // JSON text of non-string secrets, to mask a result subtree equal to one.
+  const subtreeMask = new Map<string, string>();
+  for (const { name, value } of secrets) {
+    const mask = `[secret:${name}]`;
+    for (const form of secretForms(value)) if (!maskOf.has(form)) maskOf.set(form, mask);
+    if (value !== null && typeof value === "object") {
+      const json = JSON.stringify(value);
+      if (json.length >= MIN_MASKED_LENGTH && !subtreeMask.has(json)) subtreeMask.set(json, mask);
+    }
+  }
+  if (maskOf.size === 0) return IDENTITY;
+
+  const forms = [...maskOf.keys()].sort((a, b) => b.length - a.length);
+  // Alternation tries alternatives in order, so longest-first makes each
+  // position take the longest form that matches there.
+  const pattern = new RegExp(forms.map(escapeRegExp).join("|"), "g");
+  const text = (input: string): string => input.replace(pattern, (found) => maskOf.get(found) ?? found);
+
+  const value = (input: unknown): unknown => {
+    if (typeof input === "string") return text(input);
+    if (typeof input === "number") {
+      const shown = String(input);
+      const masked = text(shown);
+      return masked === shown ? input : masked;
+    }
+    if (input === null || typeof input !== "object") return input;
+    if (subtreeMask.size > 0) {
+      const mask = subtreeMask.get(JSON.stringify(input));
+      if (mask !== undefined) return mask;
+    }
+    if (Array.isArray(input)) return input.map(value);
+    // fromEntries defines own properties, so a "__proto__" key stays a key.
+    return Object.fromEntries(Object.entries(input as Record<string, unknown>).map(([key, item]) => [text(key), value(item)]));
+  };
+
+  const trimPartial = (input: string): string => {
+    let cut = 0;
+    for (const form of forms) cut = Math.max(cut, partialSuffix(input, form));
+    return cut === 0 ? input : input.slice(0, input.length - cut);
+  };
+
+  return { empty: false, text, value, trimPartial };
+}
+
+const IDENTITY: Redactor = { empty: true, text: (s) => s, value: (v) => v, trimPartial: (s) => s };
+
+/** Length of the longest suffix of `text` that is a proper prefix of `form`. */
+function partialSuffix(text: string, form: string): number {
+  const first = form[0];
+  for (let start = Math.max(0, text.length - form.length + 1); start < text.length; start++) {
+    if (text[start] !== first) continue;
+    const tail = text.length - start;
+    if (form.startsWith(text.slice(start))) return tail;
+  }
+  return 0;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

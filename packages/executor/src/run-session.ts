@@ -1,0 +1,168 @@
+/**
+ * The host side of one run: it answers the SDK calls the run's context
+ * makes, and collects what the run leaves behind (log lines, the secrets it
+ * read) until the outcome is built.
+ */
+import type { SecretRead } from "./redact.ts";
+import { HostError, type Host, type LogLine, type RunContext } from "./types.ts";
+
+/**
+ * The answer to an SDK call as the bootstrap expects it: `"o" + json`, or
+ * `"e" + JSON of [code, message, retryable]`. One string, because a string
+ * crosses without a structured copy. Never a rejection: isolated-vm would
+ * copy only an error's message across, and the script needs the code.
+ */
+export type HostReply = string;
+
+const ok = (json: string): HostReply => `o${json}`;
+
+/** An SDK error reply. */
+export const errReply = (code: string, message: string, retryable: boolean): HostReply => `e${JSON.stringify([code, message, retryable])}`;
+
+/** A log line before masking; `cut` when its end was dropped (a secret may be split there). */
+export interface RawLogLine {
+  level: LogLine["level"];
+  message: string;
+  at: number;
+  cut: boolean;
+}
+
+const LEVELS = new Set<string>(["debug", "info", "log", "warn", "error"]);
+
+const FINISHED = errReply("run_finished", "the run this call belongs to has already finished", false);
+
+export interface RunSessionOptions {
+  host: Host;
+  ctx: RunContext;
+  /** `performance.now()` when the run started. */
+  startedAt: number;
+  logMaxBytes: number;
+  onHostFailure: (error: unknown, info: { op: string; ctx: RunContext }) => void;
+  /** Told of every distinct secret value handed into the context (which outlives the run), with a key naming it. */
+  onSecretDelivered: (key: string, secret: SecretRead) => void;
+}
+
+export class RunSession {
+  readonly logs: RawLogLine[] = [];
+  logsTruncated = false;
+  /** Names read, in first-read order. */
+  readonly secretsRead = new Set<string>();
+  /** Every (name, value) read: a secret rotated mid-run is masked in both versions. */
+  readonly secretValues: SecretRead[] = [];
+  /** Host calls started and not yet answered. */
+  pending = 0;
+  private readonly seenValues = new Set<string>();
+  private logBytes = 0;
+  private finished = false;
+  private readonly finishedSignal: Promise<HostReply>;
+  private signalFinished: () => void = () => {};
+
+  constructor(private readonly options: RunSessionOptions) {
+    this.finishedSignal = new Promise((resolve) => {
+      this.signalFinished = () => resolve(FINISHED);
+    });
+  }
+
+  /** Marks the run over: later calls are refused and pending ones answered `run_finished`. */
+  finish(): void {
+    this.finished = true;
+    this.signalFinished();
+  }
+
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
+  /** A line from the script's `console`. Text past the byte budget is dropped, the line that crosses it cut. */
+  log(level: unknown, message: unknown, cutInside: unknown): void {
+    if (this.finished || this.logsTruncated) return;
+    if (typeof level !== "string" || !LEVELS.has(level) || typeof message !== "string") return;
+    const at = Math.round((performance.now() - this.options.startedAt) * 1000) / 1000;
+    const room = this.options.logMaxBytes - this.logBytes;
+    const bytes = Buffer.byteLength(message, "utf8");
+    let text = message;
+    let cut = cutInside === true;
+    if (bytes > room) {
+      text = cutUtf8(message, room);
+      cut = true;
+    }
+    if (cut) this.logsTruncated = true;
+    this.logBytes += Math.min(bytes, room);
+    this.logs.push({ level: level as LogLine["level"], message: text, at, cut });
+  }
+
+  /** Answers one SDK call; settles `run_finished` at the latest when the run ends. */
+  call(op: unknown, arg: unknown): Promise<HostReply> {
+    if (this.finished) return Promise.resolve(FINISHED);
+    this.pending++;
+    const work = this.perform(String(op), arg).finally(() => {
+      this.pending--;
+    });
+    return Promise.race([work, this.finishedSignal]);
+  }
+
+  private async perform(op: string, arg: unknown): Promise<HostReply> {
+    const { host, ctx } = this.options;
+    try {
+      switch (op) {
+        case "secrets.get": {
+          if (typeof arg !== "string" || arg.length === 0) return errReply("invalid_argument", "secret name must be a non-empty string", false);
+          const value = (await host.getSecret(ctx, arg)) ?? null;
+          const json = toJson(value);
+          if (value !== null && !this.finished) this.secretsRead.add(arg);
+          // Each distinct value once: a script reading one secret in a loop
+          // must not grow the masking work with every read.
+          const key = `${arg}\u0000${json}`;
+          if (value !== null && !this.finished && !this.seenValues.has(key)) {
+            const read = { name: arg, value };
+            this.seenValues.add(key);
+            this.secretValues.push(read);
+            this.options.onSecretDelivered(key, read);
+          }
+          return ok(json);
+        }
+        case "secrets.list":
+          return ok(toJson(await host.listSecrets(ctx)));
+        case "email.send":
+        case "email.sendHtml": {
+          if (typeof arg !== "string") return errReply("invalid_argument", "message must be an object", false);
+          let message: unknown;
+          try {
+            message = JSON.parse(arg);
+          } catch {
+            return errReply("invalid_argument", "message must be JSON", false);
+          }
+          return ok(toJson((await host.sendEmail(ctx, op === "email.send" ? "text" : "html", message)) ?? null));
+        }
+        default:
+          return errReply("unknown_call", `no SDK call named ${JSON.stringify(op)}`, false);
+      }
+    } catch (error) {
+      if (isHostError(error)) return errReply(error.code, error.message, error.retryable === true);
+      // Not the script's business what broke inside the host; the operator's.
+      this.options.onHostFailure(error, { op, ctx });
+      return errReply("internal_error", `${op} failed inside the platform; the run may be retried`, true);
+    }
+  }
+}
+
+// By shape as well as class: a Host built against another copy of this
+// package (a bundled server, a test's module graph) throws its own HostError.
+function isHostError(error: unknown): error is HostError {
+  if (error instanceof HostError) return true;
+  return error instanceof Error && error.name === "HostError" && typeof (error as { code?: unknown }).code === "string";
+}
+
+function toJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  if (json === undefined) throw new TypeError("the host answered with a value that is not JSON");
+  return json;
+}
+
+/** The longest prefix of `text` that fits in `maxBytes` of UTF-8, never splitting a character. */
+export function cutUtf8(text: string, maxBytes: number): string {
+  if (maxBytes <= 0) return "";
+  const cut = Buffer.from(text, "utf8").subarray(0, maxBytes).toString("utf8");
+  // A character split by the cut decodes as U+FFFD; drop it.
+  return cut.endsWith("\uFFFD") && !text.startsWith(cut) ? cut.slice(0, -1) : cut;
+}

@@ -1,0 +1,95 @@
+/**
+ * One V8 context running one script version: its SDK bootstrap, the module's
+ * state, and a host port that routes calls to whichever run holds the
+ * context now. A context serves one run at a time.
+ */
+import ivm from "isolated-vm";
+import type { SecretRead } from "./redact.ts";
+import { errReply, type HostReply, type RunSession } from "./run-session.ts";
+
+export interface SandboxConfig {
+  logMaxChars: number;
+  resultMaxChars: number;
+}
+
+export class SandboxContext {
+  /** The run this context serves now; null between runs. */
+  current: RunSession | null = null;
+  /** Runs served so far. */
+  runs = 0;
+  /** Set when the context must not serve another run (its module failed to load). */
+  broken = false;
+  /**
+   * Every secret value ever handed into this context. Module state survives
+   * between runs, so a value read in one run can be printed in a later one;
+   * each run's output is masked with all of them.
+   */
+  readonly delivered = new Map<string, SecretRead>();
+  private installed = false;
+  private released = false;
+  private readonly port: ivm.Reference<(op: unknown, a: unknown, b: unknown, c: unknown) => Promise<HostReply> | undefined>;
+
+  private constructor(
+    private readonly context: ivm.Context,
+    private readonly entry: ivm.Reference<unknown>,
+    private readonly config: string,
+  ) {
+    // The port is created per context and reads `this.current` on every call:
+    // a call is attributed by where it came from, never by what it claims.
+    this.port = new ivm.Reference((op: unknown, a: unknown, b: unknown, c: unknown) => {
+      const run = this.current;
+      if (op === "log") {
+        run?.log(a, b, c);
+        return undefined;
+      }
+      if (!run) return Promise.resolve(errReply("run_finished", "no run is active in this context", false));
+      return run.call(op, a);
+    });
+  }
+
+  /** A new context in `isolate` with `script` (a `wrapScript` output) evaluated in it. */
+  static async create(isolate: ivm.Isolate, script: ivm.Script, config: SandboxConfig): Promise<SandboxContext> {
+    const context = await isolate.createContext();
+    try {
+      const entry = (await script.run(context, { reference: true })) as ivm.Reference<unknown>;
+      return new SandboxContext(context, entry, JSON.stringify(config));
+    } catch (error) {
+      context.release();
+      throw error;
+    }
+  }
+
+  /** Remembers a secret value handed in, for masking this and later runs. */
+  rememberSecret(key: string, secret: SecretRead): void {
+    this.delivered.set(key, secret);
+  }
+
+  /**
+   * Runs the handler once with `payload` (`{event, ctx}` as JSON) for `run`.
+   * Answers the bootstrap's envelope, copied; `outcome.ts` checks its shape.
+   */
+  invoke(run: RunSession, payload: string): Promise<unknown> {
+    this.current = run;
+    this.runs++;
+    const first = !this.installed;
+    this.installed = true;
+    // The port and config go in once; the bootstrap keeps them in its closure.
+    const args = first ? [this.port, payload, this.config] : [undefined, payload, undefined];
+    // The answer is a string, which crosses as it is: no `copy` needed.
+    return this.entry.apply(undefined, args, { result: { promise: true } });
+  }
+
+  /** Frees the context's V8 objects; safe to call twice and on a disposed isolate. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.current = null;
+    for (const handle of [this.entry, this.port, this.context]) {
+      try {
+        handle.release();
+      } catch {
+        // Already gone with its isolate: nothing left to free.
+      }
+    }
+  }
+}

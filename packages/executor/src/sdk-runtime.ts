@@ -1,0 +1,289 @@
+/**
+ * The script SDK as it runs INSIDE the isolate (API.md "Script SDK").
+ *
+ * The host never imports this module: `sdk-source.ts` bundles it (with
+ * `sdk-format.ts`) with esbuild, minified to one line, in front of every
+ * compiled script. So it may import only other in-isolate modules, use only
+ * standard JavaScript builtins (no `Buffer`, `process`, timers), and hold no
+ * template literal spanning lines.
+ *
+ * What it guards: the host port (an isolated-vm `Reference`) lives only in this
+ * closure, which is strict mode, so neither `fn.caller` nor a stack-trace
+ * hook's `getFunction()` can walk back into it, and the script's own code is
+ * compiled outside this lexical scope. Everything the port carries is a
+ * string or a flat array of strings, booleans and numbers: copied JSON.
+ *
+ * What it does not guard: a script can replace builtins in its own context and
+ * so lie about its own results. That changes nothing the host trusts: the
+ * host routes every call by the context it came from, not by anything the
+ * script says.
+ */
+
+import { formatValue } from "./sdk-format.ts";
+
+/** The port as the bootstrap sees it: the subset of isolated-vm's `Reference` it uses. */
+interface HostPort {
+  apply(receiver: undefined, args: readonly unknown[], options: object): Promise<unknown>;
+  applyIgnored(receiver: undefined, args: readonly unknown[]): void;
+}
+
+/** Limits the host passes in on the first run of a context. */
+interface SandboxConfig {
+  /** Characters of log text one run may send before lines are cut. */
+  logMaxChars: number;
+  /** Characters of result JSON above which the result is not sent at all. */
+  resultMaxChars: number;
+}
+
+/**
+ * What one run answers, as one string (a string crosses the boundary without
+ * a structured copy): `"o" + resultJson`, `"n"` (no result), `"t"` (result
+ * over the size cap, not sent) or `"e" + errorJson` (see `ThrownError`).
+ */
+type Envelope = string;
+
+/** A thrown value, described for the host. */
+interface ThrownError {
+  name: string;
+  message: string;
+  stack: string | null;
+  /** How the script asked to be treated: by the class it threw. */
+  kind: "error" | "no_retry" | "retry_after" | "host";
+  delayMs: number | null;
+  /** For `kind: "host"`: the SDK error's code and whether it may be retried. */
+  code: string | null;
+  retryable: boolean;
+  /** The context cannot serve another run (its module failed to load). */
+  discard: boolean;
+}
+
+type Entry = (port: HostPort | undefined, payload: string, config: string | undefined) => Promise<Envelope>;
+
+/** Host replies to SDK calls: `"o" + json`, or `"e" + JSON of [code, message, retryable]`. */
+type HostReply = string;
+
+/**
+ * Builds the context's entry point around `factory`, the compiled script
+ * wrapped in a function (so its `var __switchyard_module` stays local). The
+ * first call installs the SDK globals and evaluates the module; every call
+ * runs the handler once.
+ */
+export function setupSandbox(factory: () => unknown): Entry {
+  // Captured before any script code runs: a script that later replaces
+  // `JSON` or `Reflect` only changes what its own code sees.
+  const jsonParse = JSON.parse;
+  const jsonStringify = JSON.stringify;
+  const reflectApply = Reflect.apply;
+  const defineProperty = Object.defineProperty;
+  const objectKeys = Object.keys;
+  const freeze = Object.freeze;
+  const isArray = Array.isArray;
+  const stringOf = String;
+  const weakMapGet = WeakMap.prototype.get;
+  const weakMapSet = WeakMap.prototype.set;
+  const ErrorCtor = Error;
+  const TypeErrorCtor = TypeError;
+
+  // Null-prototype option objects: isolated-vm reads `reference`, `copy`,
+  // `promise` off them, and a getter a script put on Object.prototype must
+  // not be able to turn a copied answer into a live host reference.
+  // Arguments and answers are strings, which cross as they are (no copy).
+  const callOptions = bare({ result: bare({ promise: true }) });
+  const stringSlice = String.prototype.slice;
+
+  // SDK errors this bootstrap created, with what the host said about them,
+  // so an uncaught one reports its code and retry advice.
+  const sdkErrors = new WeakMap<object, { code: string; retryable: boolean }>();
+
+  let port: HostPort | undefined;
+  let config: SandboxConfig = { logMaxChars: 65_536, resultMaxChars: 262_144 };
+  let loaded: { module: unknown } | undefined;
+  // Per run: characters of log text sent so far, and whether lines were cut.
+  let logChars = 0;
+
+  function bare<T extends object>(o: T): T {
+    const out = Object.create(null) as T;
+    for (const key of objectKeys(o)) (out as Record<string, unknown>)[key] = (o as Record<string, unknown>)[key];
+    return out;
+  }
+
+  function sdkError(code: string, message: string, retryable: boolean, Ctor: ErrorConstructor = ErrorCtor): Error {
+    const error = new Ctor(message);
+    defineProperty(error, "code", { value: code, writable: true, configurable: true, enumerable: true });
+    reflectApply(weakMapSet, sdkErrors, [error, { code, retryable }]);
+    return error;
+  }
+
+  async function call(op: string, arg: string): Promise<unknown> {
+    if (!port) throw sdkError("not_ready", "the SDK is not available outside a run", false);
+    const reply = (await reflectApply(port.apply, port, [undefined, [op, arg], callOptions])) as HostReply;
+    const body = reflectApply(stringSlice, reply, [1]) as string;
+    if (reply[0] === "o") return jsonParse(body);
+    const [code, message, retryable] = jsonParse(body) as [string, string, boolean];
+    throw sdkError(code, message, retryable);
+  }
+
+  function requireName(name: unknown): string {
+    if (typeof name !== "string" || name.length === 0) {
+      throw sdkError("invalid_argument", "secrets.get(name): name must be a non-empty string", false, TypeErrorCtor);
+    }
+    return name;
+  }
+
+  function messageJson(method: string, message: unknown): string {
+    if (message === null || typeof message !== "object" || isArray(message)) {
+      throw sdkError("invalid_argument", method + "(message): message must be an object", false, TypeErrorCtor);
+    }
+    return jsonStringify(message);
+  }
+
+  const secrets = freeze({
+    /** The secret's JSON value, or null when it is not set. */
+    get: async (name: string): Promise<unknown> => call("secrets.get", requireName(name)),
+    /** Names of the secrets this app can read. */
+    list: async (): Promise<unknown> => call("secrets.list", ""),
+  });
+
+  const email = freeze({
+    /** Sends a text email: `{to, cc?, bcc?, from?, reply_to?, subject, text}`. */
+    send: async (message: unknown): Promise<unknown> => call("email.send", messageJson("email.send", message)),
+    /** Sends multipart/alternative: needs `html`, `text` recommended. */
+    sendHtml: async (message: unknown): Promise<unknown> => call("email.sendHtml", messageJson("email.sendHtml", message)),
+  });
+
+  /** Thrown by a script to fail the run without retries. */
+  class NonRetryableError extends ErrorCtor {
+    constructor(message?: string, options?: ErrorOptions) {
+      super(message, options);
+    }
+  }
+  defineProperty(NonRetryableError.prototype, "name", { value: "NonRetryableError", writable: true, configurable: true });
+
+  /** Thrown by a script to be retried no sooner than `delayMs` from now. */
+  class RetryAfterError extends ErrorCtor {
+    readonly delayMs: number;
+    constructor(message: string | undefined, delayMs: number, options?: ErrorOptions) {
+      super(message, options);
+      if (typeof delayMs !== "number" || !(delayMs >= 0) || delayMs === Infinity) {
+        throw new TypeErrorCtor("RetryAfterError(message, delayMs): delayMs must be a finite number >= 0");
+      }
+      this.delayMs = delayMs;
+    }
+  }
+  defineProperty(RetryAfterError.prototype, "name", { value: "RetryAfterError", writable: true, configurable: true });
+
+  function emit(level: string, args: readonly unknown[]): void {
+    if (!port || logChars >= config.logMaxChars) return;
+    let text = "";
+    for (let i = 0; i < args.length; i++) text += (i === 0 ? "" : " ") + formatValue(args[i]);
+    const room = config.logMaxChars - logChars;
+    const cut = text.length > room;
+    if (cut) text = text.slice(0, room);
+    logChars += text.length;
+    // Fire and forget: isolated-vm delivers these to the host in order,
+    // ahead of the run's result.
+    reflectApply(port.applyIgnored, port, [undefined, ["log", level, text, cut]]);
+  }
+
+  const sandboxConsole = {
+    log: (...args: unknown[]): void => emit("log", args),
+    info: (...args: unknown[]): void => emit("info", args),
+    warn: (...args: unknown[]): void => emit("warn", args),
+    error: (...args: unknown[]): void => emit("error", args),
+    debug: (...args: unknown[]): void => emit("debug", args),
+  };
+
+  function install(): void {
+    const g = globalThis as Record<string, unknown>;
+    // Same attributes as the builtins (writable, configurable, not enumerable).
+    const put = (name: string, value: unknown) => defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
+    put("secrets", secrets);
+    put("email", email);
+    put("console", sandboxConsole);
+    put("NonRetryableError", NonRetryableError);
+    put("RetryAfterError", RetryAfterError);
+  }
+
+  function describe(thrown: unknown, discard: boolean): ThrownError {
+    const out: ThrownError = { name: "Error", message: "", stack: null, kind: "error", delayMs: null, code: null, retryable: true, discard };
+    if (thrown === null || (typeof thrown !== "object" && typeof thrown !== "function")) {
+      out.message = formatValue(thrown);
+      return out;
+    }
+    // Each read may run a getter of the script's; one failing read must not lose the others.
+    try {
+      out.name = stringOf((thrown as Error).name);
+    } catch {
+      out.name = "Error";
+    }
+    try {
+      out.message = stringOf((thrown as Error).message);
+    } catch {
+      out.message = "";
+    }
+    try {
+      const stack = (thrown as Error).stack;
+      out.stack = typeof stack === "string" ? stack : null;
+    } catch {
+      out.stack = null;
+    }
+    try {
+      const sdk = reflectApply(weakMapGet, sdkErrors, [thrown]) as { code: string; retryable: boolean } | undefined;
+      if (sdk) {
+        out.kind = "host";
+        out.code = sdk.code;
+        out.retryable = sdk.retryable;
+      } else if (thrown instanceof NonRetryableError) {
+        out.kind = "no_retry";
+      } else if (thrown instanceof RetryAfterError) {
+        out.kind = "retry_after";
+        out.delayMs = thrown.delayMs;
+      }
+    } catch {
+      out.kind = "error";
+    }
+    return out;
+  }
+
+  function fail(thrown: unknown, discard: boolean): Envelope {
+    return "e" + jsonStringify(describe(thrown, discard));
+  }
+
+  return async function entry(givenPort, payload, configJson): Promise<Envelope> {
+    if (!port) {
+      port = givenPort;
+      if (configJson !== undefined) config = jsonParse(configJson) as SandboxConfig;
+      install();
+    }
+    logChars = 0;
+    let handler: unknown;
+    try {
+      if (!loaded) loaded = { module: factory() };
+      handler = (loaded.module as { default?: unknown } | null | undefined)?.default;
+    } catch (error) {
+      // The module's top-level code threw: this context holds a half-made module.
+      return fail(error, true);
+    }
+    if (typeof handler !== "function") {
+      return fail(new NonRetryableError("the script's default export is not a function (it is " + typeof handler + ")"), true);
+    }
+    let value: unknown;
+    try {
+      const { event, ctx } = jsonParse(payload) as { event: unknown; ctx: unknown };
+      value = await (handler as (event: unknown, ctx: unknown) => unknown)(event, ctx);
+    } catch (error) {
+      return fail(error, false);
+    }
+    let json: string | undefined;
+    try {
+      json = jsonStringify(value);
+    } catch (error) {
+      return fail(new NonRetryableError("the handler's return value is not JSON: " + describe(error, false).message), false);
+    }
+    if (json === undefined) return "n";
+    // Characters never outnumber UTF-8 bytes, so past the cap in characters
+    // is past it in bytes: not worth copying out.
+    if (json.length > config.resultMaxChars) return "t";
+    return "o" + json;
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * The text the sandbox compiles for a script version: the SDK bootstrap
+ * (`sdk-runtime.ts`, types stripped, on ONE line) followed by the compiled
+ * script inside a function, so the author's line numbers are unchanged and
+ * only line 1 shifts right by `firstLineColumnOffset`.
+ */
+import { readFileSync } from "node:fs";
+import { transformSync } from "esbuild";
+import { MODULE_GLOBAL } from "./compile.ts";
+
+/** The filename stack traces show for script code; `mapStack` looks for it. */
+export const SCRIPT_FILENAME = "script.js";
+
+/** The script text to compile and where the author's code starts on line 1. */
+export interface WrappedScript {
+  source: string;
+  /** Characters of bootstrap before the author's first character on line 1. */
+  firstLineColumnOffset: number;
+}
+
+let prologue: string | undefined;
+
+/**
+ * The bootstrap, built once per process (~20 ms: esbuild's first call starts
+ * its service). Read from the .ts file rather than `setupSandbox.toString()`
+ * because tsx and vitest transpile differently (tsx injects `__name()` calls
+ * that do not exist inside the isolate).
+ */
+function bootstrapPrologue(): string {
+  if (prologue !== undefined) return prologue;
+  const ts = readFileSync(new URL("./sdk-runtime.ts", import.meta.url), "utf8");
+  const { code } = transformSync(ts, {
+    loader: "ts",
+    format: "iife",
+    globalName: "__sy_sdk",
+    target: "es2022",
+    minifyWhitespace: true,
+    legalComments: "none",
+  });
+  const line = code.trim();
+  if (line.includes("\n")) throw new Error("executor: the SDK bootstrap did not minify to one line; line numbers would shift");
+  // `(s, f) => s(f)` hands the author's function to the bootstrap without the
+  // author's code ever sitting inside the bootstrap's scope: the function
+  // expression is evaluated at global scope, so it cannot name the closure.
+  // The whole bootstrap is strict, so `caller` cannot reach it either.
+  prologue = `((s,f)=>s(f))((function(){"use strict";${line}return __sy_sdk.setupSandbox;})(),function(){`;
+  return prologue;
+}
+
+/**
+ * Wraps compiled script `code` (which declares `var __switchyard_module`) so
+ * that running it in a fresh context yields the context's entry function.
+ * The `var` stays local to the wrapping function: `globalThis` never sees it.
+ *
+ * @example
+ * const { source, firstLineColumnOffset } = wrapScript(compiled.code);
+ * const script = await isolate.compileScript(source, { filename: SCRIPT_FILENAME });
+ */
+export function wrapScript(code: string): WrappedScript {
+  const head = bootstrapPrologue();
+  // The epilogue starts on a new line: the code may end in a line comment
+  // (esbuild's `//# sourceMappingURL=`).
+  return { source: `${head}${code}\n;return ${MODULE_GLOBAL};})`, firstLineColumnOffset: head.length };
+}

@@ -1,0 +1,108 @@
+/**
+ * The executor's contract. It knows nothing of the database: whoever runs a
+ * script (the dispatcher, or the manual invoke path) hands it a compiled
+ * script, the event, and a `Host` that backs the SDK.
+ */
+
+/** Per-run limits; each is capped by the operator's maximums. */
+export interface ScriptLimits {
+  /** Isolate heap limit in MB (isolated-vm `memoryLimit`). */
+  memoryMb: number;
+  /** CPU time the run may use, in ms (measured with `isolate.cpuTime`). */
+  cpuMs: number;
+  /** Wall-clock time from start to result, in ms, enforced on the host. */
+  wallMs: number;
+}
+
+/** A deployed script version as the executor needs it. */
+export interface CompiledScript {
+  id: string;
+  appId: string;
+  /** Bumped on every deploy; contexts are never shared across versions. */
+  version: number;
+  /**
+   * Output of `compileScript`: a classic script whose code declares
+   * `var __switchyard_module = ...` with the handler as `.default`.
+   */
+  code: string;
+  /** Source map of `code` back to the author's source (v3 JSON), for stack traces. */
+  sourceMap: string | null;
+  /** A new context for every run instead of one reused per script version. */
+  freshContext: boolean;
+  limits: ScriptLimits;
+}
+
+/** `ctx` as scripts see it (API.md). */
+export interface RunContext {
+  app: { id: string; name: string };
+  trigger: { id: string; kind: string; name: string } | null;
+  run: { id: string; attempt: number; event_id: string; replay?: boolean };
+}
+
+export interface RunRequest {
+  script: CompiledScript;
+  /** The event, JSON (API.md's shapes: `{ kind, ... }`). */
+  event: unknown;
+  ctx: RunContext;
+}
+
+export type RunStatus = "ok" | "error" | "timeout" | "oom";
+
+export interface LogLine {
+  level: "debug" | "info" | "log" | "warn" | "error";
+  /** Redacted text of the arguments, as console would print them. */
+  message: string;
+  /** Milliseconds since the run started. */
+  at: number;
+}
+
+/** How the dispatcher should treat a failed run. */
+export type RetryDecision = { kind: "retry" } | { kind: "no_retry" } | { kind: "retry_after"; delayMs: number };
+
+export interface RunError {
+  name: string;
+  /** Redacted. */
+  message: string;
+  /** Redacted, mapped back to the author's source where possible. */
+  stack: string | null;
+  /** An SDK error's `code` (`not_configured`, `invalid_address`, ...), when there is one. */
+  code: string | null;
+  retry: RetryDecision;
+}
+
+export interface RunOutcome {
+  status: RunStatus;
+  /** The handler's return value as JSON, redacted and size-capped; null when none or on failure. */
+  result: unknown;
+  resultTruncated: boolean;
+  error: RunError | null;
+  logs: LogLine[];
+  logsTruncated: boolean;
+  startedAt: Date;
+  durationMs: number;
+  cpuMs: number;
+  /** Names of the secrets the run read (values are never reported). */
+  secretsRead: string[];
+}
+
+/** An expected failure of a host capability, surfaced to the script as an error with `code`. */
+export class HostError extends Error {
+  override name = "HostError";
+  constructor(
+    readonly code: string,
+    message: string,
+    /** Whether a run that fails on it should be retried (a transient SMTP failure) or not (a rejected address). */
+    readonly retryable = false,
+  ) {
+    super(message);
+  }
+}
+
+/** What the SDK calls back into. Every value crossing is plain JSON. */
+export interface Host {
+  /** The secret's JSON value, or null when unset. */
+  getSecret(ctx: RunContext, name: string): Promise<unknown>;
+  listSecrets(ctx: RunContext): Promise<string[]>;
+  /** Sends an email; throws HostError (`not_configured`, `invalid_address`, `too_large`, ...). */
+  sendEmail(ctx: RunContext, kind: "text" | "html", message: unknown): Promise<unknown>;
+}

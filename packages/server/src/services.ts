@@ -1,0 +1,72 @@
+import { createScriptsService, createSecretsService, type Database, type Logger } from "@switchyard/core";
+import type { Keyring } from "@switchyard/crypto";
+import { compileScript, createExecutor } from "@switchyard/executor";
+import { createScriptHost } from "./script-host.ts";
+import { createScriptRunner } from "./script-runner.ts";
+
+export interface ServiceSettings {
+  secretMaxBytes: number;
+  secretVersionsKept: number;
+  secretCacheTtlMs: number;
+  scriptMaxBytes: number;
+  scriptDefaults: { memory_mb: number; cpu_ms: number; wall_ms: number };
+  scriptMax: { memory_mb: number; cpu_ms: number; wall_ms: number };
+  isolatePool: number;
+}
+
+export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
+  secretMaxBytes: 65_536,
+  secretVersionsKept: 20,
+  secretCacheTtlMs: 30_000,
+  scriptMaxBytes: 1024 * 1024,
+  scriptDefaults: { memory_mb: 64, cpu_ms: 5_000, wall_ms: 30_000 },
+  scriptMax: { memory_mb: 512, cpu_ms: 60_000, wall_ms: 300_000 },
+  isolatePool: 64,
+};
+
+/**
+ * The composition root's wiring of the domain services, shared by `serve` and
+ * the tests, so the tests exercise the same assembly the service runs.
+ */
+export function createServices(deps: { database: Database; keyring: Keyring; logger: Logger; settings?: Partial<ServiceSettings> }) {
+  const settings = { ...DEFAULT_SERVICE_SETTINGS, ...deps.settings };
+  const { database, logger } = deps;
+  const secrets = createSecretsService({
+    database,
+    keyring: deps.keyring,
+    maxBytes: settings.secretMaxBytes,
+    versionsKept: settings.secretVersionsKept,
+    cacheTtlMs: settings.secretCacheTtlMs,
+    logger,
+  });
+  const scripts = createScriptsService({
+    db: database.db,
+    compile: compileScript,
+    limits: { defaults: settings.scriptDefaults, max: settings.scriptMax },
+    maxSourceBytes: settings.scriptMaxBytes,
+  });
+  const toLimits = (l: ServiceSettings["scriptMax"]) => ({ memoryMb: l.memory_mb, cpuMs: l.cpu_ms, wallMs: l.wall_ms });
+  const executor = createExecutor({
+    host: createScriptHost({ secrets, logger }),
+    poolSize: settings.isolatePool,
+    defaultLimits: toLimits(settings.scriptDefaults),
+    maxLimits: toLimits(settings.scriptMax),
+  });
+  const runner = createScriptRunner({ database, executor, scripts, logger });
+  return {
+    secrets,
+    scripts,
+    executor,
+    runner,
+    /** Subscribes to cross-process invalidations. */
+    start: () => secrets.start(),
+    /** Finishes runs in flight, then releases isolates and listeners. */
+    async stop() {
+      await runner.drain();
+      await executor.dispose();
+      await secrets.stop();
+    },
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;

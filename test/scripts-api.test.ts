@@ -1,0 +1,158 @@
+import { beforeAll, expect, it } from "vitest";
+import { describeEachDriver } from "./support/databases.ts";
+import { client, managerFor, type TestApp } from "./support/manager.ts";
+
+type Client = ReturnType<typeof client>;
+
+/** Polls a run until it leaves `running`. */
+async function settled(api: Client, appId: string, runId: string, timeoutMs = 15_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await api.get(`/api/v1/admin/apps/${appId}/runs/${runId}`);
+    if (res.json.status !== "running") return res.json;
+    if (Date.now() > until) throw new Error(`run ${runId} still running`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describeEachDriver("scripts and runs over the admin API", (ctx) => {
+  let app: TestApp;
+  let admin: Client;
+  let appId: string;
+  let otherAppId: string;
+  const invoke = async (scriptId: string, payload: unknown = {}, target = appId) => {
+    const res = await admin.post(`/api/v1/admin/apps/${target}/scripts/${scriptId}/invoke`, { payload });
+    expect(res.status).toBe(202);
+    expect(res.json.event_id).toMatch(/^evt_/);
+    return settled(admin, target, res.json.run_id);
+  };
+  const deploy = async (name: string, source: string, extra: Record<string, unknown> = {}, target = appId) =>
+    admin.post(`/api/v1/admin/apps/${target}/scripts`, { name, source, language: "js", ...extra });
+
+  beforeAll(async () => {
+    const built = await managerFor(ctx.database, { settings: { scriptMaxBytes: 4096 } });
+    app = built.app;
+    admin = client(app, built.adminToken!);
+    appId = (await admin.post("/api/v1/admin/apps", { name: "runner" })).json.id;
+    otherAppId = (await admin.post("/api/v1/admin/apps", { name: "other" })).json.id;
+  });
+
+  it("deploys TypeScript, runs it with a manual event and stores result, logs and timings", async () => {
+    const source = `
+      interface Payload { n: number }
+      export default async function (event: { kind: string; payload: Payload }, ctx: any) {
+        console.log("got", event.kind, event.payload.n);
+        return { doubled: event.payload.n * 2, attempt: ctx.run.attempt, app: ctx.app.name };
+      }`;
+    const deployed = await admin.post(`/api/v1/admin/apps/${appId}/scripts`, { name: "double", source, language: "ts" });
+    expect(deployed.status).toBe(201);
+    expect(deployed.json).toMatchObject({ name: "double", version: 1, language: "ts", source });
+    const run = await invoke(deployed.json.id, { n: 21 });
+    expect(run).toMatchObject({ status: "ok", result: { doubled: 42, attempt: 1, app: "runner" }, event_kind: "manual", script_version: 1 });
+    expect(run.logs.map((l: { message: string }) => l.message)).toEqual(["got manual 21"]);
+    expect(run.duration_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it("refuses a script that does not compile with 422 and the line and column", async () => {
+    const res = await deploy("broken", "export default function () {\n  return (;\n}\n");
+    expect(res.status).toBe(422);
+    expect(res.json.error.details.diagnostics[0]).toMatchObject({ line: 2 });
+    expect(res.json.error.details.diagnostics[0].column).toBeGreaterThan(0);
+    const noDefault = await deploy("nodefault", "export const x = 1;");
+    expect(noDefault.status).toBe(422);
+    expect(noDefault.json.error.details.reason).toBe("no_default_export");
+    expect((await admin.get(`/api/v1/admin/apps/${appId}/scripts/broken`)).status).toBe(404);
+  });
+
+  it("caps the source size with 413 and refuses limits over the operator's maximum with 400", async () => {
+    const big = await deploy("big", `export default () => "${"x".repeat(5000)}";`);
+    expect(big.status).toBe(413);
+    const greedy = await deploy("greedy", "export default () => 1;", { limits: { memory_mb: 100_000 } });
+    expect(greedy.status).toBe(400);
+  });
+
+  it("bumps the version on each deploy, refuses a duplicate name, and deletes", async () => {
+    const first = await deploy("versioned", "export default () => 'one';");
+    expect((await deploy("versioned", "export default () => 'two';")).status).toBe(409);
+    const second = await admin.put(`/api/v1/admin/apps/${appId}/scripts/${first.json.id}`, { source: "export default () => 'two';" });
+    expect(second.json.version).toBe(2);
+    expect((await invoke(first.json.id)).result).toBe("two");
+    const listed = (await admin.get(`/api/v1/admin/apps/${appId}/scripts`)).json.scripts;
+    expect(listed.find((s: { name: string }) => s.name === "versioned")).not.toHaveProperty("source");
+    expect((await admin.delete(`/api/v1/admin/apps/${appId}/scripts/versioned`)).status).toBe(204);
+    expect((await admin.post(`/api/v1/admin/apps/${appId}/scripts/versioned/invoke`, {})).status).toBe(404);
+  });
+
+  it("reads its own app's secret, not another app's, and masks it in logs, errors and results", async () => {
+    const secret = "tok_live_9f8e7d6c5b4a3210";
+    await admin.post(`/api/v1/admin/apps/${appId}/secrets`, { name: "API_TOKEN", value: secret });
+    await admin.post(`/api/v1/admin/apps/${otherAppId}/secrets`, { name: "OTHER_ONLY", value: "other-app-secret-value" });
+    const source = `export default async function () {
+      const token = await secrets.get("API_TOKEN");
+      const foreign = await secrets.get("OTHER_ONLY");
+      const names = await secrets.list();
+      // No btoa in a bare isolate: base64 by hand, as a script author would have to.
+      const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      let b64 = "";
+      for (let i = 0; i < token.length; i += 3) {
+        const n = (token.charCodeAt(i) << 16) | ((token.charCodeAt(i + 1) || 0) << 8) | (token.charCodeAt(i + 2) || 0);
+        b64 += abc[(n >> 18) & 63] + abc[(n >> 12) & 63] + (i + 1 < token.length ? abc[(n >> 6) & 63] : "=") + (i + 2 < token.length ? abc[n & 63] : "=");
+      }
+      console.log("token is", token, b64);
+      return { token, b64, url: encodeURIComponent(token + "/x"), foreign, names };
+    }`;
+    const script = await deploy("reader", source);
+    const run = await invoke(script.json.id);
+    expect(run.status, JSON.stringify(run.error)).toBe("ok");
+    expect(run.result.foreign).toBeNull();
+    expect(run.result.names).toContain("API_TOKEN");
+    expect(run.result.names).not.toContain("OTHER_ONLY");
+    expect(run.result.token).toBe("[secret:API_TOKEN]");
+    expect(run.result.b64).toBe("[secret:API_TOKEN]");
+    expect(run.result.url).toBe(`[secret:API_TOKEN]${encodeURIComponent("/x")}`);
+    expect(run.logs[0].message).toBe("token is [secret:API_TOKEN] [secret:API_TOKEN]");
+    const stored = JSON.stringify(run);
+    expect(stored).not.toContain(secret);
+    expect(stored).not.toContain(Buffer.from(secret).toString("base64"));
+    expect(stored).not.toContain(encodeURIComponent(secret));
+    const thrower = await deploy("thrower", `export default async () => { throw new Error("bad " + await secrets.get("API_TOKEN")); }`);
+    const failed = await invoke(thrower.json.id);
+    expect(failed.status).toBe("error");
+    expect(failed.error.message).toBe("bad [secret:API_TOKEN]");
+    expect(JSON.stringify(failed)).not.toContain(secret);
+    const audit = (await admin.get(`/api/v1/admin/apps/${appId}/audit?action=secret.read&name=API_TOKEN`)).json.audit;
+    expect(audit.map((r: { actor_id: string }) => r.actor_id)).toEqual([failed.id, run.id]);
+    expect(audit[1]).toMatchObject({ actor_type: "run", outcome: "ok", scope: "app" });
+  });
+
+  it("records timeouts and keeps the app usable afterwards", async () => {
+    const spin = await deploy("spin", "export default () => { for (;;) {} };", { limits: { cpu_ms: 200, wall_ms: 2000 } });
+    const run = await invoke(spin.json.id);
+    expect(run.status).toBe("timeout");
+    const ok = await deploy("after-spin", "export default () => 'fine';");
+    expect((await invoke(ok.json.id)).status).toBe("ok");
+  });
+
+  it("answers email.send with not_configured until email exists, as an error with a code", async () => {
+    const mailer = await deploy("mailer", `export default async () => {
+      try { await email.send({ to: "a@example.com", subject: "s", text: "t" }); return "sent"; }
+      catch (e) { return { code: e.code, message: e.message }; }
+    }`);
+    expect((await invoke(mailer.json.id)).result).toMatchObject({ code: "not_configured" });
+  });
+
+  it("lists runs with filters and pages", async () => {
+    const all = (await admin.get(`/api/v1/admin/apps/${appId}/runs`)).json.runs;
+    expect(all.length).toBeGreaterThan(3);
+    expect(all[0]).not.toHaveProperty("logs");
+    const errors = (await admin.get(`/api/v1/admin/apps/${appId}/runs?status=error`)).json.runs;
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.every((r: { status: string }) => r.status === "error")).toBe(true);
+    const page = (await admin.get(`/api/v1/admin/apps/${appId}/runs?limit=2`)).json.runs;
+    const next = (await admin.get(`/api/v1/admin/apps/${appId}/runs?limit=2&before=${page[1].id}`)).json.runs;
+    expect(next[0].id).not.toBe(page[0].id);
+    expect((await admin.get(`/api/v1/admin/apps/${appId}/runs?status=bogus`)).status).toBe(400);
+    const reader = client(app, (await admin.post("/api/v1/admin/tokens", { name: "r", scopes: ["scripts:read"] })).json.token);
+    expect((await reader.get(`/api/v1/admin/apps/${appId}/runs`)).status).toBe(403);
+  });
+});
