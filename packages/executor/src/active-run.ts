@@ -13,6 +13,7 @@ import type { ScriptLimits } from "./types.ts";
  */
 export type KillReason = "cpu" | "wall" | "memory" | "collateral" | "shutdown";
 
+/** One run in flight, as the watchdog and the executor see it. */
 export class ActiveRun {
   /** Settles with the reason when the run is ended early; never otherwise. */
   readonly killed: Promise<KillReason>;

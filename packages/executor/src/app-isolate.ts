@@ -25,6 +25,7 @@ interface VersionSlot {
   idle: SandboxContext[];
 }
 
+/** What an app isolate is made with. */
 export interface AppIsolateOptions {
   appId: string;
   memoryMb: number;
@@ -35,6 +36,7 @@ export interface AppIsolateOptions {
   onDisposed: (app: AppIsolate, reason: DisposeReason) => void;
 }
 
+/** One app's isolate with its script versions and warm contexts; see the file comment. */
 export class AppIsolate {
   readonly isolate: ivm.Isolate;
   /** Runs in flight in this isolate. */

@@ -29,6 +29,7 @@ describe("limits", () => {
     expect(out.status).toBe("timeout");
     expect(out.error).toMatchObject({ code: "cpu_limit", retry: { kind: "retry" } });
     expect(out.cpuMs).toBeGreaterThanOrEqual(300);
+    expect(out.cpuMs).toBeLessThan(300 + SLACK_MS);
     expect(ms).toBeLessThan(300 + SLACK_MS);
     await expectHealthy("app_busy");
   });

@@ -4,7 +4,7 @@
  * `Host`, and describes what happened as a `RunOutcome`.
  */
 import { ActiveRun } from "./active-run.ts";
-import type { AppIsolate } from "./app-isolate.ts";
+import type { AppIsolate, DisposeReason } from "./app-isolate.ts";
 import { IsolatePool } from "./isolate-pool.ts";
 import { effectiveLimits, resolveOptions, type ExecutorOptions } from "./options.ts";
 import { describeEnd, finishLogs, type RunEnd } from "./outcome.ts";
@@ -29,7 +29,7 @@ export interface ExecutorStats {
     runs: number;
     isolatesCreated: number;
     /** Isolates disposed, by why. */
-    isolatesDisposed: Record<"idle" | "evicted" | "timeout" | "memory" | "runaway" | "shutdown", number>;
+    isolatesDisposed: Record<DisposeReason, number>;
     timeouts: number;
     ooms: number;
   };

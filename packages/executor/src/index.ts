@@ -10,6 +10,7 @@ export { mapStack } from "./source-map.ts";
 export { HostError } from "./types.ts";
 
 export type { CompileErrorCode, CompileInput, CompileResult, Diagnostic } from "./compile.ts";
+export type { DisposeReason } from "./app-isolate.ts";
 export type { Executor, ExecutorStats } from "./executor.ts";
 export type { ExecutorOptions } from "./options.ts";
 export type { Redactor, SecretRead } from "./redact.ts";

@@ -13,6 +13,7 @@ const RUNAWAY_IDLE_CPU_NS = 250_000_000n;
 
 const SWEEP_EVERY_MS = 1_000;
 
+/** The pool's bounds and what each isolate is made with. */
 export interface IsolatePoolOptions {
   poolSize: number;
   idleMs: number;
@@ -27,6 +28,7 @@ export interface PoolCounters {
   disposed: Record<DisposeReason, number>;
 }
 
+/** The bounded LRU of app isolates; see the file comment. */
 export class IsolatePool {
   readonly counters: PoolCounters = {
     created: 0,

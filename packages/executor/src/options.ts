@@ -56,12 +56,15 @@ export interface ResolvedOptions {
   onCatastrophicError: ((message: string) => void) | undefined;
 }
 
+/** Limits of a script that sets none. */
 export const DEFAULT_LIMITS: ScriptLimits = { memoryMb: 64, cpuMs: 5_000, wallMs: 30_000 };
+/** The operator's caps when none are given. */
 export const DEFAULT_MAX_LIMITS: ScriptLimits = { memoryMb: 256, cpuMs: 30_000, wallMs: 300_000 };
 
 /** isolated-vm refuses a `memoryLimit` below 8 MB. */
 export const MIN_MEMORY_MB = 8;
 
+/** Fills in every default; nonsense numbers (zero, negative, NaN) fall back to the default too. */
 export function resolveOptions(options: ExecutorOptions): ResolvedOptions {
   const maxLimits = mergeLimits(DEFAULT_MAX_LIMITS, options.maxLimits);
   return {

@@ -24,6 +24,7 @@ export interface Described {
   discard: boolean;
 }
 
+/** What `describeEnd` needs besides how the run ended. */
 export interface DescribeInput {
   end: RunEnd;
   script: CompiledScript;

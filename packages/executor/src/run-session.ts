@@ -27,10 +27,14 @@ export interface RawLogLine {
   cut: boolean;
 }
 
+// Far above any real secret name; keeps a script from handing the host megabytes as a name.
+const MAX_SECRET_NAME = 256;
+
 const LEVELS = new Set<string>(["debug", "info", "log", "warn", "error"]);
 
 const FINISHED = errReply("run_finished", "the run this call belongs to has already finished", false);
 
+/** What a run session is made with. */
 export interface RunSessionOptions {
   host: Host;
   ctx: RunContext;
@@ -42,6 +46,7 @@ export interface RunSessionOptions {
   onSecretDelivered: (key: string, secret: SecretRead) => void;
 }
 
+/** The host side of one run; see the file comment. */
 export class RunSession {
   readonly logs: RawLogLine[] = [];
   logsTruncated = false;
@@ -106,7 +111,9 @@ export class RunSession {
     try {
       switch (op) {
         case "secrets.get": {
-          if (typeof arg !== "string" || arg.length === 0) return errReply("invalid_argument", "secret name must be a non-empty string", false);
+          if (typeof arg !== "string" || arg.length === 0 || arg.length > MAX_SECRET_NAME) {
+            return errReply("invalid_argument", `secret name must be a string of 1 to ${MAX_SECRET_NAME} characters`, false);
+          }
           const value = (await host.getSecret(ctx, arg)) ?? null;
           const json = toJson(value);
           if (value !== null && !this.finished) this.secretsRead.add(arg);

@@ -7,11 +7,13 @@ import ivm from "isolated-vm";
 import type { SecretRead } from "./redact.ts";
 import { errReply, type HostReply, type RunSession } from "./run-session.ts";
 
+/** Per-run caps the bootstrap applies inside the isolate, in characters. */
 export interface SandboxConfig {
   logMaxChars: number;
   resultMaxChars: number;
 }
 
+/** One context of one script version; see the file comment. */
 export class SandboxContext {
   /** The run this context serves now; null between runs. */
   current: RunSession | null = null;

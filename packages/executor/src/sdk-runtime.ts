@@ -98,7 +98,7 @@ export function setupSandbox(factory: () => unknown): Entry {
   let port: HostPort | undefined;
   let config: SandboxConfig = { logMaxChars: 65_536, resultMaxChars: 262_144 };
   let loaded: { module: unknown } | undefined;
-  // Per run: characters of log text sent so far, and whether lines were cut.
+  // Characters of log text the current run has sent.
   let logChars = 0;
 
   function bare<T extends object>(o: T): T {
@@ -195,6 +195,9 @@ export function setupSandbox(factory: () => unknown): Entry {
 
   function install(): void {
     const g = globalThis as Record<string, unknown>;
+    // isolated-vm 5 adds no global of its own to a context; should a future
+    // version add its module handle, it must not outlive the bootstrap.
+    for (const name of ["ivm", "_ivm"]) delete g[name];
     // Same attributes as the builtins (writable, configurable, not enumerable).
     const put = (name: string, value: unknown) => defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
     put("secrets", secrets);

@@ -8,6 +8,7 @@
 import type { ActiveRun } from "./active-run.ts";
 import type { AppIsolate } from "./app-isolate.ts";
 
+/** Checks every watched run each `intervalMs`; see the file comment. */
 export class Watchdog {
   private readonly runs = new Set<ActiveRun>();
   private timer: ReturnType<typeof setInterval> | null = null;
