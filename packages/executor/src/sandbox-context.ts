@@ -28,6 +28,8 @@ export class SandboxContext {
    */
   readonly delivered = new Map<string, SecretRead>();
   private installed = false;
+  /** Settles the run in flight when its envelope arrives through the port. */
+  private answer: ((envelope: unknown) => void) | null = null;
   private released = false;
   private readonly port: ivm.Reference<(op: unknown, a: unknown, b: unknown, c: unknown) => Promise<HostReply> | undefined>;
 
@@ -40,6 +42,12 @@ export class SandboxContext {
     // a call is attributed by where it came from, never by what it claims.
     this.port = new ivm.Reference((op: unknown, a: unknown, b: unknown, c: unknown) => {
       const run = this.current;
+      if (op === "done") {
+        const answer = this.answer;
+        this.answer = null;
+        answer?.(a);
+        return undefined;
+      }
       if (op === "log") {
         run?.log(a, b, c);
         return undefined;
@@ -68,7 +76,9 @@ export class SandboxContext {
 
   /**
    * Runs the handler once with `payload` (`{event, ctx}` as JSON) for `run`.
-   * Answers the bootstrap's envelope, copied; `outcome.ts` checks its shape.
+   * Settles with the bootstrap's envelope (a string; `outcome.ts` checks
+   * it), which arrives through the port after the run's log lines. Never
+   * settles if the isolate dies first: the caller races it with the limits.
    */
   invoke(run: RunSession, payload: string): Promise<unknown> {
     this.current = run;
@@ -77,8 +87,11 @@ export class SandboxContext {
     this.installed = true;
     // The port and config go in once; the bootstrap keeps them in its closure.
     const args = first ? [this.port, payload, this.config] : [undefined, payload, undefined];
-    // The answer is a string, which crosses as it is: no `copy` needed.
-    return this.entry.apply(undefined, args, { result: { promise: true } });
+    return new Promise((resolve) => {
+      this.answer = resolve;
+      // Throws at once when the isolate is gone, which rejects this promise.
+      this.entry.applyIgnored(undefined, args);
+    });
   }
 
   /** Frees the context's V8 objects; safe to call twice and on a disposed isolate. */

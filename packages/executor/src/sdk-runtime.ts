@@ -57,7 +57,8 @@ interface ThrownError {
   discard: boolean;
 }
 
-type Entry = (port: HostPort | undefined, payload: string, config: string | undefined) => Promise<Envelope>;
+/** Runs the handler once; the envelope comes back through the port as `["done", envelope]`. */
+type Entry = (port: HostPort | undefined, payload: string, config: string | undefined) => void;
 
 /** Host replies to SDK calls: `"o" + json`, or `"e" + JSON of [code, message, retryable]`. */
 type HostReply = string;
@@ -252,13 +253,30 @@ export function setupSandbox(factory: () => unknown): Entry {
     return "e" + jsonStringify(describe(thrown, discard));
   }
 
-  return async function entry(givenPort, payload, configJson): Promise<Envelope> {
+  // The answer goes back through the port ("done") rather than as the
+  // result of the host's call: isolated-vm's fire-and-forget path is ~8 µs
+  // cheaper per run than its promise-result path, and it keeps the answer
+  // in order behind the run's log lines.
+  return function entry(givenPort, payload, configJson): void {
     if (!port) {
       port = givenPort;
       if (configJson !== undefined) config = jsonParse(configJson) as SandboxConfig;
       install();
     }
     logChars = 0;
+    const answering = port;
+    void (async () => {
+      let envelope: Envelope;
+      try {
+        envelope = await runOnce(payload);
+      } catch (error) {
+        envelope = fail(error, false);
+      }
+      if (answering) reflectApply(answering.applyIgnored, answering, [undefined, ["done", envelope]]);
+    })();
+  };
+
+  async function runOnce(payload: string): Promise<Envelope> {
     let handler: unknown;
     try {
       if (!loaded) loaded = { module: factory() };
@@ -288,5 +306,5 @@ export function setupSandbox(factory: () => unknown): Entry {
     // is past it in bytes: not worth copying out.
     if (json.length > config.resultMaxChars) return "t";
     return "o" + json;
-  };
+  }
 }

@@ -51,6 +51,14 @@ export function createServices(deps: { database: Database; keyring: Keyring; log
     poolSize: settings.isolatePool,
     defaultLimits: toLimits(settings.scriptDefaults),
     maxLimits: toLimits(settings.scriptMax),
+    // A host capability that failed unexpectedly (not a HostError): the run
+    // sees a generic error; the operator sees the cause here.
+    onHostFailure: (error, info) => logger.error({ err: error, op: info.op, appId: info.ctx.app.id, runId: info.ctx.run.id }, "host call failed"),
+    // V8 lost control of an isolate: stop rather than keep serving from a broken process.
+    onCatastrophicError: (message) => {
+      logger.error({ message }, "isolated-vm reported a catastrophic error; exiting");
+      process.exit(70);
+    },
   });
   const runner = createScriptRunner({ database, executor, scripts, logger });
   return {
