@@ -12,8 +12,8 @@ import { parseArgs } from "node:util";
 import { createExecutor, type Executor } from "@switchyard/executor";
 import { machineInfo } from "../support/machine.ts";
 import { asyncCase, interleave, syncCase, type Case, type InterleaveOptions } from "../support/measure.ts";
-import { formatNs, formatRate, opsPerSecond, type Summary } from "../support/stats.ts";
-import { renderTable } from "../support/table.ts";
+import type { Summary } from "../support/stats.ts";
+import { renderSummaryTable } from "../support/table.ts";
 import { bareHandler, EXPECTED_RESULT, GETS_PER_RUN, openFixture, type ExecutorFixture } from "./fixture.ts";
 import { CASES, checkTargets, printTargets } from "./targets.ts";
 
@@ -83,15 +83,7 @@ async function main(): Promise<void> {
   console.log(`node ${machine.node} · ${machine.platform} · ${machine.cpu} · ${machine.cores} cores · ${machine.memoryGiB} GiB`);
   console.log(`script: ${JSON.stringify("export default (event, ctx) => ({ ok, kind, attempt })")}, compiled by compileScript`);
   console.log("");
-  const rows = [...results].map(([name, s]) => [
-    name,
-    s.ops === s.samples ? "each call" : `batches of ${s.ops / s.samples}`,
-    String(s.samples),
-    formatNs(s.p50),
-    formatNs(s.p99),
-    formatRate(opsPerSecond(s)),
-  ]);
-  console.log(renderTable(["case", "timed", "samples", "p50", "p99", "ops/s"], rows, [2, 3, 4, 5]));
+  console.log(renderSummaryTable(results));
   console.log("");
   console.log("Each group's cases alternate round by round; warm-up rounds are discarded. A run is");
   console.log("executor.run() end to end: JSON in, the isolate hop, the handler, JSON out, redaction, outcome.");

@@ -12,8 +12,8 @@ import type { Principal } from "@switchyard/core";
 import { open, seal, SecretKey } from "@switchyard/crypto";
 import { machineInfo } from "../support/machine.ts";
 import { asyncCase, interleave, syncCase, type InterleaveOptions } from "../support/measure.ts";
-import { formatNs, formatRate, opsPerSecond, type Summary } from "../support/stats.ts";
-import { renderTable } from "../support/table.ts";
+import { formatNs, type Summary } from "../support/stats.ts";
+import { renderSummaryTable, renderTable } from "../support/table.ts";
 import { openFixture, type SecretsFixture } from "./fixture.ts";
 
 const DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -237,15 +237,7 @@ function printReport(fixture: SecretsFixture, results: Map<string, Summary>, tar
   console.log(`secret: ${fixture.name}, a ${fixture.value.length}-character string (${Buffer.byteLength(JSON.stringify(fixture.value))} bytes of JSON)`);
   console.log("");
 
-  const rows = [...results].map(([name, s]) => [
-    name,
-    s.ops === s.samples ? "each call" : `batches of ${s.ops / s.samples}`,
-    String(s.samples),
-    formatNs(s.p50),
-    formatNs(s.p99),
-    formatRate(opsPerSecond(s)),
-  ]);
-  console.log(renderTable(["case", "timed", "samples", "p50", "p99", "ops/s"], rows, [2, 3, 4, 5]));
+  console.log(renderSummaryTable(results));
   console.log("");
   console.log(`p50/p99 are per call. "batches of ${BATCH}": each sample is one batch's time / ${BATCH}, so p99 is over`);
   console.log("batches (a single slow call is spread over its batch). ops/s = calls / total time of one caller.");

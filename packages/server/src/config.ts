@@ -1,3 +1,4 @@
+import type { StoredLimits } from "@switchyard/core";
 import { z } from "zod";
 import { StartupError } from "./startup-error.ts";
 
@@ -61,8 +62,8 @@ export interface Config {
   secretCacheTtlMs: number;
   maxBodyBytes: number;
   scriptMaxBytes: number;
-  scriptDefaults: { memory_mb: number; cpu_ms: number; wall_ms: number };
-  scriptMax: { memory_mb: number; cpu_ms: number; wall_ms: number };
+  scriptDefaults: Required<StoredLimits>;
+  scriptMax: Required<StoredLimits>;
   isolatePool: number;
   logLevel: z.infer<typeof schema>["SWITCHYARD_LOG_LEVEL"];
   /** SWITCHYARD_* variables set but unknown: likely typos, reported as warnings. */

@@ -1,4 +1,4 @@
-import { createScriptsService, createSecretsService, type Database, type Logger } from "@switchyard/core";
+import { createScriptsService, createSecretsService, type Database, type Logger, type StoredLimits } from "@switchyard/core";
 import type { Keyring } from "@switchyard/crypto";
 import { compileScript, createExecutor } from "@switchyard/executor";
 import { createScriptHost } from "./script-host.ts";
@@ -9,8 +9,8 @@ export interface ServiceSettings {
   secretVersionsKept: number;
   secretCacheTtlMs: number;
   scriptMaxBytes: number;
-  scriptDefaults: { memory_mb: number; cpu_ms: number; wall_ms: number };
-  scriptMax: { memory_mb: number; cpu_ms: number; wall_ms: number };
+  scriptDefaults: Required<StoredLimits>;
+  scriptMax: Required<StoredLimits>;
   isolatePool: number;
 }
 

@@ -3,7 +3,7 @@ import type { ScopeRef, SecretScope } from "../data-keys.ts";
 import { NotFoundError } from "../errors.ts";
 import type { Principal } from "../principal.ts";
 import { scopeKey } from "./sealed-cache.ts";
-import { appTarget, type Target } from "./target.ts";
+import { appTarget, secretAuditFields, type Target } from "./target.ts";
 import type { Vault } from "./vault.ts";
 
 export interface ResolvedSecret {
@@ -78,16 +78,7 @@ export class ReadPath {
   private async audit(actor: Principal, target: Target, ref: ScopeRef, name: string, version: number, action: string) {
     const key = actor.type === "run" ? `${actor.id}|${scopeKey(ref)}|${name}|${version}` : null;
     if (key && this.audited.has(key)) return;
-    await recordAudit(this.vault.db, actor, {
-      action,
-      outcome: "ok",
-      appId: target.appId,
-      workspaceId: target.workspaceId,
-      scope: ref.scope,
-      scopeId: ref.scopeId,
-      name,
-      version,
-    });
+    await recordAudit(this.vault.db, actor, { action, outcome: "ok", ...secretAuditFields(target, ref, name, version) });
     if (key) {
       if (this.audited.size >= AUDITED_CAP) this.audited.clear();
       this.audited.add(key);

@@ -88,3 +88,8 @@ export function appTarget(appId: string, workspaceId: string): Target {
   const own: ScopeRef = { scope: "app", scopeId: appId };
   return { own, chain: [own, { scope: "workspace", scopeId: workspaceId }, GLOBAL], appId, workspaceId };
 }
+
+/** The audit fields naming a secret: where the request pointed and the scope that held it. */
+export function secretAuditFields(target: Target, ref: ScopeRef, name: string, version: number) {
+  return { appId: target.appId, workspaceId: target.workspaceId, scope: ref.scope, scopeId: ref.scopeId, name, version };
+}

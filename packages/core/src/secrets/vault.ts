@@ -8,7 +8,7 @@ import { newId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
 import type { Principal } from "../principal.ts";
 import { SealedCache, scopeKey, type SealedRow } from "./sealed-cache.ts";
-import type { Target } from "./target.ts";
+import { secretAuditFields, type Target } from "./target.ts";
 import { decodeValue, secretAad } from "./values.ts";
 
 /** NOTIFY channel on which every secret write announces its scope, so other processes drop their cache. */
@@ -129,16 +129,7 @@ export class Vault {
     await tx
       .delete(secretVersions)
       .where(and(eq(secretVersions.secretId, row.id), lte(secretVersions.version, version - this.versionsKept)));
-    await recordAudit(tx, principal, {
-      ...audit,
-      outcome: "ok",
-      appId: target.appId,
-      workspaceId: target.workspaceId,
-      scope: ref.scope,
-      scopeId: ref.scopeId,
-      name,
-      version,
-    });
+    await recordAudit(tx, principal, { ...audit, outcome: "ok", ...secretAuditFields(target, ref, name, version) });
     await this.notify(tx, ref);
     return { created: !existing, row };
   }
