@@ -1,16 +1,17 @@
-import { beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEachDriver } from "./support/databases.ts";
 import { client, managerFor, type TestApp } from "./support/manager.ts";
 
 type Client = ReturnType<typeof client>;
 
-/** Polls a run until it leaves `running`. */
-async function settled(api: Client, appId: string, runId: string, timeoutMs = 15_000) {
+/** Polls until the event's first attempt is recorded, and answers that run whole. */
+async function settled(api: Client, appId: string, eventId: string, timeoutMs = 15_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const res = await api.get(`/api/v1/admin/apps/${appId}/runs/${runId}`);
-    if (res.json.status !== "running") return res.json;
-    if (Date.now() > until) throw new Error(`run ${runId} still running`);
+    const res = await api.get(`/api/v1/admin/apps/${appId}/runs?event_id=${eventId}`);
+    const first = res.json.runs?.find((r: { attempt: number }) => r.attempt === 1);
+    if (first) return (await api.get(`/api/v1/admin/apps/${appId}/runs/${first.id}`)).json;
+    if (Date.now() > until) throw new Error(`event ${eventId} has no run yet`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -18,24 +19,26 @@ async function settled(api: Client, appId: string, runId: string, timeoutMs = 15
 describeEachDriver("scripts and runs over the admin API", (ctx) => {
   let app: TestApp;
   let admin: Client;
+  let built: Awaited<ReturnType<typeof managerFor>>;
   let appId: string;
   let otherAppId: string;
   const invoke = async (scriptId: string, payload: unknown = {}, target = appId) => {
     const res = await admin.post(`/api/v1/admin/apps/${target}/scripts/${scriptId}/invoke`, { payload });
     expect(res.status).toBe(202);
     expect(res.json.event_id).toMatch(/^evt_/);
-    return settled(admin, target, res.json.run_id);
+    return settled(admin, target, res.json.event_id);
   };
   const deploy = async (name: string, source: string, extra: Record<string, unknown> = {}, target = appId) =>
     admin.post(`/api/v1/admin/apps/${target}/scripts`, { name, source, language: "js", ...extra });
 
   beforeAll(async () => {
-    const built = await managerFor(ctx.database, { settings: { scriptMaxBytes: 4096 } });
+    built = await managerFor(ctx.database, { settings: { scriptMaxBytes: 4096 }, worker: true });
     app = built.app;
     admin = client(app, built.adminToken!);
     appId = (await admin.post("/api/v1/admin/apps", { name: "runner" })).json.id;
     otherAppId = (await admin.post("/api/v1/admin/apps", { name: "other" })).json.id;
   });
+  afterAll(async () => built?.services.stop());
 
   it("deploys TypeScript, runs it with a manual event and stores result, logs and timings", async () => {
     const source = `

@@ -18,12 +18,14 @@ export interface ManagerOptions {
   maxBodyBytes?: number;
   keyring?: Keyring;
   settings?: Partial<ServiceSettings>;
+  /** Run the outbox dispatcher in this manager (needed to see scripts run); stop it with `services.stop()`. */
+  worker?: boolean;
 }
 
 /** The manager over a real database, and the bootstrap admin token (created if the database has none). */
 export async function managerFor(database: Database, options: ManagerOptions = {}) {
   const keyring = options.keyring ?? testKeyring();
-  const services = createServices({ database, keyring, logger: silentLogger, settings: options.settings ?? {} });
+  const services = createServices({ database, keyring, logger: silentLogger, settings: options.settings ?? {}, worker: options.worker ?? false });
   await services.start();
   const app = createManagerApp({
     database,
@@ -31,7 +33,7 @@ export async function managerFor(database: Database, options: ManagerOptions = {
     metrics: new Registry(),
     secrets: services.secrets,
     scripts: services.scripts,
-    invoker: services.runner.invoker,
+    invoker: services.invoker,
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
   });
   const bootstrap = await ensureBootstrapToken(database.db);

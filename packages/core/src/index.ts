@@ -29,6 +29,7 @@ export {
   listApps,
   getApp,
   deleteApp,
+  getAppById,
 } from "./tenancy.ts";
 export type { Workspace, App } from "./tenancy.ts";
 export { createToken, revokeToken, authenticateToken, ensureBootstrapToken } from "./tokens.ts";
@@ -53,3 +54,7 @@ export type { Compile, CompileOutcome, Diagnostic, LimitPolicy, ScriptLanguage, 
 export { startRun, finishRun, listRuns, getRun } from "./scripts/runs.ts";
 export type { Run, RunStatus, RunStart, RunFinish, RunQuery } from "./scripts/runs.ts";
 export type { Invoker } from "./scripts/invoker.ts";
+export { enqueue, claim, complete, renewLeases, releaseClaims, OUTBOX_CHANNEL } from "./outbox/queue.ts";
+export type { Claim, CompletionResult, EnqueueInput, FailureDecision, OutboxRow, RunRecord } from "./outbox/queue.ts";
+export { DEFAULT_RETRY, MAX_DELAY_MS, retryDelayMs, decideFailure } from "./outbox/retry.ts";
+export type { ScriptRetry } from "./outbox/retry.ts";

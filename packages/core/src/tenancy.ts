@@ -128,3 +128,9 @@ export async function deleteApp(db: Db, principal: Principal, idOrName: string):
     });
   });
 }
+
+/** For runners: an app by id, without a principal. */
+export async function getAppById(db: Db, appId: string): Promise<App | undefined> {
+  const [row] = await db.select().from(apps).where(eq(apps.id, appId));
+  return row;
+}

@@ -41,6 +41,7 @@ const schema = z.object({
   SWITCHYARD_SCRIPT_MAX_CPU_MS: int(1, 3_600_000).default(60_000),
   SWITCHYARD_SCRIPT_MAX_WALL_MS: int(1, 3_600_000).default(300_000),
   SWITCHYARD_ISOLATE_POOL: int(1, 10_000).default(64),
+  SWITCHYARD_WORKER_CONCURRENCY: int(1, 1000).default(8),
   SWITCHYARD_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
   SWITCHYARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -65,6 +66,7 @@ export interface Config {
   scriptDefaults: Required<StoredLimits>;
   scriptMax: Required<StoredLimits>;
   isolatePool: number;
+  workerConcurrency: number;
   logLevel: z.infer<typeof schema>["SWITCHYARD_LOG_LEVEL"];
   /** SWITCHYARD_* variables set but unknown: likely typos, reported as warnings. */
   unknownVariables: string[];
@@ -108,6 +110,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     scriptDefaults: { memory_mb: v.SWITCHYARD_SCRIPT_MEMORY_MB, cpu_ms: v.SWITCHYARD_SCRIPT_CPU_MS, wall_ms: v.SWITCHYARD_SCRIPT_WALL_MS },
     scriptMax: { memory_mb: v.SWITCHYARD_SCRIPT_MAX_MEMORY_MB, cpu_ms: v.SWITCHYARD_SCRIPT_MAX_CPU_MS, wall_ms: v.SWITCHYARD_SCRIPT_MAX_WALL_MS },
     isolatePool: v.SWITCHYARD_ISOLATE_POOL,
+    workerConcurrency: v.SWITCHYARD_WORKER_CONCURRENCY,
     logLevel: v.SWITCHYARD_LOG_LEVEL,
     unknownVariables: Object.keys(present).filter(
       (k) => k.startsWith("SWITCHYARD_") && !known.has(k) && !CLIENT_VARIABLES.has(k),

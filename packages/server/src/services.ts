@@ -2,7 +2,8 @@ import { createScriptsService, createSecretsService, type Database, type Logger,
 import type { Keyring } from "@switchyard/crypto";
 import { compileScript, createExecutor } from "@switchyard/executor";
 import { createScriptHost } from "./script-host.ts";
-import { createScriptRunner } from "./script-runner.ts";
+import { createDispatcher } from "@switchyard/dispatcher";
+import { createManualInvoker } from "./manual-invoker.ts";
 
 export interface ServiceSettings {
   secretMaxBytes: number;
@@ -12,6 +13,8 @@ export interface ServiceSettings {
   scriptDefaults: Required<StoredLimits>;
   scriptMax: Required<StoredLimits>;
   isolatePool: number;
+  /** Runs in flight per worker process. */
+  workerConcurrency: number;
 }
 
 export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
@@ -22,13 +25,21 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   scriptDefaults: { memory_mb: 64, cpu_ms: 5_000, wall_ms: 30_000 },
   scriptMax: { memory_mb: 512, cpu_ms: 60_000, wall_ms: 300_000 },
   isolatePool: 64,
+  workerConcurrency: 8,
 };
 
 /**
  * The composition root's wiring of the domain services, shared by `serve` and
  * the tests, so the tests exercise the same assembly the service runs.
  */
-export function createServices(deps: { database: Database; keyring: Keyring; logger: Logger; settings?: Partial<ServiceSettings> }) {
+export function createServices(deps: {
+  database: Database;
+  keyring: Keyring;
+  logger: Logger;
+  settings?: Partial<ServiceSettings>;
+  /** Whether this process runs the outbox (roles `worker` and `all`). */
+  worker?: boolean;
+}) {
   const settings = { ...DEFAULT_SERVICE_SETTINGS, ...deps.settings };
   const { database, logger } = deps;
   const secrets = createSecretsService({
@@ -60,17 +71,22 @@ export function createServices(deps: { database: Database; keyring: Keyring; log
       process.exit(70);
     },
   });
-  const runner = createScriptRunner({ database, executor, scripts, logger });
+  const invoker = createManualInvoker({ database, scripts });
+  const dispatcher = deps.worker === false ? null : createDispatcher({ database, executor, scripts, logger, concurrency: settings.workerConcurrency });
   return {
     secrets,
     scripts,
     executor,
-    runner,
-    /** Subscribes to cross-process invalidations. */
-    start: () => secrets.start(),
+    invoker,
+    dispatcher,
+    /** Subscribes to cross-process invalidations and, in a worker, starts claiming. */
+    async start() {
+      await secrets.start();
+      await dispatcher?.start();
+    },
     /** Finishes runs in flight, then releases isolates and listeners. */
     async stop() {
-      await runner.drain();
+      await dispatcher?.stop();
       await executor.dispose();
       await secrets.stop();
     },

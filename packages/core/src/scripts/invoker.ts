@@ -1,6 +1,6 @@
 import type { Principal } from "../principal.ts";
 
-/** Starts a script run with a `manual` event; answers at once with the ids to follow it by. */
+/** Enqueues a `manual` event for a script; answers at once with the event id to follow it by. */
 export interface Invoker {
-  invoke(principal: Principal, appRef: string, scriptRef: string, payload: unknown): Promise<{ event_id: string; run_id: string }>;
+  invoke(principal: Principal, appRef: string, scriptRef: string, payload: unknown): Promise<{ event_id: string }>;
 }

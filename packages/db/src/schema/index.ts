@@ -5,3 +5,4 @@ export * from "./audit.ts";
 export * from "./meta.ts";
 export * from "./secrets.ts";
 export * from "./scripts.ts";
+export * from "./outbox.ts";

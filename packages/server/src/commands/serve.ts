@@ -40,7 +40,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
   await migrateOrExplain(database, logger);
   const bootstrap = await ensureBootstrapToken(database.db);
 
-  const services = createServices({ database, keyring: loaded.keyring, logger, settings: config });
+  const services = createServices({ database, keyring: loaded.keyring, logger, settings: config, worker: role !== "api" });
   // Every role listens: a worker's script reads must see changes made through any API process.
   await services.start();
 
@@ -56,7 +56,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       metrics,
       secrets: services.secrets,
       scripts: services.scripts,
-      invoker: services.runner.invoker,
+      invoker: services.invoker,
       maxBodyBytes: config.maxBodyBytes, version: "0.1.0" });
     const listening = await new Promise<{ port: number }>((resolve, reject) => {
       server = serveHttp({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => resolve(info));
