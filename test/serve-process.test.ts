@@ -24,8 +24,23 @@ describe("switchyard serve as a process", () => {
     expect(token).toBeDefined();
     const apps = await fetch(`${url}/api/v1/admin/apps`, { headers: { authorization: `Bearer ${token}` } });
     expect(apps.status).toBe(200);
+    // A script run end to end through the outbox shows up in the queue metrics.
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const app = (await (await fetch(`${url}/api/v1/admin/apps`, { method: "POST", headers, body: JSON.stringify({ name: "metered" }) })).json()) as any;
+    const script = (await (
+      await fetch(`${url}/api/v1/admin/apps/${app.id}/scripts`, { method: "POST", headers, body: JSON.stringify({ name: "noop", source: "export default () => 1" }) })
+    ).json()) as any;
+    const invoked = (await (await fetch(`${url}/api/v1/admin/apps/${app.id}/scripts/${script.id}/invoke`, { method: "POST", headers, body: "{}" })).json()) as any;
+    for (let i = 0; i < 200; i++) {
+      const found = (await (await fetch(`${url}/api/v1/admin/apps/${app.id}/runs?event_id=${invoked.event_id}`, { headers })).json()) as any;
+      if (found.runs.length > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toContain("switchyard_http_requests_total");
+    expect(metrics).toMatch(/switchyard_run_completions_total\{status="ok",result="done"\} 1/);
+    expect(metrics).toMatch(/switchyard_outbox_depth 0/);
+    expect(metrics).toMatch(/switchyard_claim_batch_size_count 1/);
     first.kill("SIGTERM");
     const exit = await finished(first);
     expect(exit.code).toBe(0);

@@ -58,3 +58,11 @@ export { enqueue, claim, complete, renewLeases, releaseClaims, OUTBOX_CHANNEL } 
 export type { Claim, CompletionResult, EnqueueInput, FailureDecision, OutboxRow, RunRecord } from "./outbox/queue.ts";
 export { DEFAULT_RETRY, MAX_DELAY_MS, retryDelayMs, decideFailure } from "./outbox/retry.ts";
 export type { ScriptRetry } from "./outbox/retry.ts";
+export { listDeadLetters, getDeadLetter, replayDeadLetter, replayDeadLetters, deleteDeadLetter, DEAD_LETTER_PAGE_MAX, DEAD_LETTER_REPLAY_MAX } from "./outbox/dead-letters.ts";
+export type { DeadLetter, DeadLetterFilter, DeadLetterQuery, ReplayReport } from "./outbox/dead-letters.ts";
+export { createTrigger, listTriggers, getTrigger, updateTrigger, deleteTrigger, getTriggerById } from "./triggers/service.ts";
+export type { Trigger, TriggerInput } from "./triggers/service.ts";
+export { TRIGGER_KINDS, parseTriggerConfig, parseRetry, retrySchema } from "./triggers/config.ts";
+export type { TriggerKind, HttpConfig, CronConfig, DeadLetterConfig } from "./triggers/config.ts";
+export { fireDueCronTicks } from "./triggers/cron.ts";
+export { MAX_TRIGGER_DEPTH } from "./triggers/fan-out.ts";

@@ -1,7 +1,14 @@
-import { claim, OUTBOX_CHANNEL, releaseClaims, renewLeases, type Claim, type Logger } from "@switchyard/core";
+import { claim, fireDueCronTicks, OUTBOX_CHANNEL, releaseClaims, renewLeases, type Claim, type CompletionResult, type Logger } from "@switchyard/core";
 import { runClaim, type RunClaimDeps } from "./run-claim.ts";
 
+/** What the dispatcher reports as it works (the server turns these into Prometheus metrics). */
+export interface DispatcherObserver {
+  claimed(batchSize: number): void;
+  completed(result: CompletionResult, status: string | null, seconds: number): void;
+}
+
 export interface DispatcherOptions extends RunClaimDeps {
+  observer?: DispatcherObserver;
   logger: Logger;
   /** Runs in flight in this process. */
   concurrency?: number;
@@ -9,6 +16,8 @@ export interface DispatcherOptions extends RunClaimDeps {
   leaseMs?: number;
   /** Fallback poll when no NOTIFY arrives (delayed retries become due without one). */
   pollMs?: number;
+  /** How often due cron ticks are looked for. */
+  cronMs?: number;
 }
 
 /**
@@ -33,6 +42,8 @@ export function createDispatcher(options: DispatcherOptions) {
   let unlisten: (() => Promise<void>) | null = null;
   let loop: Promise<void> | null = null;
   let renewTimer: NodeJS.Timeout | null = null;
+  let cronTimer: NodeJS.Timeout | null = null;
+  let cronBusy = false;
 
   const sleep = () =>
     new Promise<void>((resolve) => {
@@ -48,8 +59,10 @@ export function createDispatcher(options: DispatcherOptions) {
     });
 
   function start(c: Claim): void {
+    const started = performance.now();
     const done = runClaim(options, c)
-      .then((result) => {
+      .then(({ result, status }) => {
+        options.observer?.completed(result, status, (performance.now() - started) / 1000);
         if (result === "lost") logger.warn({ eventId: c.id, attempt: c.attempts }, "lease lost before completion; the attempt was not recorded");
       })
       .catch((error: unknown) => logger.error({ err: error, eventId: c.id }, "run failed to complete; its lease will lapse and it will be retried"))
@@ -76,6 +89,7 @@ export function createDispatcher(options: DispatcherOptions) {
         await releaseClaims(database.db, claimed).catch(() => {});
         break;
       }
+      if (claimed.length > 0) options.observer?.claimed(claimed.length);
       for (const c of claimed) start(c);
       // A full batch likely means more is due: go round at once.
       if (claimed.length === 0 || claimed.length < free) await sleep();
@@ -91,6 +105,13 @@ export function createDispatcher(options: DispatcherOptions) {
         const held = [...inFlight.values()].map((f) => f.claim);
         renewLeases(database.db, held, leaseMs).catch((error: unknown) => logger.warn({ err: error }, "renewing leases failed"));
       }, Math.max(100, Math.floor(leaseMs / 3)));
+      cronTimer = setInterval(() => {
+        if (cronBusy) return;
+        cronBusy = true;
+        fireDueCronTicks(database.db)
+          .catch((error: unknown) => logger.error({ err: error }, "firing cron ticks failed"))
+          .finally(() => (cronBusy = false));
+      }, options.cronMs ?? 1000);
       loop = run();
     },
 
@@ -102,6 +123,7 @@ export function createDispatcher(options: DispatcherOptions) {
       await loop;
       await Promise.allSettled([...inFlight.values()].map((f) => f.done));
       if (renewTimer) clearInterval(renewTimer);
+      if (cronTimer) clearInterval(cronTimer);
       await unlisten?.();
     },
 

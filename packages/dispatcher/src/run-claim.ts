@@ -1,4 +1,4 @@
-import { complete, decideFailure, getAppById, getScriptById, newId, type Claim, type CompletionResult, type Database, type ScriptsService } from "@switchyard/core";
+import { complete, decideFailure, getAppById, getScriptById, getTriggerById, newId, type Claim, type CompletionResult, type Database, type ScriptsService } from "@switchyard/core";
 import type { Executor, RunOutcome } from "@switchyard/executor";
 
 export interface RunClaimDeps {
@@ -12,17 +12,25 @@ export interface RunClaimDeps {
  * current version, run it in the sandbox, and record the attempt (run row,
  * retry or dead letter) in one fenced transaction.
  */
-export async function runClaim(deps: RunClaimDeps, c: Claim): Promise<CompletionResult> {
+export interface ClaimOutcome {
+  result: CompletionResult;
+  /** The attempt's run status; null when it did not run (its worker was lost every time). */
+  status: RunOutcome["status"] | null;
+}
+
+export async function runClaim(deps: RunClaimDeps, c: Claim): Promise<ClaimOutcome> {
   const { db } = deps.database;
   // Its worker was lost on every attempt so far (the lease lapsed each time):
   // past the last attempt it goes to the dead letters without running again.
-  if (c.attempts > c.retry.max_attempts) return complete(db, c, null, { kind: "dead_letter" });
+  if (c.attempts > c.retry.max_attempts) return { result: await complete(db, c, null, { kind: "dead_letter" }), status: null };
   const app = await getAppById(db, c.appId);
   const script = await getScriptById(db, c.scriptId);
   if (!app || !script) {
     const error = { name: "NotFound", message: `the ${app ? "script" : "app"} of this event no longer exists`, stack: null, code: "not_found", retry: { kind: "no_retry" } };
-    return complete(db, c, { runId: newId("run"), scriptVersion: script?.version ?? 0, status: "error", durationMs: 0, cpuMs: 0, logs: [], logsTruncated: false, result: null, error }, { kind: "dead_letter" });
+    const record = { runId: newId("run"), scriptVersion: script?.version ?? 0, status: "error" as const, durationMs: 0, cpuMs: 0, logs: [], logsTruncated: false, result: null, error };
+    return { result: await complete(db, c, record, { kind: "dead_letter" }), status: "error" };
   }
+  const trigger = c.triggerId ? await getTriggerById(db, c.triggerId) : undefined;
   const limits = deps.scripts.effectiveLimits(script);
   const runId = newId("run");
   const outcome: RunOutcome = await deps.executor.run({
@@ -38,12 +46,12 @@ export async function runClaim(deps: RunClaimDeps, c: Claim): Promise<Completion
     event: c.event,
     ctx: {
       app: { id: app.id, name: app.name },
-      trigger: null,
+      trigger: trigger ? { id: trigger.id, kind: trigger.kind, name: trigger.name } : null,
       run: { id: runId, attempt: c.attempts, event_id: c.id, ...(c.replayOf ? { replay: true } : {}) },
     },
   });
   const failure = outcome.status === "ok" ? null : decideFailure(outcome.error?.retry ?? { kind: "retry" }, c.attempts, c.retry);
-  return complete(
+  const result = await complete(
     db,
     c,
     {
@@ -59,4 +67,5 @@ export async function runClaim(deps: RunClaimDeps, c: Claim): Promise<Completion
     },
     failure,
   );
+  return { result, status: outcome.status };
 }

@@ -5,10 +5,13 @@ import { bearerAuth } from "./auth.ts";
 import type { AppEnv, ManagerDeps } from "./env.ts";
 import { errorBody, handleError } from "./http-errors.ts";
 import { httpMetrics } from "./metrics.ts";
+import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { buildOpenApi } from "./routes/openapi.ts";
 import { RouteRegistry } from "./routes/registry.ts";
+import { hookRoutes } from "./routes/hooks.ts";
 import { scriptRoutes } from "./routes/scripts.ts";
+import { triggerRoutes } from "./routes/triggers.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 import { tenancyRoutes } from "./routes/tenancy.ts";
 
@@ -52,6 +55,9 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
   tenancyRoutes(routes, deps);
   secretRoutes(routes, deps);
   scriptRoutes(routes, deps);
+  triggerRoutes(routes, deps);
+  hookRoutes(routes, deps);
+  deadLetterRoutes(routes, deps);
 
   const openapi = buildOpenApi(routes, deps.version ?? "dev");
   app.get("/api/v1/openapi.json", (c) => c.json(openapi));

@@ -2,7 +2,7 @@ import { createScriptsService, createSecretsService, type Database, type Logger,
 import type { Keyring } from "@switchyard/crypto";
 import { compileScript, createExecutor } from "@switchyard/executor";
 import { createScriptHost } from "./script-host.ts";
-import { createDispatcher } from "@switchyard/dispatcher";
+import { createDispatcher, type DispatcherObserver } from "@switchyard/dispatcher";
 import { createManualInvoker } from "./manual-invoker.ts";
 
 export interface ServiceSettings {
@@ -39,6 +39,8 @@ export function createServices(deps: {
   settings?: Partial<ServiceSettings>;
   /** Whether this process runs the outbox (roles `worker` and `all`). */
   worker?: boolean;
+  /** Receives the dispatcher's claims and completions (metrics). */
+  observer?: DispatcherObserver;
 }) {
   const settings = { ...DEFAULT_SERVICE_SETTINGS, ...deps.settings };
   const { database, logger } = deps;
@@ -72,7 +74,14 @@ export function createServices(deps: {
     },
   });
   const invoker = createManualInvoker({ database, scripts });
-  const dispatcher = deps.worker === false ? null : createDispatcher({ database, executor, scripts, logger, concurrency: settings.workerConcurrency });
+  const dispatcher = deps.worker === false ? null : createDispatcher({
+          database,
+          executor,
+          scripts,
+          logger,
+          concurrency: settings.workerConcurrency,
+          ...(deps.observer ? { observer: deps.observer } : {}),
+        });
   return {
     secrets,
     scripts,

@@ -2,6 +2,7 @@ import { and, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { deadLetters, notifyIn, outbox, runs, type Db, type RetryPolicy } from "@switchyard/db";
 import { newId } from "../ids.ts";
 import type { RunFinish } from "../scripts/runs.ts";
+import { fanOutDeadLetter } from "../triggers/fan-out.ts";
 import { DEFAULT_RETRY, retryDelayMs } from "./retry.ts";
 
 /** NOTIFY channel that wakes workers when an event is enqueued. */
@@ -104,7 +105,7 @@ export interface RunRecord extends RunFinish {
 export type FailureDecision = { kind: "retry"; delayMs?: number } | { kind: "dead_letter" };
 
 /** What a completion did; `lost` means the lease was gone and nothing was written. */
-export type CompletionResult = "done" | "retrying" | "dead_lettered" | "lost";
+export type CompletionResult = "done" | "retrying" | "dead_lettered" | "dropped" | "lost";
 
 /**
  * Records one attempt's end in ONE transaction: the run row, and the outbox
@@ -134,9 +135,15 @@ export async function complete(db: Db, c: Claim, record: RunRecord | null, failu
       const [gone] = await tx.delete(outbox).where(fence).returning({ id: outbox.id });
       if (!gone) return "lost";
       result = "done";
-      if (failure?.kind === "dead_letter") {
+      if (failure?.kind === "dead_letter" && c.kind === "dead_letter") {
+        // A dead-letter handler's own failure is never dead-lettered again:
+        // that is how a failing handler cannot loop. Its runs keep the record.
+        result = "dropped";
+      } else if (failure?.kind === "dead_letter") {
+        const deadLetterId = newId("dl");
+        const lastAttemptAt = new Date();
         await tx.insert(deadLetters).values({
-          id: newId("dl"),
+          id: deadLetterId,
           appId: c.appId,
           eventId: c.id,
           scriptId: c.scriptId,
@@ -148,8 +155,9 @@ export async function complete(db: Db, c: Claim, record: RunRecord | null, failu
           lastError: record?.error ?? c.lastError ?? null,
           depth: c.depth,
           firstAttemptAt: c.firstAttemptAt,
-          lastAttemptAt: new Date(),
+          lastAttemptAt,
         });
+        await fanOutDeadLetter(tx, c, { id: deadLetterId, lastError: record?.error ?? c.lastError ?? null, lastAttemptAt });
         result = "dead_lettered";
       }
     }

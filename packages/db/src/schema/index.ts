@@ -6,3 +6,4 @@ export * from "./meta.ts";
 export * from "./secrets.ts";
 export * from "./scripts.ts";
 export * from "./outbox.ts";
+export * from "./triggers.ts";

@@ -25,7 +25,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
     throw new StartupError(`--role ${role} needs DATABASE_URL: the embedded PGlite serves one process, which runs every role`);
   }
   // Loaded only now, after the key check: a refused start stays fast and touches nothing.
-  const [{ serve: serveHttp }, { ensureBootstrapToken }, { createManagerApp }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }, { createServices }] =
+  const [{ serve: serveHttp }, { ensureBootstrapToken }, { createManagerApp }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }, { createServices }, { queueMetrics }] =
     await Promise.all([
       import("@hono/node-server"),
       import("@switchyard/core"),
@@ -33,6 +33,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       import("prom-client"),
       import("../runtime.ts"),
       import("../services.ts"),
+      import("../queue-metrics.ts"),
     ]);
   const logger = createLogger(config);
   warnAboutSetup(config, loaded, logger);
@@ -40,12 +41,13 @@ export async function startServer(config: Config, role: Role, print: (line: stri
   await migrateOrExplain(database, logger);
   const bootstrap = await ensureBootstrapToken(database.db);
 
-  const services = createServices({ database, keyring: loaded.keyring, logger, settings: config, worker: role !== "api" });
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics, prefix: "switchyard_" });
+  const observer = queueMetrics(metrics, database);
+  const services = createServices({ database, keyring: loaded.keyring, logger, settings: config, worker: role !== "api", observer });
   // Every role listens: a worker's script reads must see changes made through any API process.
   await services.start();
 
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics, prefix: "switchyard_" });
 
   let server: ServerType | null = null;
   let url: string | null = null;

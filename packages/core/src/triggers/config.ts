@@ -1,0 +1,74 @@
+import { Cron } from "croner";
+import { z } from "zod";
+import type { RetryPolicy } from "@switchyard/db";
+import { ValidationError } from "../errors.ts";
+
+export const TRIGGER_KINDS = ["http", "cron", "dead_letter", "email"] as const;
+export type TriggerKind = (typeof TRIGGER_KINDS)[number];
+
+/** API.md's `retry`: default 3 attempts, exponential, 1000 ms. */
+export const retrySchema = z.strictObject({
+  max_attempts: z.number().int().min(1).max(100).default(3),
+  backoff: z.enum(["exponential", "fixed"]).default("exponential"),
+  base_ms: z.number().int().min(10).max(3_600_000).default(1000),
+});
+
+const validTimezone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const validSchedule = (schedule: string) => {
+  try {
+    new Cron(schedule, { paused: true });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const CONFIG = {
+  http: z.strictObject({ max_body_bytes: z.number().int().min(1).max(10 * 1024 * 1024).default(1024 * 1024) }),
+  cron: z.strictObject({
+    schedule: z.string().refine(validSchedule, "not a cron expression (5 or 6 fields, e.g. \"*/5 * * * *\")"),
+    timezone: z.string().refine(validTimezone, "not an IANA time zone (e.g. \"Europe/Paris\")").default("UTC"),
+  }),
+  dead_letter: z.strictObject({
+    // Empty means any: the handler receives every dead letter of the app.
+    source_kinds: z.array(z.enum(["manual", "http", "cron", "email"])).default([]),
+    trigger_ids: z.array(z.string()).default([]),
+    script_ids: z.array(z.string()).default([]),
+  }),
+};
+
+export type HttpConfig = z.infer<(typeof CONFIG)["http"]>;
+export type CronConfig = z.infer<(typeof CONFIG)["cron"]>;
+export type DeadLetterConfig = z.infer<(typeof CONFIG)["dead_letter"]>;
+
+/** Validates a trigger's kind-specific config; a 400 names the fields that are wrong. */
+export function parseTriggerConfig(kind: TriggerKind, config: unknown): Record<string, unknown> {
+  if (kind === "email") {
+    throw new ValidationError("email triggers come with the email capability, which this version does not have yet", { kind });
+  }
+  const parsed = CONFIG[kind].safeParse(config ?? {});
+  if (!parsed.success) {
+    throw new ValidationError(`the ${kind} trigger's config is not valid`, {
+      issues: parsed.error.issues.map((i) => ({ path: ["config", ...i.path].join("."), message: i.message })),
+    });
+  }
+  return parsed.data;
+}
+
+export function parseRetry(retry: unknown): RetryPolicy {
+  const parsed = retrySchema.safeParse(retry ?? {});
+  if (!parsed.success) {
+    throw new ValidationError("the retry policy is not valid", {
+      issues: parsed.error.issues.map((i) => ({ path: ["retry", ...i.path].join("."), message: i.message })),
+    });
+  }
+  return parsed.data;
+}

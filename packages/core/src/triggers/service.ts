@@ -1,0 +1,119 @@
+import { and, asc, eq } from "drizzle-orm";
+import { cronState, scripts, triggers, type Db } from "@switchyard/db";
+import { recordAudit } from "../audit.ts";
+import { ConflictError, NotFoundError, isUniqueViolation } from "../errors.ts";
+import { newId } from "../ids.ts";
+import { requireScope, type Principal } from "../principal.ts";
+import { getApp } from "../tenancy.ts";
+import { parseRetry, parseTriggerConfig, type TriggerKind } from "./config.ts";
+
+export type Trigger = typeof triggers.$inferSelect;
+
+export interface TriggerInput {
+  kind: TriggerKind;
+  name: string;
+  scriptId: string;
+  config?: unknown;
+  retry?: unknown;
+  enabled?: boolean | undefined;
+}
+
+async function scriptOf(db: Db, appId: string, ref: string) {
+  const [row] = await db
+    .select({ id: scripts.id })
+    .from(scripts)
+    .where(and(eq(scripts.appId, appId), eq(scripts.id, ref)));
+  if (!row) throw new NotFoundError("script", ref);
+  return row.id;
+}
+
+async function find(db: Db, appId: string, id: string): Promise<Trigger> {
+  const [row] = await db
+    .select()
+    .from(triggers)
+    .where(and(eq(triggers.appId, appId), eq(triggers.id, id)));
+  if (!row) throw new NotFoundError("trigger", id);
+  return row;
+}
+
+export async function createTrigger(db: Db, principal: Principal, appRef: string, input: TriggerInput): Promise<Trigger> {
+  requireScope(principal, "triggers:write");
+  const app = await getApp(db, principal, appRef);
+  const config = parseTriggerConfig(input.kind, input.config);
+  const retry = parseRetry(input.retry);
+  const scriptId = await scriptOf(db, app.id, input.scriptId);
+  return db.transaction(async (tx) => {
+    let row: Trigger | undefined;
+    try {
+      [row] = await tx
+        .insert(triggers)
+        .values({ id: newId("trg"), appId: app.id, scriptId, kind: input.kind, name: input.name, config, retry, enabled: input.enabled ?? true })
+        .onConflictDoNothing()
+        .returning();
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+    if (!row) throw new ConflictError(`a trigger named ${JSON.stringify(input.name)} already exists in this app`, { name: input.name });
+    // A new cron trigger starts from now: it does not fire ticks from before it existed.
+    if (row.kind === "cron") await tx.insert(cronState).values({ triggerId: row.id, lastTick: new Date() });
+    await recordAudit(tx, principal, { action: "trigger.create", outcome: "ok", appId: app.id, workspaceId: app.workspaceId, name: row.name, details: { trigger_id: row.id, kind: row.kind } });
+    return row;
+  });
+}
+
+export async function listTriggers(db: Db, principal: Principal, appRef: string): Promise<Trigger[]> {
+  requireScope(principal, "scripts:read");
+  const app = await getApp(db, principal, appRef);
+  return db.select().from(triggers).where(eq(triggers.appId, app.id)).orderBy(asc(triggers.name));
+}
+
+export async function getTrigger(db: Db, principal: Principal, appRef: string, id: string): Promise<Trigger> {
+  requireScope(principal, "scripts:read");
+  return find(db, (await getApp(db, principal, appRef)).id, id);
+}
+
+export async function updateTrigger(
+  db: Db,
+  principal: Principal,
+  appRef: string,
+  id: string,
+  patch: Partial<Omit<TriggerInput, "kind">>,
+): Promise<Trigger> {
+  requireScope(principal, "triggers:write");
+  const app = await getApp(db, principal, appRef);
+  const current = await find(db, app.id, id);
+  const set: Partial<typeof triggers.$inferInsert> = { updatedAt: new Date() };
+  if (patch.name !== undefined) set.name = patch.name;
+  if (patch.config !== undefined) set.config = parseTriggerConfig(current.kind, patch.config);
+  if (patch.retry !== undefined) set.retry = parseRetry(patch.retry);
+  if (patch.enabled !== undefined) set.enabled = patch.enabled;
+  if (patch.scriptId !== undefined) set.scriptId = await scriptOf(db, app.id, patch.scriptId);
+  return db.transaction(async (tx) => {
+    let row: Trigger | undefined;
+    try {
+      [row] = await tx.update(triggers).set(set).where(eq(triggers.id, current.id)).returning();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError(`a trigger named ${JSON.stringify(patch.name)} already exists in this app`);
+      throw error;
+    }
+    if (!row) throw new NotFoundError("trigger", id);
+    await recordAudit(tx, principal, { action: "trigger.update", outcome: "ok", appId: app.id, workspaceId: app.workspaceId, name: row.name, details: { trigger_id: row.id } });
+    return row;
+  });
+}
+
+export async function deleteTrigger(db: Db, principal: Principal, appRef: string, id: string): Promise<void> {
+  requireScope(principal, "triggers:write");
+  const app = await getApp(db, principal, appRef);
+  const current = await find(db, app.id, id);
+  await db.transaction(async (tx) => {
+    await tx.delete(triggers).where(eq(triggers.id, current.id));
+    await recordAudit(tx, principal, { action: "trigger.delete", outcome: "ok", appId: app.id, workspaceId: app.workspaceId, name: current.name, details: { trigger_id: current.id } });
+  });
+}
+
+/** For public endpoints and runners: a trigger by id, without a principal. */
+export async function getTriggerById(db: Db, id: string): Promise<Trigger | undefined> {
+  const [row] = await db.select().from(triggers).where(eq(triggers.id, id));
+  return row;
+}
