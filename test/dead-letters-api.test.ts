@@ -1,19 +1,10 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { deadLetters } from "@switchyard/db";
 import { describeEachDriver } from "./support/databases.ts";
+import { waitFor } from "./support/wait.ts";
 import { client, managerFor } from "./support/manager.ts";
 
 type Client = ReturnType<typeof client>;
-
-const waitFor = async <T>(probe: () => Promise<T | undefined | null | false>, ms = 15_000): Promise<T> => {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 // Fails for good while the MODE secret says "broken"; the message names
 // neither mode, so secret redaction leaves it as written.

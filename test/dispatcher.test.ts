@@ -3,17 +3,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { claim, complete, enqueue, newId, type Claim } from "@switchyard/core";
 import { deadLetters, outbox, resultRows, runs } from "@switchyard/db";
 import { describeEachDriver } from "./support/databases.ts";
+import { waitFor } from "./support/wait.ts";
 import { client, managerFor } from "./support/manager.ts";
-
-const waitFor = async <T>(probe: () => Promise<T | undefined | null | false>, ms = 15_000): Promise<T> => {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describeEachDriver("outbox and dispatcher", (ctx) => {
   let built: Awaited<ReturnType<typeof managerFor>>;
