@@ -10,6 +10,7 @@ import { cutUtf8, type RawLogLine } from "./run-session.ts";
 import { SCRIPT_FILENAME } from "./sdk-source.ts";
 import { mapStack } from "./source-map.ts";
 import type { CompiledScript, LogLine, RetryDecision, RunError, RunStatus, ScriptLimits } from "./types.ts";
+import type { ThrownError } from "./sdk-runtime.ts";
 
 /** How the run ended, before it is described. */
 export type RunEnd = { kind: "envelope"; envelope: unknown } | { kind: "killed"; reason: KillReason } | { kind: "failed"; error: unknown };
@@ -145,16 +146,8 @@ function okResult(json: string | null, truncatedInside: boolean, input: Describe
   return { ...ok, result: masked, resultTruncated: false };
 }
 
-interface Thrown {
-  name: string;
-  message: string;
-  stack: string | null;
-  kind: "error" | "no_retry" | "retry_after" | "host";
-  delayMs: number | null;
-  code: string | null;
-  retryable: boolean;
-  discard: boolean;
-}
+// The in-isolate side writes it; only the type is shared (erased from the bundle).
+type Thrown = ThrownError;
 
 function parseThrown(json: string): Thrown | null {
   try {

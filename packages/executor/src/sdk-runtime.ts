@@ -42,8 +42,8 @@ interface SandboxConfig {
  */
 type Envelope = string;
 
-/** A thrown value, described for the host. */
-interface ThrownError {
+/** A thrown value, described for the host (outcome.ts reads it back). */
+export interface ThrownError {
   name: string;
   message: string;
   stack: string | null;
