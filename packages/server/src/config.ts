@@ -42,6 +42,7 @@ const schema = z.object({
   SWITCHYARD_SCRIPT_MAX_WALL_MS: int(1, 3_600_000).default(300_000),
   SWITCHYARD_ISOLATE_POOL: int(1, 10_000).default(64),
   SWITCHYARD_WORKER_CONCURRENCY: int(1, 1000).default(8),
+  SWITCHYARD_LEASE_MS: int(500, 3_600_000).default(15_000),
   SWITCHYARD_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
   SWITCHYARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -67,6 +68,7 @@ export interface Config {
   scriptMax: Required<StoredLimits>;
   isolatePool: number;
   workerConcurrency: number;
+  leaseMs: number;
   logLevel: z.infer<typeof schema>["SWITCHYARD_LOG_LEVEL"];
   /** SWITCHYARD_* variables set but unknown: likely typos, reported as warnings. */
   unknownVariables: string[];
@@ -111,6 +113,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     scriptMax: { memory_mb: v.SWITCHYARD_SCRIPT_MAX_MEMORY_MB, cpu_ms: v.SWITCHYARD_SCRIPT_MAX_CPU_MS, wall_ms: v.SWITCHYARD_SCRIPT_MAX_WALL_MS },
     isolatePool: v.SWITCHYARD_ISOLATE_POOL,
     workerConcurrency: v.SWITCHYARD_WORKER_CONCURRENCY,
+    leaseMs: v.SWITCHYARD_LEASE_MS,
     logLevel: v.SWITCHYARD_LOG_LEVEL,
     unknownVariables: Object.keys(present).filter(
       (k) => k.startsWith("SWITCHYARD_") && !known.has(k) && !CLIENT_VARIABLES.has(k),

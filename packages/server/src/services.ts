@@ -15,6 +15,8 @@ export interface ServiceSettings {
   isolatePool: number;
   /** Runs in flight per worker process. */
   workerConcurrency: number;
+  /** How long a claim holds an outbox row without renewal: a dead worker's rows return after it. */
+  leaseMs: number;
 }
 
 export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
@@ -26,6 +28,7 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   scriptMax: { memory_mb: 512, cpu_ms: 60_000, wall_ms: 300_000 },
   isolatePool: 64,
   workerConcurrency: 8,
+  leaseMs: 15_000,
 };
 
 /**
@@ -80,6 +83,7 @@ export function createServices(deps: {
           scripts,
           logger,
           concurrency: settings.workerConcurrency,
+          leaseMs: settings.leaseMs,
           ...(deps.observer ? { observer: deps.observer } : {}),
         });
   return {

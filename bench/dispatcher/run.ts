@@ -1,0 +1,191 @@
+/**
+ * bench/dispatcher: our full outbox path (claim, load, isolate run, fenced
+ * completion) against graphile-worker 0.17.3, in one run on one PostgreSQL
+ * database: drain throughput, commits per job, and enqueue-to-start latency.
+ *
+ * @example
+ * pnpm --filter @switchyard/bench bench:dispatcher           # N = 20,000, a few minutes
+ * pnpm --filter @switchyard/bench bench:dispatcher --quick   # N = 1,000, smoke run
+ */
+import { parseArgs } from "node:util";
+import { machineInfo } from "../support/machine.ts";
+import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-postgres.ts";
+import { formatRate, percentile } from "../support/stats.ts";
+import { renderTable } from "../support/table.ts";
+import { setupGraphile, setupOurs, type DrainResult, type GraphileMode, type LatencyPlan, type Scratch, type System } from "./systems.ts";
+
+const DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+
+const USAGE = `usage: bench:dispatcher [--quick] [--concurrency N] [--url postgres://user@host:port/db]
+  --quick         a smoke run: 1,000 jobs per drain, 100 latency samples (figures are rough)
+  --concurrency   jobs in flight per worker, the same for both systems (default 8)
+  --url           PostgreSQL to create the scratch database on (default ${DEFAULT_ADMIN_URL})
+  node needs --no-node-snapshot (isolated-vm on Node 20); the package script passes it.`;
+
+interface Plan {
+  drainJobs: number;
+  latency: LatencyPlan;
+}
+const FULL: Plan = { drainJobs: 20_000, latency: { jobs: 500, spacingMs: 5 } };
+const QUICK: Plan = { drainJobs: 1_000, latency: { jobs: 100, spacingMs: 5 } };
+
+// The targets the issue sets.
+const THROUGHPUT_TARGET = 1.0;
+const LATENCY_TARGET = 1.3;
+
+const graphileModes = (concurrency: number): GraphileMode[] => {
+  const size = Math.max(100, concurrency * 10);
+  return [
+    { name: "graphile-worker, unbatched", config: "defaults (localQueue off, completion per job)" },
+    {
+      name: "graphile-worker, batched",
+      config: `localQueue.size ${size}, completeJobBatchDelay 10 ms, failJobBatchDelay 10 ms`,
+      preset: { worker: { localQueue: { size }, completeJobBatchDelay: 10, failJobBatchDelay: 10 } },
+    },
+  ];
+};
+
+interface Row {
+  name: string;
+  config: string;
+  drain: DrainResult;
+  latencyMs: number[];
+}
+
+async function main(): Promise<void> {
+  let values: { quick: boolean; concurrency: string; url: string; help: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        quick: { type: "boolean", default: false },
+        concurrency: { type: "string", default: "8" },
+        url: { type: "string", default: DEFAULT_ADMIN_URL },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    if (error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
+      console.error(`${error.message}\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    console.error(`--concurrency must be a positive integer\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (!process.execArgv.includes("--no-node-snapshot") && !process.env.NODE_OPTIONS?.includes("--no-node-snapshot")) {
+    console.warn("bench: node runs without --no-node-snapshot; isolated-vm may crash on Node 20 (use the package script)");
+  }
+  const plan = values.quick ? QUICK : FULL;
+  const started = performance.now();
+
+  const scratchDb = await createScratchDatabase(values.url, "sy_bench");
+  // Ctrl-C: drop the scratch database (ending the workers' connections) and leave.
+  const onSignal = (signal: NodeJS.Signals) => {
+    console.error(`\nbench: ${signal}, dropping the scratch database`);
+    void scratchDb.drop().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  let rows: Row[];
+  try {
+    rows = await measure(scratchDb, values.url, concurrency, plan);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await scratchDb.drop();
+  }
+  report(rows, scratchDb, concurrency, plan, values.quick, (performance.now() - started) / 1000);
+}
+
+async function measure(db: ScratchDatabase, adminUrl: string, concurrency: number, plan: Plan): Promise<Row[]> {
+  const scratch: Scratch = { url: db.url, adminUrl, name: db.name };
+  const systems: { name: string; config: string; system: System }[] = [
+    { name: "switchyard dispatcher", config: "createServices worker, isolate run, fenced completion", system: await setupOurs(scratch, concurrency) },
+  ];
+  for (const mode of graphileModes(concurrency)) systems.push({ name: mode.name, config: mode.config, system: await setupGraphile(scratch, concurrency, mode) });
+
+  const rows: Row[] = [];
+  for (const { name, config, system } of systems) {
+    console.error(`bench: ${name}: draining ${plan.drainJobs.toLocaleString("en-US")} jobs…`);
+    const drain = await system.drain(plan.drainJobs);
+    console.error(`bench: ${name}: ${plan.latency.jobs} jobs one at a time…`);
+    const latencyMs = await system.latency(plan.latency);
+    rows.push({ name, config, drain, latencyMs });
+  }
+  return rows;
+}
+
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+const ratio = (x: number) => `${x.toFixed(2)}×`;
+
+function report(rows: Row[], db: ScratchDatabase, concurrency: number, plan: Plan, quick: boolean, elapsedS: number): void {
+  const machine = machineInfo();
+  console.log(`bench/dispatcher — ${quick ? "QUICK smoke run (few jobs, figures are rough)" : "full run"}`);
+  console.log(`node ${machine.node} · ${machine.platform} · ${machine.cpu} · ${machine.cores} cores · ${machine.memoryGiB} GiB`);
+  console.log(`PostgreSQL ${db.serverVersion} (database ${db.name}, dropped at exit) · concurrency ${concurrency} for every system`);
+  console.log(`drain: ${plan.drainJobs.toLocaleString("en-US")} no-op jobs queued before the workers start · latency: ${plan.latency.jobs} jobs enqueued one at a time, ${plan.latency.spacingMs} ms apart`);
+  console.log("");
+  const stat = (r: Row) => {
+    const sorted = [...r.latencyMs].sort((a, b) => a - b);
+    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  };
+  console.log(
+    renderTable(
+      ["system", "jobs/s", "drain", "commits/job", "start p50", "start p99", "samples"],
+      rows.map((r) => {
+        const s = stat(r);
+        return [r.name, formatRate(r.drain.jobs / r.drain.seconds), `${r.drain.seconds.toFixed(2)} s`, (r.drain.commits / r.drain.jobs).toFixed(2), ms(s.p50), ms(s.p99), String(r.latencyMs.length)];
+      }),
+      [1, 2, 3, 4, 5, 6],
+    ),
+  );
+  console.log("");
+  for (const r of rows) console.log(`${r.name}: ${r.config}`);
+  console.log("");
+  console.log("jobs/s: jobs drained over the time from starting the workers until the last completion is committed");
+  console.log("(ours: the N-th completion transaction returned; graphile-worker: its last job row deleted).");
+  console.log("commits/job: xact_commit of the scratch database (pg_stat_database) over the drain, divided by N;");
+  console.log("it counts every commit of the worker (claims, completions, polls, timers), not the enqueues.");
+  console.log("start: enqueue committed (host clock when the enqueue returned) to handler start (host clock; ours: the");
+  console.log("run row's started_at, the completion time less the run's duration, both to the millisecond).");
+  console.log("");
+
+  const [ours, unbatched, batched] = rows as [Row, Row, Row];
+  const throughput = ours.drain.jobs / ours.drain.seconds / (batched.drain.jobs / batched.drain.seconds);
+  const oursP50 = stat(ours).p50;
+  const peerP50 = Math.min(stat(unbatched).p50, stat(batched).p50);
+  const latency = oursP50 / peerP50;
+  const verdict = (ok: boolean) => (quick ? (ok ? "pass (quick)" : "miss (quick)") : ok ? "PASS" : "MISS");
+  console.log("Targets:");
+  console.log(
+    renderTable(
+      ["target", "ratio", "goal", "verdict"],
+      [
+        ["throughput, ours / graphile-worker batched", ratio(throughput), `≥ ${ratio(THROUGHPUT_TARGET)}`, verdict(throughput >= THROUGHPUT_TARGET)],
+        ["start p50, ours / graphile-worker (lower of its two p50s)", ratio(latency), `≤ ${ratio(LATENCY_TARGET)}`, verdict(latency <= LATENCY_TARGET)],
+      ],
+      [1],
+    ),
+  );
+  console.log(
+    `notes: ours / graphile-worker unbatched throughput ${ratio(ours.drain.jobs / ours.drain.seconds / (unbatched.drain.jobs / unbatched.drain.seconds))}; start p50 vs unbatched ${ratio(oursP50 / stat(unbatched).p50)}, vs batched ${ratio(oursP50 / stat(batched).p50)}.`,
+  );
+  if (quick) console.log("A quick run is too short for its verdicts to mean anything.");
+  console.log("");
+  console.log(`done in ${elapsedS.toFixed(1)} s`);
+}
+
+main().catch((error: unknown) => {
+  console.error("bench failed:", error);
+  process.exitCode = 1;
+});
