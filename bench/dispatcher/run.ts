@@ -13,6 +13,7 @@ import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-
 import { formatRate, percentile } from "../support/stats.ts";
 import { renderTable } from "../support/table.ts";
 import { setupGraphile, setupOurs, type DrainResult, type GraphileMode, type LatencyPlan, type Scratch, type System } from "./systems.ts";
+import { parseBenchOptions } from "../support/options.ts";
 
 const DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -53,29 +54,20 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  let values: { quick: boolean; concurrency: string; url: string; help: boolean };
-  try {
-    ({ values } = parseArgs({
-      options: {
-        quick: { type: "boolean", default: false },
-        concurrency: { type: "string", default: "8" },
-        url: { type: "string", default: DEFAULT_ADMIN_URL },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    if (error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
-      console.error(`${error.message}\n${USAGE}`);
-      process.exitCode = 2;
-      return;
-    }
-    throw error;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
+  const values = parseBenchOptions(
+    () =>
+      parseArgs({
+        options: {
+          quick: { type: "boolean", default: false },
+          concurrency: { type: "string", default: "8" },
+          url: { type: "string", default: DEFAULT_ADMIN_URL },
+          help: { type: "boolean", short: "h", default: false },
+        },
+        strict: true,
+      }).values,
+    USAGE,
+  );
+  if (!values) return;
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     console.error(`--concurrency must be a positive integer\n${USAGE}`);

@@ -13,6 +13,7 @@ import { open, seal, SecretKey } from "@switchyard/crypto";
 import { machineInfo } from "../support/machine.ts";
 import { asyncCase, interleave, syncCase, type InterleaveOptions } from "../support/measure.ts";
 import { formatNs, type Summary } from "../support/stats.ts";
+import { parseBenchOptions } from "../support/options.ts";
 import { renderSummaryTable, renderTable } from "../support/table.ts";
 import { openFixture, type SecretsFixture } from "./fixture.ts";
 
@@ -82,22 +83,8 @@ function parseOptions() {
 }
 
 async function main(): Promise<void> {
-  let values: ReturnType<typeof parseOptions>["values"];
-  try {
-    values = parseOptions().values;
-  } catch (error) {
-    // node:util's parseArgs errors carry ERR_PARSE_ARGS_* codes: a usage mistake, not a bench failure.
-    if (error instanceof Error && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
-      console.error(`${error.message}\n${USAGE}`);
-      process.exitCode = 2;
-      return;
-    }
-    throw error;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
+  const values = parseBenchOptions(() => parseOptions().values, USAGE);
+  if (!values) return;
   const plan = values.quick ? QUICK : FULL;
   const started = performance.now();
 

@@ -1,4 +1,4 @@
-import type { StoredLimits } from "@switchyard/core";
+import type { ServiceSettings } from "./services.ts";
 import { z } from "zod";
 import { StartupError } from "./startup-error.ts";
 
@@ -50,7 +50,8 @@ const schema = z.object({
 /** Variables holding key material: their values never appear in any message. */
 const SECRET_VARIABLES = new Set(["SWITCHYARD_MASTER_KEY", "SWITCHYARD_MASTER_KEYS", "DATABASE_URL"]);
 
-export interface Config {
+/** Everything the environment sets; the service settings are ServiceSettings as the services take them. */
+export interface Config extends ServiceSettings {
   dev: boolean;
   host: string;
   port: number;
@@ -59,16 +60,7 @@ export interface Config {
   dbPool: number;
   masterKey: string | undefined;
   masterKeys: string | undefined;
-  secretMaxBytes: number;
-  secretVersionsKept: number;
-  secretCacheTtlMs: number;
   maxBodyBytes: number;
-  scriptMaxBytes: number;
-  scriptDefaults: Required<StoredLimits>;
-  scriptMax: Required<StoredLimits>;
-  isolatePool: number;
-  workerConcurrency: number;
-  leaseMs: number;
   logLevel: z.infer<typeof schema>["SWITCHYARD_LOG_LEVEL"];
   /** SWITCHYARD_* variables set but unknown: likely typos, reported as warnings. */
   unknownVariables: string[];
