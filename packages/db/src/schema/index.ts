@@ -7,3 +7,4 @@ export * from "./secrets.ts";
 export * from "./scripts.ts";
 export * from "./outbox.ts";
 export * from "./triggers.ts";
+export * from "./email.ts";

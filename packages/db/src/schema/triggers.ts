@@ -1,5 +1,5 @@
 import { boolean, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
-import { createdAt, timestamptz } from "./columns.ts";
+import { bytea, createdAt, timestamptz } from "./columns.ts";
 import type { RetryPolicy } from "./outbox.ts";
 import { scripts } from "./scripts.ts";
 import { apps } from "./tenancy.ts";
@@ -23,6 +23,9 @@ export const triggers = pgTable(
     config: jsonb("config").$type<Record<string, unknown>>().notNull(),
     retry: jsonb("retry").$type<RetryPolicy>().notNull(),
     enabled: boolean("enabled").notNull().default(true),
+    // An email trigger's verification secret (its Standard Webhooks `whsec_`
+    // secret, or Mailgun's signing key), sealed with the app's data key.
+    secretSealed: bytea("secret_sealed"),
     createdAt: createdAt(),
     updatedAt: timestamptz("updated_at").notNull().defaultNow(),
   },

@@ -1,0 +1,27 @@
+/**
+ * Why a send failed, with a stable `code` scripts can branch on (API.md:
+ * `not_configured`, `invalid_address`, `too_large`, ...) and whether trying
+ * the run again later could help.
+ */
+export type EmailErrorCode =
+  | "not_configured"
+  | "invalid_input"
+  | "invalid_address"
+  | "too_large"
+  | "sender_not_allowed"
+  | "recipient_not_allowed"
+  | "rate_limited"
+  | "rejected"
+  | "smtp_unavailable"
+  | "smtp_auth_failed";
+
+export class EmailError extends Error {
+  override name = "EmailError";
+  constructor(
+    readonly code: EmailErrorCode,
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+  }
+}

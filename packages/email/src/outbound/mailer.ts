@@ -1,0 +1,112 @@
+import nodemailer, { type Transporter } from "nodemailer";
+import { EmailError } from "./errors.ts";
+import type { PreparedEmail } from "./message.ts";
+import { classifySmtpError } from "./smtp-errors.ts";
+
+export interface SendResult {
+  message_id: string;
+  accepted: string[];
+  rejected: string[];
+}
+
+export interface MailerOptions {
+  /** Connections per SMTP server (nodemailer `maxConnections`). */
+  maxConnections?: number;
+  /** Messages per connection before it is recycled (nodemailer `maxMessages`). */
+  maxMessages?: number;
+  /** A transport unused this long is closed. */
+  idleMs?: number;
+  /** Distinct SMTP URLs kept open at once (apps may bring their own). */
+  maxTransports?: number;
+  /** Socket timeouts, ms. */
+  timeoutMs?: number;
+}
+
+/** Checks an SMTP URL's form: `smtp://` or `smtps://` with a host. */
+export function assertSmtpUrl(value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new EmailError("not_configured", "the SMTP URL is not a URL (expected smtp://user:pass@host:587 or smtps://...)");
+  }
+  if ((url.protocol !== "smtp:" && url.protocol !== "smtps:") || !url.hostname) {
+    throw new EmailError("not_configured", "the SMTP URL must start with smtp:// or smtps:// and name a host");
+  }
+  return url;
+}
+
+const addressList = (values: unknown[] | undefined) =>
+  (values ?? []).map((v) => (typeof v === "string" ? v : (v as { address?: string }).address ?? "")).filter(Boolean);
+
+/**
+ * Pooled nodemailer transports, one per SMTP URL (the global one and any an
+ * app brings as `SMTP_URL`), opened on first use and closed when idle.
+ * `smtp://` upgrades with STARTTLS when the server offers it; `smtps://` is
+ * TLS from the first byte (nodemailer's URL handling).
+ */
+export function createMailer(options: MailerOptions = {}) {
+  const transports = new Map<string, { transport: Transporter; lastUsed: number }>();
+  const idleMs = options.idleMs ?? 5 * 60_000;
+  const maxTransports = options.maxTransports ?? 64;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [url, entry] of transports) if (now - entry.lastUsed > idleMs) close(url);
+  }, Math.min(idleMs, 60_000));
+  sweep.unref();
+
+  function close(url: string) {
+    transports.get(url)?.transport.close();
+    transports.delete(url);
+  }
+
+  function transportFor(smtpUrl: string): Transporter {
+    const known = transports.get(smtpUrl);
+    if (known) {
+      known.lastUsed = Date.now();
+      // Map order doubles as recency for eviction.
+      transports.delete(smtpUrl);
+      transports.set(smtpUrl, known);
+      return known.transport;
+    }
+    const url = assertSmtpUrl(smtpUrl);
+    if (transports.size >= maxTransports) close(transports.keys().next().value as string);
+    const transport = nodemailer.createTransport({
+      pool: true,
+      host: url.hostname.replace(/^\[|\]$/g, ""),
+      port: url.port ? Number(url.port) : url.protocol === "smtps:" ? 465 : 587,
+      secure: url.protocol === "smtps:",
+      auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
+      maxConnections: options.maxConnections ?? 5,
+      maxMessages: options.maxMessages ?? 100,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+      // `?tls=reject-unauthorized-false` style flags are not supported: a
+      // certificate that does not verify is a failed connection.
+    });
+    transports.set(smtpUrl, { transport, lastUsed: Date.now() });
+    return transport;
+  }
+
+  return {
+    /** Sends prepared bytes to the envelope's recipients. Throws EmailError. */
+    async send(smtpUrl: string, message: PreparedEmail): Promise<SendResult> {
+      const transport = transportFor(smtpUrl);
+      try {
+        const info = await transport.sendMail({ envelope: message.envelope, raw: message.raw });
+        return { message_id: message.messageId, accepted: addressList(info.accepted), rejected: addressList(info.rejected) };
+      } catch (error) {
+        throw classifySmtpError(error, smtpUrl);
+      }
+    },
+    async close() {
+      clearInterval(sweep);
+      for (const url of [...transports.keys()]) close(url);
+    },
+  };
+}
+
+export type Mailer = ReturnType<typeof createMailer>;

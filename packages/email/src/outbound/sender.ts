@@ -1,0 +1,139 @@
+import { createHash } from "node:crypto";
+import { EmailError } from "./errors.ts";
+import type { Mailer, SendResult } from "./mailer.ts";
+import { prepareEmail, type EmailKind, type PreparedEmail } from "./message.ts";
+import { MinuteLimiter } from "./rate-limit.ts";
+
+/** An app's email settings; each null falls back to the operator's. */
+export interface AppEmailSettings {
+  smtpUrl: string | null;
+  from: string | null;
+  allowedSenders: string[] | null;
+  allowedRecipients: string[] | null;
+  ratePerMinute: number | null;
+}
+
+/** Who is sending: the run, for the log and the idempotency key. */
+export interface SendOrigin {
+  appId: string;
+  runId: string;
+  scriptId: string;
+  eventId: string;
+}
+
+export interface SendRecord {
+  appId: string;
+  runId: string;
+  scriptId: string;
+  status: "sent" | "captured" | "failed";
+  from: string;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  subject: string;
+  messageId: string | null;
+  accepted: string[];
+  rejected: string[];
+  error: { code: string; message: string } | null;
+  size: number;
+  body: { text: string; html: string | null } | null;
+  idempotencyKey: string | null;
+}
+
+export interface SendLog {
+  /** The answer of an earlier successful send with this key, if any. */
+  find(appId: string, idempotencyKey: string): Promise<SendResult | null>;
+  record(entry: SendRecord): Promise<void>;
+}
+
+export interface EmailSenderOptions {
+  mailer: Mailer;
+  /** The operator's SMTP URL and default sender (SWITCHYARD_SMTP_URL, SWITCHYARD_EMAIL_FROM). */
+  defaults: { smtpUrl: string | null; from: string | null };
+  /** Dev mode: with no SMTP anywhere, keep the message in the log instead of failing. */
+  captureWhenUnconfigured: boolean;
+  maxBytes: number;
+  settingsFor(origin: SendOrigin): Promise<Partial<AppEmailSettings>>;
+  log: SendLog;
+}
+
+/**
+ * `email.send` / `email.sendHtml` end to end: the app's settings over the
+ * operator's, the message checked and built, the per-app rate limit, then
+ * SMTP (or dev capture), and one log row whatever happened.
+ *
+ * A retried run that sends the same message again (same event, same content,
+ * same position among its identical sends) is answered from the first send's
+ * log row: at-least-once runs, but mail goes out once.
+ */
+export function createEmailSender(options: EmailSenderOptions) {
+  const limiter = new MinuteLimiter();
+  // Per run: how many times each message digest was sent, for the ordinal.
+  const ordinals = new Map<string, number>();
+
+  function idempotencyKey(origin: SendOrigin, kind: EmailKind, input: unknown): string {
+    const digest = createHash("sha256").update(`${origin.eventId}\n${kind}\n${JSON.stringify(input)}`).digest("base64url");
+    const slot = `${origin.runId}|${digest}`;
+    const ordinal = (ordinals.get(slot) ?? 0) + 1;
+    if (ordinals.size > 20_000) ordinals.clear();
+    ordinals.set(slot, ordinal);
+    return `${digest}.${ordinal}`;
+  }
+
+  function record(origin: SendOrigin, message: PreparedEmail, fields: Pick<SendRecord, "status" | "accepted" | "rejected" | "error" | "body" | "idempotencyKey" | "messageId">) {
+    return options.log.record({
+      appId: origin.appId,
+      runId: origin.runId,
+      scriptId: origin.scriptId,
+      from: message.from,
+      to: message.to,
+      cc: message.cc,
+      bcc: message.bcc,
+      subject: message.subject,
+      size: message.raw.length,
+      ...fields,
+    });
+  }
+
+  return {
+    async send(origin: SendOrigin, kind: EmailKind, input: unknown): Promise<SendResult> {
+      const settings = await options.settingsFor(origin);
+      const smtpUrl = settings.smtpUrl ?? options.defaults.smtpUrl;
+      const capture = !smtpUrl && options.captureWhenUnconfigured;
+      if (!smtpUrl && !capture) throw new EmailError("not_configured", "email is not configured: set SWITCHYARD_SMTP_URL, or the app secret SMTP_URL");
+      const message = await prepareEmail(kind, input, {
+        defaultFrom: settings.from ?? options.defaults.from ?? (capture ? "switchyard@localhost" : null),
+        maxBytes: options.maxBytes,
+        allowedSenders: settings.allowedSenders ?? null,
+        allowedRecipients: settings.allowedRecipients ?? null,
+      });
+      const key = idempotencyKey(origin, kind, input);
+      const earlier = await options.log.find(origin.appId, key);
+      if (earlier) return earlier;
+
+      const limit = settings.ratePerMinute;
+      const waitMs = limit ? limiter.take(origin.appId, limit) : 0;
+      if (waitMs > 0) {
+        const error = new EmailError("rate_limited", `this app may send ${limit} messages a minute; try again in ${Math.ceil(waitMs / 1000)} s`, true);
+        await record(origin, message, { status: "failed", messageId: null, accepted: [], rejected: [], error: { code: error.code, message: error.message }, body: null, idempotencyKey: null });
+        throw error;
+      }
+      if (capture) {
+        const everyone = [...message.to, ...message.cc, ...message.bcc];
+        await record(origin, message, { status: "captured", messageId: message.messageId, accepted: everyone, rejected: [], error: null, body: { text: message.text, html: message.html }, idempotencyKey: key });
+        return { message_id: message.messageId, accepted: everyone, rejected: [] };
+      }
+      try {
+        const result = await options.mailer.send(smtpUrl as string, message);
+        await record(origin, message, { status: "sent", messageId: result.message_id, accepted: result.accepted, rejected: result.rejected, error: null, body: null, idempotencyKey: key });
+        return result;
+      } catch (error) {
+        const failure = error instanceof EmailError ? error : new EmailError("smtp_unavailable", "sending failed", true);
+        await record(origin, message, { status: "failed", messageId: null, accepted: [], rejected: [], error: { code: failure.code, message: failure.message }, body: null, idempotencyKey: null });
+        throw failure;
+      }
+    },
+  };
+}
+
+export type EmailSender = ReturnType<typeof createEmailSender>;
