@@ -32,10 +32,9 @@ CREATE TABLE "inbound_emails" (
 --> statement-breakpoint
 CREATE TABLE "inbound_seen" (
 	"trigger_id" text NOT NULL,
-	"kind" text NOT NULL,
-	"key" text NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	CONSTRAINT "inbound_seen_trigger_id_kind_key_pk" PRIMARY KEY("trigger_id","kind","key")
+	"delivery_key" text,
+	"message_id" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 ALTER TABLE "triggers" ADD COLUMN "secret_sealed" "bytea";--> statement-breakpoint
@@ -44,4 +43,5 @@ ALTER TABLE "inbound_emails" ADD CONSTRAINT "inbound_emails_app_id_apps_id_fk" F
 CREATE INDEX "email_messages_app" ON "email_messages" USING btree ("app_id","created_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "email_messages_idempotency" ON "email_messages" USING btree ("app_id","idempotency_key");--> statement-breakpoint
 CREATE INDEX "inbound_emails_app" ON "inbound_emails" USING btree ("app_id","created_at");--> statement-breakpoint
-CREATE INDEX "inbound_seen_created" ON "inbound_seen" USING btree ("created_at");
+CREATE UNIQUE INDEX "inbound_seen_delivery" ON "inbound_seen" USING btree ("trigger_id","delivery_key");--> statement-breakpoint
+CREATE UNIQUE INDEX "inbound_seen_message" ON "inbound_seen" USING btree ("trigger_id","message_id");

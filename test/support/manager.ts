@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { ensureBootstrapToken, silentLogger, type Database } from "@switchyard/core";
 import { parseKeyring, type Keyring } from "@switchyard/crypto";
-import { createManagerApp } from "@switchyard/manager";
+import { createInboundReceiver, createManagerApp, DEFAULT_EMAIL_MAX_BYTES } from "@switchyard/manager";
 import { createServices, type ServiceSettings } from "@switchyard/server";
 import { Registry } from "prom-client";
 
@@ -20,6 +20,8 @@ export interface ManagerOptions {
   settings?: Partial<ServiceSettings>;
   /** Run the outbox dispatcher in this manager (needed to see scripts run); stop it with `services.stop()`. */
   worker?: boolean;
+  /** Domain of trigger SMTP addresses, as when the SMTP listener runs. */
+  smtpDomain?: string;
 }
 
 /** The manager over a real database, and the bootstrap admin token (created if the database has none). */
@@ -27,6 +29,8 @@ export async function managerFor(database: Database, options: ManagerOptions = {
   const keyring = options.keyring ?? testKeyring();
   const services = createServices({ database, keyring, logger: silentLogger, settings: options.settings ?? {}, worker: options.worker ?? false });
   await services.start();
+  const emailMaxBytes = options.settings?.emailMaxBytes ?? DEFAULT_EMAIL_MAX_BYTES;
+  const inbound = createInboundReceiver({ database, secrets: services.secrets, logger: silentLogger, maxBytes: emailMaxBytes, smtpDomain: options.smtpDomain ?? null });
   const app = createManagerApp({
     database,
     logger: silentLogger,
@@ -34,10 +38,12 @@ export async function managerFor(database: Database, options: ManagerOptions = {
     secrets: services.secrets,
     scripts: services.scripts,
     invoker: services.invoker,
+    inbound,
+    emailMaxBytes,
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
   });
   const bootstrap = await ensureBootstrapToken(database.db);
-  return { app, services, secrets: services.secrets, keyring, adminToken: bootstrap?.token ?? null };
+  return { app, services, inbound, secrets: services.secrets, keyring, adminToken: bootstrap?.token ?? null };
 }
 
 /** A small client over `app.request()` that speaks JSON with a bearer token. */

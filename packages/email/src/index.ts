@@ -1,1 +1,2 @@
 export * from "./inbound/index.ts";
+export * from "./outbound/index.ts";

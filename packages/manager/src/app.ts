@@ -5,7 +5,10 @@ import { bearerAuth } from "./auth.ts";
 import type { AppEnv, ManagerDeps } from "./env.ts";
 import { errorBody, handleError } from "./http-errors.ts";
 import { httpMetrics } from "./metrics.ts";
+import { createInboundReceiver } from "./email/inbound-receiver.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
+import { emailInboundRoutes } from "./routes/email-inbound.ts";
+import { emailRoutes } from "./routes/emails.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { buildOpenApi } from "./routes/openapi.ts";
 import { RouteRegistry } from "./routes/registry.ts";
@@ -14,8 +17,11 @@ import { scriptRoutes } from "./routes/scripts.ts";
 import { triggerRoutes } from "./routes/triggers.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 import { tenancyRoutes } from "./routes/tenancy.ts";
+import { dashboardRoutes } from "./static.ts";
 
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
+/** API.md's default for SWITCHYARD_EMAIL_MAX_BYTES (25 MiB). */
+export const DEFAULT_EMAIL_MAX_BYTES = 25 * 1024 * 1024;
 
 /**
  * The HTTP surface of Switchyard as a hono app: admin API, public endpoints,
@@ -28,6 +34,10 @@ export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
 export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const maxBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const emailMaxBytes = deps.emailMaxBytes ?? DEFAULT_EMAIL_MAX_BYTES;
+  const inbound =
+    deps.inbound ??
+    createInboundReceiver({ database: deps.database, secrets: deps.secrets, logger: deps.logger, maxBytes: emailMaxBytes, smtpDomain: null });
 
   app.use("*", async (c, next) => {
     const requestId = c.req.header("x-request-id")?.slice(0, 64) || randomUUID();
@@ -41,13 +51,12 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
     );
   });
   app.use("*", httpMetrics(deps.metrics));
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: maxBytes,
-      onError: (c) => c.json(errorBody("too_large", `the request body exceeds ${maxBytes} bytes`, { limit: maxBytes }), 413),
-    }),
-  );
+  const apiLimit = bodyLimit({
+    maxSize: maxBytes,
+    onError: (c) => c.json(errorBody("too_large", `the request body exceeds ${maxBytes} bytes`, { limit: maxBytes }), 413),
+  });
+  // Inbound email has its own, larger cap (SWITCHYARD_EMAIL_MAX_BYTES), applied by its route.
+  app.use("/api/*", (c, next) => (c.req.path.startsWith("/api/v1/email-inbound/") ? next() : apiLimit(c, next)));
   app.use("/api/v1/admin/*", bearerAuth(deps.database, deps.logger));
 
   healthRoutes(app, deps);
@@ -55,13 +64,16 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
   tenancyRoutes(routes, deps);
   secretRoutes(routes, deps);
   scriptRoutes(routes, deps);
-  triggerRoutes(routes, deps);
+  triggerRoutes(routes, deps, inbound);
   hookRoutes(routes, deps);
   deadLetterRoutes(routes, deps);
+  emailRoutes(routes, deps);
+  emailInboundRoutes(routes, inbound, emailMaxBytes);
 
   const openapi = buildOpenApi(routes, deps.version ?? "dev");
   app.get("/api/v1/openapi.json", (c) => c.json(openapi));
 
+  dashboardRoutes(app, { dir: deps.dashboardDir });
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((error, c) => handleError(error, c, deps.logger));
   return app;

@@ -1,5 +1,6 @@
 import type { Database, Invoker, Logger, Principal, ScriptsService, SecretsService } from "@switchyard/core";
 import type { Registry } from "prom-client";
+import type { InboundReceiver } from "./email/inbound-receiver.ts";
 
 /** What the manager needs from the composition root. */
 export interface ManagerDeps {
@@ -11,6 +12,12 @@ export interface ManagerDeps {
   invoker: Invoker;
   /** Largest admin request body accepted, in bytes. */
   maxBodyBytes?: number;
+  /** Largest inbound email accepted, in bytes (SWITCHYARD_EMAIL_MAX_BYTES). */
+  emailMaxBytes?: number;
+  /** The inbound email receiver shared with the SMTP listener; made here when absent. */
+  inbound?: InboundReceiver;
+  /** The built dashboard served at `/`; the repository's `dashboard/dist` when absent. */
+  dashboardDir?: string;
   /** Build/version string shown by /healthz. */
   version?: string;
 }

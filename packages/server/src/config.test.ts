@@ -21,6 +21,18 @@ describe("parseConfig", () => {
     expect(run).not.toThrow(/hunter2/);
   });
 
+  it("reads the email settings, checking their forms without echoing the SMTP password", () => {
+    const config = parseConfig({ SWITCHYARD_SMTP_URL: "smtps://u:p@mail.example.com:465", SWITCHYARD_EMAIL_FROM: "Acme <no@acme.example>", SWITCHYARD_SMTP_LISTEN: "[::1]:2525", SWITCHYARD_INBOUND_DOMAIN: "In.Example.com" });
+    expect(config).toMatchObject({ smtpUrl: "smtps://u:p@mail.example.com:465", emailFrom: "Acme <no@acme.example>", smtpListen: { host: "::1", port: 2525 }, inboundDomain: "in.example.com", emailMaxBytes: 26_214_400, captureEmail: false });
+    expect(parseConfig({ SWITCHYARD_DEV: "1" }).captureEmail).toBe(true);
+    const badUrl = () => parseConfig({ SWITCHYARD_SMTP_URL: "http://u:hunter2@mail.example.com" });
+    expect(badUrl).toThrow(/SWITCHYARD_SMTP_URL: must be an smtp:\/\/ or smtps:\/\/ URL/);
+    expect(badUrl).not.toThrow(/hunter2/);
+    expect(() => parseConfig({ SWITCHYARD_SMTP_LISTEN: "2525" })).toThrow(/SWITCHYARD_SMTP_LISTEN: must be host:port/);
+    expect(() => parseConfig({ SWITCHYARD_SMTP_LISTEN: "127.0.0.1:2525" })).toThrow(/needs SWITCHYARD_INBOUND_DOMAIN/);
+    expect(() => parseConfig({ SWITCHYARD_EMAIL_MAX_BYTES: "10" })).toThrow(/SWITCHYARD_EMAIL_MAX_BYTES: must be at least 1024/);
+  });
+
   it("reports unknown SWITCHYARD_ variables as likely typos, but not the client ones", () => {
     const config = parseConfig({ SWITCHYARD_PROT: "1", SWITCHYARD_URL: "http://x", SWITCHYARD_TOKEN: "t" });
     expect(config.unknownVariables).toEqual(["SWITCHYARD_PROT"]);

@@ -44,11 +44,26 @@ const schema = z.object({
   SWITCHYARD_WORKER_CONCURRENCY: int(1, 1000).default(8),
   SWITCHYARD_LEASE_MS: int(500, 3_600_000).default(15_000),
   SWITCHYARD_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
+  SWITCHYARD_SMTP_URL: z
+    .string()
+    .refine((v) => /^smtps?:\/\/[^/]/.test(v) && URL.canParse(v), "must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587")
+    .optional(),
+  SWITCHYARD_EMAIL_FROM: z.string().min(3).optional(),
+  SWITCHYARD_SMTP_LISTEN: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:2525")
+    .refine((v) => Number(v.slice(v.lastIndexOf(":") + 1)) <= 65535, "the port must be at most 65535")
+    .optional(),
+  SWITCHYARD_INBOUND_DOMAIN: z
+    .string()
+    .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i, "must be a domain name, e.g. in.example.com")
+    .optional(),
+  SWITCHYARD_EMAIL_MAX_BYTES: int(1024, 1024 * 1024 * 1024).default(26_214_400),
   SWITCHYARD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
 /** Variables holding key material: their values never appear in any message. */
-const SECRET_VARIABLES = new Set(["SWITCHYARD_MASTER_KEY", "SWITCHYARD_MASTER_KEYS", "DATABASE_URL"]);
+const SECRET_VARIABLES = new Set(["SWITCHYARD_MASTER_KEY", "SWITCHYARD_MASTER_KEYS", "DATABASE_URL", "SWITCHYARD_SMTP_URL"]);
 
 /** Everything the environment sets; the service settings are ServiceSettings as the services take them. */
 export interface Config extends ServiceSettings {
@@ -61,6 +76,10 @@ export interface Config extends ServiceSettings {
   masterKey: string | undefined;
   masterKeys: string | undefined;
   maxBodyBytes: number;
+  /** Inbound SMTP listener address (SWITCHYARD_SMTP_LISTEN), or null when off. */
+  smtpListen: { host: string; port: number } | null;
+  /** Domain of trigger SMTP addresses (SWITCHYARD_INBOUND_DOMAIN). */
+  inboundDomain: string | null;
   logLevel: z.infer<typeof schema>["SWITCHYARD_LOG_LEVEL"];
   /** SWITCHYARD_* variables set but unknown: likely typos, reported as warnings. */
   unknownVariables: string[];
@@ -86,6 +105,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new StartupError(`invalid configuration:\n  ${lines.join("\n  ")}`);
   }
   const v = parsed.data;
+  if (v.SWITCHYARD_SMTP_LISTEN && !v.SWITCHYARD_INBOUND_DOMAIN) {
+    throw new StartupError("invalid configuration:\n  SWITCHYARD_SMTP_LISTEN needs SWITCHYARD_INBOUND_DOMAIN: trigger addresses are <trigger id>@<that domain>");
+  }
   const known = new Set(Object.keys(schema.shape));
   return {
     dev: v.SWITCHYARD_DEV,
@@ -106,11 +128,23 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     isolatePool: v.SWITCHYARD_ISOLATE_POOL,
     workerConcurrency: v.SWITCHYARD_WORKER_CONCURRENCY,
     leaseMs: v.SWITCHYARD_LEASE_MS,
+    smtpUrl: v.SWITCHYARD_SMTP_URL ?? null,
+    emailFrom: v.SWITCHYARD_EMAIL_FROM ?? null,
+    emailMaxBytes: v.SWITCHYARD_EMAIL_MAX_BYTES,
+    captureEmail: v.SWITCHYARD_DEV,
+    smtpListen: listenAddress(v.SWITCHYARD_SMTP_LISTEN),
+    inboundDomain: v.SWITCHYARD_INBOUND_DOMAIN?.toLowerCase() ?? null,
     logLevel: v.SWITCHYARD_LOG_LEVEL,
     unknownVariables: Object.keys(present).filter(
       (k) => k.startsWith("SWITCHYARD_") && !known.has(k) && !CLIENT_VARIABLES.has(k),
     ),
   };
+}
+
+function listenAddress(value: string | undefined): { host: string; port: number } | null {
+  if (!value) return null;
+  const at = value.lastIndexOf(":");
+  return { host: value.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(value.slice(at + 1)) };
 }
 
 /** Read by the CLI verbs that talk to a running service, not by the service itself. */

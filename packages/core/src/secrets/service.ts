@@ -1,8 +1,9 @@
 import { and, desc, eq, inArray, or } from "drizzle-orm";
-import { secrets, secretVersions } from "@switchyard/db";
+import { open, seal, sealedKeyId } from "@switchyard/crypto";
+import { secrets, secretVersions, type Db } from "@switchyard/db";
 import { listAudit, recordAudit, type AuditQuery, type AuditRow } from "../audit.ts";
 import type { SecretScope } from "../data-keys.ts";
-import { NotFoundError } from "../errors.ts";
+import { NotFoundError, SwitchyardError } from "../errors.ts";
 import type { Principal } from "../principal.ts";
 import { parseDotenv } from "./dotenv.ts";
 import { ReadPath, type ResolvedSecret } from "./read-path.ts";
@@ -270,6 +271,27 @@ export function createSecretsService(options: VaultOptions) {
     /** Names visible to an app's scripts, with the scope each comes from. */
     async listSecretNames(appId: string) {
       return reads.names(await reads.target(appId));
+    },
+
+    /**
+     * Seals a platform-held secret of an app (an email trigger's signing
+     * secret) with the app's data key, bound by `aad` to where it is stored.
+     */
+    async sealForApp(tx: Db, appId: string, aad: string, plaintext: Buffer): Promise<Buffer> {
+      const key = await vault.dataKeys.getOrCreate(tx, { scope: "app", scopeId: appId });
+      return seal(key, plaintext, aad);
+    },
+
+    /** Opens what sealForApp sealed; anything that does not open is decrypt_failed, never skipped. */
+    async openForApp(appId: string, aad: string, sealed: Buffer): Promise<Buffer> {
+      try {
+        const key = await vault.dataKeys.find(db, { scope: "app", scopeId: appId });
+        if (!key || key.id !== sealedKeyId(sealed)) throw new Error("the app's data key did not seal this value");
+        return open(key, sealed, aad);
+      } catch (error) {
+        options.logger?.error({ err: error, appId, aad }, "an app-held secret failed to open");
+        throw new SwitchyardError("decrypt_failed", "a stored secret could not be decrypted", { cause: error });
+      }
     },
   };
 }

@@ -1,7 +1,9 @@
 import { Cron } from "croner";
 import { z } from "zod";
 import type { RetryPolicy } from "@switchyard/db";
+import { generateWebhookSecret } from "@switchyard/crypto";
 import { ValidationError } from "../errors.ts";
+import { emailConfigInput, type EmailConfig, type EmailSigning, type EmailTriggerSecret } from "./email-config.ts";
 
 export const TRIGGER_KINDS = ["http", "cron", "dead_letter", "email"] as const;
 export type TriggerKind = (typeof TRIGGER_KINDS)[number];
@@ -51,16 +53,41 @@ export type DeadLetterConfig = z.infer<(typeof CONFIG)["dead_letter"]>;
 
 /** Validates a trigger's kind-specific config; a 400 names the fields that are wrong. */
 export function parseTriggerConfig(kind: TriggerKind, config: unknown): Record<string, unknown> {
-  if (kind === "email") {
-    throw new ValidationError("email triggers come with the email capability, which this version does not have yet", { kind });
-  }
-  const parsed = CONFIG[kind].safeParse(config ?? {});
+  if (kind === "email") return { ...parseEmailConfig(config).config };
+  return parseWith<Record<string, unknown>>(kind, CONFIG[kind] as z.ZodType<Record<string, unknown>>, config);
+}
+
+function parseWith<T>(kind: TriggerKind, schema: z.ZodType<T>, config: unknown): T {
+  const parsed = schema.safeParse(config ?? {});
   if (!parsed.success) {
     throw new ValidationError(`the ${kind} trigger's config is not valid`, {
       issues: parsed.error.issues.map((i) => ({ path: ["config", ...i.path].join("."), message: i.message })),
     });
   }
   return parsed.data;
+}
+
+/**
+ * An email trigger's config split in two: what is stored as `config` and the
+ * verification secret to seal (a fresh `whsec_`, or the Mailgun key given).
+ */
+export function parseEmailConfig(config: unknown): { config: EmailConfig; secret: EmailTriggerSecret } {
+  const input = parseWith("email", emailConfigInput, config);
+  const fail = (message: string) => new ValidationError(message, { issues: [{ path: "config.signing", message }] });
+  let signing: EmailSigning;
+  let secret: EmailTriggerSecret;
+  if (input.provider === "mailgun") {
+    if (!input.mailgun_signing_key) throw fail("a mailgun trigger needs config.mailgun_signing_key (Mailgun's HTTP webhook signing key)");
+    if (input.signing === false) throw fail("mailgun posts are always checked with Mailgun's signature");
+    signing = "mailgun";
+    secret = { value: input.mailgun_signing_key, reveal: false };
+  } else {
+    if (input.mailgun_signing_key) throw fail("mailgun_signing_key belongs to mailgun triggers only");
+    const on = input.signing ?? !(input.provider === "postmark" || input.provider === "sendgrid");
+    signing = on ? "standard_webhooks" : "none";
+    secret = on ? { value: generateWebhookSecret(), reveal: true } : { value: null, reveal: false };
+  }
+  return { config: { provider: input.provider, signing, rate_limit_per_minute: input.rate_limit_per_minute }, secret };
 }
 
 export function parseRetry(retry: unknown): RetryPolicy {

@@ -5,9 +5,30 @@ import { ConflictError, NotFoundError, isUniqueViolation } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { requireScope, type Principal } from "../principal.ts";
 import { getApp } from "../tenancy.ts";
-import { parseRetry, parseTriggerConfig, type TriggerKind } from "./config.ts";
+import { parseEmailConfig, parseRetry, parseTriggerConfig, type TriggerKind } from "./config.ts";
+import { triggerSecretAad, type EmailConfig } from "./email-config.ts";
 
 export type Trigger = typeof triggers.$inferSelect;
+
+/** A trigger as created or changed: a generated signing secret is in it this once. */
+export type TriggerWithSecret = Trigger & { signingSecret: string | null };
+
+/** Seals an email trigger's secret with its app's data key (the secrets service does). */
+export interface TriggerSealer {
+  sealForApp(tx: Db, appId: string, aad: string, plaintext: Buffer): Promise<Buffer>;
+}
+
+/** Config and the secret to seal; email triggers split theirs, other kinds have none. */
+function configOf(kind: TriggerKind, config: unknown) {
+  if (kind !== "email") return { config: parseTriggerConfig(kind, config), secret: null };
+  const parsed = parseEmailConfig(config);
+  return { config: { ...parsed.config }, secret: parsed.secret };
+}
+
+function needSealer(sealer: TriggerSealer | undefined): TriggerSealer {
+  if (!sealer) throw new Error("email triggers need a sealer for their secret");
+  return sealer;
+}
 
 export interface TriggerInput {
   kind: TriggerKind;
@@ -36,18 +57,26 @@ async function find(db: Db, appId: string, id: string): Promise<Trigger> {
   return row;
 }
 
-export async function createTrigger(db: Db, principal: Principal, appRef: string, input: TriggerInput): Promise<Trigger> {
+export async function createTrigger(
+  db: Db,
+  principal: Principal,
+  appRef: string,
+  input: TriggerInput,
+  sealer?: TriggerSealer,
+): Promise<TriggerWithSecret> {
   requireScope(principal, "triggers:write");
   const app = await getApp(db, principal, appRef);
-  const config = parseTriggerConfig(input.kind, input.config);
+  const { config, secret } = configOf(input.kind, input.config);
   const retry = parseRetry(input.retry);
   const scriptId = await scriptOf(db, app.id, input.scriptId);
+  const id = newId("trg");
   return db.transaction(async (tx) => {
+    const secretSealed = secret?.value ? await needSealer(sealer).sealForApp(tx, app.id, triggerSecretAad(id), Buffer.from(secret.value)) : null;
     let row: Trigger | undefined;
     try {
       [row] = await tx
         .insert(triggers)
-        .values({ id: newId("trg"), appId: app.id, scriptId, kind: input.kind, name: input.name, config, retry, enabled: input.enabled ?? true })
+        .values({ id, appId: app.id, scriptId, kind: input.kind, name: input.name, config, retry, enabled: input.enabled ?? true, secretSealed })
         .onConflictDoNothing()
         .returning();
     } catch (error) {
@@ -57,7 +86,7 @@ export async function createTrigger(db: Db, principal: Principal, appRef: string
     // A new cron trigger starts from now: it does not fire ticks from before it existed.
     if (row.kind === "cron") await tx.insert(cronState).values({ triggerId: row.id, lastTick: new Date() });
     await recordAudit(tx, principal, { action: "trigger.create", outcome: "ok", appId: app.id, workspaceId: app.workspaceId, name: row.name, details: { trigger_id: row.id, kind: row.kind } });
-    return row;
+    return { ...row, signingSecret: secret?.reveal ? secret.value : null };
   });
 }
 
@@ -78,17 +107,31 @@ export async function updateTrigger(
   appRef: string,
   id: string,
   patch: Partial<Omit<TriggerInput, "kind">>,
-): Promise<Trigger> {
+  sealer?: TriggerSealer,
+): Promise<TriggerWithSecret> {
   requireScope(principal, "triggers:write");
   const app = await getApp(db, principal, appRef);
   const current = await find(db, app.id, id);
   const set: Partial<typeof triggers.$inferInsert> = { updatedAt: new Date() };
   if (patch.name !== undefined) set.name = patch.name;
-  if (patch.config !== undefined) set.config = parseTriggerConfig(current.kind, patch.config);
+  let secret: { value: string | null; reveal: boolean } | null = null;
+  if (patch.config !== undefined) {
+    const next = configOf(current.kind, patch.config);
+    set.config = next.config;
+    // An email trigger keeps its secret while its way of signing stays the
+    // same (a Mailgun key given again replaces it); a change of way brings a
+    // new secret, or none.
+    if (next.secret) {
+      const same = (current.config as unknown as EmailConfig).signing === (next.config as unknown as EmailConfig).signing;
+      const mailgunKeyGiven = (next.config as unknown as EmailConfig).signing === "mailgun";
+      if (!same || mailgunKeyGiven) secret = next.secret;
+    }
+  }
   if (patch.retry !== undefined) set.retry = parseRetry(patch.retry);
   if (patch.enabled !== undefined) set.enabled = patch.enabled;
   if (patch.scriptId !== undefined) set.scriptId = await scriptOf(db, app.id, patch.scriptId);
   return db.transaction(async (tx) => {
+    if (secret) set.secretSealed = secret.value ? await needSealer(sealer).sealForApp(tx, app.id, triggerSecretAad(current.id), Buffer.from(secret.value)) : null;
     let row: Trigger | undefined;
     try {
       [row] = await tx.update(triggers).set(set).where(eq(triggers.id, current.id)).returning();
@@ -97,8 +140,8 @@ export async function updateTrigger(
       throw error;
     }
     if (!row) throw new NotFoundError("trigger", id);
-    await recordAudit(tx, principal, { action: "trigger.update", outcome: "ok", appId: app.id, workspaceId: app.workspaceId, name: row.name, details: { trigger_id: row.id } });
-    return row;
+    await recordAudit(tx, principal, { action: "trigger.update", outcome: "ok", appId: app.id, workspaceId: app.workspaceId, name: row.name, details: { trigger_id: row.id, ...(secret ? { secret_replaced: true } : {}) } });
+    return { ...row, signingSecret: secret?.reveal ? secret.value : null };
   });
 }
 

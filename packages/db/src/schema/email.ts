@@ -1,4 +1,4 @@
-import { index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { bytea, createdAt } from "./columns.ts";
 import { apps } from "./tenancy.ts";
 
@@ -38,19 +38,22 @@ export const emailMessages = pgTable(
 );
 
 /**
- * What an email trigger has already seen, so a repeat is recognised:
- * `webhook_id` (Standard Webhooks replay), `message_id` (the same mail
- * delivered twice), `mailgun_token` (Mailgun signature replay).
+ * What an email trigger has already accepted, one row per accepted message,
+ * so a repeat is recognised: `delivery_key` is the Standard Webhooks
+ * `webhook-id` or Mailgun's token (a repeat is a replay, refused), and
+ * `message_id` the mail's Message-ID (a repeat is the same mail delivered
+ * twice, answered as a duplicate). One row with two unique keys costs the
+ * accept path one insert.
  */
 export const inboundSeen = pgTable(
   "inbound_seen",
   {
     triggerId: text("trigger_id").notNull(),
-    kind: text("kind", { enum: ["webhook_id", "message_id", "mailgun_token"] }).notNull(),
-    key: text("key").notNull(),
+    deliveryKey: text("delivery_key"),
+    messageId: text("message_id"),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.triggerId, t.kind, t.key] }), index("inbound_seen_created").on(t.createdAt)],
+  (t) => [uniqueIndex("inbound_seen_delivery").on(t.triggerId, t.deliveryKey), uniqueIndex("inbound_seen_message").on(t.triggerId, t.messageId)],
 );
 
 /**

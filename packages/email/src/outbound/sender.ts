@@ -17,14 +17,14 @@ export interface AppEmailSettings {
 export interface SendOrigin {
   appId: string;
   runId: string;
-  scriptId: string;
   eventId: string;
+  /** The run's attempt: the first attempt of an event cannot have sent anything before. */
+  attempt: number;
 }
 
 export interface SendRecord {
   appId: string;
   runId: string;
-  scriptId: string;
   status: "sent" | "captured" | "failed";
   from: string;
   to: string[];
@@ -84,7 +84,6 @@ export function createEmailSender(options: EmailSenderOptions) {
     return options.log.record({
       appId: origin.appId,
       runId: origin.runId,
-      scriptId: origin.scriptId,
       from: message.from,
       to: message.to,
       cc: message.cc,
@@ -102,13 +101,14 @@ export function createEmailSender(options: EmailSenderOptions) {
       const capture = !smtpUrl && options.captureWhenUnconfigured;
       if (!smtpUrl && !capture) throw new EmailError("not_configured", "email is not configured: set SWITCHYARD_SMTP_URL, or the app secret SMTP_URL");
       const message = await prepareEmail(kind, input, {
-        defaultFrom: settings.from ?? options.defaults.from ?? (capture ? "switchyard@localhost" : null),
+        defaultFrom: settings.from ?? options.defaults.from ?? (capture ? "switchyard@dev.localhost" : null),
         maxBytes: options.maxBytes,
         allowedSenders: settings.allowedSenders ?? null,
         allowedRecipients: settings.allowedRecipients ?? null,
       });
       const key = idempotencyKey(origin, kind, input);
-      const earlier = await options.log.find(origin.appId, key);
+      // Only a retry can find an earlier send of this event: attempt 1 skips the lookup.
+      const earlier = origin.attempt > 1 ? await options.log.find(origin.appId, key) : null;
       if (earlier) return earlier;
 
       const limit = settings.ratePerMinute;

@@ -25,7 +25,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
     throw new StartupError(`--role ${role} needs DATABASE_URL: the embedded PGlite serves one process, which runs every role`);
   }
   // Loaded only now, after the key check: a refused start stays fast and touches nothing.
-  const [{ serve: serveHttp }, { ensureBootstrapToken }, { createManagerApp }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }, { createServices }, { queueMetrics }] =
+  const [{ serve: serveHttp }, { ensureBootstrapToken }, { createManagerApp, createInboundReceiver }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }, { createServices }, { queueMetrics }, { createSmtpListener }] =
     await Promise.all([
       import("@hono/node-server"),
       import("@switchyard/core"),
@@ -34,6 +34,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       import("../runtime.ts"),
       import("../services.ts"),
       import("../queue-metrics.ts"),
+      import("@switchyard/email"),
     ]);
   const logger = createLogger(config);
   warnAboutSetup(config, loaded, logger);
@@ -51,7 +52,15 @@ export async function startServer(config: Config, role: Role, print: (line: stri
 
   let server: ServerType | null = null;
   let url: string | null = null;
+  let smtpListener: { stop(): Promise<void> } | null = null;
   if (role !== "worker") {
+    const inbound = createInboundReceiver({
+      database,
+      secrets: services.secrets,
+      logger,
+      maxBytes: config.emailMaxBytes,
+      smtpDomain: config.smtpListen ? config.inboundDomain : null,
+    });
     const app = createManagerApp({
       database,
       logger,
@@ -59,7 +68,27 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       secrets: services.secrets,
       scripts: services.scripts,
       invoker: services.invoker,
-      maxBodyBytes: config.maxBodyBytes, version: "0.1.0" });
+      inbound,
+      emailMaxBytes: config.emailMaxBytes,
+      maxBodyBytes: config.maxBodyBytes,
+      version: "0.1.0",
+    });
+    if (config.smtpListen) {
+      const listener = createSmtpListener({
+        host: config.smtpListen.host,
+        port: config.smtpListen.port,
+        maxBytes: config.emailMaxBytes,
+        lookup: (address) => inbound.lookupAddress(address),
+        deliver: (message) => inbound.receiveSmtp(message),
+        logger,
+      });
+      const at = await listener.start().catch((error: NodeJS.ErrnoException) => {
+        throw new StartupError(`cannot listen for SMTP on ${config.smtpListen?.host}:${config.smtpListen?.port}: ${error.code ?? error.message}`, 1);
+      });
+      smtpListener = listener;
+      logger.info({ host: at.host, port: at.port, domain: config.inboundDomain }, "inbound SMTP listener started");
+      print(`Inbound SMTP on ${at.host}:${at.port} for <trigger id>@${config.inboundDomain}`);
+    }
     const listening = await new Promise<{ port: number }>((resolve, reject) => {
       server = serveHttp({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => resolve(info));
       server.once("error", reject);
@@ -77,6 +106,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
     print("");
     print("A bootstrap admin token was created. It is shown this once and stored only hashed:");
     print(`  SWITCHYARD_TOKEN=${bootstrap.token}`);
+    if (url) print(`  Dashboard, signed in: ${url}/#token=${bootstrap.token}`);
     print("");
   }
 
@@ -96,6 +126,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
             (http as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
           });
         }
+        await smtpListener?.stop();
         await services.stop();
         await database.close();
         logger.info({}, "stopped");
@@ -107,6 +138,12 @@ export async function startServer(config: Config, role: Role, print: (line: stri
 
 function warnAboutSetup(config: Config, loaded: LoadedKeyring, logger: Logger): void {
   for (const name of config.unknownVariables) logger.warn({ variable: name }, `unknown variable ${name} is ignored`);
+  // Said once, here: every send would otherwise fail without a word at start.
+  if (!config.smtpUrl && config.captureEmail) {
+    logger.info({}, "DEV MODE: no SWITCHYARD_SMTP_URL; email.send is captured into the send log, not sent");
+  } else if (!config.smtpUrl) {
+    logger.warn({}, "outbound email is not configured (SWITCHYARD_SMTP_URL): email.send fails with not_configured unless an app sets its own SMTP_URL secret");
+  }
   if (loaded.devKeyFile?.created) {
     logger.warn(
       { path: loaded.devKeyFile.path },

@@ -1,0 +1,79 @@
+import { bareAddresses, normalizeInReplyTo, normalizeMessageId } from "./addresses.ts";
+import { AttachmentBudget } from "./attachments.ts";
+import { invalidInput } from "./errors.ts";
+import { firstHeader, formatMailbox, headerRecord, withHeaderFallbacks } from "./headers.ts";
+import type { HeaderField } from "./headers.ts";
+import { objectList, optionalObject, optionalString, readJsonObject } from "./json-body.ts";
+import type { JsonObject } from "./json-body.ts";
+import type { EmailAttachment, InboundInput, InboundLimits, ParsedInbound } from "./types.ts";
+
+/** `ToFull`/`CcFull` entries' addresses, or the plain `To`/`Cc` string parsed when the list is absent. */
+function recipients(body: JsonObject, field: "To" | "Cc"): string[] {
+  const full = objectList(body, `${field}Full`);
+  if (full.length === 0) return bareAddresses(optionalString(body, field));
+  return full.flatMap((entry, index) => bareAddresses(optionalString(entry, "Email", `${field}Full[${index}].Email`)));
+}
+
+function attachments(body: JsonObject, limits: InboundLimits): EmailAttachment[] {
+  const budget = new AttachmentBudget(limits.maxAttachmentBytes);
+  return objectList(body, "Attachments").map((entry, index) => {
+    // The documented sample says `Content`; what the dashboard's Check
+    // button posts (anymail's captured payloads) says `Data`.
+    const base64 = optionalString(entry, "Content", `Attachments[${index}].Content`) ?? optionalString(entry, "Data", `Attachments[${index}].Data`);
+    const content = base64 === undefined ? null : Buffer.from(base64, "base64");
+    const declared = entry.ContentLength;
+    const size = content?.length ?? (typeof declared === "number" ? declared : 0);
+    return budget.add(optionalString(entry, "Name", `Attachments[${index}].Name`), optionalString(entry, "ContentType", `Attachments[${index}].ContentType`), size, content);
+  });
+}
+
+/**
+ * Postmark's inbound webhook JSON. The RFC Message-ID and In-Reply-To are in
+ * the `Headers` list (`MessageID` is Postmark's own id); From, To, Cc,
+ * Subject and Date arrive as separate fields and are added to `headers`.
+ * `RawEmail` (sent when the server has "include raw email" on) becomes `raw`.
+ *
+ * @example
+ * // POST Content-Type: application/json
+ * { "FromFull": { "Email": "a@example.com", "Name": "A" }, "ToFull": [{ "Email": "in@example.com" }], "Subject": "Hi", "TextBody": "Hello", "Headers": [{ "Name": "Message-ID", "Value": "<1@example.com>" }] }
+ */
+export function parsePostmark(input: InboundInput, limits: InboundLimits): ParsedInbound {
+  const body = readJsonObject(input);
+  const fromFull = optionalObject(body, "FromFull");
+  const fromAddress = optionalString(fromFull ?? {}, "Email", "FromFull.Email") ?? optionalString(body, "From");
+  const from = bareAddresses(fromAddress)[0];
+  if (from === undefined) throw invalidInput("From is required", { field: "From", expected: "email address" });
+
+  const fields: HeaderField[] = objectList(body, "Headers").map(
+    (entry, index) => [optionalString(entry, "Name", `Headers[${index}].Name`) ?? "", optionalString(entry, "Value", `Headers[${index}].Value`) ?? ""] as const,
+  );
+  const named = fields.filter(([name]) => name !== "");
+  const fromName = optionalString(fromFull ?? {}, "Name", "FromFull.Name") ?? optionalString(body, "FromName");
+  const subject = optionalString(body, "Subject") ?? "";
+  const headers = withHeaderFallbacks(headerRecord(named), {
+    from: formatMailbox(fromName, from),
+    to: optionalString(body, "To"),
+    cc: optionalString(body, "Cc"),
+    subject,
+    date: optionalString(body, "Date"),
+    "reply-to": optionalString(body, "ReplyTo"),
+  });
+  const rawEmail = optionalString(body, "RawEmail");
+
+  return {
+    email: {
+      from,
+      to: recipients(body, "To"),
+      cc: recipients(body, "Cc"),
+      subject,
+      text: optionalString(body, "TextBody") ?? "",
+      html: optionalString(body, "HtmlBody") ?? "",
+      message_id: normalizeMessageId(firstHeader(named, "message-id")),
+      in_reply_to: normalizeInReplyTo(firstHeader(named, "in-reply-to")),
+      headers,
+      attachments: attachments(body, limits),
+      received_at: input.receivedAt.toISOString(),
+    },
+    raw: rawEmail === undefined || rawEmail === "" ? null : Buffer.from(rawEmail, "utf8"),
+  };
+}

@@ -1,0 +1,185 @@
+import { eq } from "drizzle-orm";
+import { simpleParser } from "mailparser";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { deadLetters, runs } from "@switchyard/db";
+import { startSmtpSink, type SmtpSink } from "@switchyard/email/testing";
+import { describeEachDriver } from "./support/databases.ts";
+import { client, managerFor } from "./support/manager.ts";
+import { waitFor } from "./support/wait.ts";
+
+// Scripts sending mail through the whole path: invoke → outbox → dispatcher →
+// isolate → host → nodemailer → a real SMTP server (smtp-server).
+describeEachDriver("email.send from scripts", (ctx) => {
+  let sink: SmtpSink;
+  let appSink: SmtpSink;
+  let built: Awaited<ReturnType<typeof managerFor>>;
+  let admin: ReturnType<typeof client>;
+  let appId: string;
+
+  const deploy = async (name: string, source: string) => (await admin.post(`/api/v1/admin/apps/${appId}/scripts`, { name, source })).json.id as string;
+  const invoke = async (scriptId: string, payload: unknown = {}) => (await admin.post(`/api/v1/admin/apps/${appId}/scripts/${scriptId}/invoke`, { payload })).json.event_id as string;
+  const runsOf = (eventId: string) => ctx.database.db.select().from(runs).where(eq(runs.eventId, eventId)).orderBy(runs.attempt);
+  const finished = (eventId: string, attempts = 1) =>
+    waitFor(async () => {
+      const rows = await runsOf(eventId);
+      return rows.length >= attempts && rows.every((r) => r.status !== "running") && rows;
+    });
+
+  beforeAll(async () => {
+    sink = await startSmtpSink({ refuse: (a) => a.startsWith("nobody@") });
+    appSink = await startSmtpSink();
+    built = await managerFor(ctx.database, { worker: true, settings: { smtpUrl: sink.url, emailFrom: "Switchyard <noreply@switchyard.test>" } });
+    admin = client(built.app, built.adminToken!);
+    appId = (await admin.post("/api/v1/admin/apps", { name: "mailer" })).json.id;
+    await admin.post(`/api/v1/admin/apps/${appId}/secrets`, { name: "GREETING", value: "hello-from-the-vault" });
+  });
+  afterAll(async () => {
+    await built?.services.stop();
+    await sink?.close();
+    await appSink?.close();
+  });
+
+  it("reaches the SMTP server with the right To, Cc, Bcc, Reply-To, subject and parts, and logs the send", async () => {
+    const script = await deploy(
+      "full",
+      `export default async () => email.sendHtml({
+        to: ["Ann <ann@example.com>", "bob@example.com"], cc: "carol@example.com", bcc: "dave@example.com",
+        reply_to: "replies@example.com", subject: "Report " + (await secrets.get("GREETING")).length,
+        text: "plain", html: "<b>rich</b>" })`,
+    );
+    const [run] = await finished(await invoke(script));
+    expect(run?.status).toBe("ok");
+    const result = run?.result as { message_id: string; accepted: string[]; rejected: string[] };
+    expect(result.accepted.sort()).toEqual(["ann@example.com", "bob@example.com", "carol@example.com", "dave@example.com"]);
+    const got = sink.messages.find((m) => m.raw.includes(Buffer.from(result.message_id.slice(1, -1))));
+    expect(got?.to.sort()).toEqual(["ann@example.com", "bob@example.com", "carol@example.com", "dave@example.com"]);
+    const mail = await simpleParser(got!.raw);
+    expect(mail.subject).toBe("Report 20");
+    expect(JSON.stringify(mail.to)).toContain("ann@example.com");
+    expect(JSON.stringify(mail.cc)).toContain("carol@example.com");
+    expect(mail.headers.has("bcc")).toBe(false);
+    expect(JSON.stringify(mail.replyTo)).toContain("replies@example.com");
+    expect(mail.from?.value).toEqual([{ name: "Switchyard", address: "noreply@switchyard.test" }]);
+    expect(mail.text?.trim()).toBe("plain");
+    expect(mail.html).toContain("<b>rich</b>");
+
+    const log = (await admin.get(`/api/v1/admin/apps/${appId}/emails?run_id=${run!.id}`)).json.emails;
+    expect(log).toHaveLength(1);
+    expect(log[0]).toMatchObject({ status: "sent", run_id: run!.id, message_id: result.message_id, subject: "Report 20", bcc: ["dave@example.com"], error: null });
+  });
+
+  it("refuses bad input with a code the script can catch, and sends nothing", async () => {
+    const before = sink.received();
+    const script = await deploy(
+      "bad",
+      `export default async () => {
+        const codes = [];
+        for (const message of [
+          { to: "not an address", subject: "s", text: "t" },
+          { to: "a@example.com\\r\\nBcc: x@example.com", subject: "s", text: "t" },
+          { to: "a@example.com", subject: "s", text: "x".repeat(3000) },
+        ]) { try { await email.send(message); codes.push("sent"); } catch (e) { codes.push(e.code); } }
+        return codes;
+      }`,
+    );
+    const [run] = await finished(await invoke(script));
+    expect(run?.result).toEqual(["invalid_address", "invalid_address", "sent"]);
+    expect(sink.received()).toBe(before + 1);
+  });
+
+  it("uses the app's own SMTP_URL and EMAIL_FROM, and its recipient allowlist", async () => {
+    const app2 = (await admin.post("/api/v1/admin/apps", { name: "own-smtp" })).json.id;
+    await admin.post(`/api/v1/admin/apps/${app2}/secrets`, { name: "SMTP_URL", value: appSink.url });
+    await admin.post(`/api/v1/admin/apps/${app2}/secrets`, { name: "EMAIL_FROM", value: "app@own.test" });
+    await admin.post(`/api/v1/admin/apps/${app2}/secrets`, { name: "EMAIL_ALLOWED_RECIPIENTS", value: ["@allowed.test"] });
+    const script = (await admin.post(`/api/v1/admin/apps/${app2}/scripts`, {
+      name: "own",
+      source: `export default async () => {
+        const sent = await email.send({ to: "x@allowed.test", subject: "own", text: "t" });
+        let refused = null;
+        try { await email.send({ to: "x@elsewhere.test", subject: "no", text: "t" }); } catch (e) { refused = e.code; }
+        return { accepted: sent.accepted, refused };
+      }`,
+    })).json.id;
+    const eventId = (await admin.post(`/api/v1/admin/apps/${app2}/scripts/${script}/invoke`, { payload: {} })).json.event_id;
+    const [run] = await finished(eventId);
+    expect(run?.result).toEqual({ accepted: ["x@allowed.test"], refused: "recipient_not_allowed" });
+    expect(appSink.messages).toHaveLength(1);
+    expect(appSink.messages[0]?.from).toBe("app@own.test");
+  });
+
+  it("sends a message once even when the run that sent it is retried", async () => {
+    const script = await deploy(
+      "once",
+      `export default async (event, ctx) => {
+        await email.send({ to: "once@example.com", subject: "only once " + ctx.run.event_id, text: "t" });
+        if (ctx.run.attempt === 1) throw new Error("fail after sending");
+        return "done";
+      }`,
+    );
+    await admin.post(`/api/v1/admin/apps/${appId}/triggers`, { kind: "http", name: "once-hook", script_id: script, retry: { max_attempts: 3, backoff: "fixed", base_ms: 20 } });
+    const trigger = (await admin.get(`/api/v1/admin/apps/${appId}/triggers`)).json.triggers.find((t: { name: string }) => t.name === "once-hook");
+    const eventId = (await client(built.app, null).call("POST", trigger.url, "{}", { "content-type": "application/json" })).json.event_id;
+    const done = await waitFor(async () => {
+      const rows = await runsOf(eventId);
+      return rows.some((r) => r.status === "ok") && rows;
+    });
+    expect(done.map((r) => r.status)).toEqual(["error", "ok"]);
+    expect(sink.messages.filter((m) => m.raw.includes(Buffer.from(`only once ${eventId}`)))).toHaveLength(1);
+    const log = (await admin.get(`/api/v1/admin/apps/${appId}/emails`)).json.emails.filter((m: { subject: string }) => m.subject === `only once ${eventId}`);
+    expect(log).toHaveLength(1);
+  });
+
+  it("retries while the SMTP server is down, then dead-letters with the error", async () => {
+    const down = await startSmtpSink();
+    const downUrl = down.url;
+    await down.close();
+    const app3 = (await admin.post("/api/v1/admin/apps", { name: "smtp-down" })).json.id;
+    await admin.post(`/api/v1/admin/apps/${app3}/secrets`, { name: "SMTP_URL", value: downUrl });
+    const script = (await admin.post(`/api/v1/admin/apps/${app3}/scripts`, { name: "down", source: `export default () => email.send({ to: "a@example.com", subject: "s", text: "t" })` })).json.id;
+    const trigger = (await admin.post(`/api/v1/admin/apps/${app3}/triggers`, { kind: "http", name: "down", script_id: script, retry: { max_attempts: 3, backoff: "fixed", base_ms: 20 } })).json;
+    const eventId = (await client(built.app, null).call("POST", trigger.url, "{}", { "content-type": "application/json" })).json.event_id;
+    const [dead] = await waitFor(async () => {
+      const rows = await ctx.database.db.select().from(deadLetters).where(eq(deadLetters.eventId, eventId));
+      return rows.length > 0 && rows;
+    });
+    const attempts = await runsOf(eventId);
+    expect(attempts.map((r) => [r.status, (r.error as { code: string }).code])).toEqual([
+      ["error", "smtp_unavailable"],
+      ["error", "smtp_unavailable"],
+      ["error", "smtp_unavailable"],
+    ]);
+    expect(dead?.attempts).toBe(3);
+    expect((dead?.lastError as { code: string; message: string }).message).toMatch(/unreachable/);
+    const failures = (await admin.get(`/api/v1/admin/apps/${app3}/emails?status=failed`)).json.emails;
+    expect(failures).toHaveLength(3);
+    expect(failures[0].error.code).toBe("smtp_unavailable");
+  });
+
+  it("fails with not_configured when no SMTP is set, and captures in dev instead", async () => {
+    // Last test: the shared worker stops so that each of these runs the event.
+    await built.services.stop();
+    const source = `export default async () => { try { return await email.send({ to: "a@example.com", subject: "captured?", text: "the body" }); } catch (e) { return e.code; } }`;
+    const bare = await managerFor(ctx.database, { worker: true, keyring: built.keyring });
+    const api = client(bare.app, built.adminToken!);
+    const app4 = (await api.post("/api/v1/admin/apps", { name: "no-smtp" })).json.id;
+    const script = (await api.post(`/api/v1/admin/apps/${app4}/scripts`, { name: "try", source })).json.id;
+    try {
+      const [run] = await finished((await api.post(`/api/v1/admin/apps/${app4}/scripts/${script}/invoke`, { payload: {} })).json.event_id);
+      expect(run?.result).toBe("not_configured");
+    } finally {
+      await bare.services.stop();
+    }
+    const dev = await managerFor(ctx.database, { worker: true, keyring: built.keyring, settings: { captureEmail: true } });
+    try {
+      const devApi = client(dev.app, built.adminToken!);
+      const [run] = await finished((await devApi.post(`/api/v1/admin/apps/${app4}/scripts/${script}/invoke`, { payload: {} })).json.event_id);
+      expect(run?.result).toMatchObject({ accepted: ["a@example.com"], rejected: [] });
+      const [captured] = (await devApi.get(`/api/v1/admin/apps/${app4}/emails?status=captured`)).json.emails;
+      expect(captured).toMatchObject({ status: "captured", from: "switchyard@dev.localhost", to: ["a@example.com"], subject: "captured?" });
+      expect((await devApi.get(`/api/v1/admin/apps/${app4}/emails/${captured.id}`)).json.text).toBe("the body");
+    } finally {
+      await dev.services.stop();
+    }
+  });
+});
