@@ -38,6 +38,8 @@ CREATE TABLE "inbound_seen" (
 );
 --> statement-breakpoint
 ALTER TABLE "triggers" ADD COLUMN "secret_sealed" "bytea";--> statement-breakpoint
+ALTER TABLE "triggers" ADD COLUMN "secret_previous_sealed" "bytea";--> statement-breakpoint
+ALTER TABLE "triggers" ADD COLUMN "secret_previous_until" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "email_messages" ADD CONSTRAINT "email_messages_app_id_apps_id_fk" FOREIGN KEY ("app_id") REFERENCES "public"."apps"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "inbound_emails" ADD CONSTRAINT "inbound_emails_app_id_apps_id_fk" FOREIGN KEY ("app_id") REFERENCES "public"."apps"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "email_messages_app" ON "email_messages" USING btree ("app_id","created_at");--> statement-breakpoint

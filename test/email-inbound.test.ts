@@ -126,6 +126,30 @@ describeEachDriver("inbound email", (ctx) => {
     expect(refused.json.error.code).toBe("rate_limited");
   });
 
+  it("rotates a signing secret: the old one keeps working for the grace period, then not", async () => {
+    const trigger = await createTrigger("rotated", { provider: "generic" });
+    const old: string = trigger.signing_secret;
+    const rotated = await admin.patch(`/api/v1/admin/apps/${appId}/triggers/${trigger.id}`, { config: { provider: "generic", rotate_signing_secret: true } });
+    expect(rotated.status).toBe(200);
+    const fresh: string = rotated.json.signing_secret;
+    expect(fresh).toMatch(/^whsec_/);
+    expect(fresh).not.toBe(old);
+    const mail = (n: number) => JSON.stringify({ from: "a@example.com", subject: `r${n}`, message_id: `<rot-${n}-${trigger.id}@example.com>` });
+    const json = { "content-type": "application/json" };
+    expect((await post(trigger.inbound_url, mail(1), { ...json, ...signed(fresh, mail(1)) })).status).toBe(202);
+    expect((await post(trigger.inbound_url, mail(2), { ...json, ...signed(old, mail(2)) })).status).toBe(202);
+    // A sender mid-switch may sign with both: any one valid signature is enough.
+    const both = signed(fresh, mail(3));
+    both["webhook-signature"] = `${signed(old, mail(3), { id: both["webhook-id"], timestamp: Number(both["webhook-timestamp"]) })["webhook-signature"]} ${both["webhook-signature"]}`;
+    expect((await post(trigger.inbound_url, mail(3), { ...json, ...both })).status).toBe(202);
+    // Grace over (moved into the past here): the old secret is refused.
+    await ctx.database.db.update(triggers).set({ secretPreviousUntil: new Date(Date.now() - 1000), updatedAt: new Date() }).where(eq(triggers.id, trigger.id));
+    expect((await post(trigger.inbound_url, mail(4), { ...json, ...signed(old, mail(4)) })).status).toBe(401);
+    expect((await post(trigger.inbound_url, mail(5), { ...json, ...signed(fresh, mail(5)) })).status).toBe(202);
+    const bad = await admin.patch(`/api/v1/admin/apps/${appId}/triggers/${trigger.id}`, { config: { provider: "postmark", signing: false, rotate_signing_secret: true } });
+    expect(bad.status).toBe(400);
+  });
+
   it("refuses (401) when the stored signing secret cannot be decrypted, never skipping the check", async () => {
     const trigger = await createTrigger("corrupt", { provider: "generic" });
     const body = JSON.stringify({ from: "a@example.com", subject: "s" });

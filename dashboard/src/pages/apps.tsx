@@ -2,8 +2,9 @@ import { useRef } from "preact/hooks";
 import { api } from "../api/admin.ts";
 import type { App } from "../api/types.ts";
 import { appPath, navigate } from "../router.ts";
-import { Empty, ErrorText, FieldError, LoadMore, Loading, Time, useClientPages } from "../ui/bits.tsx";
+import { ErrorText, FieldError, Time } from "../ui/bits.tsx";
 import { useAction, useLoad, type Loaded } from "../ui/hooks.ts";
+import { ListHead, WholeList } from "../ui/lists.tsx";
 
 /** Every app the token can see, and a form to create one. */
 export function AppsPage({ apps }: { apps: Loaded<App[]> }) {
@@ -15,7 +16,6 @@ export function AppsPage({ apps }: { apps: Loaded<App[]> }) {
     await apps.reload();
     navigate(appPath(created.name, "secrets"));
   });
-  const pages = useClientPages(apps.data ?? []);
 
   return (
     <>
@@ -53,34 +53,26 @@ export function AppsPage({ apps }: { apps: Loaded<App[]> }) {
         </button>
       </form>
       <ErrorText error={create.error} except={["name"]} />
-      <Loading when={apps.loading && !apps.data} />
-      <ErrorText error={apps.error} />
-      {apps.data?.length === 0 && <Empty>No apps yet. Create one to keep its secrets, scripts and triggers together.</Empty>}
-      {pages.shown.length > 0 && (
-        <table class="list">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Workspace</th>
-              <th>Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {pages.shown.map((a) => (
-              <tr key={a.id}>
-                <td data-label="Name">
-                  <a href={appPath(a.name, "secrets")}>{a.name}</a>
-                </td>
-                <td data-label="Workspace">{workspaces.data?.find((w) => w.id === a.workspace_id)?.name ?? a.workspace_id}</td>
-                <td data-label="Created">
-                  <Time at={a.created_at} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <LoadMore more={pages.more} loading={false} onMore={pages.showMore} />
+      <WholeList loaded={apps} empty="No apps yet. Create one to keep its secrets, scripts and triggers together.">
+        {(shown) => (
+          <table class="list">
+            <ListHead columns={["Name", "Workspace", "Created"]} />
+            <tbody>
+              {shown.map((a) => (
+                <tr key={a.id}>
+                  <td data-label="Name">
+                    <a href={appPath(a.name, "secrets")}>{a.name}</a>
+                  </td>
+                  <td data-label="Workspace">{workspaces.data?.find((w) => w.id === a.workspace_id)?.name ?? a.workspace_id}</td>
+                  <td data-label="Created">
+                    <Time at={a.created_at} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </WholeList>
     </>
   );
 }

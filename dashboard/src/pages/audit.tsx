@@ -3,8 +3,9 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { api } from "../api/admin.ts";
 import type { App, AuditRow, SecretScope } from "../api/types.ts";
 import { appPath, setQuery, useLocation } from "../router.ts";
-import { Badge, Empty, ErrorText, LoadMore, Loading, Time } from "../ui/bits.tsx";
+import { Badge, Time } from "../ui/bits.tsx";
 import { usePaged } from "../ui/hooks.ts";
+import { ListHead, PagedList } from "../ui/lists.tsx";
 import { placeOf } from "./secret-place.ts";
 
 // Actions the service writes today; the field also takes any other text.
@@ -92,56 +93,45 @@ export function AuditPage({ app }: { app: App }) {
           <button type="submit">Filter</button>
         </div>
       </form>
-      <ErrorText error={rows.error} />
-      <Loading when={rows.loading && rows.items.length === 0} />
-      {!rows.loading && !rows.error && rows.items.length === 0 && <Empty>No audit rows match.</Empty>}
-      {rows.items.length > 0 && (
-        <table class="list" aria-label="Audit rows">
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Action</th>
-              <th>Name</th>
-              <th>Who</th>
-              <th>Outcome</th>
-              <th>Details</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.items.map((r) => (
-              <tr key={r.id}>
-                <td data-label="When">
-                  <Time at={r.at} />
-                </td>
-                <td data-label="Action">
-                  <code>{r.action}</code>
-                </td>
-                <td data-label="Name">
-                  {r.name ?? "—"}
-                  {r.scope && <span class="muted small-text"> ({r.scope}{r.version ? ` v${r.version}` : ""})</span>}
-                </td>
-                <td data-label="Who">
-                  {r.actor_type}{" "}
-                  {r.actor_type === "run" && r.actor_id ? (
-                    <a href={appPath(app.name, "runs", r.actor_id)}>
-                      <code class="small-text">{r.actor_id}</code>
-                    </a>
-                  ) : (
-                    <code class="small-text">{r.actor_id ?? ""}</code>
-                  )}
-                </td>
-                <td data-label="Outcome">
-                  <Badge tone={r.outcome === "ok" ? "ok" : "bad"}>{r.outcome}</Badge>
-                </td>
-                <td data-label="Details" class="details-cell">
-                  <Details value={r.details} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <LoadMore more={rows.more} loading={rows.loading} onMore={() => void rows.loadMore()} />
+      <PagedList paged={rows} empty="No audit rows match.">
+        {(items) => (
+          <table class="list" aria-label="Audit rows">
+            <ListHead columns={["When", "Action", "Name", "Who", "Outcome", "Details"]} />
+            <tbody>
+              {items.map((r) => (
+                <tr key={r.id}>
+                  <td data-label="When">
+                    <Time at={r.at} />
+                  </td>
+                  <td data-label="Action">
+                    <code>{r.action}</code>
+                  </td>
+                  <td data-label="Name">
+                    {r.name ?? "—"}
+                    {r.scope && <span class="muted small-text"> ({r.scope}{r.version ? ` v${r.version}` : ""})</span>}
+                  </td>
+                  <td data-label="Who">
+                    {r.actor_type}{" "}
+                    {r.actor_type === "run" && r.actor_id ? (
+                      <a href={appPath(app.name, "runs", r.actor_id)}>
+                        <code class="small-text">{r.actor_id}</code>
+                      </a>
+                    ) : (
+                      <code class="small-text">{r.actor_id ?? ""}</code>
+                    )}
+                  </td>
+                  <td data-label="Outcome">
+                    <Badge tone={r.outcome === "ok" ? "ok" : "bad"}>{r.outcome}</Badge>
+                  </td>
+                  <td data-label="Details" class="details-cell">
+                    <Details value={r.details} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </PagedList>
     </>
   );
 }

@@ -1,9 +1,11 @@
 import { useCallback, useState } from "preact/hooks";
 import { api } from "../api/admin.ts";
 import type { App, DeadLetter } from "../api/types.ts";
-import { appPath, navigate, setQuery, useLocation } from "../router.ts";
-import { ConfirmButton, Empty, ErrorText, Json, LoadMore, Loading, Time } from "../ui/bits.tsx";
+import { appPath, navigate, useLocation } from "../router.ts";
+import { ConfirmButton, ErrorText, Fact, Json, Loading, Time } from "../ui/bits.tsx";
+import { FilterSelect, ScriptTriggerFilters } from "../ui/filter-select.tsx";
 import { useAction, useLoad, usePaged } from "../ui/hooks.ts";
+import { ListHead, PagedList } from "../ui/lists.tsx";
 
 const KINDS = ["manual", "http", "cron", "email", "dead_letter"];
 
@@ -42,39 +44,8 @@ function DeadLetterList({ app }: { app: App }) {
         <p class="muted">Events whose every attempt failed. Replaying one runs it again as a new event (ctx.run.replay is true) and removes the dead letter.</p>
       </div>
       <form class="filters" aria-label="Filter dead letters" onSubmit={(e) => e.preventDefault()}>
-        <div class="field">
-          <label for="dl-script">Script</label>
-          <select id="dl-script" value={filter.script_id} onChange={(e) => setQuery({ script_id: (e.target as HTMLSelectElement).value })}>
-            <option value="">any</option>
-            {scripts.data?.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="dl-trigger">Trigger</label>
-          <select id="dl-trigger" value={filter.trigger_id} onChange={(e) => setQuery({ trigger_id: (e.target as HTMLSelectElement).value })}>
-            <option value="">any</option>
-            {triggers.data?.map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.name} ({t.kind})
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="dl-kind">Event kind</label>
-          <select id="dl-kind" value={filter.kind} onChange={(e) => setQuery({ kind: (e.target as HTMLSelectElement).value })}>
-            <option value="">any</option>
-            {KINDS.map((k) => (
-              <option key={k} value={k}>
-                {k}
-              </option>
-            ))}
-          </select>
-        </div>
+        <ScriptTriggerFilters idPrefix="dl" scripts={scripts.data} triggers={triggers.data} scriptId={filter.script_id} triggerId={filter.trigger_id} />
+        <FilterSelect id="dl-kind" label="Event kind" param="kind" value={filter.kind} options={KINDS} />
         <div class="field end">
           <ConfirmButton
             label={filtered ? "Replay all matching" : "Replay all"}
@@ -91,42 +62,31 @@ function DeadLetterList({ app }: { app: App }) {
           {replayed}
         </p>
       )}
-      <ErrorText error={letters.error} />
-      <Loading when={letters.loading && letters.items.length === 0} />
-      {!letters.loading && !letters.error && letters.items.length === 0 && <Empty>No dead letters{filtered ? " match" : ""}. Good.</Empty>}
-      {letters.items.length > 0 && (
-        <table class="list" aria-label="Dead letters">
-          <thead>
-            <tr>
-              <th>Failed</th>
-              <th>Kind</th>
-              <th>Script</th>
-              <th>Trigger</th>
-              <th>Attempts</th>
-              <th>Last error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {letters.items.map((d) => (
-              <tr key={d.id}>
-                <td data-label="Failed">
-                  <a href={appPath(app.name, "dead-letters", d.id)} aria-label={`Dead letter ${d.id}`}>
-                    <Time at={d.last_attempt_at} />
-                  </a>
-                </td>
-                <td data-label="Kind">{d.kind}</td>
-                <td data-label="Script">{scriptName(d.script_id)}</td>
-                <td data-label="Trigger">{triggerName(d.trigger_id)}</td>
-                <td data-label="Attempts">{d.attempts}</td>
-                <td data-label="Last error" class="error-summary">
-                  {d.last_error?.message ?? "—"}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <LoadMore more={letters.more} loading={letters.loading} onMore={() => void letters.loadMore()} />
+      <PagedList paged={letters} empty={<>No dead letters{filtered ? " match" : ""}. Good.</>}>
+        {(items) => (
+          <table class="list" aria-label="Dead letters">
+            <ListHead columns={["Failed", "Kind", "Script", "Trigger", "Attempts", "Last error"]} />
+            <tbody>
+              {items.map((d) => (
+                <tr key={d.id}>
+                  <td data-label="Failed">
+                    <a href={appPath(app.name, "dead-letters", d.id)} aria-label={`Dead letter ${d.id}`}>
+                      <Time at={d.last_attempt_at} />
+                    </a>
+                  </td>
+                  <td data-label="Kind">{d.kind}</td>
+                  <td data-label="Script">{scriptName(d.script_id)}</td>
+                  <td data-label="Trigger">{triggerName(d.trigger_id)}</td>
+                  <td data-label="Attempts">{d.attempts}</td>
+                  <td data-label="Last error" class="error-summary">
+                    {d.last_error?.message ?? "—"}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </PagedList>
     </>
   );
 }
@@ -165,32 +125,17 @@ function DeadLetterPage({ app, id }: { app: App; id: string }) {
           <ErrorText error={replay.error} />
           <ErrorText error={remove.error} />
           <dl class="facts">
-            <div>
-              <dt>Kind</dt>
-              <dd>{d.kind}</dd>
-            </div>
-            <div>
-              <dt>Attempts</dt>
-              <dd>{d.attempts}</dd>
-            </div>
-            <div>
-              <dt>First attempt</dt>
-              <dd>
-                <Time at={d.first_attempt_at} />
-              </dd>
-            </div>
-            <div>
-              <dt>Last attempt</dt>
-              <dd>
-                <Time at={d.last_attempt_at} />
-              </dd>
-            </div>
-            <div>
-              <dt>Runs</dt>
-              <dd>
-                <a href={`${appPath(app.name, "runs")}?event_id=${encodeURIComponent(d.event_id)}`}>the failed attempts</a>
-              </dd>
-            </div>
+            <Fact label="Kind">{d.kind}</Fact>
+            <Fact label="Attempts">{d.attempts}</Fact>
+            <Fact label="First attempt">
+              <Time at={d.first_attempt_at} />
+            </Fact>
+            <Fact label="Last attempt">
+              <Time at={d.last_attempt_at} />
+            </Fact>
+            <Fact label="Runs">
+              <a href={`${appPath(app.name, "runs")}?event_id=${encodeURIComponent(d.event_id)}`}>the failed attempts</a>
+            </Fact>
           </dl>
           {d.last_error && (
             <section aria-label="Last error">

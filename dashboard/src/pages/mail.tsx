@@ -1,9 +1,11 @@
 import { useCallback, useState } from "preact/hooks";
 import { api } from "../api/admin.ts";
 import { EMAIL_STATUSES, type App, type Email } from "../api/types.ts";
-import { appPath, setQuery, useLocation } from "../router.ts";
-import { Empty, ErrorText, Json, LoadMore, Loading, StatusBadge, Time } from "../ui/bits.tsx";
+import { appPath, useLocation } from "../router.ts";
+import { ErrorText, Fact, Json, Loading, StatusBadge, Time } from "../ui/bits.tsx";
+import { FilterSelect } from "../ui/filter-select.tsx";
 import { useLoad, usePaged } from "../ui/hooks.ts";
+import { ListHead, PagedList } from "../ui/lists.tsx";
 
 export function MailPage({ app, id }: { app: App; id: string | undefined }) {
   return id ? <MessagePage app={app} id={id} /> : <MailList app={app} />;
@@ -25,52 +27,32 @@ function MailList({ app }: { app: App }) {
         <p class="muted">Messages this app's scripts sent with email.send. In dev mode they are captured here instead of delivered.</p>
       </div>
       <form class="filters" aria-label="Filter mail" onSubmit={(e) => e.preventDefault()}>
-        <div class="field">
-          <label for="mail-status">Status</label>
-          <select id="mail-status" value={status} onChange={(e) => setQuery({ status: (e.target as HTMLSelectElement).value })}>
-            <option value="">any</option>
-            {EMAIL_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
+        <FilterSelect id="mail-status" label="Status" param="status" value={status} options={EMAIL_STATUSES} />
       </form>
-      <ErrorText error={mail.error} />
-      <Loading when={mail.loading && mail.items.length === 0} />
-      {!mail.loading && !mail.error && mail.items.length === 0 && <Empty>No mail{status ? ` with status ${status}` : ""} yet.</Empty>}
-      {mail.items.length > 0 && (
-        <table class="list" aria-label="Mail">
-          <thead>
-            <tr>
-              <th>Sent</th>
-              <th>Status</th>
-              <th>To</th>
-              <th>Subject</th>
-              <th>From</th>
-            </tr>
-          </thead>
-          <tbody>
-            {mail.items.map((m) => (
-              <tr key={m.id}>
-                <td data-label="Sent">
-                  <a href={appPath(app.name, "mail", m.id)} aria-label={`Message ${m.subject || m.id}`}>
-                    <Time at={m.created_at} />
-                  </a>
-                </td>
-                <td data-label="Status">
-                  <StatusBadge status={m.status} />
-                </td>
-                <td data-label="To">{list(m.to)}</td>
-                <td data-label="Subject">{m.subject || <span class="muted">(no subject)</span>}</td>
-                <td data-label="From">{m.from}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <LoadMore more={mail.more} loading={mail.loading} onMore={() => void mail.loadMore()} />
+      <PagedList paged={mail} empty={`No mail${status ? ` with status ${status}` : ""} yet.`}>
+        {(items) => (
+          <table class="list" aria-label="Mail">
+            <ListHead columns={["Sent", "Status", "To", "Subject", "From"]} />
+            <tbody>
+              {items.map((m) => (
+                <tr key={m.id}>
+                  <td data-label="Sent">
+                    <a href={appPath(app.name, "mail", m.id)} aria-label={`Message ${m.subject || m.id}`}>
+                      <Time at={m.created_at} />
+                    </a>
+                  </td>
+                  <td data-label="Status">
+                    <StatusBadge status={m.status} />
+                  </td>
+                  <td data-label="To">{list(m.to)}</td>
+                  <td data-label="Subject">{m.subject || <span class="muted">(no subject)</span>}</td>
+                  <td data-label="From">{m.from}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </PagedList>
     </>
   );
 }
@@ -90,58 +72,25 @@ function MessagePage({ app, id }: { app: App; id: string }) {
       {m && (
         <>
           <dl class="facts">
-            <div>
-              <dt>Status</dt>
-              <dd>
-                <StatusBadge status={m.status} />
-              </dd>
-            </div>
-            <div>
-              <dt>From</dt>
-              <dd>{m.from}</dd>
-            </div>
-            <div>
-              <dt>To</dt>
-              <dd>{list(m.to)}</dd>
-            </div>
-            {m.cc.length > 0 && (
-              <div>
-                <dt>Cc</dt>
-                <dd>{list(m.cc)}</dd>
-              </div>
-            )}
-            {m.bcc.length > 0 && (
-              <div>
-                <dt>Bcc</dt>
-                <dd>{list(m.bcc)}</dd>
-              </div>
-            )}
-            <div>
-              <dt>When</dt>
-              <dd>
-                <Time at={m.created_at} />
-              </dd>
-            </div>
-            <div>
-              <dt>Message-ID</dt>
-              <dd>
-                <code>{m.message_id ?? "—"}</code>
-              </dd>
-            </div>
+            <Fact label="Status">
+              <StatusBadge status={m.status} />
+            </Fact>
+            <Fact label="From">{m.from}</Fact>
+            <Fact label="To">{list(m.to)}</Fact>
+            {m.cc.length > 0 && <Fact label="Cc">{list(m.cc)}</Fact>}
+            {m.bcc.length > 0 && <Fact label="Bcc">{list(m.bcc)}</Fact>}
+            <Fact label="When">
+              <Time at={m.created_at} />
+            </Fact>
+            <Fact label="Message-ID">
+              <code>{m.message_id ?? "—"}</code>
+            </Fact>
             {m.run_id && (
-              <div>
-                <dt>Sent by</dt>
-                <dd>
-                  <a href={appPath(app.name, "runs", m.run_id)}>run {m.run_id}</a>
-                </dd>
-              </div>
+              <Fact label="Sent by">
+                <a href={appPath(app.name, "runs", m.run_id)}>run {m.run_id}</a>
+              </Fact>
             )}
-            {m.rejected.length > 0 && (
-              <div>
-                <dt>Rejected</dt>
-                <dd>{list(m.rejected)}</dd>
-              </div>
-            )}
+            {m.rejected.length > 0 && <Fact label="Rejected">{list(m.rejected)}</Fact>}
           </dl>
           {m.error != null && (
             <section aria-label="Delivery error">

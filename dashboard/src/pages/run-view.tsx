@@ -1,7 +1,7 @@
 import { api } from "../api/admin.ts";
 import type { App, Run } from "../api/types.ts";
 import { appPath } from "../router.ts";
-import { Json, StatusBadge, Time } from "../ui/bits.tsx";
+import { Fact, Json, StatusBadge, Time } from "../ui/bits.tsx";
 import { useLoad } from "../ui/hooks.ts";
 
 /** One run whole: what ran, how it ended, its (redacted) logs, result and error. */
@@ -13,40 +13,22 @@ export function RunDetail({ app, run }: { app: App; run: Run }) {
   return (
     <article class="run-detail" aria-label={`Run ${run.id}`}>
       <dl class="facts" aria-busy={names.loading ? "true" : undefined}>
-        <div>
-          <dt>Status</dt>
-          <dd>
-            <StatusBadge status={run.status} />
-          </dd>
-        </div>
-        <div>
-          <dt>Event</dt>
-          <dd>
-            {run.event_kind}
-            {run.trigger_id && !names.loading && ` via ${names.data?.trigger ?? run.trigger_id}`} ·{" "}
-            <a href={`${appPath(app.name, "runs")}?event_id=${encodeURIComponent(run.event_id)}`}>all attempts</a>
-          </dd>
-        </div>
-        <div>
-          <dt>Attempt</dt>
-          <dd>{run.attempt}</dd>
-        </div>
-        <div>
-          <dt>Script</dt>
-          <dd>
-            <a href={appPath(app.name, "scripts", run.script_id)}>{names.loading ? "…" : (names.data?.script ?? run.script_id)}</a> v{run.script_version}
-          </dd>
-        </div>
-        <div>
-          <dt>Started</dt>
-          <dd>
-            <Time at={run.started_at} />
-          </dd>
-        </div>
-        <div>
-          <dt>Took</dt>
-          <dd>{run.duration_ms === null ? "—" : `${run.duration_ms} ms (CPU ${run.cpu_ms ?? "?"} ms)`}</dd>
-        </div>
+        <Fact label="Status">
+          <StatusBadge status={run.status} />
+        </Fact>
+        <Fact label="Event">
+          {run.event_kind}
+          {run.trigger_id && !names.loading && ` via ${names.data?.trigger ?? run.trigger_id}`} ·{" "}
+          <a href={`${appPath(app.name, "runs")}?event_id=${encodeURIComponent(run.event_id)}`}>all attempts</a>
+        </Fact>
+        <Fact label="Attempt">{run.attempt}</Fact>
+        <Fact label="Script">
+          <a href={appPath(app.name, "scripts", run.script_id)}>{names.loading ? "…" : (names.data?.script ?? run.script_id)}</a> v{run.script_version}
+        </Fact>
+        <Fact label="Started">
+          <Time at={run.started_at} />
+        </Fact>
+        <Fact label="Took">{run.duration_ms === null ? "—" : `${run.duration_ms} ms (CPU ${run.cpu_ms ?? "?"} ms)`}</Fact>
       </dl>
       {run.error && (
         <section class="run-error" aria-label="Error">

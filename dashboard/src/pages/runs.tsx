@@ -2,8 +2,10 @@ import { useCallback } from "preact/hooks";
 import { api } from "../api/admin.ts";
 import { RUN_STATUSES, type App, type Run } from "../api/types.ts";
 import { appPath, setQuery, useLocation } from "../router.ts";
-import { Empty, ErrorText, LoadMore, Loading, StatusBadge, Time } from "../ui/bits.tsx";
+import { ErrorText, Loading, StatusBadge, Time } from "../ui/bits.tsx";
+import { FilterSelect, ScriptTriggerFilters } from "../ui/filter-select.tsx";
 import { useLoad, usePaged } from "../ui/hooks.ts";
+import { ListHead, PagedList } from "../ui/lists.tsx";
 import { RunDetail } from "./run-view.tsx";
 
 export function RunsPage({ app, id }: { app: App; id: string | undefined }) {
@@ -49,39 +51,8 @@ function RunList({ app }: { app: App }) {
         <h1>Runs</h1>
       </div>
       <form class="filters" aria-label="Filter runs" onSubmit={(e) => e.preventDefault()}>
-        <div class="field">
-          <label for="runs-status">Status</label>
-          <select id="runs-status" value={status} onChange={(e) => setQuery({ status: (e.target as HTMLSelectElement).value })}>
-            <option value="">any</option>
-            {RUN_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="runs-script">Script</label>
-          <select id="runs-script" value={scriptId} onChange={(e) => setQuery({ script_id: (e.target as HTMLSelectElement).value })}>
-            <option value="">any</option>
-            {scripts.data?.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="runs-trigger">Trigger</label>
-          <select id="runs-trigger" value={triggerId} onChange={(e) => setQuery({ trigger_id: (e.target as HTMLSelectElement).value })}>
-            <option value="">any</option>
-            {triggers.data?.map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.name} ({t.kind})
-              </option>
-            ))}
-          </select>
-        </div>
+        <FilterSelect id="runs-status" label="Status" param="status" value={status} options={RUN_STATUSES} />
+        <ScriptTriggerFilters idPrefix="runs" scripts={scripts.data} triggers={triggers.data} scriptId={scriptId} triggerId={triggerId} />
         {eventId && (
           <p class="filter-note">
             Event <code>{eventId}</code>{" "}
@@ -91,45 +62,34 @@ function RunList({ app }: { app: App }) {
           </p>
         )}
       </form>
-      <ErrorText error={runs.error} />
-      <Loading when={runs.loading && runs.items.length === 0} />
-      {!runs.loading && !runs.error && runs.items.length === 0 && <Empty>No runs match. Invoke a script, or fire one of its triggers.</Empty>}
-      {runs.items.length > 0 && (
-        <table class="list runs" aria-label="Runs">
-          <thead>
-            <tr>
-              <th>Started</th>
-              <th>Status</th>
-              <th>Script</th>
-              <th>Trigger</th>
-              <th>Attempt</th>
-              <th>Took</th>
-            </tr>
-          </thead>
-          <tbody>
-            {runs.items.map((r) => (
-              <tr key={r.id}>
-                <td data-label="Started">
-                  <a href={appPath(app.name, "runs", r.id)} aria-label={`Run ${r.id}, ${r.status}`}>
-                    <Time at={r.started_at} />
-                  </a>
-                </td>
-                <td data-label="Status">
-                  <StatusBadge status={r.status} />
-                  {r.error && <span class="muted small-text error-summary"> {r.error.message}</span>}
-                </td>
-                <td data-label="Script">{scriptName(r.script_id)}</td>
-                <td data-label="Trigger">
-                  {triggerName(r.trigger_id)} <span class="muted">({r.event_kind})</span>
-                </td>
-                <td data-label="Attempt">{r.attempt}</td>
-                <td data-label="Took">{r.duration_ms === null ? "—" : `${r.duration_ms} ms`}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <LoadMore more={runs.more} loading={runs.loading} onMore={() => void runs.loadMore()} />
+      <PagedList paged={runs} empty="No runs match. Invoke a script, or fire one of its triggers.">
+        {(items) => (
+          <table class="list runs" aria-label="Runs">
+            <ListHead columns={["Started", "Status", "Script", "Trigger", "Attempt", "Took"]} />
+            <tbody>
+              {items.map((r) => (
+                <tr key={r.id}>
+                  <td data-label="Started">
+                    <a href={appPath(app.name, "runs", r.id)} aria-label={`Run ${r.id}, ${r.status}`}>
+                      <Time at={r.started_at} />
+                    </a>
+                  </td>
+                  <td data-label="Status">
+                    <StatusBadge status={r.status} />
+                    {r.error && <span class="muted small-text error-summary"> {r.error.message}</span>}
+                  </td>
+                  <td data-label="Script">{scriptName(r.script_id)}</td>
+                  <td data-label="Trigger">
+                    {triggerName(r.trigger_id)} <span class="muted">({r.event_kind})</span>
+                  </td>
+                  <td data-label="Attempt">{r.attempt}</td>
+                  <td data-label="Took">{r.duration_ms === null ? "—" : `${r.duration_ms} ms`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </PagedList>
     </>
   );
 }

@@ -3,6 +3,7 @@ import { api } from "../api/admin.ts";
 import type { App, SecretEntry } from "../api/types.ts";
 import { Badge, ConfirmButton, ErrorText, Loading, Time } from "../ui/bits.tsx";
 import { useAction, useExpiring, useLoad } from "../ui/hooks.ts";
+import { ListHead } from "../ui/lists.tsx";
 import { placeOf, SCOPE_LABEL } from "./secret-place.ts";
 
 // Set once a reveal answers 403: the token lacks `secrets:reveal`, so no row offers it again this session.
@@ -76,17 +77,7 @@ function SecretDetails({ app, secret, onChanged }: { app: App; secret: SecretEnt
       <ErrorText error={rollback.error} />
       {versions.data && (
         <table class="list compact" aria-label={`Versions of ${secret.name}`}>
-          <thead>
-            <tr>
-              <th>Version</th>
-              <th>Set</th>
-              <th>By</th>
-              <th>How</th>
-              <th>
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <ListHead columns={["Version", "Set", "By", "How"]} actions />
           <tbody>
             {versions.data.map((v) => (
               <tr key={v.version}>

@@ -1,8 +1,8 @@
 import { useState } from "preact/hooks";
 import { api } from "../api/admin.ts";
 import type { App, SecretEntry } from "../api/types.ts";
-import { Empty, ErrorText, LoadMore, Loading, useClientPages } from "../ui/bits.tsx";
 import { useLoad } from "../ui/hooks.ts";
+import { ListHead, WholeList } from "../ui/lists.tsx";
 import { ImportSecrets, SetSecret } from "./secret-forms.tsx";
 import { SecretRow } from "./secret-row.tsx";
 
@@ -14,7 +14,6 @@ import { SecretRow } from "./secret-row.tsx";
 export function SecretsPage({ app }: { app: App }) {
   const secrets = useLoad(() => api.secrets.list(app.id), [app.id]);
   const [open, setOpen] = useState<string | null>(null);
-  const pages = useClientPages(secrets.data ?? []);
 
   return (
     <>
@@ -29,37 +28,25 @@ export function SecretsPage({ app }: { app: App }) {
         <h2 id="secret-list-title" class="visually-hidden">
           Secret names
         </h2>
-        <Loading when={secrets.loading && !secrets.data} />
-        <ErrorText error={secrets.error} />
-        {secrets.data?.length === 0 && <Empty>No secrets yet. Set one below, or import a .env file.</Empty>}
-        {pages.shown.length > 0 && (
-          <table class="list secrets" aria-label="Secrets">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Scope</th>
-                <th>Version</th>
-                <th>Last change</th>
-                <th>
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {pages.shown.map((s: SecretEntry) => (
-                <SecretRow
-                  key={`${s.scope}:${s.name}`}
-                  app={app}
-                  secret={s}
-                  open={open === `${s.scope}:${s.name}`}
-                  onToggle={() => setOpen((o) => (o === `${s.scope}:${s.name}` ? null : `${s.scope}:${s.name}`))}
-                  onChanged={secrets.reload}
-                />
-              ))}
-            </tbody>
-          </table>
-        )}
-        <LoadMore more={pages.more} loading={false} onMore={pages.showMore} />
+        <WholeList loaded={secrets} empty="No secrets yet. Set one below, or import a .env file.">
+          {(shown) => (
+            <table class="list secrets" aria-label="Secrets">
+              <ListHead columns={["Name", "Scope", "Version", "Last change"]} actions />
+              <tbody>
+                {shown.map((s: SecretEntry) => (
+                  <SecretRow
+                    key={`${s.scope}:${s.name}`}
+                    app={app}
+                    secret={s}
+                    open={open === `${s.scope}:${s.name}`}
+                    onToggle={() => setOpen((o) => (o === `${s.scope}:${s.name}` ? null : `${s.scope}:${s.name}`))}
+                    onChanged={secrets.reload}
+                  />
+                ))}
+              </tbody>
+            </table>
+          )}
+        </WholeList>
       </section>
       <div class="two-columns">
         <SetSecret app={app} onSaved={secrets.reload} />

@@ -2,8 +2,9 @@ import { useState } from "preact/hooks";
 import { api } from "../api/admin.ts";
 import type { App, Script, Trigger } from "../api/types.ts";
 import { appPath } from "../router.ts";
-import { Badge, ConfirmButton, CopyButton, Empty, ErrorText, LoadMore, Loading, useClientPages } from "../ui/bits.tsx";
+import { Badge, ConfirmButton, CopyButton, ErrorText } from "../ui/bits.tsx";
 import { useAction, useLoad } from "../ui/hooks.ts";
+import { WholeList } from "../ui/lists.tsx";
 import { EmailEndpoints, SendTestEmail, signingOf } from "./email-trigger.tsx";
 import { KIND_LABEL, TriggerForm } from "./trigger-form.tsx";
 
@@ -19,7 +20,6 @@ export function TriggersPage({ app }: { app: App }) {
   const [open, setOpen] = useState<string | null>(null);
   const [secrets, setSecrets] = useState<Record<string, string>>({});
   const [showing, setShowing] = useState<string | null>(null);
-  const pages = useClientPages(triggers.data ?? []);
 
   const saved = async (t: Trigger) => {
     if (t.signing_secret) {
@@ -53,29 +53,27 @@ export function TriggersPage({ app }: { app: App }) {
         />
       )}
       <ErrorText error={scripts.error} />
-      <Loading when={triggers.loading && !triggers.data} />
-      <ErrorText error={triggers.error} />
-      {triggers.data?.length === 0 && editing === null && <Empty>No triggers yet. An email, a webhook, a schedule or a dead letter can run a script.</Empty>}
-      {pages.shown.length > 0 && (
-        <ul class="trigger-list" aria-label="Triggers">
-          {pages.shown.map((t) => (
-            <TriggerItem
-              key={t.id}
-              app={app}
-              trigger={t}
-              scripts={scripts.data ?? []}
-              open={open === t.id}
-              secret={secrets[t.id]}
-              showSecret={showing === t.id}
-              onHideSecret={() => setShowing(null)}
-              onToggle={() => setOpen((o) => (o === t.id ? null : t.id))}
-              onEdit={() => setEditing(t)}
-              onChanged={triggers.reload}
-            />
-          ))}
-        </ul>
-      )}
-      <LoadMore more={pages.more} loading={false} onMore={pages.showMore} />
+      <WholeList loaded={triggers} empty={editing === null ? "No triggers yet. An email, a webhook, a schedule or a dead letter can run a script." : null}>
+        {(shown) => (
+          <ul class="trigger-list" aria-label="Triggers">
+            {shown.map((t) => (
+              <TriggerItem
+                key={t.id}
+                app={app}
+                trigger={t}
+                scripts={scripts.data ?? []}
+                open={open === t.id}
+                secret={secrets[t.id]}
+                showSecret={showing === t.id}
+                onHideSecret={() => setShowing(null)}
+                onToggle={() => setOpen((o) => (o === t.id ? null : t.id))}
+                onEdit={() => setEditing(t)}
+                onChanged={triggers.reload}
+              />
+            ))}
+          </ul>
+        )}
+      </WholeList>
     </>
   );
 }

@@ -156,6 +156,16 @@ export function useClientPages<T>(items: T[], size = 50): { shown: T[]; more: bo
   return { shown: items.slice(0, count), more: items.length > count, showMore: () => setCount((c) => c + size) };
 }
 
+/** One name and value of a `<dl class="facts">`. */
+export function Fact({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
 export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="empty">{children}</p>;
 }

@@ -71,7 +71,7 @@ function parseWith<T>(kind: TriggerKind, schema: z.ZodType<T>, config: unknown):
  * An email trigger's config split in two: what is stored as `config` and the
  * verification secret to seal (a fresh `whsec_`, or the Mailgun key given).
  */
-export function parseEmailConfig(config: unknown): { config: EmailConfig; secret: EmailTriggerSecret } {
+export function parseEmailConfig(config: unknown): { config: EmailConfig; secret: EmailTriggerSecret; rotate: boolean } {
   const input = parseWith("email", emailConfigInput, config);
   const fail = (message: string) => new ValidationError(message, { issues: [{ path: "config.signing", message }] });
   let signing: EmailSigning;
@@ -87,7 +87,8 @@ export function parseEmailConfig(config: unknown): { config: EmailConfig; secret
     signing = on ? "standard_webhooks" : "none";
     secret = on ? { value: generateWebhookSecret(), reveal: true } : { value: null, reveal: false };
   }
-  return { config: { provider: input.provider, signing, rate_limit_per_minute: input.rate_limit_per_minute }, secret };
+  if (input.rotate_signing_secret && signing !== "standard_webhooks") throw fail("only a Standard Webhooks signing secret can be rotated");
+  return { config: { provider: input.provider, signing, rate_limit_per_minute: input.rate_limit_per_minute }, secret, rotate: input.rotate_signing_secret === true };
 }
 
 export function parseRetry(retry: unknown): RetryPolicy {

@@ -19,7 +19,13 @@ export const emailConfigInput = z.strictObject({
   signing: z.boolean().optional(),
   mailgun_signing_key: z.string().min(8).max(512).optional(),
   rate_limit_per_minute: z.number().int().min(1).max(1_000_000).default(600),
+  // An action, not a setting: a new `whsec_` secret, shown once; the old one
+  // keeps working for ROTATION_GRACE_MS so senders can switch without a gap.
+  rotate_signing_secret: z.boolean().optional(),
 });
+
+/** How long a rotated-out signing secret is still accepted (as Svix does: a day). */
+export const ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
 
 /** The config as stored and shown: no secret in it. */
 export interface EmailConfig {

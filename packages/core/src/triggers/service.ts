@@ -6,7 +6,7 @@ import { newId } from "../ids.ts";
 import { requireScope, type Principal } from "../principal.ts";
 import { getApp } from "../tenancy.ts";
 import { parseEmailConfig, parseRetry, parseTriggerConfig, type TriggerKind } from "./config.ts";
-import { triggerSecretAad, type EmailConfig } from "./email-config.ts";
+import { ROTATION_GRACE_MS, triggerSecretAad, type EmailConfig } from "./email-config.ts";
 
 export type Trigger = typeof triggers.$inferSelect;
 
@@ -20,9 +20,9 @@ export interface TriggerSealer {
 
 /** Config and the secret to seal; email triggers split theirs, other kinds have none. */
 function configOf(kind: TriggerKind, config: unknown) {
-  if (kind !== "email") return { config: parseTriggerConfig(kind, config), secret: null };
+  if (kind !== "email") return { config: parseTriggerConfig(kind, config), secret: null, rotate: false };
   const parsed = parseEmailConfig(config);
-  return { config: { ...parsed.config }, secret: parsed.secret };
+  return { config: { ...parsed.config }, secret: parsed.secret, rotate: parsed.rotate };
 }
 
 function needSealer(sealer: TriggerSealer | undefined): TriggerSealer {
@@ -120,11 +120,20 @@ export async function updateTrigger(
     set.config = next.config;
     // An email trigger keeps its secret while its way of signing stays the
     // same (a Mailgun key given again replaces it); a change of way brings a
-    // new secret, or none.
+    // new secret, or none. A rotation keeps the old secret valid for a grace
+    // period; any other replacement ends it at once.
     if (next.secret) {
       const same = (current.config as unknown as EmailConfig).signing === (next.config as unknown as EmailConfig).signing;
       const mailgunKeyGiven = (next.config as unknown as EmailConfig).signing === "mailgun";
-      if (!same || mailgunKeyGiven) secret = next.secret;
+      if (!same || mailgunKeyGiven || next.rotate) secret = next.secret;
+      const rotating = same && next.rotate && current.secretSealed !== null;
+      set.secretPreviousSealed = rotating ? current.secretSealed : null;
+      set.secretPreviousUntil = rotating ? new Date(Date.now() + ROTATION_GRACE_MS) : null;
+      if (!secret && !rotating && current.secretPreviousSealed) {
+        // Unchanged secret: an earlier rotation's grace period runs on.
+        delete set.secretPreviousSealed;
+        delete set.secretPreviousUntil;
+      }
     }
   }
   if (patch.retry !== undefined) set.retry = parseRetry(patch.retry);
@@ -140,7 +149,7 @@ export async function updateTrigger(
       throw error;
     }
     if (!row) throw new NotFoundError("trigger", id);
-    await recordAudit(tx, principal, { action: "trigger.update", outcome: "ok", appId: app.id, workspaceId: app.workspaceId, name: row.name, details: { trigger_id: row.id, ...(secret ? { secret_replaced: true } : {}) } });
+    await recordAudit(tx, principal, { action: "trigger.update", outcome: "ok", appId: app.id, workspaceId: app.workspaceId, name: row.name, details: { trigger_id: row.id, ...(secret ? { secret_replaced: true } : {}), ...(set.secretPreviousUntil ? { previous_secret_until: set.secretPreviousUntil.toISOString() } : {}) } });
     return { ...row, signingSecret: secret?.reveal ? secret.value : null };
   });
 }

@@ -26,6 +26,10 @@ export const triggers = pgTable(
     // An email trigger's verification secret (its Standard Webhooks `whsec_`
     // secret, or Mailgun's signing key), sealed with the app's data key.
     secretSealed: bytea("secret_sealed"),
+    // The secret before the last rotation, still accepted until
+    // `secret_previous_until`, so senders can switch without a gap.
+    secretPreviousSealed: bytea("secret_previous_sealed"),
+    secretPreviousUntil: timestamptz("secret_previous_until"),
     createdAt: createdAt(),
     updatedAt: timestamptz("updated_at").notNull().defaultNow(),
   },

@@ -1,4 +1,5 @@
 import { bareAddresses, normalizeInReplyTo, normalizeMessageId } from "./addresses.ts";
+import { assembleEmail } from "./assemble.ts";
 import { invalidInput } from "./errors.ts";
 import { optionalString, readJsonObject, requiredString, stringOrList } from "./json-body.ts";
 import type { InboundInput, ParsedInbound } from "./types.ts";
@@ -29,30 +30,33 @@ export function parseGeneric(input: InboundInput): ParsedInbound {
   const toText = stringOrList(body, "to");
   const ccText = stringOrList(body, "cc");
   const subject = optionalString(body, "subject") ?? "";
-  const messageId = normalizeMessageId(optionalString(body, "message_id"));
-  const inReplyTo = normalizeInReplyTo(optionalString(body, "in_reply_to"));
-
-  const headers = new Map<string, string>([["from", fromText.trim()]]);
-  if (toText.length > 0) headers.set("to", toText.join(", "));
-  if (ccText.length > 0) headers.set("cc", ccText.join(", "));
-  if (subject !== "") headers.set("subject", subject);
-  if (messageId !== null) headers.set("message-id", messageId);
-  if (inReplyTo !== null) headers.set("in-reply-to", inReplyTo);
+  const messageId = optionalString(body, "message_id");
+  const inReplyTo = optionalString(body, "in_reply_to");
 
   return {
-    email: {
+    email: assembleEmail({
       from: from[0] as string,
       to: addressesOf(toText, "to"),
       cc: addressesOf(ccText, "cc"),
       subject,
-      text: optionalString(body, "text") ?? "",
-      html: optionalString(body, "html") ?? "",
-      message_id: messageId,
-      in_reply_to: inReplyTo,
-      headers: Object.fromEntries(headers),
-      attachments: [],
-      received_at: input.receivedAt.toISOString(),
-    },
+      text: optionalString(body, "text"),
+      html: optionalString(body, "html"),
+      messageId,
+      inReplyTo,
+      // No header list comes with this body: the given strings become the
+      // headers. The ids are bracketed from what was given, as the event's
+      // are; bracketing an already bracketed `<a<b>` would give `<b>`.
+      headers: {},
+      headerFallbacks: {
+        from: fromText.trim(),
+        to: toText.join(", "),
+        cc: ccText.join(", "),
+        subject,
+        "message-id": normalizeMessageId(messageId) ?? undefined,
+        "in-reply-to": normalizeInReplyTo(inReplyTo) ?? undefined,
+      },
+      receivedAt: input.receivedAt,
+    }),
     raw: null,
   };
 }

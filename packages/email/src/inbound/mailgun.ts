@@ -1,7 +1,8 @@
-import { bareAddresses, normalizeInReplyTo, normalizeMessageId } from "./addresses.ts";
+import { bareAddresses } from "./addresses.ts";
+import { assembleEmail, requireFrom } from "./assemble.ts";
 import { AttachmentBudget } from "./attachments.ts";
 import { invalidInput } from "./errors.ts";
-import { firstHeader, headerRecord, withHeaderFallbacks } from "./headers.ts";
+import { firstHeader, headerRecord } from "./headers.ts";
 import type { HeaderField } from "./headers.ts";
 import { parseMime } from "./mime.ts";
 import { fieldText, readForm } from "./multipart.ts";
@@ -56,28 +57,27 @@ export async function parseMailgun(input: InboundInput, limits: InboundLimits): 
   const fields = messageHeaders(form);
   // The message's own From wins over the envelope `sender`.
   const fromText = fieldText(form, "from") ?? firstHeader(fields, "from") ?? fieldText(form, "sender");
-  const from = bareAddresses(fromText)[0];
-  if (from === undefined) throw invalidInput("from is required", { field: "from", expected: "email address" });
+  const from = requireFrom(fromText, "from");
   const toText = firstHeader(fields, "to") ?? fieldText(form, "To") ?? fieldText(form, "recipient");
   const ccText = firstHeader(fields, "cc") ?? fieldText(form, "Cc");
-  const headers = headerRecord(fields);
-  const subject = fieldText(form, "subject") ?? headers.subject ?? "";
+  const subject = fieldText(form, "subject");
   const budget = new AttachmentBudget(limits.maxAttachmentBytes);
 
   return {
-    email: {
+    email: assembleEmail({
       from,
       to: bareAddresses(toText),
       cc: bareAddresses(ccText),
       subject,
-      text: fieldText(form, "body-plain") ?? "",
-      html: fieldText(form, "body-html") ?? "",
-      message_id: normalizeMessageId(fieldText(form, "Message-Id") ?? firstHeader(fields, "message-id")),
-      in_reply_to: normalizeInReplyTo(fieldText(form, "In-Reply-To") ?? firstHeader(fields, "in-reply-to")),
-      headers: withHeaderFallbacks(headers, { from: fromText, to: toText, cc: ccText, subject }),
+      text: fieldText(form, "body-plain"),
+      html: fieldText(form, "body-html"),
+      messageId: fieldText(form, "Message-Id") ?? firstHeader(fields, "message-id"),
+      inReplyTo: fieldText(form, "In-Reply-To") ?? firstHeader(fields, "in-reply-to"),
+      headers: headerRecord(fields),
+      headerFallbacks: { from: fromText, to: toText, cc: ccText, subject },
       attachments: form.files.map((file) => budget.add(file.filename, file.contentType, file.content.length, file.content)),
-      received_at: input.receivedAt.toISOString(),
-    },
+      receivedAt: input.receivedAt,
+    }),
     raw: null,
     mailgun,
   };

@@ -1,6 +1,7 @@
 import { MailParser } from "mailparser";
 import type { AttachmentStream, Headers, MailParserOptions, MessageText } from "mailparser";
-import { bareAddresses, normalizeInReplyTo, normalizeMessageId } from "./addresses.ts";
+import { bareAddresses } from "./addresses.ts";
+import { assembleEmail } from "./assemble.ts";
 import { AttachmentBudget } from "./attachments.ts";
 import { invalidInput, tooComplex } from "./errors.ts";
 import type { InboundError } from "./errors.ts";
@@ -63,22 +64,21 @@ export async function parseMimeWithin(raw: Buffer, receivedAt: Date, limits: Inb
   const parsed = await runMailParser(raw, parserOptions(limits), new AttachmentBudget(limits.maxAttachmentBytes), timeoutMs);
   // mailparser's Subject decoding knows more charsets (ISO-2022-JP) than iconv-lite.
   const subject = parsed.headers?.get("subject");
-  const headers = headerRecord(fields);
-  return {
+  return assembleEmail({
     // RFC 5322 requires From; for mail without one, Sender is the next best
     // author, and past that `from` is "" rather than a refusal of the mail.
     from: bareAddresses(firstHeader(fields, "from"))[0] ?? bareAddresses(firstHeader(fields, "sender"))[0] ?? "",
     to: bareAddresses(firstHeader(fields, "to")),
     cc: bareAddresses(firstHeader(fields, "cc")),
-    subject: typeof subject === "string" ? subject : (headers.subject ?? ""),
+    subject: typeof subject === "string" ? subject : undefined,
     text: parsed.text,
     html: parsed.html,
-    message_id: normalizeMessageId(firstHeader(fields, "message-id")),
-    in_reply_to: normalizeInReplyTo(firstHeader(fields, "in-reply-to")),
-    headers,
+    messageId: firstHeader(fields, "message-id"),
+    inReplyTo: firstHeader(fields, "in-reply-to"),
+    headers: headerRecord(fields),
     attachments: parsed.attachments,
-    received_at: receivedAt.toISOString(),
-  };
+    receivedAt,
+  });
 }
 
 function runMailParser(raw: Buffer, options: MailParserOptions, budget: AttachmentBudget, timeoutMs: number): Promise<ParserOutput> {

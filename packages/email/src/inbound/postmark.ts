@@ -1,7 +1,7 @@
-import { bareAddresses, normalizeInReplyTo, normalizeMessageId } from "./addresses.ts";
+import { bareAddresses } from "./addresses.ts";
+import { assembleEmail, requireFrom } from "./assemble.ts";
 import { AttachmentBudget } from "./attachments.ts";
-import { invalidInput } from "./errors.ts";
-import { firstHeader, formatMailbox, headerRecord, withHeaderFallbacks } from "./headers.ts";
+import { firstHeader, formatMailbox, headerRecord } from "./headers.ts";
 import type { HeaderField } from "./headers.ts";
 import { objectList, optionalObject, optionalString, readJsonObject } from "./json-body.ts";
 import type { JsonObject } from "./json-body.ts";
@@ -41,39 +41,40 @@ export function parsePostmark(input: InboundInput, limits: InboundLimits): Parse
   const body = readJsonObject(input);
   const fromFull = optionalObject(body, "FromFull");
   const fromAddress = optionalString(fromFull ?? {}, "Email", "FromFull.Email") ?? optionalString(body, "From");
-  const from = bareAddresses(fromAddress)[0];
-  if (from === undefined) throw invalidInput("From is required", { field: "From", expected: "email address" });
+  const from = requireFrom(fromAddress, "From");
 
   const fields: HeaderField[] = objectList(body, "Headers").map(
     (entry, index) => [optionalString(entry, "Name", `Headers[${index}].Name`) ?? "", optionalString(entry, "Value", `Headers[${index}].Value`) ?? ""] as const,
   );
   const named = fields.filter(([name]) => name !== "");
   const fromName = optionalString(fromFull ?? {}, "Name", "FromFull.Name") ?? optionalString(body, "FromName");
+  // "" rather than absent: the event's subject is Postmark's Subject field only, never the header list's.
   const subject = optionalString(body, "Subject") ?? "";
-  const headers = withHeaderFallbacks(headerRecord(named), {
+  const headerFallbacks = {
     from: formatMailbox(fromName, from),
     to: optionalString(body, "To"),
     cc: optionalString(body, "Cc"),
     subject,
     date: optionalString(body, "Date"),
     "reply-to": optionalString(body, "ReplyTo"),
-  });
+  };
   const rawEmail = optionalString(body, "RawEmail");
 
   return {
-    email: {
+    email: assembleEmail({
       from,
       to: recipients(body, "To"),
       cc: recipients(body, "Cc"),
       subject,
-      text: optionalString(body, "TextBody") ?? "",
-      html: optionalString(body, "HtmlBody") ?? "",
-      message_id: normalizeMessageId(firstHeader(named, "message-id")),
-      in_reply_to: normalizeInReplyTo(firstHeader(named, "in-reply-to")),
-      headers,
+      text: optionalString(body, "TextBody"),
+      html: optionalString(body, "HtmlBody"),
+      messageId: firstHeader(named, "message-id"),
+      inReplyTo: firstHeader(named, "in-reply-to"),
+      headers: headerRecord(named),
+      headerFallbacks,
       attachments: attachments(body, limits),
-      received_at: input.receivedAt.toISOString(),
-    },
+      receivedAt: input.receivedAt,
+    }),
     raw: rawEmail === undefined || rawEmail === "" ? null : Buffer.from(rawEmail, "utf8"),
   };
 }

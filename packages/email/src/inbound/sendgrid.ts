@@ -1,8 +1,8 @@
-import { bareAddresses, normalizeInReplyTo, normalizeMessageId } from "./addresses.ts";
+import { bareAddresses } from "./addresses.ts";
+import { assembleEmail, requireFrom } from "./assemble.ts";
 import { AttachmentBudget } from "./attachments.ts";
 import { decodeBytes, decodeHeaderBytes } from "./encoded-words.ts";
-import { invalidInput } from "./errors.ts";
-import { firstHeader, headerRecord, parseHeaderText, withHeaderFallbacks } from "./headers.ts";
+import { firstHeader, headerRecord, parseHeaderText } from "./headers.ts";
 import { parseMime } from "./mime.ts";
 import { fieldText, readForm } from "./multipart.ts";
 import type { FormData } from "./multipart.ts";
@@ -65,27 +65,26 @@ export async function parseSendgrid(input: InboundInput, limits: InboundLimits):
   const headerBytes = form.fields.get("headers");
   const fields = headerBytes === undefined ? [] : parseHeaderText(decodeHeaderBytes(headerBytes));
   const fromText = decodedField(form, charsets, "from") ?? firstHeader(fields, "from");
-  const from = bareAddresses(fromText)[0];
-  if (from === undefined) throw invalidInput("from is required", { field: "from", expected: "email address" });
+  const from = requireFrom(fromText, "from");
   const toText = decodedField(form, charsets, "to") ?? firstHeader(fields, "to");
   const ccText = decodedField(form, charsets, "cc") ?? firstHeader(fields, "cc");
-  const headers = headerRecord(fields);
-  const subject = decodedField(form, charsets, "subject") ?? headers.subject ?? "";
+  const subject = decodedField(form, charsets, "subject");
 
   return {
-    email: {
+    email: assembleEmail({
       from,
       to: bareAddresses(toText),
       cc: bareAddresses(ccText),
       subject,
-      text: decodedField(form, charsets, "text") ?? "",
-      html: decodedField(form, charsets, "html") ?? "",
-      message_id: normalizeMessageId(firstHeader(fields, "message-id")),
-      in_reply_to: normalizeInReplyTo(firstHeader(fields, "in-reply-to")),
-      headers: withHeaderFallbacks(headers, { from: fromText, to: toText, cc: ccText, subject }),
+      text: decodedField(form, charsets, "text"),
+      html: decodedField(form, charsets, "html"),
+      messageId: firstHeader(fields, "message-id"),
+      inReplyTo: firstHeader(fields, "in-reply-to"),
+      headers: headerRecord(fields),
+      headerFallbacks: { from: fromText, to: toText, cc: ccText, subject },
       attachments: attachments(form, limits),
-      received_at: input.receivedAt.toISOString(),
-    },
+      receivedAt: input.receivedAt,
+    }),
     raw: null,
   };
 }

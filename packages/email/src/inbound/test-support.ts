@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
-import type { InboundEmail } from "./types.ts";
+import { parseInbound } from "./parse-inbound.ts";
+import type { InboundEmail, InboundLimits, ParsedInbound } from "./types.ts";
 
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -29,6 +30,27 @@ export function fixtureJson(path: string): Record<string, string> {
 }
 
 export const RECEIVED_AT = new Date("2026-11-24T12:00:00.000Z");
+
+/** Posts a form body to a form provider's parser as the HTTP layer would, received at RECEIVED_AT. */
+export function formPoster(provider: "mailgun" | "sendgrid") {
+  return (input: { contentType: string; body: Buffer }, limits: Partial<InboundLimits> = {}): Promise<ParsedInbound> =>
+    parseInbound(provider, { ...input, receivedAt: RECEIVED_AT }, limits);
+}
+
+/**
+ * anymail's test message as Mailgun's forward post and SendGrid's parsed post
+ * both carry it: one mail, so the two providers must read it alike.
+ */
+export const ANYMAIL_PARSED_EMAIL = {
+  from: "from+test@example.org",
+  to: ["test@inbound.example.com", "other@example.com"],
+  cc: ["cc@example.com"],
+  subject: "Test subject",
+  text: "Test body plain",
+  html: "<div>Test body html</div>",
+  message_id: "<CAEPk3R+4Zr@mail.example.org>",
+  attachments: [],
+} as const satisfies Partial<InboundEmail>;
 
 export interface FormFilePart {
   name: string;

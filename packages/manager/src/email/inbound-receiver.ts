@@ -51,15 +51,26 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
     return trigger;
   }
 
-  /** The trigger's secret, opened for this request only; null when it cannot be opened (the caller refuses). */
-  async function secretOf(trigger: Trigger): Promise<string | null> {
-    if (!trigger.secretSealed) return null;
+  /** A sealed secret of the trigger, opened for this request only; null when it cannot be opened (the caller refuses). */
+  async function open(trigger: Trigger, sealed: Buffer | null): Promise<string | null> {
+    if (!sealed) return null;
     try {
-      return (await secrets.openForApp(trigger.appId, triggerSecretAad(trigger.id), trigger.secretSealed)).toString("utf8");
+      return (await secrets.openForApp(trigger.appId, triggerSecretAad(trigger.id), sealed)).toString("utf8");
     } catch {
       // Logged by the secrets service; fail closed.
       return null;
     }
+  }
+
+  /** The secrets a signature may match: the current one and, during a rotation's grace period, the previous one. */
+  async function signingSecrets(trigger: Trigger): Promise<string[] | null> {
+    const current = await open(trigger, trigger.secretSealed);
+    if (!current) return null;
+    const graceful = trigger.secretPreviousSealed && trigger.secretPreviousUntil && trigger.secretPreviousUntil.getTime() > Date.now();
+    if (!graceful) return [current];
+    const previous = await open(trigger, trigger.secretPreviousSealed);
+    // Every accepted secret must open: one that does not is refused, not skipped.
+    return previous ? [current, previous] : null;
   }
 
   async function accept(trigger: Trigger, provider: string, email: InboundEmail, raw: { contentType: string; bytes: Buffer } | null, seen: { webhookId: string | null; mailgunToken: string | null }) {
@@ -85,9 +96,9 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
 
     let webhookId: string | null = null;
     if (config.signing === "standard_webhooks") {
-      const secret = await secretOf(trigger);
-      if (!secret) return refuse("signing secret unavailable");
-      const checked = verifyWebhook({ secrets: [secret], headers: request.headers, body: request.body });
+      const accepted = await signingSecrets(trigger);
+      if (!accepted) return refuse("signing secret unavailable");
+      const checked = verifyWebhook({ secrets: accepted, headers: request.headers, body: request.body });
       if (!checked.ok) return refuse(checked.error);
       webhookId = checked.value.id;
     }
@@ -108,7 +119,7 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
 
     let mailgunToken: string | null = null;
     if (config.signing === "mailgun") {
-      const key = await secretOf(trigger);
+      const key = await open(trigger, trigger.secretSealed);
       if (!key) return refuse("mailgun signing key unavailable");
       if (!parsed.mailgun || !verifyMailgunSignature({ signingKey: key, ...parsed.mailgun })) return refuse("mailgun signature");
       mailgunToken = parsed.mailgun.token;
