@@ -145,11 +145,11 @@ function report(rows: Row[], db: ScratchDatabase, concurrency: number, plan: Pla
   for (const r of rows) console.log(`${r.name}: ${r.config}`);
   console.log("");
   console.log("jobs/s: jobs drained over the time from starting the workers until the last completion is committed");
-  console.log("(ours: the N-th completion transaction returned; graphile-worker: its last job row deleted).");
+  console.log("(ours: the N-th completion's batched write returned; graphile-worker: its last job row deleted).");
   console.log("commits/job: xact_commit of the scratch database (pg_stat_database) over the drain, divided by N;");
   console.log("it counts every commit of the worker (claims, completions, polls, timers), not the enqueues.");
   console.log("start: enqueue committed (host clock when the enqueue returned) to handler start (host clock; ours: the");
-  console.log("run row's started_at, the completion time less the run's duration, both to the millisecond).");
+  console.log("run row's started_at, the moment the executor began the run, to the millisecond).");
   console.log("");
 
   const [ours, unbatched, batched] = rows as [Row, Row, Row];

@@ -171,7 +171,7 @@ export async function setupOurs(scratch: Scratch, concurrency: number): Promise<
       if (w.counts.notOk > 0) throw new Error(`bench: ${w.counts.notOk} of our runs did not complete ok`);
       const check = checker(scratch.url);
       try {
-        // started_at is the host clock at the handler's start (completion time minus the run's duration).
+        // started_at is the host clock when the executor began the run (recorded with the run, not at its batched completion).
         const rows = await check<{ event_id: string; started_ms: string }[]>`
           select event_id, (extract(epoch from started_at) * 1000)::text as started_ms from runs where event_id = any(string_to_array(${[...enqueuedAt.keys()].join(",")}, ','))`;
         if (rows.length !== plan.jobs) throw new Error(`bench: ${rows.length} run rows for ${plan.jobs} latency events`);

@@ -54,8 +54,10 @@ export type { Compile, CompileOutcome, Diagnostic, LimitPolicy, ScriptLanguage, 
 export { startRun, finishRun, listRuns, getRun } from "./scripts/runs.ts";
 export type { Run, RunStatus, RunStart, RunFinish, RunQuery } from "./scripts/runs.ts";
 export type { Invoker } from "./scripts/invoker.ts";
-export { enqueue, claim, complete, renewLeases, releaseClaims, OUTBOX_CHANNEL } from "./outbox/queue.ts";
-export type { Claim, CompletionResult, EnqueueInput, FailureDecision, OutboxRow, RunRecord } from "./outbox/queue.ts";
+export { enqueue, claim, renewLeases, releaseClaims, OUTBOX_CHANNEL } from "./outbox/queue.ts";
+export type { Claim, ClaimContext, ClaimedEvent, EnqueueInput, OutboxRow } from "./outbox/queue.ts";
+export { complete, completeMany } from "./outbox/complete.ts";
+export type { Completion, CompletionResult, FailureDecision, RunRecord } from "./outbox/complete.ts";
 export { DEFAULT_RETRY, MAX_DELAY_MS, retryDelayMs, decideFailure } from "./outbox/retry.ts";
 export type { ScriptRetry } from "./outbox/retry.ts";
 export { listDeadLetters, getDeadLetter, replayDeadLetter, replayDeadLetters, deleteDeadLetter, DEAD_LETTER_PAGE_MAX, DEAD_LETTER_REPLAY_MAX } from "./outbox/dead-letters.ts";

@@ -1,29 +1,51 @@
-import { claim, fireDueCronTicks, OUTBOX_CHANNEL, releaseClaims, renewLeases, type Claim, type CompletionResult, type Logger } from "@switchyard/core";
-import { runClaim, type RunClaimDeps } from "./run-claim.ts";
+import { claim, fireDueCronTicks, OUTBOX_CHANNEL, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger } from "@switchyard/core";
+import { createCompletionBatch } from "./completion-batch.ts";
+import { runEvent, type RunEventDeps } from "./run-event.ts";
+import { createScriptCache } from "./script-cache.ts";
 
 /** What the dispatcher reports as it works (the server turns these into Prometheus metrics). */
 export interface DispatcherObserver {
   claimed(batchSize: number): void;
+  /** An attempt's completion was written (or found its lease lost); `seconds` is the run's own duration. */
   completed(result: CompletionResult, status: string | null, seconds: number): void;
 }
 
-export interface DispatcherOptions extends RunClaimDeps {
+export interface DispatcherOptions extends RunEventDeps {
   observer?: DispatcherObserver;
   logger: Logger;
   /** Runs in flight in this process. */
   concurrency?: number;
+  /**
+   * Most claimed events kept waiting for a run slot (default 16 × concurrency).
+   * The local queue starts at `concurrency` and doubles only while runs sit
+   * idle waiting for a claim that then comes back full (a backlog); a claim
+   * that comes back short halves it again, so an idle or lightly loaded
+   * worker holds little more than it runs. Queued events hold a lease like
+   * runs do: a crash returns them when it lapses (their attempt counted), a
+   * stop hands them back at once (not counted). Measured on bench/dispatcher
+   * (2 cores): claims of ~35 rows ran at 0.8× the throughput of ~65.
+   */
+  prefetch?: number;
   /** How long a claim holds a row; renewed while the run lasts. A dead worker's rows return after it. */
   leaseMs?: number;
   /** Fallback poll when no NOTIFY arrives (delayed retries become due without one). */
   pollMs?: number;
   /** How often due cron ticks are looked for. */
   cronMs?: number;
+  /** Completions written together at most. */
+  completionBatch?: number;
+  /** How long a lone completion waits for others before it is written. */
+  completionDelayMs?: number;
 }
 
 /**
- * The claim loop of one worker process: woken by NOTIFY (polling as the
- * fallback), it claims due outbox rows up to its free concurrency, runs each,
- * and renews the leases of what it runs. Stopping finishes the runs in flight.
+ * The claim loop of one worker process. Woken by NOTIFY (polling as the
+ * fallback), it claims due outbox rows in one statement for its free run
+ * slots plus a local queue, starts each run without a further query, and
+ * hands each finished attempt to a completion batch that records it in a
+ * fenced write. The leases of everything it holds (queued, running, being
+ * recorded) are renewed in one statement. Stopping hands back what has not
+ * started and finishes and records what has.
  *
  * @example
  * const dispatcher = createDispatcher({ database, executor, scripts, logger, concurrency: 8 });
@@ -34,76 +56,146 @@ export interface DispatcherOptions extends RunClaimDeps {
 export function createDispatcher(options: DispatcherOptions) {
   const { database, logger } = options;
   const concurrency = options.concurrency ?? 8;
+  const maxQueue = Math.max(0, options.prefetch ?? concurrency * 16);
+  const minQueue = Math.min(maxQueue, concurrency);
   const leaseMs = options.leaseMs ?? 15_000;
   const pollMs = options.pollMs ?? 250;
-  const inFlight = new Map<string, { claim: Claim; done: Promise<void> }>();
+  const maxBatch = options.completionBatch ?? 200;
+  const cache = createScriptCache({ db: database.db, scripts: options.scripts });
+  const completions = createCompletionBatch({ db: database.db, logger, maxBatch, delayMs: options.completionDelayMs ?? 2 });
+
+  /** Claimed, waiting for a run slot. */
+  const queue: ClaimedEvent[] = [];
+  /** Everything this worker holds a lease on (queued, running, being recorded), with what settles when it is let go. */
+  const held = new Map<ClaimedEvent, Promise<void>>();
+  let runningCount = 0;
+  let recordingCount = 0;
+  /** The local queue's current target, between minQueue and maxQueue. */
+  let window = minQueue;
   let running = false;
-  let wake: (() => void) | null = null;
+  /** A NOTIFY came since the last claim began: something new may be due. */
+  let notified = false;
+  /** The last claim filled all it asked for: more is probably due. */
+  let moreDue = false;
+  let nextPollAt = 0;
+  let signal: (() => void) | null = null;
   let unlisten: (() => Promise<void>) | null = null;
   let loop: Promise<void> | null = null;
   let renewTimer: NodeJS.Timeout | null = null;
   let cronTimer: NodeJS.Timeout | null = null;
   let cronBusy = false;
 
-  const sleep = () =>
+  const poke = () => signal?.();
+  /** Rows to claim: free run slots plus the local queue's free places. */
+  const room = () => concurrency + window - queue.length - runningCount;
+  /** Something may be due: a NOTIFY came, the last claim was full, or the fallback poll is due. */
+  const claimDue = () => notified || moreDue || performance.now() >= nextPollAt;
+  /** Whether a claim now is worth its round trip: the queue is dry, or half the window is free. */
+  const worthClaiming = (free: number) => free > 0 && (queue.length === 0 || free >= Math.max(1, Math.ceil(window / 2)));
+
+  /** Waits for a NOTIFY, a freed slot, or the next poll, whichever comes first. */
+  const nextSignal = (timeoutMs: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        wake = null;
-        resolve();
-      }, pollMs);
-      wake = () => {
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
         clearTimeout(timer);
-        wake = null;
+        signal = null;
         resolve();
-      };
+      }
+      signal = done;
     });
 
-  function start(c: Claim): void {
+  function startRuns(): void {
+    // Finished runs whose completion is not yet written are capped too: a
+    // stalled database stops new runs rather than piling up unwritten ones.
+    while (queue.length > 0 && runningCount < concurrency && recordingCount < maxBatch * 2) {
+      start(queue.shift() as ClaimedEvent);
+    }
+  }
+
+  function start(c: ClaimedEvent): void {
     const started = performance.now();
-    const done = runClaim(options, c)
-      .then(({ result, status }) => {
-        options.observer?.completed(result, status, (performance.now() - started) / 1000);
-        if (result === "lost") logger.warn({ eventId: c.id, attempt: c.attempts }, "lease lost before completion; the attempt was not recorded");
+    runningCount++;
+    let ran = false;
+    const done = runEvent(options, cache, c)
+      .then((completion) => {
+        // The run's own duration: the time its completion waits for a batch is not part of it.
+        const seconds = (performance.now() - started) / 1000;
+        ran = true;
+        runningCount--;
+        recordingCount++;
+        // The slot is free now; the completion is written with others.
+        startRuns();
+        if (claimDue() && worthClaiming(room())) poke();
+        return completions.add(completion).then((result) => {
+          options.observer?.completed(result, completion.record?.status ?? null, seconds);
+          if (result === "lost") logger.warn({ eventId: c.id, attempt: c.attempts }, "lease lost before completion; the attempt was not recorded");
+        });
       })
-      .catch((error: unknown) => logger.error({ err: error, eventId: c.id }, "run failed to complete; its lease will lapse and it will be retried"))
+      .catch((error: unknown) => {
+        logger.error({ err: error, eventId: c.id }, "run failed to complete; its lease will lapse and it will be retried");
+      })
       .finally(() => {
-        inFlight.delete(c.id);
-        wake?.();
+        if (ran) recordingCount--;
+        else runningCount--;
+        held.delete(c);
+        startRuns();
       });
-    inFlight.set(c.id, { claim: c, done });
+    held.set(c, done);
   }
 
   async function run(): Promise<void> {
     while (running) {
-      const free = concurrency - inFlight.size;
-      let claimed: Claim[] = [];
-      if (free > 0) {
+      const free = room();
+      const due = claimDue();
+      if (due && worthClaiming(free)) {
+        notified = false;
+        nextPollAt = performance.now() + pollMs;
+        let claimed: ClaimedEvent[] = [];
         try {
           claimed = await claim(database.db, { limit: free, leaseMs });
         } catch (error) {
           logger.error({ err: error }, "claiming from the outbox failed");
         }
+        moreDue = claimed.length === free;
+        // Runs went idle waiting for this claim while the outbox had more:
+        // the queue was too short for the claim's round trip, so it grows.
+        // A short claim means the outbox ran dry: it shrinks back.
+        const starved = queue.length === 0 && runningCount < concurrency;
+        if (moreDue && starved) window = Math.min(maxQueue, Math.max(1, window * 2));
+        else if (!moreDue) window = Math.max(minQueue, Math.floor(window / 2));
+        if (!running) {
+          // Stopped while claiming: hand these back untouched.
+          await releaseClaims(database.db, claimed).catch((error: unknown) => logger.warn({ err: error }, "handing back claims failed; their leases will lapse"));
+          break;
+        }
+        if (claimed.length > 0) options.observer?.claimed(claimed.length);
+        for (const c of claimed) {
+          queue.push(c);
+          held.set(c, Promise.resolve());
+        }
+        startRuns();
+        continue;
       }
-      if (!running) {
-        // Stopped while claiming: hand these back untouched.
-        await releaseClaims(database.db, claimed).catch(() => {});
-        break;
-      }
-      if (claimed.length > 0) options.observer?.claimed(claimed.length);
-      for (const c of claimed) start(c);
-      // A full batch likely means more is due: go round at once.
-      if (claimed.length === 0 || claimed.length < free) await sleep();
+      // Due but without room: a run's end wakes the loop (pollMs is only the fallback).
+      await nextSignal(due ? pollMs : nextPollAt - performance.now());
     }
+    // Claimed but never started: back to the outbox at once, the attempt not counted.
+    const unstarted = queue.splice(0);
+    for (const c of unstarted) held.delete(c);
+    await releaseClaims(database.db, unstarted).catch((error: unknown) => logger.warn({ err: error }, "handing back unstarted claims failed; their leases will lapse"));
   }
 
   return {
     async start(): Promise<void> {
       if (running) return;
       running = true;
-      unlisten = await database.listen(OUTBOX_CHANNEL, () => wake?.());
+      unlisten = await database.listen(OUTBOX_CHANNEL, () => {
+        notified = true;
+        poke();
+      });
       renewTimer = setInterval(() => {
-        const held = [...inFlight.values()].map((f) => f.claim);
-        renewLeases(database.db, held, leaseMs).catch((error: unknown) => logger.warn({ err: error }, "renewing leases failed"));
+        renewLeases(database.db, [...held.keys()], leaseMs).catch((error: unknown) => logger.warn({ err: error }, "renewing leases failed"));
       }, Math.max(100, Math.floor(leaseMs / 3)));
       cronTimer = setInterval(() => {
         if (cronBusy) return;
@@ -115,20 +207,22 @@ export function createDispatcher(options: DispatcherOptions) {
       loop = run();
     },
 
-    /** Stops claiming and waits for the runs in flight to complete. */
+    /** Stops claiming, hands back claimed events not yet started, and waits for the runs in flight to complete and be recorded. */
     async stop(): Promise<void> {
       if (!running) return;
       running = false;
-      wake?.();
+      poke();
       await loop;
-      await Promise.allSettled([...inFlight.values()].map((f) => f.done));
+      // Runs end into the completion batch; each settles once its completion is written.
+      await Promise.allSettled(held.values());
+      await completions.drain();
       if (renewTimer) clearInterval(renewTimer);
       if (cronTimer) clearInterval(cronTimer);
       await unlisten?.();
     },
 
     stats() {
-      return { inFlight: inFlight.size, concurrency };
+      return { inFlight: held.size, running: runningCount, queued: queue.length, recording: recordingCount, concurrency };
     },
   };
 }

@@ -1,0 +1,82 @@
+import { eq, inArray } from "drizzle-orm";
+import { expect, it } from "vitest";
+import { deadLetters, outbox, runs } from "@switchyard/db";
+import { describeEachDriver } from "../../../../test/support/databases.ts";
+import { createApp } from "../tenancy.ts";
+import { completeMany, type RunRecord } from "./complete.ts";
+import { claim, enqueue, type ClaimedEvent } from "./queue.ts";
+
+const SYSTEM = { type: "system" as const, id: "test" };
+const record = (runId: string): RunRecord => ({
+  runId,
+  scriptVersion: 1,
+  status: "ok",
+  startedAt: new Date(Date.now() - 5),
+  finishedAt: new Date(),
+  durationMs: 5,
+  cpuMs: 1,
+  logs: [{ level: "log", message: "hi", at: 1 }],
+  logsTruncated: false,
+  result: { n: 1 },
+  error: null,
+});
+
+describeEachDriver("batched completion", (ctx) => {
+  const db = () => ctx.database.db;
+
+  async function claimThree(name: string) {
+    const app = await createApp(db(), SYSTEM, { name });
+    const ids = await db().transaction(async (tx) => {
+      const out: string[] = [];
+      for (let i = 0; i < 3; i++) out.push(await enqueue(tx, { appId: app.id, scriptId: "scr_gone", kind: "manual", event: { kind: "manual", i }, origin: "test" }));
+      return out;
+    });
+    const claimed = (await claim(db(), { limit: 100, leaseMs: 60_000 })).filter((c) => ids.includes(c.id));
+    expect(claimed).toHaveLength(3);
+    const [a, b, c] = ids.map((id) => claimed.find((x) => x.id === id)!) as [ClaimedEvent, ClaimedEvent, ClaimedEvent];
+    return { app, claimed: [a, b, c] as const };
+  }
+
+  it("claims with the run's context: the app's name, and no script version or trigger when those rows are gone", async () => {
+    const { app, claimed } = await claimThree("ctx");
+    expect(claimed[0]).toMatchObject({ attempts: 1, appId: app.id, context: { appName: "ctx", scriptVersion: null, trigger: null } });
+    expect(claimed[0]!.leaseUntil!.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it("writes a batch together and drops only the completion whose lease was lost, with its run row", async () => {
+    const { claimed } = await claimThree("batch");
+    const [a, b, c] = claimed;
+    // Another worker took c over after its lease lapsed.
+    await db().update(outbox).set({ leaseToken: "lease_other" }).where(eq(outbox.id, c.id));
+    const results = await completeMany(db(), [
+      { claim: a, record: record("run_a"), failure: null },
+      { claim: b, record: { ...record("run_b"), status: "error", error: { message: "boom" } }, failure: { kind: "retry", delayMs: 60_000 } },
+      { claim: c, record: record("run_c"), failure: null },
+    ]);
+    expect(results).toEqual(["done", "retrying", "lost"]);
+    const left = await db().select().from(outbox).where(inArray(outbox.id, [a.id, b.id, c.id]));
+    expect(left.map((r) => r.id).sort()).toEqual([b.id, c.id].sort());
+    const retried = left.find((r) => r.id === b.id)!;
+    expect(retried).toMatchObject({ leaseToken: null, leaseUntil: null, lastError: { message: "boom" } });
+    expect(retried.runAt.getTime() - Date.now()).toBeGreaterThan(50_000);
+    expect(left.find((r) => r.id === c.id)).toMatchObject({ leaseToken: "lease_other" });
+    const written = await db().select().from(runs).where(inArray(runs.eventId, [a.id, b.id, c.id]));
+    expect(written.map((r) => r.id).sort()).toEqual(["run_a", "run_b"]);
+    expect(written.find((r) => r.id === "run_a")).toMatchObject({ status: "ok", attempt: 1, result: { n: 1 }, error: null, logs: [{ level: "log", message: "hi", at: 1 }] });
+  });
+
+  it("dead-letters inside the same transaction as the rest of the batch, fenced per row", async () => {
+    const { claimed } = await claimThree("letters");
+    const [a, b, c] = claimed;
+    await db().update(outbox).set({ leaseToken: "lease_other" }).where(eq(outbox.id, c.id));
+    const results = await completeMany(db(), [
+      { claim: a, record: record("run_la"), failure: null },
+      { claim: b, record: null, failure: { kind: "dead_letter" } },
+      { claim: c, record: record("run_lc"), failure: { kind: "dead_letter" } },
+    ]);
+    expect(results).toEqual(["done", "dead_lettered", "lost"]);
+    expect((await db().select().from(deadLetters).where(inArray(deadLetters.eventId, [a.id, b.id, c.id]))).map((d) => d.eventId)).toEqual([b.id]);
+    // An attempt that never ran leaves no run row; a lost one neither.
+    expect((await db().select().from(runs).where(inArray(runs.eventId, [a.id, b.id, c.id]))).map((r) => r.id)).toEqual(["run_la"]);
+  });
+});

@@ -1,0 +1,202 @@
+import { and, eq, sql } from "drizzle-orm";
+import { deadLetters, outbox, resultRows, runs, type Db } from "@switchyard/db";
+import { newId } from "../ids.ts";
+import type { RunFinish } from "../scripts/runs.ts";
+import { fanOutDeadLetter } from "../triggers/fan-out.ts";
+import type { Claim } from "./queue.ts";
+import { executePrepared } from "./prepared.ts";
+import { retryDelayMs } from "./retry.ts";
+
+export interface RunRecord extends RunFinish {
+  runId: string;
+  scriptVersion: number;
+  /** When the handler started and ended (host clock); default: it ended now, `durationMs` ago it started. */
+  startedAt?: Date | undefined;
+  finishedAt?: Date | undefined;
+}
+
+export type FailureDecision = { kind: "retry"; delayMs?: number } | { kind: "dead_letter" };
+
+/** What a completion did; `lost` means the lease was gone and nothing was written. */
+export type CompletionResult = "done" | "retrying" | "dead_lettered" | "dropped" | "lost";
+
+/** One attempt's end: the claim it ran under, its run (null when it never ran) and what to do with a failure. */
+export interface Completion {
+  claim: Claim;
+  record: RunRecord | null;
+  failure: FailureDecision | null;
+}
+
+/**
+ * Records one attempt's end in ONE transaction: the run row, and the outbox
+ * row deleted (success, dead letter) or rescheduled (retry), plus the dead
+ * letter. Fenced by the claim's lease token: if another worker has re-claimed
+ * the row since (our lease lapsed), nothing at all is written.
+ */
+export async function complete(db: Db, c: Claim, record: RunRecord | null, failure: FailureDecision | null): Promise<CompletionResult> {
+  const [result] = await completeMany(db, [{ claim: c, record, failure }]);
+  return result as CompletionResult;
+}
+
+/**
+ * Records many attempts' ends at once, each as {@link complete} would, and
+ * answers their results in order. Each completion stays all-or-nothing and
+ * fenced on its own: a row whose lease was lost is skipped together with its
+ * run row (`lost`), the others are written. Successes and retries, the common
+ * case, take ONE statement (one round trip, one commit) for the whole batch;
+ * a batch with dead letters takes one transaction, as dead letters fan out.
+ *
+ * @example
+ * const results = await completeMany(db, finished); // ["done", "lost", "retrying", ...]
+ */
+export async function completeMany(db: Db, completions: Completion[]): Promise<CompletionResult[]> {
+  if (completions.length === 0) return [];
+  const letters = completions.filter(isDeadLetter);
+  if (letters.length === 0) return completeSimple(db, completions);
+  return db.transaction(async (tx) => {
+    const simple = completions.filter((c) => !isDeadLetter(c));
+    const simpleResults = await completeSimple(tx, simple);
+    const byCompletion = new Map<Completion, CompletionResult>(simple.map((c, i) => [c, simpleResults[i] as CompletionResult]));
+    for (const letter of letters) byCompletion.set(letter, await deadLetter(tx, letter));
+    return completions.map((c) => byCompletion.get(c) as CompletionResult);
+  });
+}
+
+// A dead-letter handler's own failure is never dead-lettered again: that is
+// how a failing handler cannot loop. It is dropped (its runs keep the record).
+const isDeadLetter = (c: Completion) => c.failure?.kind === "dead_letter" && c.claim.kind !== "dead_letter";
+
+interface RunTimes {
+  started: Date;
+  finished: Date;
+}
+
+function runTimes(record: RunRecord): RunTimes {
+  const finished = record.finishedAt ?? new Date();
+  return { started: record.startedAt ?? new Date(finished.getTime() - record.durationMs), finished };
+}
+
+/**
+ * Successes, retries and dropped handler failures: one statement. Each input
+ * row names its event and lease token; the DELETE and UPDATE match a row only
+ * when that token still holds it, and run rows are inserted only for the
+ * events they matched (`kept`), so a lost lease drops exactly its own writes.
+ * One statement is one transaction: all of it commits or none.
+ */
+async function completeSimple(db: Db, completions: Completion[]): Promise<CompletionResult[]> {
+  if (completions.length === 0) return [];
+  const input = completions.map(({ claim: c, record, failure }) => {
+    const times = record ? runTimes(record) : null;
+    return {
+      id: c.id,
+      token: c.leaseToken,
+      action: failure?.kind === "retry" ? "retry" : "delete",
+      delay_ms: failure?.kind === "retry" ? (failure.delayMs ?? retryDelayMs(c.retry, c.attempts)) : null,
+      last_error: record?.error ?? null,
+      has_run: record !== null,
+      run_id: record?.runId ?? null,
+      app_id: c.appId,
+      script_id: c.scriptId,
+      script_version: record?.scriptVersion ?? null,
+      trigger_id: c.triggerId,
+      event_kind: c.kind,
+      attempt: c.attempts,
+      status: record?.status ?? null,
+      started_at: times?.started.toISOString() ?? null,
+      finished_at: times?.finished.toISOString() ?? null,
+      duration_ms: record?.durationMs ?? null,
+      cpu_ms: record?.cpuMs ?? null,
+      logs: record?.logs ?? null,
+      logs_truncated: record?.logsTruncated ?? null,
+      result: record?.result ?? null,
+      error: record?.error ?? null,
+    };
+  });
+  const result = await executePrepared(db, "switchyard_outbox_complete", sql`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as i(
+        id text, token text, action text, delay_ms integer, last_error jsonb, has_run boolean,
+        run_id text, app_id text, script_id text, script_version integer, trigger_id text, event_kind text, attempt integer,
+        status text, started_at timestamptz, finished_at timestamptz, duration_ms integer, cpu_ms integer,
+        logs jsonb, logs_truncated boolean, result jsonb, error jsonb)
+    ), deleted as (
+      delete from outbox o using input i
+      where i.action = 'delete' and o.id = i.id and o.lease_token = i.token
+      returning o.id
+    ), retried as (
+      update outbox o
+      set run_at = now() + i.delay_ms * interval '1 millisecond', lease_token = null, lease_until = null, last_error = i.last_error
+      from input i
+      where i.action = 'retry' and o.id = i.id and o.lease_token = i.token
+      returning o.id
+    ), kept as (
+      select id from deleted union all select id from retried
+    ), recorded as (
+      insert into runs (id, app_id, script_id, script_version, trigger_id, event_id, event_kind, attempt, status,
+                        started_at, finished_at, duration_ms, cpu_ms, logs, logs_truncated, result, error)
+      select i.run_id, i.app_id, i.script_id, i.script_version, i.trigger_id, i.id, i.event_kind, i.attempt, i.status,
+             i.started_at, i.finished_at, i.duration_ms, i.cpu_ms, i.logs, i.logs_truncated, i.result, i.error
+      from input i join kept k on k.id = i.id
+      where i.has_run
+      returning 1
+    )
+    select id from kept`);
+  const kept = new Set(resultRows<{ id: string }>(result).map((r) => r.id));
+  return completions.map(({ claim: c, failure }) => {
+    if (!kept.has(c.id)) return "lost";
+    if (failure?.kind === "retry") return "retrying";
+    return failure?.kind === "dead_letter" ? "dropped" : "done";
+  });
+}
+
+/** Exhaustion: the outbox row goes, a dead letter is written and fanned out, with the run row; all inside `tx`. */
+async function deadLetter(tx: Db, { claim: c, record }: Completion): Promise<CompletionResult> {
+  const [gone] = await tx
+    .delete(outbox)
+    .where(and(eq(outbox.id, c.id), eq(outbox.leaseToken, c.leaseToken)))
+    .returning({ id: outbox.id });
+  if (!gone) return "lost";
+  const deadLetterId = newId("dl");
+  const times = record ? runTimes(record) : null;
+  const lastAttemptAt = times?.finished ?? new Date();
+  const lastError = record?.error ?? c.lastError ?? null;
+  await tx.insert(deadLetters).values({
+    id: deadLetterId,
+    appId: c.appId,
+    eventId: c.id,
+    scriptId: c.scriptId,
+    triggerId: c.triggerId,
+    kind: c.kind,
+    event: c.event,
+    retry: c.retry,
+    attempts: c.attempts,
+    lastError,
+    depth: c.depth,
+    firstAttemptAt: c.firstAttemptAt,
+    lastAttemptAt,
+  });
+  await fanOutDeadLetter(tx, c, { id: deadLetterId, lastError, lastAttemptAt });
+  // An attempt that never ran (its worker was lost every time) leaves no run row.
+  if (record && times) {
+    await tx.insert(runs).values({
+      id: record.runId,
+      appId: c.appId,
+      scriptId: c.scriptId,
+      scriptVersion: record.scriptVersion,
+      triggerId: c.triggerId,
+      eventId: c.id,
+      eventKind: c.kind,
+      attempt: c.attempts,
+      status: record.status,
+      startedAt: times.started,
+      finishedAt: times.finished,
+      durationMs: record.durationMs,
+      cpuMs: record.cpuMs,
+      logs: record.logs,
+      logsTruncated: record.logsTruncated,
+      result: record.result ?? null,
+      error: record.error ?? null,
+    });
+  }
+  return "dead_lettered";
+}

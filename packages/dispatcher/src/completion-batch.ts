@@ -1,0 +1,90 @@
+import { completeMany, type Completion, type CompletionResult, type Db, type Logger } from "@switchyard/core";
+
+export interface CompletionBatchOptions {
+  db: Db;
+  logger: Logger;
+  /** Completions written by one statement at most. */
+  maxBatch: number;
+  /** How long a lone completion waits for company before it is written. */
+  delayMs: number;
+}
+
+interface Pending {
+  completion: Completion;
+  resolve(result: CompletionResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Gathers finished attempts and records them together (graphile-worker's
+ * batched completion, with our fencing): one write in flight at a time;
+ * what finishes meanwhile goes in the next write, at once, so batches grow
+ * with the load without a timer on the busy path. A lone completion waits
+ * `delayMs` for company. Each completion's promise settles when its write
+ * has committed (or failed).
+ *
+ * A write that fails is tried again one completion at a time, so one
+ * completion the database refuses cannot take its batch-mates down with it.
+ */
+export function createCompletionBatch(options: CompletionBatchOptions) {
+  const { db, logger } = options;
+  let pending: Pending[] = [];
+  let writing: Promise<void> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+
+  async function write(batch: Pending[]): Promise<void> {
+    let results: CompletionResult[];
+    try {
+      results = await completeMany(db, batch.map((p) => p.completion));
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0]?.reject(error);
+        return;
+      }
+      logger.warn({ err: error, size: batch.length }, "a batched completion failed; writing its completions one at a time");
+      for (const p of batch) {
+        await completeMany(db, [p.completion]).then(([result]) => p.resolve(result as CompletionResult), p.reject);
+      }
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i] as CompletionResult));
+  }
+
+  function flush(): void {
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    if (writing || pending.length === 0) return;
+    const batch = pending.slice(0, options.maxBatch);
+    pending = pending.slice(batch.length);
+    writing = write(batch).finally(() => {
+      writing = null;
+      // Whatever finished during this write has waited long enough.
+      if (pending.length > 0) flush();
+    });
+  }
+
+  return {
+    /** Queues a completion; resolves with its result once written. */
+    add(completion: Completion): Promise<CompletionResult> {
+      return new Promise<CompletionResult>((resolve, reject) => {
+        pending.push({ completion, resolve, reject });
+        if (writing) return;
+        if (pending.length >= options.maxBatch) flush();
+        else timer ??= setTimeout(flush, options.delayMs);
+      });
+    },
+
+    /** Writes everything queued now and waits until it is written. */
+    async drain(): Promise<void> {
+      flush();
+      while (writing) {
+        await writing;
+        flush();
+      }
+    },
+  };
+}
+
+export type CompletionBatch = ReturnType<typeof createCompletionBatch>;
