@@ -1,6 +1,6 @@
 import type { Logger, SecretsService } from "@switchyard/core";
 import { EmailError, type EmailSender } from "@switchyard/email";
-import { HostError, type Host, type RunContext } from "@switchyard/executor";
+import { HostError, type Executor, type Host, type RunContext, type RunOutcome, type RunRequest } from "@switchyard/executor";
 
 /**
  * The executor's Host backed by core: secrets resolve through the vault's
@@ -31,4 +31,25 @@ export function createScriptHost(deps: { secrets: SecretsService; email: EmailSe
       }
     },
   };
+}
+
+/**
+ * Runs a script, then waits for the log rows of the mail it sent. A row that
+ * could not be written fails the run (retryably): counting it done would let
+ * a later replay of the event send the same mail again without knowing.
+ */
+export async function settleEmail(executor: Executor, email: EmailSender, request: RunRequest, logger: Logger): Promise<RunOutcome> {
+  const outcome = await executor.run(request);
+  try {
+    await email.settle(request.ctx.run.id);
+    return outcome;
+  } catch (error) {
+    logger.error({ err: error, runId: request.ctx.run.id }, "the email send log could not be written");
+    return {
+      ...outcome,
+      status: "error",
+      result: null,
+      error: { name: "HostError", message: "the email send log could not be written", stack: null, code: "log_unavailable", retry: { kind: "retry" } },
+    };
+  }
 }

@@ -1,8 +1,8 @@
 import { createScriptsService, createSecretsService, createSendLog, readAppEmailSettings, type Database, type Logger, type StoredLimits } from "@switchyard/core";
 import type { Keyring } from "@switchyard/crypto";
 import { createEmailSender, createMailer } from "@switchyard/email";
-import { compileScript, createExecutor } from "@switchyard/executor";
-import { createScriptHost } from "./script-host.ts";
+import { compileScript, createExecutor, type Executor } from "@switchyard/executor";
+import { createScriptHost, settleEmail } from "./script-host.ts";
 import { createDispatcher, type DispatcherObserver } from "@switchyard/dispatcher";
 import { createManualInvoker } from "./manual-invoker.ts";
 
@@ -83,7 +83,7 @@ export function createServices(deps: {
     log: createSendLog(database.db),
   });
   const toLimits = (l: ServiceSettings["scriptMax"]) => ({ memoryMb: l.memory_mb, cpuMs: l.cpu_ms, wallMs: l.wall_ms });
-  const executor = createExecutor({
+  const sandbox = createExecutor({
     host: createScriptHost({ secrets, email: emailSender, logger }),
     poolSize: settings.isolatePool,
     // A worker runs up to workerConcurrency runs of one script version at
@@ -101,6 +101,8 @@ export function createServices(deps: {
       process.exit(70);
     },
   });
+  // A run is over when its email log rows are written too (see settle).
+  const executor: Executor = { ...sandbox, run: (request) => settleEmail(sandbox, emailSender, request, logger) };
   const invoker = createManualInvoker({ database, scripts });
   const dispatcher = deps.worker === false ? null : createDispatcher({
           database,
@@ -125,7 +127,7 @@ export function createServices(deps: {
     /** Finishes runs in flight, then releases isolates and listeners. */
     async stop() {
       await dispatcher?.stop();
-      await executor.dispose();
+      await sandbox.dispose();
       await mailer.close();
       await secrets.stop();
     },

@@ -2,6 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { inboundEmails, inboundSeen, resultRows, type Db, type RetryPolicy } from "@switchyard/db";
 import { newId } from "../ids.ts";
 import { NotFoundError } from "../errors.ts";
+import { executePrepared } from "../outbox/prepared.ts";
 import { OUTBOX_CHANNEL } from "../outbox/queue.ts";
 import { requireScope, type Principal } from "../principal.ts";
 import { getApp } from "../tenancy.ts";
@@ -46,7 +47,8 @@ export async function acceptInbound(db: Db, input: InboundAccept): Promise<Inbou
   const event = { kind: "email", email: { ...input.email, raw_id: rawId } };
   // Mailgun tokens and webhook ids share the column; a prefix keeps them apart.
   const deliveryKey = input.webhookId !== null ? `wh:${input.webhookId}` : input.mailgunToken !== null ? `mg:${input.mailgunToken}` : null;
-  const result = await db.execute(sql`
+  // Prepared: this statement is planned once per connection, not per email.
+  const result = await executePrepared(db, raw ? "inbound_accept_raw" : "inbound_accept", sql`
     with t as (
       select id from triggers
       where id = ${trigger.id} and enabled and kind = 'email'

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, lt, or, sql, type SQL } from "drizzle-orm";
 import { emailMessages, type Db } from "@switchyard/db";
 import { newId } from "../ids.ts";
+import { executePrepared } from "../outbox/prepared.ts";
 import { NotFoundError } from "../errors.ts";
 import { requireScope, type Principal } from "../principal.ts";
 import { getApp } from "../tenancy.ts";
@@ -15,8 +16,67 @@ export interface RecordedSend {
   rejected: string[];
 }
 
+type SendLogEntry = Omit<EmailMessageInsert, "fromAddress"> & { from: string };
+
+const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+
+/**
+ * Writes log rows in one statement, committed without waiting for the WAL
+ * flush: the WHERE turns synchronous_commit off for this statement's own
+ * transaction. The run's completion, a durable commit made after it, flushes
+ * the WAL up to and past these rows, so only a database crash before that
+ * completion can lose them — and then the run is retried anyway. A second
+ * success under one idempotency key (two workers racing on one event) keeps
+ * the first row: the log says what went out first.
+ */
+async function writeRows(db: Db, entries: SendLogEntry[]): Promise<void> {
+  const rows = entries.map(
+    (e) => sql`(${newId("msg")}, ${e.appId}, ${e.runId ?? null}, ${e.scriptId ?? null}, ${e.status}, ${e.from},
+      ${json(e.to)}::jsonb, ${json(e.cc)}::jsonb, ${json(e.bcc)}::jsonb, ${e.subject}, ${e.messageId ?? null},
+      ${json(e.accepted)}::jsonb, ${json(e.rejected)}::jsonb, ${json(e.error)}::jsonb, ${e.size}::int, ${json(e.body)}::jsonb, ${e.idempotencyKey ?? null})`,
+  );
+  await executePrepared(db, `email_log_${rows.length}`, sql`
+    insert into email_messages (id, app_id, run_id, script_id, status, from_address, "to", cc, bcc, subject, message_id, accepted, rejected, error, size, body, idempotency_key)
+    select * from (values ${sql.join(rows, sql`, `)}) as v
+    where set_config('synchronous_commit', 'off', true) is not null
+    on conflict do nothing`);
+}
+
+/**
+ * Gathers the rows recorded while a write is under way and writes them
+ * together next: under load, many sends share one statement; alone, a row is
+ * written at once. If a batch fails, each of its rows is retried on its own,
+ * so one bad row cannot fail the others' sends.
+ */
+function rowBatcher(db: Db) {
+  const pending: { entry: SendLogEntry; done: (error?: unknown) => void }[] = [];
+  let writing = false;
+  async function drain() {
+    writing = true;
+    while (pending.length > 0) {
+      const batch = pending.splice(0, 200);
+      try {
+        await writeRows(db, batch.map((p) => p.entry));
+        for (const p of batch) p.done();
+      } catch {
+        for (const p of batch) await writeRows(db, [p.entry]).then(() => p.done(), (error: unknown) => p.done(error ?? new Error("send log write failed")));
+      }
+    }
+    writing = false;
+  }
+  return {
+    add(entry: SendLogEntry): Promise<void> {
+      return new Promise((resolve, reject) => {
+        pending.push({ entry, done: (error) => (error ? reject(error) : resolve()) });
+        if (!writing) void drain();
+      });
+    },
+  };
+}
+
 /** The send log as the email sender writes and reads it. */
 export function createSendLog(db: Db) {
+  const batcher = rowBatcher(db);
   return {
     async find(appId: string, idempotencyKey: string): Promise<RecordedSend | null> {
       const [row] = await db
@@ -25,24 +85,9 @@ export function createSendLog(db: Db) {
         .where(and(eq(emailMessages.appId, appId), eq(emailMessages.idempotencyKey, idempotencyKey), inArray(emailMessages.status, ["sent", "captured"])));
       return row ? { message_id: row.messageId ?? "", accepted: row.accepted, rejected: row.rejected } : null;
     },
-    async record(entry: Omit<EmailMessageInsert, "fromAddress"> & { from: string }): Promise<void> {
-      const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
-      // One statement, committed without waiting for the WAL flush: the
-      // WHERE turns synchronous_commit off for this statement's own
-      // transaction. The run's completion, a durable commit made after it,
-      // flushes the WAL up to and past this row, so only a database crash
-      // before that completion can lose it — and then the run is retried
-      // anyway. A send thus pays no disk flush of its own. A second success
-      // under one idempotency key (two workers racing on one event) keeps
-      // the first row: the log says what went out first.
-      await db.execute(sql`
-        insert into email_messages (id, app_id, run_id, script_id, status, from_address, "to", cc, bcc, subject, message_id, accepted, rejected, error, size, body, idempotency_key)
-        select ${newId("msg")}, ${entry.appId}, ${entry.runId ?? null}, ${entry.scriptId ?? null}, ${entry.status}, ${entry.from},
-               ${json(entry.to)}::jsonb, ${json(entry.cc)}::jsonb, ${json(entry.bcc)}::jsonb, ${entry.subject}, ${entry.messageId ?? null},
-               ${json(entry.accepted)}::jsonb, ${json(entry.rejected)}::jsonb, ${json(entry.error)}::jsonb, ${entry.size}::int, ${json(entry.body)}::jsonb,
-               ${entry.idempotencyKey ?? null}
-        where set_config('synchronous_commit', 'off', true) is not null
-        on conflict do nothing`);
+    /** Resolves once the row is written; rows recorded meanwhile share one statement. */
+    record(entry: SendLogEntry): Promise<void> {
+      return batcher.add(entry);
     },
   };
 }

@@ -96,7 +96,7 @@ export function createMailer(options: MailerOptions = {}) {
     async send(smtpUrl: string, message: PreparedEmail): Promise<SendResult> {
       const transport = transportFor(smtpUrl);
       try {
-        const info = await transport.sendMail({ envelope: message.envelope, raw: message.raw });
+        const info = await transport.sendMail(message.options);
         return { message_id: message.messageId, accepted: addressList(info.accepted), rejected: addressList(info.rejected) };
       } catch (error) {
         throw classifySmtpError(error, smtpUrl);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSmtpSink, type SmtpSink } from "../testing/smtp-sink.ts";
 import { EmailError } from "./errors.ts";
 import { createMailer, type Mailer } from "./mailer.ts";
-import { prepareEmail } from "./message.ts";
+import { buildRaw, prepareEmail } from "./message.ts";
 
 const base = { defaultFrom: "Switchyard <noreply@example.com>", maxBytes: 1024 * 1024 };
 
@@ -31,7 +31,7 @@ describe("prepareEmail", () => {
     const injected = await refusal(prepareEmail("text", { to: "a@example.com\r\nBcc: evil@example.com", subject: "s", text: "t" }, base));
     expect(injected.code).toBe("invalid_address");
     const message = await prepareEmail("text", { to: "a@example.com", subject: "Hi\r\nBcc: evil@example.com\r\nX-Evil: 1", text: "t" }, base);
-    const parsed = await simpleParser(message.raw);
+    const parsed = await simpleParser(await buildRaw(message.options));
     expect(parsed.headers.has("x-evil")).toBe(false);
     expect(parsed.headers.has("bcc")).toBe(false);
     expect(message.envelope.to).toEqual(["a@example.com"]);
@@ -42,6 +42,13 @@ describe("prepareEmail", () => {
     const error = await refusal(prepareEmail("text", { to: "a@example.com", subject: "s", text: "x".repeat(2000) }, { ...base, maxBytes: 1500 }));
     expect(error.code).toBe("too_large");
     expect(error.message).toMatch(/limit is 1500/);
+    // Near the cap the size is the built one, not the bound: 8-bit text that
+    // fits once encoded is accepted even though three bytes per byte would not.
+    const text = "é".repeat(4000);
+    const built = (await buildRaw((await prepareEmail("text", { to: "a@example.com", subject: "s", text }, base)).options)).length;
+    const fits = await prepareEmail("text", { to: "a@example.com", subject: "s", text }, { ...base, maxBytes: built });
+    expect(fits.size).toBe(built);
+    expect((await refusal(prepareEmail("text", { to: "a@example.com", subject: "s", text }, { ...base, maxBytes: built - 1 }))).code).toBe("too_large");
   });
 
   it("applies the sender and recipient allowlists", async () => {

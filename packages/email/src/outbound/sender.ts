@@ -68,6 +68,9 @@ export interface EmailSenderOptions {
  */
 export function createEmailSender(options: EmailSenderOptions) {
   const limiter = new MinuteLimiter();
+  // Log writes of each run still under way: a send answers the script as
+  // soon as SMTP has, and the run's end waits for them (settle).
+  const unsettled = new Map<string, Promise<void>[]>();
   // Per run: how many times each message digest was sent, for the ordinal.
   const ordinals = new Map<string, number>();
 
@@ -81,7 +84,7 @@ export function createEmailSender(options: EmailSenderOptions) {
   }
 
   function record(origin: SendOrigin, message: PreparedEmail, fields: Pick<SendRecord, "status" | "accepted" | "rejected" | "error" | "body" | "idempotencyKey" | "messageId">) {
-    return options.log.record({
+    const write = options.log.record({
       appId: origin.appId,
       runId: origin.runId,
       from: message.from,
@@ -89,9 +92,14 @@ export function createEmailSender(options: EmailSenderOptions) {
       cc: message.cc,
       bcc: message.bcc,
       subject: message.subject,
-      size: message.raw.length,
+      size: message.size,
       ...fields,
     });
+    // Kept to be awaited by settle; never an unhandled rejection meanwhile.
+    write.catch(() => {});
+    const list = unsettled.get(origin.runId) ?? [];
+    list.push(write);
+    unsettled.set(origin.runId, list);
   }
 
   return {
@@ -115,23 +123,36 @@ export function createEmailSender(options: EmailSenderOptions) {
       const waitMs = limit ? limiter.take(origin.appId, limit) : 0;
       if (waitMs > 0) {
         const error = new EmailError("rate_limited", `this app may send ${limit} messages a minute; try again in ${Math.ceil(waitMs / 1000)} s`, true);
-        await record(origin, message, { status: "failed", messageId: null, accepted: [], rejected: [], error: { code: error.code, message: error.message }, body: null, idempotencyKey: null });
+        record(origin, message, { status: "failed", messageId: null, accepted: [], rejected: [], error: { code: error.code, message: error.message }, body: null, idempotencyKey: null });
         throw error;
       }
       if (capture) {
         const everyone = [...message.to, ...message.cc, ...message.bcc];
-        await record(origin, message, { status: "captured", messageId: message.messageId, accepted: everyone, rejected: [], error: null, body: { text: message.text, html: message.html }, idempotencyKey: key });
+        record(origin, message, { status: "captured", messageId: message.messageId, accepted: everyone, rejected: [], error: null, body: { text: message.text, html: message.html }, idempotencyKey: key });
         return { message_id: message.messageId, accepted: everyone, rejected: [] };
       }
       try {
         const result = await options.mailer.send(smtpUrl as string, message);
-        await record(origin, message, { status: "sent", messageId: result.message_id, accepted: result.accepted, rejected: result.rejected, error: null, body: null, idempotencyKey: key });
+        record(origin, message, { status: "sent", messageId: result.message_id, accepted: result.accepted, rejected: result.rejected, error: null, body: null, idempotencyKey: key });
         return result;
       } catch (error) {
         const failure = error instanceof EmailError ? error : new EmailError("smtp_unavailable", "sending failed", true);
-        await record(origin, message, { status: "failed", messageId: null, accepted: [], rejected: [], error: { code: failure.code, message: failure.message }, body: null, idempotencyKey: null });
+        record(origin, message, { status: "failed", messageId: null, accepted: [], rejected: [], error: { code: failure.code, message: failure.message }, body: null, idempotencyKey: null });
         throw failure;
       }
+    },
+
+    /**
+     * Waits for the log rows of a run's sends; call it when the run ends,
+     * before its outcome is recorded. Throws when one could not be written:
+     * the run must then not count as done, or a retry would not know the
+     * mail already went out.
+     */
+    async settle(runId: string): Promise<void> {
+      const writes = unsettled.get(runId);
+      if (!writes) return;
+      unsettled.delete(runId);
+      await Promise.all(writes);
     },
   };
 }
