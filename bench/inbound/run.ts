@@ -41,10 +41,16 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
-/** Runs `ours` and `peer` alternately, `rounds` times each, after one untimed warm-up of each. */
+/**
+ * Runs `ours` and `peer` alternately, `rounds` times each, after two untimed
+ * warm-up rounds of each (JIT, connection pools and prepared statements on
+ * both sides: a first round runs at half speed or less).
+ */
 async function alternate(rounds: number, ours: () => Promise<number>, peer: () => Promise<number>) {
-  await ours();
-  await peer();
+  for (let i = 0; i < 2; i++) {
+    await ours();
+    await peer();
+  }
   const o: number[] = [];
   const p: number[] = [];
   for (let i = 0; i < rounds; i++) {
