@@ -4,7 +4,8 @@ import { eq, sql } from "drizzle-orm";
 import nodemailer from "nodemailer";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { signWebhook } from "@switchyard/crypto";
-import { outbox, runs, triggers } from "@switchyard/db";
+import { pruneInboundSeen } from "@switchyard/core";
+import { inboundSeen, outbox, runs, triggers } from "@switchyard/db";
 import { createSmtpListener } from "@switchyard/email";
 import { describeEachDriver } from "./support/databases.ts";
 import { client, managerFor } from "./support/manager.ts";
@@ -148,6 +149,22 @@ describeEachDriver("inbound email", (ctx) => {
     expect((await post(trigger.inbound_url, mail(5), { ...json, ...signed(fresh, mail(5)) })).status).toBe(202);
     const bad = await admin.patch(`/api/v1/admin/apps/${appId}/triggers/${trigger.id}`, { config: { provider: "postmark", signing: false, rotate_signing_secret: true } });
     expect(bad.status).toBe(400);
+  });
+
+  it("forgets accepted ids after 30 days, and with their trigger", async () => {
+    const trigger = await createTrigger("forgetful", { provider: "generic", signing: false });
+    const mail = JSON.stringify({ from: "a@example.com", subject: "again", message_id: `<forget-${trigger.id}@example.com>` });
+    const json = { "content-type": "application/json" };
+    expect((await post(trigger.inbound_url, mail, json)).status).toBe(202);
+    expect((await post(trigger.inbound_url, mail, json)).status).toBe(200);
+    expect(await pruneInboundSeen(ctx.database.db)).toBe(0);
+    await ctx.database.db.update(inboundSeen).set({ createdAt: new Date(Date.now() - 31 * 86_400_000) }).where(eq(inboundSeen.triggerId, trigger.id));
+    expect(await pruneInboundSeen(ctx.database.db)).toBe(1);
+    // Forgotten: the same mail fires again.
+    expect((await post(trigger.inbound_url, mail, json)).status).toBe(202);
+    expect(await ctx.database.db.select().from(inboundSeen).where(eq(inboundSeen.triggerId, trigger.id))).toHaveLength(1);
+    await admin.delete(`/api/v1/admin/apps/${appId}/triggers/${trigger.id}`);
+    expect(await ctx.database.db.select().from(inboundSeen).where(eq(inboundSeen.triggerId, trigger.id))).toHaveLength(0);
   });
 
   it("refuses (401) when the stored signing secret cannot be decrypted, never skipping the check", async () => {

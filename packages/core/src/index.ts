@@ -70,7 +70,7 @@ export { TRIGGER_KINDS, parseTriggerConfig, parseEmailConfig, parseRetry, retryS
 export type { TriggerKind, HttpConfig, CronConfig, DeadLetterConfig } from "./triggers/config.ts";
 export { fireDueCronTicks } from "./triggers/cron.ts";
 export { MAX_TRIGGER_DEPTH } from "./triggers/fan-out.ts";
-export { acceptInbound, getInboundRaw } from "./email/inbound-store.ts";
+export { acceptInbound, getInboundRaw, pruneInboundSeen, INBOUND_SEEN_DAYS } from "./email/inbound-store.ts";
 export type { InboundAccept, InboundOutcome } from "./email/inbound-store.ts";
 export { createSendLog, listEmails, getEmail } from "./email/send-log.ts";
 export type { EmailMessage, EmailQuery, RecordedSend } from "./email/send-log.ts";

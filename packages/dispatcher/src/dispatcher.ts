@@ -1,4 +1,4 @@
-import { claim, fireDueCronTicks, OUTBOX_CHANNEL, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger } from "@switchyard/core";
+import { claim, fireDueCronTicks, OUTBOX_CHANNEL, pruneInboundSeen, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger } from "@switchyard/core";
 import { createCompletionBatch } from "./completion-batch.ts";
 import { runEvent, type RunEventDeps } from "./run-event.ts";
 import { createScriptCache } from "./script-cache.ts";
@@ -32,6 +32,8 @@ export interface DispatcherOptions extends RunEventDeps {
   pollMs?: number;
   /** How often due cron ticks are looked for. */
   cronMs?: number;
+  /** How often housekeeping runs (forgetting inbound email ids older than 30 days); hourly by default. */
+  housekeepingMs?: number;
   /** Completions written together at most. */
   completionBatch?: number;
   /** How long a lone completion waits for others before it is written. */
@@ -83,6 +85,7 @@ export function createDispatcher(options: DispatcherOptions) {
   let loop: Promise<void> | null = null;
   let renewTimer: NodeJS.Timeout | null = null;
   let cronTimer: NodeJS.Timeout | null = null;
+  let housekeepingTimer: NodeJS.Timeout | null = null;
   let cronBusy = false;
 
   const poke = () => signal?.();
@@ -204,6 +207,13 @@ export function createDispatcher(options: DispatcherOptions) {
           .catch((error: unknown) => logger.error({ err: error }, "firing cron ticks failed"))
           .finally(() => (cronBusy = false));
       }, options.cronMs ?? 1000);
+      // Idempotent, so any number of workers may run it.
+      housekeepingTimer = setInterval(() => {
+        pruneInboundSeen(database.db)
+          .then((removed) => removed > 0 && logger.info({ removed }, "forgot old inbound email ids"))
+          .catch((error: unknown) => logger.error({ err: error }, "housekeeping failed"));
+      }, options.housekeepingMs ?? 3_600_000);
+      housekeepingTimer.unref();
       loop = run();
     },
 
@@ -218,6 +228,7 @@ export function createDispatcher(options: DispatcherOptions) {
       await completions.drain();
       if (renewTimer) clearInterval(renewTimer);
       if (cronTimer) clearInterval(cronTimer);
+      if (housekeepingTimer) clearInterval(housekeepingTimer);
       await unlisten?.();
     },
 

@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, lt, sql } from "drizzle-orm";
 import { inboundEmails, inboundSeen, resultRows, type Db, type RetryPolicy } from "@switchyard/db";
 import { newId } from "../ids.ts";
 import { NotFoundError } from "../errors.ts";
@@ -103,4 +103,20 @@ export async function getInboundRaw(db: Db, principal: Principal, appRef: string
     .where(and(eq(inboundEmails.appId, app.id), eq(inboundEmails.id, rawId)));
   if (!row) throw new NotFoundError("inbound email", rawId);
   return row;
+}
+
+/** How long an accepted email's webhook id and Message-ID are remembered. */
+export const INBOUND_SEEN_DAYS = 30;
+
+/**
+ * Forgets what email triggers accepted more than `days` ago. A replayed
+ * `webhook-id` is refused by its timestamp long before (5 minutes); a
+ * Message-ID redelivered after a month fires again. Answers the rows removed.
+ */
+export async function pruneInboundSeen(db: Db, days = INBOUND_SEEN_DAYS): Promise<number> {
+  const removed = await db
+    .delete(inboundSeen)
+    .where(lt(inboundSeen.createdAt, sql`now() - make_interval(days => ${days})`))
+    .returning({ one: sql<number>`1` });
+  return removed.length;
 }

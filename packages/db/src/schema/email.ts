@@ -1,6 +1,7 @@
 import { index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { bytea, createdAt } from "./columns.ts";
 import { apps } from "./tenancy.ts";
+import { triggers } from "./triggers.ts";
 
 /**
  * Every message a script sent (or, in dev without SMTP, captured): the send
@@ -48,12 +49,20 @@ export const emailMessages = pgTable(
 export const inboundSeen = pgTable(
   "inbound_seen",
   {
-    triggerId: text("trigger_id").notNull(),
+    triggerId: text("trigger_id")
+      .notNull()
+      .references(() => triggers.id, { onDelete: "cascade" }),
     deliveryKey: text("delivery_key"),
     messageId: text("message_id"),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex("inbound_seen_delivery").on(t.triggerId, t.deliveryKey), uniqueIndex("inbound_seen_message").on(t.triggerId, t.messageId)],
+  // BRIN on created_at: the hourly prune finds old rows without a b-tree to
+  // maintain on every accept (rows arrive in time order).
+  (t) => [
+    uniqueIndex("inbound_seen_delivery").on(t.triggerId, t.deliveryKey),
+    uniqueIndex("inbound_seen_message").on(t.triggerId, t.messageId),
+    index("inbound_seen_created").using("brin", t.createdAt),
+  ],
 );
 
 /**
