@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "./config.ts";
 
@@ -31,6 +34,10 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ SWITCHYARD_SMTP_LISTEN: "2525" })).toThrow(/SWITCHYARD_SMTP_LISTEN: must be host:port/);
     expect(() => parseConfig({ SWITCHYARD_SMTP_LISTEN: "127.0.0.1:2525" })).toThrow(/needs SWITCHYARD_INBOUND_DOMAIN/);
     expect(() => parseConfig({ SWITCHYARD_EMAIL_MAX_BYTES: "10" })).toThrow(/SWITCHYARD_EMAIL_MAX_BYTES: must be at least 1024/);
+    expect(() => parseConfig({ SWITCHYARD_SMTP_CA_FILE: "/nonexistent/ca.pem" })).toThrow(/SWITCHYARD_SMTP_CA_FILE: cannot read \/nonexistent\/ca.pem \(ENOENT\)/);
+    const notPem = join(mkdtempSync(join(tmpdir(), "sy-ca-")), "ca.pem");
+    writeFileSync(notPem, "not a certificate\n");
+    expect(() => parseConfig({ SWITCHYARD_SMTP_CA_FILE: notPem })).toThrow(/holds no PEM certificate/);
   });
 
   it("reports unknown SWITCHYARD_ variables as likely typos, but not the client ones", () => {

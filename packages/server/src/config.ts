@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { ServiceSettings } from "./services.ts";
 import { z } from "zod";
 import { StartupError } from "./startup-error.ts";
@@ -49,6 +50,7 @@ const schema = z.object({
     .refine((v) => /^smtps?:\/\/[^/]/.test(v) && URL.canParse(v), "must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587")
     .optional(),
   SWITCHYARD_EMAIL_FROM: z.string().min(3).optional(),
+  SWITCHYARD_SMTP_CA_FILE: z.string().min(1).optional(),
   SWITCHYARD_SMTP_LISTEN: z
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:2525")
@@ -130,6 +132,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     leaseMs: v.SWITCHYARD_LEASE_MS,
     smtpUrl: v.SWITCHYARD_SMTP_URL ?? null,
     emailFrom: v.SWITCHYARD_EMAIL_FROM ?? null,
+    smtpCa: readCaFile(v.SWITCHYARD_SMTP_CA_FILE),
     emailMaxBytes: v.SWITCHYARD_EMAIL_MAX_BYTES,
     captureEmail: v.SWITCHYARD_DEV,
     smtpListen: listenAddress(v.SWITCHYARD_SMTP_LISTEN),
@@ -139,6 +142,19 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       (k) => k.startsWith("SWITCHYARD_") && !known.has(k) && !CLIENT_VARIABLES.has(k),
     ),
   };
+}
+
+/** A PEM file of extra SMTP certificate authorities, read once at start. */
+function readCaFile(path: string | undefined): string | null {
+  if (!path) return null;
+  let pem: string;
+  try {
+    pem = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new StartupError(`invalid configuration:\n  SWITCHYARD_SMTP_CA_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new StartupError(`invalid configuration:\n  SWITCHYARD_SMTP_CA_FILE: ${path} holds no PEM certificate`);
+  return pem;
 }
 
 function listenAddress(value: string | undefined): { host: string; port: number } | null {

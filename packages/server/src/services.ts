@@ -21,6 +21,8 @@ export interface ServiceSettings {
   /** The operator's outbound SMTP (SWITCHYARD_SMTP_URL) and default sender; null: not configured. */
   smtpUrl: string | null;
   emailFrom: string | null;
+  /** Extra PEM certificate authorities trusted for SMTP TLS (SWITCHYARD_SMTP_CA_FILE). */
+  smtpCa: string | null;
   /** Largest message sent or received (SWITCHYARD_EMAIL_MAX_BYTES). */
   emailMaxBytes: number;
   /** Dev mode: with no SMTP, mail is kept in the send log as `captured` instead of failing. */
@@ -39,6 +41,7 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   leaseMs: 15_000,
   smtpUrl: null,
   emailFrom: null,
+  smtpCa: null,
   emailMaxBytes: 26_214_400,
   captureEmail: false,
 };
@@ -73,7 +76,7 @@ export function createServices(deps: {
     limits: { defaults: settings.scriptDefaults, max: settings.scriptMax },
     maxSourceBytes: settings.scriptMaxBytes,
   });
-  const mailer = createMailer();
+  const mailer = createMailer({ ca: settings.smtpCa });
   const emailSender = createEmailSender({
     mailer,
     defaults: { smtpUrl: settings.smtpUrl, from: settings.emailFrom },

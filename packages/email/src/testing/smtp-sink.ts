@@ -5,6 +5,8 @@ export interface SunkMessage {
   from: string;
   to: string[];
   raw: Buffer;
+  /** Whether the session was encrypted (TLS from the start, or after STARTTLS). */
+  secure: boolean;
 }
 
 export interface SmtpSinkOptions {
@@ -14,8 +16,10 @@ export interface SmtpSinkOptions {
   failData?: () => number | null;
   /** Keep raw bytes (tests) or only count them (benchmarks). */
   keep?: boolean;
-  /** Extra smtp-server options (TLS key/cert, auth handler...). */
+  /** Extra smtp-server options (TLS key/cert, `secure`, auth handler...). */
   server?: Partial<SMTPServerOptions>;
+  /** Offer STARTTLS (needs `server.key` and `server.cert`). */
+  starttls?: boolean;
 }
 
 /**
@@ -28,7 +32,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}) {
   let count = 0;
   const server = new SMTPServer({
     authOptional: true,
-    disabledCommands: ["STARTTLS"],
+    disabledCommands: options.starttls ? [] : ["STARTTLS"],
     logger: false,
     // Pooled clients keep connections open; do not wait for them on close.
     closeTimeout: 50,
@@ -58,6 +62,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}) {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           to: session.envelope.rcptTo.map((r) => r.address),
           raw: Buffer.concat(chunks),
+          secure: session.secure,
         });
         callback();
       });
@@ -70,7 +75,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}) {
   const port = (server.server.address() as AddressInfo).port;
   return {
     port,
-    url: `smtp://127.0.0.1:${port}`,
+    url: `${options.server?.secure ? "smtps" : "smtp"}://127.0.0.1:${port}`,
     messages,
     received: () => count,
     async close() {
