@@ -106,6 +106,7 @@ describe.skipIf(chromiumProblem !== null)("the dashboard in a browser", () => {
     await page.goto(server.link);
     await page.getByRole("heading", { name: "Apps" }).waitFor();
     expect(page.url()).toBe(`${server.url}/`);
+    expect(await page.locator("header .whoami").textContent()).toBe("Token scopes: admin");
     expect(await page.evaluate(`sessionStorage.getItem("switchyard.token")`)).toBe(server.token);
     expect(await page.content()).not.toContain(server.token);
   });
@@ -156,6 +157,31 @@ describe.skipIf(chromiumProblem !== null)("the dashboard in a browser", () => {
     await rows.first().getByText("secret.reveal").waitFor();
     expect(await rows.count()).toBe(1);
     expect(await rows.first().textContent()).toMatch(/API_KEY.*token/);
+  });
+
+  it("offers no reveal to a token without secrets:reveal, and says why", async () => {
+    const asAdmin = { authorization: `Bearer ${server.token}`, "content-type": "application/json" };
+    const billing = (await (await fetch(`${server.url}/api/v1/admin/apps/billing`, { headers: asAdmin })).json()) as { workspace_id: string };
+    const created = await fetch(`${server.url}/api/v1/admin/tokens`, {
+      method: "POST",
+      headers: asAdmin,
+      body: JSON.stringify({ name: "reader", scopes: ["secrets:read", "scripts:read"], workspace_id: billing.workspace_id }),
+    });
+    expect(created.status).toBe(201);
+    const { token } = (await created.json()) as { token: string };
+
+    const ctx = await newContext(browser, { width: 1280, height: 800 });
+    const reader = await ctx.newPage();
+    reader.setDefaultTimeout(20_000);
+    watchPage(reader, problems);
+    await reader.goto(`${server.url}/#token=${token}`);
+    await reader.getByRole("heading", { name: "Apps" }).waitFor();
+    expect(await reader.locator("header .whoami").textContent()).toBe("Token scopes: scripts:read, secrets:read (one workspace)");
+    await reader.goto(`${server.url}/apps/billing/secrets`);
+    await reader.getByRole("table", { name: "Secrets" }).getByRole("row").filter({ hasText: "API_KEY" }).getByRole("button", { name: "Details" }).click();
+    await reader.getByRole("note").getByText("This token may not reveal values (it lacks the secrets:reveal scope).").waitFor();
+    expect(await reader.getByRole("button", { name: "Reveal value" }).count()).toBe(0);
+    await ctx.close();
   });
 
   it("deploys a script, marks a compile error at its line, invokes it and shows the run with the secret masked", async () => {

@@ -13,6 +13,7 @@ import type {
   SecretVersion,
   Trigger,
   TriggerKind,
+  Whoami,
   Workspace,
 } from "./types.ts";
 
@@ -35,6 +36,7 @@ function secretBase(place: SecretPlace): string {
 }
 
 export const api = {
+  whoami: () => request<Whoami>(`${admin}/whoami`),
   apps: {
     list: () => request<{ apps: App[] }>(`${admin}/apps`).then((r) => r.apps),
     get: (appId: string) => request<App>(appBase(appId)),

@@ -1,6 +1,16 @@
 // Shapes of the admin API's answers, as the running service sends them
 // (GET /api/v1/openapi.json lists the routes; these are their bodies).
 
+/** The signed-in token, as `GET /api/v1/admin/whoami` answers. */
+export interface Whoami {
+  type: "token";
+  id: string;
+  /** Sorted; `admin` implies every other scope. */
+  scopes: string[];
+  /** The one workspace the token is limited to, or null. */
+  workspace_id: string | null;
+}
+
 export interface App {
   id: string;
   name: string;

@@ -1,13 +1,11 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect } from "preact/hooks";
 import { api } from "../api/admin.ts";
 import type { App, SecretEntry } from "../api/types.ts";
+import { revealRefusal, useIdentity } from "../identity.ts";
 import { Badge, ConfirmButton, ErrorText, Loading, Time } from "../ui/bits.tsx";
 import { useAction, useExpiring, useLoad } from "../ui/hooks.ts";
 import { ListHead } from "../ui/lists.tsx";
 import { placeOf, SCOPE_LABEL } from "./secret-place.ts";
-
-// Set once a reveal answers 403: the token lacks `secrets:reveal`, so no row offers it again this session.
-let revealDenied: string | null = null;
 
 /** How long a revealed value stays on screen before it is dropped on its own. */
 const REVEAL_MS = 60_000;
@@ -114,18 +112,20 @@ function SecretDetails({ app, secret, onChanged }: { app: App; secret: SecretEnt
 /**
  * Reveals the current value on request (the service audits it). It stays
  * until "Hide", a minute passing, or the row closing; then it is dropped.
+ * A token that may not reveal (by whoami, or after a 403) is not offered it.
  */
 function Reveal({ app, secret }: { app: App; secret: SecretEntry }) {
   const [value, setValue] = useExpiring<string>(REVEAL_MS);
-  const [denied, setDenied] = useState(revealDenied);
+  const identity = useIdentity();
+  const denied = revealRefusal(identity, secret.scope);
   const reveal = useAction(async () => {
     try {
       const answer = await api.secrets.reveal(placeOf(app, secret.scope), secret.name);
       setValue(typeof answer.value === "string" ? answer.value : JSON.stringify(answer.value, null, 2));
     } catch (e) {
+      // Whoami could not say, or was wrong: no row offers a reveal again for this token.
       if ((e as { status?: number }).status === 403) {
-        revealDenied = (e as Error).message;
-        setDenied(revealDenied);
+        identity.denyReveal((e as Error).message);
         return;
       }
       throw e;

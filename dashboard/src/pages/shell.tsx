@@ -1,7 +1,8 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "../api/admin.ts";
 import { onSignedOut } from "../api/client.ts";
 import type { App } from "../api/types.ts";
+import { IdentityContext, scopesLabel, type Identity } from "../identity.ts";
 import { appPath, navigate, onLinkClick, parseAppPath, useLocation } from "../router.ts";
 import { adoptTokenFromFragment, clearToken, readToken } from "../session.ts";
 import { ErrorText, Loading } from "../ui/bits.tsx";
@@ -59,8 +60,10 @@ export function Shell() {
       />
     );
   }
+  // Keyed by the token: a new token (a second `#token=` link) loads its own identity.
   return (
     <SignedIn
+      key={token}
       onSignOut={() => {
         clearToken();
         setToken(null);
@@ -73,6 +76,10 @@ export function Shell() {
 function SignedIn({ onSignOut }: { onSignOut: () => void }) {
   const location = useLocation();
   const apps = useLoad(() => api.apps.list(), []);
+  // Once per sign-in. If it fails, views still work and learn limits from 403s.
+  const whoami = useLoad(() => api.whoami(), []);
+  const [revealDenied, denyReveal] = useState<string | null>(null);
+  const identity = useMemo<Identity>(() => ({ whoami: whoami.data, revealDenied, denyReveal }), [whoami.data, revealDenied]);
   const route = parseAppPath(location.path);
   const current = route ? apps.data?.find((a) => a.id === route.appId || a.name === route.appId) : undefined;
 
@@ -81,50 +88,58 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
   }, [current, route?.tab]);
 
   return (
-    <div class="layout">
-      <header class="topbar">
-        <a class="brand" href="/">
-          Switchyard
-        </a>
-        {apps.data && apps.data.length > 0 && (
-          <label class="app-switch">
-            <span class="visually-hidden">App</span>
-            <select
-              aria-label="App"
-              value={current?.id ?? ""}
-              onChange={(e) => {
-                const picked = apps.data?.find((a) => a.id === (e.target as HTMLSelectElement).value);
-                navigate(picked ? appPath(picked.name, route?.tab ?? "secrets") : "/");
-              }}
-            >
-              <option value="">All apps…</option>
-              {apps.data.map((a) => (
-                <option key={a.id} value={a.id}>
-                  {a.name}
-                </option>
-              ))}
-            </select>
-          </label>
+    <IdentityContext.Provider value={identity}>
+      <div class="layout">
+        <header class="topbar">
+          <a class="brand" href="/">
+            Switchyard
+          </a>
+          {apps.data && apps.data.length > 0 && (
+            <label class="app-switch">
+              <span class="visually-hidden">App</span>
+              <select
+                aria-label="App"
+                value={current?.id ?? ""}
+                onChange={(e) => {
+                  const picked = apps.data?.find((a) => a.id === (e.target as HTMLSelectElement).value);
+                  navigate(picked ? appPath(picked.name, route?.tab ?? "secrets") : "/");
+                }}
+              >
+                <option value="">All apps…</option>
+                {apps.data.map((a) => (
+                  <option key={a.id} value={a.id}>
+                    {a.name}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+          {whoami.data && (
+            <span class="whoami">
+              <span class="visually-hidden">Token scopes: </span>
+              {scopesLabel(whoami.data)}
+            </span>
+          )}
+          <button type="button" class="link sign-out" onClick={onSignOut}>
+            Sign out
+          </button>
+        </header>
+        {route ? (
+          <AppView appRef={route.appId} tab={route.tab} id={route.id} app={current} appsLoading={apps.loading} onAppsChanged={apps.reload} />
+        ) : location.path === "/" || location.path === "/apps" ? (
+          <main class="content">
+            <AppsPage apps={apps} />
+          </main>
+        ) : (
+          <main class="content">
+            <h1>Not found</h1>
+            <p>
+              Nothing lives at <code>{location.path}</code>. <a href="/">Go to the apps</a>.
+            </p>
+          </main>
         )}
-        <button type="button" class="link sign-out" onClick={onSignOut}>
-          Sign out
-        </button>
-      </header>
-      {route ? (
-        <AppView appRef={route.appId} tab={route.tab} id={route.id} app={current} appsLoading={apps.loading} onAppsChanged={apps.reload} />
-      ) : location.path === "/" || location.path === "/apps" ? (
-        <main class="content">
-          <AppsPage apps={apps} />
-        </main>
-      ) : (
-        <main class="content">
-          <h1>Not found</h1>
-          <p>
-            Nothing lives at <code>{location.path}</code>. <a href="/">Go to the apps</a>.
-          </p>
-        </main>
-      )}
-    </div>
+      </div>
+    </IdentityContext.Provider>
   );
 }
 

@@ -3,11 +3,13 @@ import {
   createToken,
   createWorkspace,
   deleteApp,
+  ForbiddenError,
   getApp,
   listApps,
   listWorkspaces,
   revokeToken,
   type App,
+  type Principal,
   type Workspace,
 } from "@switchyard/core";
 import type { ManagerDeps } from "../env.ts";
@@ -16,6 +18,13 @@ import { appCreateBody, appListQuery, tokenCreateBody, workspaceCreateBody } fro
 
 const workspaceJson = (w: Workspace) => ({ id: w.id, name: w.name, created_at: w.createdAt });
 const appJson = (a: App) => ({ id: a.id, name: a.name, workspace_id: a.workspaceId, created_at: a.createdAt });
+
+/** The calling token as `GET /api/v1/admin/whoami` shows it, so a client can offer only what it may do. */
+function whoamiJson(principal: Principal) {
+  // The bearer middleware only ever sets token principals; a run or the system never calls the admin API.
+  if (principal.type !== "token") throw new ForbiddenError("only an API token has an identity here", { principal_type: principal.type });
+  return { type: principal.type, id: principal.id, scopes: [...principal.scopes].sort(), workspace_id: principal.workspaceId };
+}
 
 /** Tokens, workspaces and apps. */
 export function tenancyRoutes(routes: RouteRegistry, { database }: ManagerDeps): void {
@@ -34,6 +43,11 @@ export function tenancyRoutes(routes: RouteRegistry, { database }: ManagerDeps):
         201,
       );
     },
+  );
+
+  routes.add(
+    { method: "get", path: "/api/v1/admin/whoami", summary: "Show the calling token: its id, scopes and workspace", tag: "tokens" },
+    (c, { principal }) => c.json(whoamiJson(principal)),
   );
 
   routes.add(
