@@ -58,7 +58,8 @@ describeEachDriver("inbound email", (ctx) => {
 
   it("creates email triggers with an inbound URL, an SMTP address and a signing secret shown once", async () => {
     const trigger = await createTrigger("signed", { provider: "generic" });
-    expect(trigger).toMatchObject({ kind: "email", config: { provider: "generic", signing: "standard_webhooks" }, smtp_address: `${trigger.id}@${DOMAIN}` });
+    // SMTP carries no signature: a signed trigger has no SMTP address.
+    expect(trigger).toMatchObject({ kind: "email", config: { provider: "generic", signing: "standard_webhooks" }, smtp_address: null });
     expect(trigger.inbound_url).toBe(`http://localhost/api/v1/email-inbound/${trigger.id}`);
     expect(trigger.signing_secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
     const shown = (await admin.get(`/api/v1/admin/apps/${appId}/triggers/${trigger.id}`)).json;
@@ -68,7 +69,15 @@ describeEachDriver("inbound email", (ctx) => {
     expect(row?.secretSealed?.includes(Buffer.from(trigger.signing_secret))).toBe(false);
     expect((await admin.post(`/api/v1/admin/apps/${appId}/triggers`, { kind: "email", name: "bad", script_id: echo, config: { provider: "mailgun" } })).status).toBe(400);
     expect((await admin.post(`/api/v1/admin/apps/${appId}/triggers`, { kind: "email", name: "bad2", script_id: echo, config: { provider: "outlook" } })).status).toBe(400);
-    expect((await createTrigger("postmark-default", { provider: "postmark" })).config.signing).toBe("none");
+    const unsigned = await createTrigger("postmark-default", { provider: "postmark" });
+    expect(unsigned).toMatchObject({ config: { signing: "none" }, smtp_address: `${unsigned.id}@${DOMAIN}` });
+    // A PATCH that leaves `signing` out keeps it: a signed Postmark trigger stays signed, with its secret.
+    const signedPostmark = await createTrigger("postmark-signed", { provider: "postmark", signing: true });
+    const patched = await admin.patch(`/api/v1/admin/apps/${appId}/triggers/${signedPostmark.id}`, { config: { provider: "postmark", rate_limit_per_minute: 5 } });
+    expect(patched.json).toMatchObject({ config: { signing: "standard_webhooks", rate_limit_per_minute: 5 } });
+    expect(patched.json.signing_secret).toBeUndefined();
+    const [kept] = await ctx.database.db.select().from(triggers).where(eq(triggers.id, signedPostmark.id));
+    expect(kept?.secretSealed).not.toBeNull();
   });
 
   it("accepts a signed generic email once and refuses every forgery with the same 401, firing nothing", async () => {
@@ -231,8 +240,9 @@ describeEachDriver("inbound email", (ctx) => {
     }
   });
 
-  it("fires the trigger for mail sent to its SMTP address by a real client, and refuses unknown recipients", async () => {
-    const trigger = await createTrigger("by-smtp", { provider: "generic" });
+  it("fires the trigger for mail sent to its SMTP address by a real client, and refuses unknown recipients and signed triggers", async () => {
+    const trigger = await createTrigger("by-smtp", { provider: "generic", signing: false });
+    const signedTrigger = await createTrigger("signed-no-smtp", { provider: "generic" });
     const listener = createSmtpListener({
       host: "127.0.0.1",
       port: 0,
@@ -251,8 +261,11 @@ describeEachDriver("inbound email", (ctx) => {
       });
       expect(run?.result).toMatchObject({ from: "sender@example.com", to: [trigger.smtp_address], subject: "over smtp" });
       expect((run?.result as { text: string }).text.trim()).toBe("hello smtp");
-      const refused = await transport.sendMail({ from: "sender@example.com", to: `trg_${"2".repeat(24)}@${DOMAIN}`, subject: "x", text: "x" }).catch((e: { code?: string }) => e);
-      expect((refused as { code?: string }).code).toBe("EENVELOPE");
+      for (const to of [`trg_${"2".repeat(24)}@${DOMAIN}`, `${signedTrigger.id}@${DOMAIN}`]) {
+        const refused = await transport.sendMail({ from: "sender@example.com", to, subject: "x", text: "x" }).catch((e: { code?: string }) => e);
+        expect((refused as { code?: string }).code).toBe("EENVELOPE");
+      }
+      expect(await eventsOf(signedTrigger.id)).toBe(0);
     } finally {
       transport.close();
       await listener.stop();

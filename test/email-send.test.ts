@@ -106,6 +106,11 @@ describeEachDriver("email.send from scripts", (ctx) => {
     expect(run?.result).toEqual({ accepted: ["x@allowed.test"], refused: "recipient_not_allowed" });
     expect(appSink.messages).toHaveLength(1);
     expect(appSink.messages[0]?.from).toBe("app@own.test");
+    // An allowlist of the wrong form refuses sends; it never lifts the restriction.
+    await admin.post(`/api/v1/admin/apps/${app2}/secrets`, { name: "EMAIL_ALLOWED_RECIPIENTS", value: { anyone: true } });
+    const [refusedRun] = await finished((await admin.post(`/api/v1/admin/apps/${app2}/scripts/${script}/invoke`, { payload: {} })).json.event_id);
+    expect(refusedRun?.error).toMatchObject({ code: "not_configured" });
+    expect(appSink.messages).toHaveLength(1);
   });
 
   it("sends a message once even when the run that sent it is retried", async () => {

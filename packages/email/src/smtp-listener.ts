@@ -4,6 +4,8 @@ import { SMTPServer } from "smtp-server";
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
 
 export interface SmtpListenerOptions {
+  /** Sessions open at once (each may hold up to maxBytes); default 100. */
+  maxClients?: number;
   /** Interface to listen on, e.g. "0.0.0.0" (from SWITCHYARD_SMTP_LISTEN). */
   host: string;
   /** 0 picks an ephemeral port; `start()` answers the real one. */
@@ -124,6 +126,8 @@ export function createSmtpListener(options: SmtpListenerOptions): { start(): Pro
     disableReverseLookup: true,
     logger: false,
     closeTimeout: options.closeTimeoutMs ?? 5000,
+    // Each session may buffer up to maxBytes: bound how many run at once.
+    maxClients: options.maxClients ?? 100,
     onRcptTo,
     onData,
   });

@@ -1,6 +1,6 @@
-import { createScriptsService, createSecretsService, createSendLog, readAppEmailSettings, type Database, type Logger, type StoredLimits } from "@switchyard/core";
+import { createScriptsService, createSecretsService, createSendLog, readAppEmailSettings, SettingError, type Database, type Logger, type StoredLimits } from "@switchyard/core";
 import type { Keyring } from "@switchyard/crypto";
-import { createEmailSender, createMailer } from "@switchyard/email";
+import { createEmailSender, createMailer, EmailError } from "@switchyard/email";
 import { compileScript, createExecutor, type Executor } from "@switchyard/executor";
 import { createScriptHost, settleEmail } from "./script-host.ts";
 import { createDispatcher, type DispatcherObserver } from "@switchyard/dispatcher";
@@ -82,7 +82,12 @@ export function createServices(deps: {
     defaults: { smtpUrl: settings.smtpUrl, from: settings.emailFrom },
     captureWhenUnconfigured: settings.captureEmail,
     maxBytes: settings.emailMaxBytes,
-    settingsFor: (origin) => readAppEmailSettings(secrets, origin.appId, { type: "run", id: origin.runId, appId: origin.appId }),
+    settingsFor: (origin) =>
+      readAppEmailSettings(secrets, origin.appId, { type: "run", id: origin.runId, appId: origin.appId }).catch((error: unknown) => {
+        // A setting of the wrong form refuses the send; it never lifts a limit.
+        if (error instanceof SettingError) throw new EmailError("not_configured", error.message);
+        throw error;
+      }),
     log: createSendLog(database.db),
   });
   const toLimits = (l: ServiceSettings["scriptMax"]) => ({ memoryMb: l.memory_mb, cpuMs: l.cpu_ms, wallMs: l.wall_ms });

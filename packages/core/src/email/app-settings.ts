@@ -18,11 +18,20 @@ export interface AppEmailSettingsValues {
   ratePerMinute: number | null;
 }
 
-/** A list secret may be a JSON array or a comma-separated string. */
-function list(value: unknown): string[] | null {
-  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string");
+/**
+ * A list secret may be a JSON array of strings or a comma-separated string.
+ * Anything else is refused, never read as "no restriction".
+ */
+function list(name: string, value: unknown): string[] | null {
+  if (value === null) return null;
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value;
   if (typeof value === "string") return value.split(",").map((v) => v.trim()).filter(Boolean);
-  return null;
+  throw new SettingError(`the app secret ${name} must be a JSON array of addresses or a comma-separated string`);
+}
+
+/** An email setting secret of the wrong form: sends fail (not_configured) until it is fixed. */
+export class SettingError extends Error {
+  override name = "SettingError";
 }
 
 const text = (value: unknown) => (typeof value === "string" && value.trim() !== "" ? value.trim() : null);
@@ -37,11 +46,14 @@ export async function readAppEmailSettings(secrets: SecretsService, appId: strin
   const read = async (name: string) => (present.has(name) ? ((await secrets.resolveSecret(appId, name, actor))?.value ?? null) : null);
   const rate = await read(EMAIL_SETTING_SECRETS.ratePerMinute);
   const rateNumber = typeof rate === "number" ? rate : typeof rate === "string" ? Number(rate) : NaN;
+  if (rate !== null && !(Number.isInteger(rateNumber) && rateNumber > 0)) {
+    throw new SettingError(`the app secret ${EMAIL_SETTING_SECRETS.ratePerMinute} must be a whole number of messages a minute`);
+  }
   return {
     smtpUrl: text(await read(EMAIL_SETTING_SECRETS.smtpUrl)),
     from: text(await read(EMAIL_SETTING_SECRETS.from)),
-    allowedSenders: list(await read(EMAIL_SETTING_SECRETS.allowedSenders)),
-    allowedRecipients: list(await read(EMAIL_SETTING_SECRETS.allowedRecipients)),
-    ratePerMinute: Number.isInteger(rateNumber) && rateNumber > 0 ? rateNumber : null,
+    allowedSenders: list(EMAIL_SETTING_SECRETS.allowedSenders, await read(EMAIL_SETTING_SECRETS.allowedSenders)),
+    allowedRecipients: list(EMAIL_SETTING_SECRETS.allowedRecipients, await read(EMAIL_SETTING_SECRETS.allowedRecipients)),
+    ratePerMinute: rate === null ? null : rateNumber,
   };
 }

@@ -1,4 +1,4 @@
-import { and, eq, lt, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { inboundEmails, inboundSeen, resultRows, type Db, type RetryPolicy } from "@switchyard/db";
 import { newId } from "../ids.ts";
 import { NotFoundError } from "../errors.ts";
@@ -114,9 +114,10 @@ export const INBOUND_SEEN_DAYS = 30;
  * Message-ID redelivered after a month fires again. Answers the rows removed.
  */
 export async function pruneInboundSeen(db: Db, days = INBOUND_SEEN_DAYS): Promise<number> {
-  const removed = await db
-    .delete(inboundSeen)
-    .where(lt(inboundSeen.createdAt, sql`now() - make_interval(days => ${days})`))
-    .returning({ one: sql<number>`1` });
-  return removed.length;
+  const [row] = resultRows<{ removed: number }>(
+    await db.execute(sql`
+      with gone as (delete from inbound_seen where created_at < now() - make_interval(days => ${days}) returning 1)
+      select count(*)::int as removed from gone`),
+  );
+  return row?.removed ?? 0;
 }

@@ -21,13 +21,12 @@ type SendLogEntry = Omit<EmailMessageInsert, "fromAddress"> & { from: string };
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 
 /**
- * Writes log rows in one statement, committed without waiting for the WAL
- * flush: the WHERE turns synchronous_commit off for this statement's own
- * transaction. The run's completion, a durable commit made after it, flushes
- * the WAL up to and past these rows, so only a database crash before that
- * completion can lose them — and then the run is retried anyway. A second
- * success under one idempotency key (two workers racing on one event) keeps
- * the first row: the log says what went out first.
+ * Writes log rows in one statement, durably: a `sent` row is also the
+ * idempotency record a retried run looks for, so losing it in a crash would
+ * let the retry send the mail again. Rows recorded meanwhile share the
+ * statement (see rowBatcher), which spreads the commit's flush over them. A
+ * second success under one idempotency key (two workers racing on one event)
+ * keeps the first row: the log says what went out first.
  */
 async function writeRows(db: Db, entries: SendLogEntry[]): Promise<void> {
   const rows = entries.map(
@@ -37,8 +36,7 @@ async function writeRows(db: Db, entries: SendLogEntry[]): Promise<void> {
   );
   await executePrepared(db, `email_log_${rows.length}`, sql`
     insert into email_messages (id, app_id, run_id, script_id, status, from_address, "to", cc, bcc, subject, message_id, accepted, rejected, error, size, body, idempotency_key)
-    select * from (values ${sql.join(rows, sql`, `)}) as v
-    where set_config('synchronous_commit', 'off', true) is not null
+    values ${sql.join(rows, sql`, `)}
     on conflict do nothing`);
 }
 

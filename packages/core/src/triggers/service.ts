@@ -25,6 +25,19 @@ function configOf(kind: TriggerKind, config: unknown) {
   return { config: { ...parsed.config }, secret: parsed.secret, rotate: parsed.rotate };
 }
 
+/**
+ * A PATCH of an email trigger's config that does not say `signing` keeps the
+ * trigger's way of signing: leaving the field out must never switch a
+ * signed trigger to unsigned (the provider's default).
+ */
+function keepSigning(current: Trigger, config: unknown): unknown {
+  if (current.kind !== "email" || typeof config !== "object" || config === null || "signing" in config) return config;
+  const signing = (current.config as unknown as EmailConfig).signing;
+  const provider = (config as { provider?: unknown }).provider;
+  if (signing === "mailgun" || provider === "mailgun") return config;
+  return { ...config, signing: signing === "standard_webhooks" };
+}
+
 function needSealer(sealer: TriggerSealer | undefined): TriggerSealer {
   if (!sealer) throw new Error("email triggers need a sealer for their secret");
   return sealer;
@@ -116,7 +129,7 @@ export async function updateTrigger(
   if (patch.name !== undefined) set.name = patch.name;
   let secret: { value: string | null; reveal: boolean } | null = null;
   if (patch.config !== undefined) {
-    const next = configOf(current.kind, patch.config);
+    const next = configOf(current.kind, keepSigning(current, patch.config));
     set.config = next.config;
     // An email trigger keeps its secret while its way of signing stays the
     // same (a Mailgun key given again replaces it); a change of way brings a

@@ -68,18 +68,25 @@ export interface EmailSenderOptions {
  */
 export function createEmailSender(options: EmailSenderOptions) {
   const limiter = new MinuteLimiter();
-  // Log writes of each run still under way: a send answers the script as
-  // soon as SMTP has, and the run's end waits for them (settle).
-  const unsettled = new Map<string, Promise<void>[]>();
-  // Per run: how many times each message digest was sent, for the ordinal.
-  const ordinals = new Map<string, number>();
+  // Per run until it settles: its sends still under way (a send may outlive
+  // the run that started it, e.g. past its wall-clock limit), their log
+  // writes (a send answers the script as soon as SMTP has), and how many
+  // times each message digest was sent, for the ordinal.
+  const runs = new Map<string, { sends: Set<Promise<unknown>>; writes: Promise<void>[]; ordinals: Map<string, number> }>();
+  const runOf = (runId: string) => {
+    let run = runs.get(runId);
+    if (!run) {
+      run = { sends: new Set(), writes: [], ordinals: new Map() };
+      runs.set(runId, run);
+    }
+    return run;
+  };
 
   function idempotencyKey(origin: SendOrigin, kind: EmailKind, input: unknown): string {
     const digest = createHash("sha256").update(`${origin.eventId}\n${kind}\n${JSON.stringify(input)}`).digest("base64url");
-    const slot = `${origin.runId}|${digest}`;
-    const ordinal = (ordinals.get(slot) ?? 0) + 1;
-    if (ordinals.size > 20_000) ordinals.clear();
-    ordinals.set(slot, ordinal);
+    const { ordinals } = runOf(origin.runId);
+    const ordinal = (ordinals.get(digest) ?? 0) + 1;
+    ordinals.set(digest, ordinal);
     return `${digest}.${ordinal}`;
   }
 
@@ -97,62 +104,73 @@ export function createEmailSender(options: EmailSenderOptions) {
     });
     // Kept to be awaited by settle; never an unhandled rejection meanwhile.
     write.catch(() => {});
-    const list = unsettled.get(origin.runId) ?? [];
-    list.push(write);
-    unsettled.set(origin.runId, list);
+    runOf(origin.runId).writes.push(write);
+  }
+
+  async function send(origin: SendOrigin, kind: EmailKind, input: unknown): Promise<SendResult> {
+    const settings = await options.settingsFor(origin);
+    const smtpUrl = settings.smtpUrl ?? options.defaults.smtpUrl;
+    const capture = !smtpUrl && options.captureWhenUnconfigured;
+    if (!smtpUrl && !capture) throw new EmailError("not_configured", "email is not configured: set SWITCHYARD_SMTP_URL, or the app secret SMTP_URL");
+    const message = await prepareEmail(kind, input, {
+      defaultFrom: settings.from ?? options.defaults.from ?? (capture ? "switchyard@dev.localhost" : null),
+      maxBytes: options.maxBytes,
+      allowedSenders: settings.allowedSenders ?? null,
+      allowedRecipients: settings.allowedRecipients ?? null,
+    });
+    const key = idempotencyKey(origin, kind, input);
+    // Only a retry can find an earlier send of this event: attempt 1 skips the lookup.
+    const earlier = origin.attempt > 1 ? await options.log.find(origin.appId, key) : null;
+    if (earlier) return earlier;
+
+    const limit = settings.ratePerMinute;
+    const waitMs = limit ? limiter.take(origin.appId, limit) : 0;
+    if (waitMs > 0) {
+      const error = new EmailError("rate_limited", `this app may send ${limit} messages a minute; try again in ${Math.ceil(waitMs / 1000)} s`, true);
+      record(origin, message, { status: "failed", messageId: null, accepted: [], rejected: [], error: { code: error.code, message: error.message }, body: null, idempotencyKey: null });
+      throw error;
+    }
+    if (capture) {
+      const everyone = [...message.to, ...message.cc, ...message.bcc];
+      record(origin, message, { status: "captured", messageId: message.messageId, accepted: everyone, rejected: [], error: null, body: { text: message.text, html: message.html }, idempotencyKey: key });
+      return { message_id: message.messageId, accepted: everyone, rejected: [] };
+    }
+    try {
+      const result = await options.mailer.send(smtpUrl as string, message);
+      record(origin, message, { status: "sent", messageId: result.message_id, accepted: result.accepted, rejected: result.rejected, error: null, body: null, idempotencyKey: key });
+      return result;
+    } catch (error) {
+      const failure = error instanceof EmailError ? error : new EmailError("smtp_unavailable", "sending failed", true);
+      record(origin, message, { status: "failed", messageId: null, accepted: [], rejected: [], error: { code: failure.code, message: failure.message }, body: null, idempotencyKey: null });
+      throw failure;
+    }
   }
 
   return {
-    async send(origin: SendOrigin, kind: EmailKind, input: unknown): Promise<SendResult> {
-      const settings = await options.settingsFor(origin);
-      const smtpUrl = settings.smtpUrl ?? options.defaults.smtpUrl;
-      const capture = !smtpUrl && options.captureWhenUnconfigured;
-      if (!smtpUrl && !capture) throw new EmailError("not_configured", "email is not configured: set SWITCHYARD_SMTP_URL, or the app secret SMTP_URL");
-      const message = await prepareEmail(kind, input, {
-        defaultFrom: settings.from ?? options.defaults.from ?? (capture ? "switchyard@dev.localhost" : null),
-        maxBytes: options.maxBytes,
-        allowedSenders: settings.allowedSenders ?? null,
-        allowedRecipients: settings.allowedRecipients ?? null,
-      });
-      const key = idempotencyKey(origin, kind, input);
-      // Only a retry can find an earlier send of this event: attempt 1 skips the lookup.
-      const earlier = origin.attempt > 1 ? await options.log.find(origin.appId, key) : null;
-      if (earlier) return earlier;
-
-      const limit = settings.ratePerMinute;
-      const waitMs = limit ? limiter.take(origin.appId, limit) : 0;
-      if (waitMs > 0) {
-        const error = new EmailError("rate_limited", `this app may send ${limit} messages a minute; try again in ${Math.ceil(waitMs / 1000)} s`, true);
-        record(origin, message, { status: "failed", messageId: null, accepted: [], rejected: [], error: { code: error.code, message: error.message }, body: null, idempotencyKey: null });
-        throw error;
-      }
-      if (capture) {
-        const everyone = [...message.to, ...message.cc, ...message.bcc];
-        record(origin, message, { status: "captured", messageId: message.messageId, accepted: everyone, rejected: [], error: null, body: { text: message.text, html: message.html }, idempotencyKey: key });
-        return { message_id: message.messageId, accepted: everyone, rejected: [] };
-      }
-      try {
-        const result = await options.mailer.send(smtpUrl as string, message);
-        record(origin, message, { status: "sent", messageId: result.message_id, accepted: result.accepted, rejected: result.rejected, error: null, body: null, idempotencyKey: key });
-        return result;
-      } catch (error) {
-        const failure = error instanceof EmailError ? error : new EmailError("smtp_unavailable", "sending failed", true);
-        record(origin, message, { status: "failed", messageId: null, accepted: [], rejected: [], error: { code: failure.code, message: failure.message }, body: null, idempotencyKey: null });
-        throw failure;
-      }
+    send(origin: SendOrigin, kind: EmailKind, input: unknown): Promise<SendResult> {
+      const { sends } = runOf(origin.runId);
+      const sending = send(origin, kind, input);
+      const tracked: Promise<unknown> = sending.then(
+        (): boolean => sends.delete(tracked),
+        (): boolean => sends.delete(tracked),
+      );
+      sends.add(tracked);
+      return sending;
     },
 
     /**
-     * Waits for the log rows of a run's sends; call it when the run ends,
-     * before its outcome is recorded. Throws when one could not be written:
+     * Call when a run ends, before its outcome is recorded: waits for the
+     * sends it started (one may still be talking to SMTP after the run timed
+     * out) and for their log rows. Throws when a row could not be written:
      * the run must then not count as done, or a retry would not know the
      * mail already went out.
      */
     async settle(runId: string): Promise<void> {
-      const writes = unsettled.get(runId);
-      if (!writes) return;
-      unsettled.delete(runId);
-      await Promise.all(writes);
+      const run = runs.get(runId);
+      if (!run) return;
+      while (run.sends.size > 0) await Promise.all([...run.sends]);
+      runs.delete(runId);
+      await Promise.all(run.writes);
     },
   };
 }

@@ -147,6 +147,25 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
     }
   }
 
+  function smtpReachable(trigger: Trigger): boolean {
+    return trigger.kind === "email" && trigger.enabled && (trigger.config as unknown as EmailConfig).signing === "none";
+  }
+
+  /** One trigger's share of an SMTP message: rate-limited like webhooks (a 4xx, so the sender retries later). */
+  async function acceptSmtp(id: string, email: InboundEmail, raw: Buffer): Promise<boolean> {
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const trigger = await triggerOf(id);
+      if (!trigger || !smtpReachable(trigger)) return false;
+      if (attempt === 0 && limiter.take(trigger.id, (trigger.config as unknown as EmailConfig).rate_limit_per_minute) > 0) {
+        throw new Error(`trigger ${trigger.id} is over its rate limit`);
+      }
+      const outcome = await accept(trigger, "smtp", email, { contentType: "message/rfc822", bytes: raw }, { webhookId: null, mailgunToken: null });
+      if (outcome.status !== "trigger_changed") return outcome.status === "accepted" || outcome.status === "duplicate";
+      cache.delete(id);
+    }
+    return false;
+  }
+
   return {
     /** `POST /api/v1/email-inbound/{triggerId}`. The body is the raw bytes as received. */
     async receive(triggerId: string, request: { contentType: string; body: Buffer; headers: WebhookHeaders }): Promise<InboundAnswer> {
@@ -156,31 +175,41 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
       return receiveOnce(triggerId, request, false);
     },
 
-    /** The SMTP listener's RCPT TO check: `<trigger id>@<domain>` of an enabled email trigger. */
+    /**
+     * The SMTP listener's RCPT TO check: `<trigger id>@<domain>` of an
+     * enabled, unsigned email trigger. SMTP carries no signature, so a
+     * trigger that requires one never takes mail this way.
+     */
     async lookupAddress(address: string): Promise<string | null> {
       const at = address.lastIndexOf("@");
       if (at < 0 || !options.smtpDomain || address.slice(at + 1).toLowerCase() !== options.smtpDomain.toLowerCase()) return null;
       const trigger = await triggerOf(address.slice(0, at).toLowerCase());
-      return trigger && trigger.kind === "email" && trigger.enabled ? trigger.id : null;
+      return trigger && smtpReachable(trigger) ? trigger.id : null;
     },
 
-    /** A message the SMTP listener accepted, for each trigger among its recipients. Throws to make the sender retry. */
+    /**
+     * A message the SMTP listener accepted, for each trigger among its
+     * recipients. Throws (the sender retries) only when no trigger took it:
+     * once one has, a retry would fire that one again.
+     */
     async receiveSmtp(message: { targets: string[]; raw: Buffer }): Promise<void> {
       const email = await parseMime(message.raw, new Date(), limits);
+      let taken = 0;
+      let failure: unknown = null;
       for (const id of message.targets) {
-        for (let attempt = 0; attempt < 2; attempt += 1) {
-          const trigger = await triggerOf(id);
-          if (!trigger || trigger.kind !== "email" || !trigger.enabled) break;
-          const outcome = await accept(trigger, "smtp", email, { contentType: "message/rfc822", bytes: message.raw }, { webhookId: null, mailgunToken: null });
-          if (outcome.status !== "trigger_changed") break;
-          cache.delete(id);
+        try {
+          if (await acceptSmtp(id, email, message.raw)) taken += 1;
+        } catch (error) {
+          failure = error;
+          logger.warn({ triggerId: id, err: error }, "inbound SMTP message not accepted for a trigger");
         }
       }
+      if (taken === 0 && failure) throw failure;
     },
 
-    /** The SMTP address of a trigger, when the listener runs. */
-    smtpAddress(triggerId: string): string | null {
-      return options.smtpDomain ? `${triggerId}@${options.smtpDomain}` : null;
+    /** The SMTP address of a trigger, when the listener runs and the trigger can take mail by SMTP. */
+    smtpAddress(trigger: Trigger): string | null {
+      return options.smtpDomain && smtpReachable(trigger) ? `${trigger.id}@${options.smtpDomain}` : null;
     },
   };
 }

@@ -48,7 +48,7 @@ export function triggerRoutes(routes: RouteRegistry, { database, secrets }: Mana
     const json: Record<string, unknown> = baseJson(t);
     if (t.kind === "email") {
       json.inbound_url = c ? new URL(hookPath(t) ?? "", c.req.url).toString() : hookPath(t);
-      json.smtp_address = inbound.smtpAddress(t.id);
+      json.smtp_address = inbound.smtpAddress(t);
       if ("signingSecret" in t && t.signingSecret) json.signing_secret = t.signingSecret;
     }
     return json;
