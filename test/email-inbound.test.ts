@@ -158,6 +158,14 @@ describeEachDriver("inbound email", (ctx) => {
     expect((await post(trigger.inbound_url, mail(5), { ...json, ...signed(fresh, mail(5)) })).status).toBe(202);
     const bad = await admin.patch(`/api/v1/admin/apps/${appId}/triggers/${trigger.id}`, { config: { provider: "postmark", signing: false, rotate_signing_secret: true } });
     expect(bad.status).toBe(400);
+    // Two rotations at once: each one that answers 200 handed out a secret that works.
+    const racing = await Promise.all([1, 2].map(() => admin.patch(`/api/v1/admin/apps/${appId}/triggers/${trigger.id}`, { config: { provider: "generic", rotate_signing_secret: true } })));
+    expect(racing.map((r) => r.status).every((status) => status === 200 || status === 409)).toBe(true);
+    for (const [n, answer] of racing.entries()) {
+      if (answer.status !== 200) continue;
+      const body = mail(10 + n);
+      expect((await post(trigger.inbound_url, body, { ...json, ...signed(answer.json.signing_secret, body) })).status).toBe(202);
+    }
   });
 
   it("forgets accepted ids after 30 days, and with their trigger", async () => {

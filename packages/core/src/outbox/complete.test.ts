@@ -65,6 +65,20 @@ describeEachDriver("batched completion", (ctx) => {
     expect(written.find((r) => r.id === "run_a")).toMatchObject({ status: "ok", attempt: 1, result: { n: 1 }, error: null, logs: [{ level: "log", message: "hi", at: 1 }] });
   });
 
+  it("fences by lease token, not only by event: of two completions of one event in a batch, only the current claim's counts", async () => {
+    const { claimed } = await claimThree("same-event");
+    const [a] = claimed;
+    // The stale attempt holds an old token; the row was re-claimed with a new one.
+    await db().update(outbox).set({ leaseToken: "lease_new" }).where(eq(outbox.id, a.id));
+    const results = await completeMany(db(), [
+      { claim: a, record: record("run_stale"), failure: null },
+      { claim: { ...a, leaseToken: "lease_new", attempts: 2 }, record: record("run_current"), failure: null },
+    ]);
+    expect(results).toEqual(["lost", "done"]);
+    const written = await db().select().from(runs).where(eq(runs.eventId, a.id));
+    expect(written.map((r) => r.id)).toEqual(["run_current"]);
+  });
+
   it("dead-letters inside the same transaction as the rest of the batch, fenced per row", async () => {
     const { claimed } = await claimThree("letters");
     const [a, b, c] = claimed;

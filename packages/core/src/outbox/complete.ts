@@ -122,28 +122,31 @@ async function completeSimple(db: Db, completions: Completion[]): Promise<Comple
     ), deleted as (
       delete from outbox o using input i
       where i.action = 'delete' and o.id = i.id and o.lease_token = i.token
-      returning o.id
+      returning o.id, i.token
     ), retried as (
       update outbox o
       set run_at = now() + i.delay_ms * interval '1 millisecond', lease_token = null, lease_until = null, last_error = i.last_error
       from input i
       where i.action = 'retry' and o.id = i.id and o.lease_token = i.token
-      returning o.id
+      returning o.id, i.token
     ), kept as (
-      select id from deleted union all select id from retried
+      -- By event AND lease token: one batch may hold two completions of the
+      -- same event (a stale attempt and the re-claim that replaced it); only
+      -- the one whose token still held is recorded and reported.
+      select id, token from deleted union all select id, token from retried
     ), recorded as (
       insert into runs (id, app_id, script_id, script_version, trigger_id, event_id, event_kind, attempt, status,
                         started_at, finished_at, duration_ms, cpu_ms, logs, logs_truncated, result, error)
       select i.run_id, i.app_id, i.script_id, i.script_version, i.trigger_id, i.id, i.event_kind, i.attempt, i.status,
              i.started_at, i.finished_at, i.duration_ms, i.cpu_ms, i.logs, i.logs_truncated, i.result, i.error
-      from input i join kept k on k.id = i.id
+      from input i join kept k on k.id = i.id and k.token = i.token
       where i.has_run
       returning 1
     )
-    select id from kept`);
-  const kept = new Set(resultRows<{ id: string }>(result).map((r) => r.id));
+    select id, token from kept`);
+  const kept = new Set(resultRows<{ id: string; token: string }>(result).map((r) => `${r.id}|${r.token}`));
   return completions.map(({ claim: c, failure }) => {
-    if (!kept.has(c.id)) return "lost";
+    if (!kept.has(`${c.id}|${c.leaseToken}`)) return "lost";
     if (failure?.kind === "retry") return "retrying";
     return failure?.kind === "dead_letter" ? "dropped" : "done";
   });

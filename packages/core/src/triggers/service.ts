@@ -1,4 +1,4 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { cronState, scripts, triggers, type Db } from "@switchyard/db";
 import { recordAudit } from "../audit.ts";
 import { ConflictError, NotFoundError, isUniqueViolation } from "../errors.ts";
@@ -156,12 +156,23 @@ export async function updateTrigger(
     if (secret) set.secretSealed = secret.value ? await needSealer(sealer).sealForApp(tx, app.id, triggerSecretAad(current.id), Buffer.from(secret.value)) : null;
     let row: Trigger | undefined;
     try {
-      [row] = await tx.update(triggers).set(set).where(eq(triggers.id, current.id)).returning();
+      // Compare-and-set on updated_at (milliseconds, as read): two changes
+      // racing (say, two rotations) must not both win, or one caller would
+      // hold a secret that was never stored.
+      [row] = await tx
+        .update(triggers)
+        .set(set)
+        .where(and(eq(triggers.id, current.id), sql`date_trunc('milliseconds', ${triggers.updatedAt}) = ${current.updatedAt.toISOString()}::timestamptz`))
+        .returning();
     } catch (error) {
       if (isUniqueViolation(error)) throw new ConflictError(`a trigger named ${JSON.stringify(patch.name)} already exists in this app`);
       throw error;
     }
-    if (!row) throw new NotFoundError("trigger", id);
+    if (!row) {
+      const [still] = await tx.select({ id: triggers.id }).from(triggers).where(eq(triggers.id, current.id));
+      if (!still) throw new NotFoundError("trigger", id);
+      throw new ConflictError("the trigger was changed by someone else meanwhile; read it again and retry", { trigger_id: current.id });
+    }
     await recordAudit(tx, principal, { action: "trigger.update", outcome: "ok", appId: app.id, workspaceId: app.workspaceId, name: row.name, details: { trigger_id: row.id, ...(secret ? { secret_replaced: true } : {}), ...(set.secretPreviousUntil ? { previous_secret_until: set.secretPreviousUntil.toISOString() } : {}) } });
     return { ...row, signingSecret: secret?.reveal ? secret.value : null };
   });

@@ -52,14 +52,16 @@ const addressList = (values: unknown[] | undefined) =>
  * TLS from the first byte (nodemailer's URL handling).
  */
 export function createMailer(options: MailerOptions = {}) {
-  const transports = new Map<string, { transport: Transporter; lastUsed: number }>();
+  // `busy`: sends under way; a transport is only ever closed when it has none,
+  // or those sends would fail (and be retried) after perhaps going out.
+  const transports = new Map<string, { transport: Transporter; lastUsed: number; busy: number }>();
   const idleMs = options.idleMs ?? 5 * 60_000;
   const maxTransports = options.maxTransports ?? 64;
   const timeoutMs = options.timeoutMs ?? 30_000;
 
   const sweep = setInterval(() => {
     const now = Date.now();
-    for (const [url, entry] of transports) if (now - entry.lastUsed > idleMs) close(url);
+    for (const [url, entry] of transports) if (entry.busy === 0 && now - entry.lastUsed > idleMs) close(url);
   }, Math.min(idleMs, 60_000));
   sweep.unref();
 
@@ -68,17 +70,21 @@ export function createMailer(options: MailerOptions = {}) {
     transports.delete(url);
   }
 
-  function transportFor(smtpUrl: string): Transporter {
+  function transportFor(smtpUrl: string) {
     const known = transports.get(smtpUrl);
     if (known) {
       known.lastUsed = Date.now();
       // Map order doubles as recency for eviction.
       transports.delete(smtpUrl);
       transports.set(smtpUrl, known);
-      return known.transport;
+      return known;
     }
     const url = assertSmtpUrl(smtpUrl);
-    if (transports.size >= maxTransports) close(transports.keys().next().value as string);
+    if (transports.size >= maxTransports) {
+      // The least recently used idle one; when all are busy the cap gives.
+      const idle = [...transports].find(([, entry]) => entry.busy === 0);
+      if (idle) close(idle[0]);
+    }
     const transport = nodemailer.createTransport({
       pool: true,
       host: url.hostname.replace(/^\[|\]$/g, ""),
@@ -94,19 +100,24 @@ export function createMailer(options: MailerOptions = {}) {
       // is a failed connection. A private CA is added, not substituted.
       tls: { rejectUnauthorized: true, ...(options.ca ? { ca: [...tls.rootCertificates, options.ca] } : {}) },
     });
-    transports.set(smtpUrl, { transport, lastUsed: Date.now() });
-    return transport;
+    const entry = { transport, lastUsed: Date.now(), busy: 0 };
+    transports.set(smtpUrl, entry);
+    return entry;
   }
 
   return {
     /** Sends prepared bytes to the envelope's recipients. Throws EmailError. */
     async send(smtpUrl: string, message: PreparedEmail): Promise<SendResult> {
-      const transport = transportFor(smtpUrl);
+      const entry = transportFor(smtpUrl);
+      entry.busy += 1;
       try {
-        const info = await transport.sendMail(message.options);
+        const info = await entry.transport.sendMail(message.options);
         return { message_id: message.messageId, accepted: addressList(info.accepted), rejected: addressList(info.rejected) };
       } catch (error) {
         throw classifySmtpError(error, smtpUrl);
+      } finally {
+        entry.busy -= 1;
+        entry.lastUsed = Date.now();
       }
     },
     async close() {

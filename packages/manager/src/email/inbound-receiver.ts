@@ -99,7 +99,15 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
       const accepted = await signingSecrets(trigger);
       if (!accepted) return refuse("signing secret unavailable");
       const checked = verifyWebhook({ secrets: accepted, headers: request.headers, body: request.body });
-      if (!checked.ok) return refuse(checked.error);
+      if (!checked.ok) {
+        // The cached trigger may predate a rotation: read it afresh once
+        // before refusing, so a new secret works at once.
+        if (!retried) {
+          cache.delete(trigger.id);
+          return receiveOnce(triggerId, request, true);
+        }
+        return refuse(checked.error);
+      }
       webhookId = checked.value.id;
     }
 
@@ -121,7 +129,14 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
     if (config.signing === "mailgun") {
       const key = await open(trigger, trigger.secretSealed);
       if (!key) return refuse("mailgun signing key unavailable");
-      if (!parsed.mailgun || !verifyMailgunSignature({ signingKey: key, ...parsed.mailgun })) return refuse("mailgun signature");
+      if (!parsed.mailgun || !verifyMailgunSignature({ signingKey: key, ...parsed.mailgun })) {
+        // As above: the key may have been replaced since the trigger was cached.
+        if (!retried) {
+          cache.delete(trigger.id);
+          return receiveOnce(triggerId, request, true);
+        }
+        return refuse("mailgun signature");
+      }
       mailgunToken = parsed.mailgun.token;
     }
 
