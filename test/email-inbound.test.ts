@@ -134,6 +134,13 @@ describeEachDriver("inbound email", (ctx) => {
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(refused.json.error.code).toBe("rate_limited");
+    // A request that reads its trigger afresh (it changed since it was cached) counts once, not twice.
+    const counted = await createTrigger("counted", { provider: "generic", signing: false, rate_limit_per_minute: 2 });
+    const once = (n: number) => post(counted.inbound_url, JSON.stringify({ from: "a@example.com", subject: `c${n}` }), { "content-type": "application/json" });
+    expect((await once(1)).status).toBe(202);
+    await admin.patch(`/api/v1/admin/apps/${appId}/triggers/${counted.id}`, { enabled: true });
+    expect((await once(2)).status).toBe(202);
+    expect((await once(3)).status).toBe(429);
   });
 
   it("rotates a signing secret: the old one keeps working for the grace period, then not", async () => {

@@ -85,7 +85,9 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
     });
   }
 
-  async function receiveOnce(triggerId: string, request: { contentType: string; body: Buffer; headers: WebhookHeaders }, retried: boolean): Promise<InboundAnswer> {
+  // `retried`: the trigger is being read afresh, once. `counted`: this request
+  // already took its place under the rate limit on the first pass.
+  async function receiveOnce(triggerId: string, request: { contentType: string; body: Buffer; headers: WebhookHeaders }, retried: boolean, counted = false): Promise<InboundAnswer> {
     const trigger = await triggerOf(triggerId);
     if (!trigger || trigger.kind !== "email" || !trigger.enabled) return UNAUTHORIZED;
     const config = trigger.config as unknown as EmailConfig;
@@ -111,7 +113,7 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
       webhookId = checked.value.id;
     }
 
-    const waitMs = limiter.take(trigger.id, config.rate_limit_per_minute);
+    const waitMs = counted ? 0 : limiter.take(trigger.id, config.rate_limit_per_minute);
     if (waitMs > 0) {
       const seconds = Math.max(1, Math.ceil(waitMs / 1000));
       return { status: 429, body: errorBody("rate_limited", `this trigger accepts ${config.rate_limit_per_minute} messages a minute`, { retry_after_seconds: seconds }), headers: { "Retry-After": String(seconds) } };
@@ -133,7 +135,7 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
         // As above: the key may have been replaced since the trigger was cached.
         if (!retried) {
           cache.delete(trigger.id);
-          return receiveOnce(triggerId, request, true);
+          return receiveOnce(triggerId, request, true, true);
         }
         return refuse("mailgun signature");
       }
@@ -158,7 +160,7 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
         return refuse(webhookId ? "webhook-id seen before" : "mailgun token seen before");
       case "trigger_changed":
         cache.delete(trigger.id);
-        return retried ? UNAUTHORIZED : receiveOnce(triggerId, request, true);
+        return retried ? UNAUTHORIZED : receiveOnce(triggerId, request, true, true);
     }
   }
 
