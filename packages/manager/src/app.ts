@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { bearerAuth } from "./auth.ts";
+import { fastBodyLimit } from "./body-limit.ts";
 import type { AppEnv, ManagerDeps } from "./env.ts";
 import { errorBody, handleError } from "./http-errors.ts";
 import { httpMetrics } from "./metrics.ts";
@@ -51,7 +51,7 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
     );
   });
   app.use("*", httpMetrics(deps.metrics));
-  const apiLimit = bodyLimit({
+  const apiLimit = fastBodyLimit({
     maxSize: maxBytes,
     onError: (c) => c.json(errorBody("too_large", `the request body exceeds ${maxBytes} bytes`, { limit: maxBytes }), 413),
   });

@@ -43,7 +43,10 @@ export interface SendRecord {
 export interface SendLog {
   /** The answer of an earlier successful send with this key, if any. */
   find(appId: string, idempotencyKey: string): Promise<SendResult | null>;
+  /** Resolves once the row is durable; the log may hold it back a little to write it with others. */
   record(entry: SendRecord): Promise<void>;
+  /** Writes whatever rows are held back now: a run is settling on them. */
+  flush(): void;
 }
 
 export interface EmailSenderOptions {
@@ -70,13 +73,14 @@ export function createEmailSender(options: EmailSenderOptions) {
   const limiter = new MinuteLimiter();
   // Per run until it settles: its sends still under way (a send may outlive
   // the run that started it, e.g. past its wall-clock limit), their log
-  // writes (a send answers the script as soon as SMTP has), and how many
-  // times each message digest was sent, for the ordinal.
-  const runs = new Map<string, { sends: Set<Promise<unknown>>; writes: Promise<void>[]; ordinals: Map<string, number> }>();
+  // writes (a send answers the script as soon as SMTP has), how many
+  // times each message digest was sent, for the ordinal; and the app's
+  // settings, read once per run (a change applies from the next run).
+  const runs = new Map<string, { sends: Set<Promise<unknown>>; writes: Promise<void>[]; ordinals: Map<string, number>; settings: Promise<Partial<AppEmailSettings>> | null }>();
   const runOf = (runId: string) => {
     let run = runs.get(runId);
     if (!run) {
-      run = { sends: new Set(), writes: [], ordinals: new Map() };
+      run = { sends: new Set(), writes: [], ordinals: new Map(), settings: null };
       runs.set(runId, run);
     }
     return run;
@@ -88,6 +92,19 @@ export function createEmailSender(options: EmailSenderOptions) {
     const ordinal = (ordinals.get(digest) ?? 0) + 1;
     ordinals.set(digest, ordinal);
     return `${digest}.${ordinal}`;
+  }
+
+  /** The app's settings for this run; a failed read is not kept, so the next send tries again. */
+  function settingsOf(origin: SendOrigin): Promise<Partial<AppEmailSettings>> {
+    const run = runOf(origin.runId);
+    if (!run.settings) {
+      const reading = options.settingsFor(origin);
+      run.settings = reading;
+      reading.catch(() => {
+        if (run.settings === reading) run.settings = null;
+      });
+    }
+    return run.settings;
   }
 
   function record(origin: SendOrigin, message: PreparedEmail, fields: Pick<SendRecord, "status" | "accepted" | "rejected" | "error" | "body" | "idempotencyKey" | "messageId">) {
@@ -108,7 +125,7 @@ export function createEmailSender(options: EmailSenderOptions) {
   }
 
   async function send(origin: SendOrigin, kind: EmailKind, input: unknown): Promise<SendResult> {
-    const settings = await options.settingsFor(origin);
+    const settings = await settingsOf(origin);
     const smtpUrl = settings.smtpUrl ?? options.defaults.smtpUrl;
     const capture = !smtpUrl && options.captureWhenUnconfigured;
     if (!smtpUrl && !capture) throw new EmailError("not_configured", "email is not configured: set SWITCHYARD_SMTP_URL, or the app secret SMTP_URL");
@@ -170,6 +187,7 @@ export function createEmailSender(options: EmailSenderOptions) {
       if (!run) return;
       while (run.sends.size > 0) await Promise.all([...run.sends]);
       runs.delete(runId);
+      if (run.writes.length > 0) options.log.flush();
       await Promise.all(run.writes);
     },
   };

@@ -1,4 +1,4 @@
-import { bodyLimit } from "hono/body-limit";
+import { fastBodyLimit } from "../body-limit.ts";
 import type { InboundReceiver } from "../email/inbound-receiver.ts";
 import { errorBody } from "../http-errors.ts";
 import type { RouteRegistry } from "./registry.ts";
@@ -11,7 +11,7 @@ export const EMAIL_INBOUND_PATH = "/api/v1/email-inbound/:triggerId";
  * to the email cap; a larger body is refused with 413 before any HMAC work.
  */
 export function emailInboundRoutes(routes: RouteRegistry, receiver: InboundReceiver, maxBytes: number): void {
-  const limit = bodyLimit({
+  const limit = fastBodyLimit({
     maxSize: maxBytes,
     onError: (c) => c.json(errorBody("too_large", `the body exceeds ${maxBytes} bytes`, { limit: maxBytes }), 413),
   });
