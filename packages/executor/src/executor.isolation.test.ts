@@ -40,6 +40,30 @@ describe("context reuse", () => {
     expect((await executor.run(requestFor(v2))).result).toBe(1);
   });
 
+  test("runs of two versions in flight at once each keep their own context and realm", async () => {
+    // Eight runs at once in one isolate: each in a context of its version,
+    // with eval and new Function working there (V8 refuses them when another
+    // context is the one it holds responsible for the call).
+    const source = (tag: string) => `export default async (event) => {
+      const seen = globalThis.tag;
+      globalThis.tag = ${JSON.stringify(tag)};
+      const viaEval = eval("1 + event.payload.n");
+      const viaFunction = new Function("return typeof process + ':' + typeof secrets")();
+      await secrets.list();
+      return { seen: seen ?? null, tag: globalThis.tag, viaEval, viaFunction };
+    };`;
+    const v1 = compileForTest(source("v1"), { id: "script_batched", version: 1 });
+    const v2 = compileForTest(source("v2"), { id: "script_batched", version: 2 });
+    const runs = Array.from({ length: 8 }, (_, n) => executor.run({ ...requestFor(n % 2 ? v2 : v1), event: { kind: "manual", payload: { n } } }));
+    const outcomes = await Promise.all(runs);
+    outcomes.forEach((out, n) => {
+      expect(out.error).toBeNull();
+      const tag = n % 2 ? "v2" : "v1";
+      expect(out.result).toMatchObject({ tag, viaEval: 1 + n, viaFunction: "undefined:object" });
+      expect([null, tag]).toContain((out.result as { seen: unknown }).seen);
+    });
+  });
+
   test("no state crosses apps, even for the same script id and version", async () => {
     const a = compileForTest(COUNTER, { id: "script_shared", appId: "app_a" });
     const b = compileForTest(COUNTER, { id: "script_shared", appId: "app_b" });

@@ -59,46 +59,62 @@ async function writeRows(db: Db, entries: SendLogEntry[]): Promise<void> {
 const BATCH_ROWS = 200;
 
 /**
- * Gathers rows and writes them together. A row waits up to `lingerMs` for
- * others to share its statement (and its commit's WAL flush), and rows
- * recorded while a write is under way go in the next one. Nobody waits on
- * that: a send answers the script as soon as SMTP has, and the run's
- * settle flushes its rows at once (see flush) and waits for them. If a
- * batch fails, each of its rows is retried on its own, so one bad row cannot
- * fail the others' sends.
+ * Gathers rows and writes them together: a statement goes out when
+ * `BATCH_ROWS` are waiting, when a run settling on its rows asks (flush), or
+ * `lingerMs` after the first row that found no statement under way, so
+ * under load many rows share one statement and its commit's WAL flush.
+ * Nobody waits on that but settle: a send answers the script as soon as SMTP
+ * has. If a batch fails, each of its rows is retried on its own, so one bad
+ * row cannot fail the others' sends.
  */
 function rowBatcher(db: Db, lingerMs: number) {
   const pending: { entry: SendLogEntry; done: (error?: unknown) => void }[] = [];
   let writing = false;
   let lingering: NodeJS.Timeout | null = null;
-  async function drain() {
-    writing = true;
-    while (pending.length > 0) {
-      const batch = pending.splice(0, BATCH_ROWS);
-      try {
-        await writeRows(db, batch.map((p) => p.entry));
-        for (const p of batch) p.done();
-      } catch {
-        for (const p of batch) await writeRows(db, [p.entry]).then(() => p.done(), (error: unknown) => p.done(error ?? new Error("send log write failed")));
-      }
+  // A run is settling: write without lingering until nothing waits.
+  let hurry = false;
+
+  function schedule(): void {
+    if (writing || pending.length === 0) return;
+    if (pending.length >= BATCH_ROWS || hurry) {
+      if (lingering) clearTimeout(lingering);
+      lingering = null;
+      void writeBatch();
+    } else if (!lingering) {
+      lingering = setTimeout(() => {
+        lingering = null;
+        if (!writing) void writeBatch();
+      }, lingerMs);
     }
-    writing = false;
   }
-  function writeNow() {
-    if (lingering) clearTimeout(lingering);
-    lingering = null;
-    if (!writing) void drain();
+
+  async function writeBatch(): Promise<void> {
+    if (pending.length === 0) return;
+    writing = true;
+    const batch = pending.splice(0, BATCH_ROWS);
+    if (pending.length === 0) hurry = false;
+    try {
+      await writeRows(db, batch.map((p) => p.entry));
+      for (const p of batch) p.done();
+    } catch {
+      for (const p of batch) await writeRows(db, [p.entry]).then(() => p.done(), (error: unknown) => p.done(error ?? new Error("send log write failed")));
+    } finally {
+      writing = false;
+      schedule();
+    }
   }
+
   return {
     add(entry: SendLogEntry): Promise<void> {
       return new Promise((resolve, reject) => {
         pending.push({ entry, done: (error) => (error ? reject(error) : resolve()) });
-        if (pending.length >= BATCH_ROWS) writeNow();
-        else if (!writing && !lingering) lingering = setTimeout(writeNow, lingerMs);
+        schedule();
       });
     },
     flush(): void {
-      if (pending.length > 0) writeNow();
+      if (pending.length === 0) return;
+      hurry = true;
+      schedule();
     },
   };
 }
