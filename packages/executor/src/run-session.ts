@@ -59,19 +59,16 @@ export class RunSession {
   private readonly seenValues = new Set<string>();
   private logBytes = 0;
   private finished = false;
-  private readonly finishedSignal: Promise<HostReply>;
-  private signalFinished: () => void = () => {};
+  /** Answers of calls still under way: finish() answers them `run_finished`. */
+  private readonly unanswered = new Set<(reply: HostReply) => void>();
 
-  constructor(private readonly options: RunSessionOptions) {
-    this.finishedSignal = new Promise((resolve) => {
-      this.signalFinished = () => resolve(FINISHED);
-    });
-  }
+  constructor(private readonly options: RunSessionOptions) {}
 
   /** Marks the run over: later calls are refused and pending ones answered `run_finished`. */
   finish(): void {
     this.finished = true;
-    this.signalFinished();
+    for (const answer of this.unanswered) answer(FINISHED);
+    this.unanswered.clear();
   }
 
   get isFinished(): boolean {
@@ -100,10 +97,16 @@ export class RunSession {
   call(op: unknown, arg: unknown): Promise<HostReply> {
     if (this.finished) return Promise.resolve(FINISHED);
     this.pending++;
-    const work = this.perform(String(op), arg).finally(() => {
-      this.pending--;
+    // One promise per call, answered by the host's reply or by finish(),
+    // whichever comes first (`pending` counts the host's work until it ends).
+    return new Promise((resolve) => {
+      this.unanswered.add(resolve);
+      const reply = (answer: HostReply) => {
+        this.pending--;
+        if (this.unanswered.delete(resolve)) resolve(answer);
+      };
+      this.perform(String(op), arg).then(reply, () => reply(internalError(String(op))));
     });
-    return Promise.race([work, this.finishedSignal]);
   }
 
   private async perform(op: string, arg: unknown): Promise<HostReply> {
@@ -148,7 +151,7 @@ export class RunSession {
       if (isHostError(error)) return errReply(error.code, error.message, error.retryable === true);
       // Not the script's business what broke inside the host; the operator's.
       this.options.onHostFailure(error, { op, ctx });
-      return errReply("internal_error", `${op} failed inside the platform; the run may be retried`, true);
+      return internalError(op);
     }
   }
 }
@@ -159,6 +162,9 @@ function isHostError(error: unknown): error is HostError {
   if (error instanceof HostError) return true;
   return error instanceof Error && error.name === "HostError" && typeof (error as { code?: unknown }).code === "string";
 }
+
+/** What the script sees when the host failed in a way that is not its business. */
+const internalError = (op: string): HostReply => errReply("internal_error", `${op} failed inside the platform; the run may be retried`, true);
 
 function toJson(value: unknown): string {
   const json = JSON.stringify(value);
