@@ -15,9 +15,9 @@ export function fastBodyLimit(options: { maxSize: number; onError: (c: Context) 
   const streaming = bodyLimit(options);
   return async (c, next) => {
     const length = c.req.header("content-length");
-    if (length === undefined || c.req.header("transfer-encoding") !== undefined) return streaming(c, next);
-    // Node refuses a malformed Content-Length before we see it; Number() of
-    // what remains is exact.
+    // Node refuses a malformed Content-Length before we see it; anything but
+    // digits (possible only off Node's parser) takes the counting path too.
+    if (length === undefined || !/^\d{1,15}$/.test(length) || c.req.header("transfer-encoding") !== undefined) return streaming(c, next);
     if (Number(length) > options.maxSize) return options.onError(c);
     await next();
   };
