@@ -8,7 +8,7 @@
  * Rounds alternate ours and the peer; the median of each is compared.
  *
  * @example
- * pnpm --filter @switchyard/bench bench:inbound           # full, about a minute
+ * pnpm --filter @switchyard/bench bench:inbound           # full, under two minutes
  * pnpm --filter @switchyard/bench bench:inbound --quick   # smoke run
  */
 import { randomBytes } from "node:crypto";
@@ -30,10 +30,12 @@ const USAGE = `usage: bench:inbound [--quick] [--json] [--url postgres://user@ho
 const WEBHOOK_TARGET = 0.8;
 const SEND_TARGET = 0.9;
 
+// Nine rounds: a single round of either side swings ±10% on a shared
+// two-core machine, and with five one slow spell could decide the verdict.
 const plan = (quick: boolean) =>
   quick
     ? { rounds: 2, webhooks: 300, webhookConcurrency: 16, sends: 200, sendsInFlight: 10 }
-    : { rounds: 5, webhooks: 3_000, webhookConcurrency: 16, sends: 2_000, sendsInFlight: 10 };
+    : { rounds: 9, webhooks: 3_000, webhookConcurrency: 16, sends: 2_000, sendsInFlight: 10 };
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
