@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { simpleParser } from "mailparser";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { deadLetters, runs } from "@switchyard/db";
+import { parseSmtpHostRules } from "@switchyard/email";
 import { startSmtpSink, type SmtpSink } from "@switchyard/email/testing";
 import { describeEachDriver } from "./support/databases.ts";
 import { client, managerFor } from "./support/manager.ts";
@@ -185,6 +186,44 @@ describeEachDriver("email.send from scripts", (ctx) => {
       expect((await devApi.get(`/api/v1/admin/apps/${app4}/emails/${captured.id}`)).json.text).toBe("the body");
     } finally {
       await dev.services.stop();
+    }
+  });
+
+  it("sends through an app's SMTP_URL only to a server the operator allows", async () => {
+    // Each worker here must be the only one (the test above stops the shared worker too).
+    await built.services.stop();
+    const source = `export default async () => { try { return await email.send({ from: "app@own.test", to: "a@example.com", subject: "via the app's server", text: "t" }); } catch (e) { return { code: e.code, message: e.message }; } }`;
+    const withList = (list: string) => managerFor(ctx.database, { worker: true, keyring: built.keyring, settings: { smtpUrl: sink.url, smtpAllowedHosts: parseSmtpHostRules(list) } });
+    const strict = await withList("smtp.sendgrid.net, *.mailgun.org");
+    const api = client(strict.app, built.adminToken!);
+    const app5 = (await api.post("/api/v1/admin/apps", { name: "own-smtp-checked" })).json.id;
+    const appUrl = new URL(appSink.url);
+    appUrl.username = "apikey";
+    appUrl.password = "s3cret-smtp-password";
+    await api.post(`/api/v1/admin/apps/${app5}/secrets`, { name: "SMTP_URL", value: appUrl.toString() });
+    const script = (await api.post(`/api/v1/admin/apps/${app5}/scripts`, { name: "own", source })).json.id;
+    const before = { app: appSink.messages.length, operator: sink.received() };
+    const invokeOn = async (a: typeof api) => (await finished((await a.post(`/api/v1/admin/apps/${app5}/scripts/${script}/invoke`, { payload: {} })).json.event_id))[0];
+    try {
+      const run = await invokeOn(api);
+      expect(run?.status).toBe("ok");
+      expect(run?.result).toMatchObject({ code: "smtp_host_not_allowed" });
+      expect((run?.result as { message: string }).message).toContain(`${appUrl.hostname}:${appUrl.port}`);
+      expect(JSON.stringify(run)).not.toContain("s3cret-smtp-password");
+      // Refused before connecting, and not sent through the operator's server instead.
+      expect(appSink.messages.length).toBe(before.app);
+      expect(sink.received()).toBe(before.operator);
+    } finally {
+      await strict.services.stop();
+    }
+    await api.post(`/api/v1/admin/apps/${app5}/secrets`, { name: "SMTP_URL", value: appSink.url });
+    const open = await withList(`*.mailgun.org ${appUrl.host}`);
+    try {
+      const run = await invokeOn(client(open.app, built.adminToken!));
+      expect(run?.result).toMatchObject({ accepted: ["a@example.com"], rejected: [] });
+      expect(appSink.messages.length).toBe(before.app + 1);
+    } finally {
+      await open.services.stop();
     }
   });
 });

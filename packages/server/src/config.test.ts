@@ -40,6 +40,15 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ SWITCHYARD_SMTP_CA_FILE: notPem })).toThrow(/holds no PEM certificate/);
   });
 
+  it("reads the SMTP servers apps may name, refusing a list it cannot read", () => {
+    expect(parseConfig({}).smtpAllowedHosts).toBeNull();
+    expect(parseConfig({ SWITCHYARD_SMTP_ALLOWED_HOSTS: "smtp.sendgrid.net:587, *.mailgun.org" }).smtpAllowedHosts).toEqual([
+      { host: "smtp.sendgrid.net", subdomains: false, port: 587 },
+      { host: "mailgun.org", subdomains: true, port: null },
+    ]);
+    expect(() => parseConfig({ SWITCHYARD_SMTP_ALLOWED_HOSTS: "smtp.sendgrid.net, smtp://x" })).toThrow(/SWITCHYARD_SMTP_ALLOWED_HOSTS: "smtp:\/\/x" is not host/);
+  });
+
   it("reports unknown SWITCHYARD_ variables as likely typos, but not the client ones", () => {
     const config = parseConfig({ SWITCHYARD_PROT: "1", SWITCHYARD_URL: "http://x", SWITCHYARD_TOKEN: "t" });
     expect(config.unknownVariables).toEqual(["SWITCHYARD_PROT"]);

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { parseSmtpHostRules } from "@switchyard/email";
 import type { ServiceSettings } from "./services.ts";
 import { z } from "zod";
 import { StartupError } from "./startup-error.ts";
@@ -51,6 +52,17 @@ const schema = z.object({
     .optional(),
   SWITCHYARD_EMAIL_FROM: z.string().min(3).optional(),
   SWITCHYARD_SMTP_CA_FILE: z.string().min(1).optional(),
+  SWITCHYARD_SMTP_ALLOWED_HOSTS: z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return parseSmtpHostRules(v);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `${(error as Error).message} (expected e.g. smtp.sendgrid.net:587, *.mailgun.org)` });
+        return z.NEVER;
+      }
+    })
+    .optional(),
   SWITCHYARD_SMTP_LISTEN: z
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:2525")
@@ -133,6 +145,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     smtpUrl: v.SWITCHYARD_SMTP_URL ?? null,
     emailFrom: v.SWITCHYARD_EMAIL_FROM ?? null,
     smtpCa: readCaFile(v.SWITCHYARD_SMTP_CA_FILE),
+    smtpAllowedHosts: v.SWITCHYARD_SMTP_ALLOWED_HOSTS ?? null,
     emailMaxBytes: v.SWITCHYARD_EMAIL_MAX_BYTES,
     captureEmail: v.SWITCHYARD_DEV,
     smtpListen: listenAddress(v.SWITCHYARD_SMTP_LISTEN),

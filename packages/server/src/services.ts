@@ -1,6 +1,6 @@
 import { createScriptsService, createSecretsService, createSendLog, readAppEmailSettings, SettingError, type Database, type Logger, type StoredLimits } from "@switchyard/core";
 import type { Keyring } from "@switchyard/crypto";
-import { createEmailSender, createMailer, EmailError } from "@switchyard/email";
+import { createEmailSender, createMailer, EmailError, type SmtpHostRule } from "@switchyard/email";
 import { compileScript, createExecutor, type Executor } from "@switchyard/executor";
 import { createScriptHost, settleEmail } from "./script-host.ts";
 import { createDispatcher, type DispatcherObserver } from "@switchyard/dispatcher";
@@ -23,6 +23,8 @@ export interface ServiceSettings {
   emailFrom: string | null;
   /** Extra PEM certificate authorities trusted for SMTP TLS (SWITCHYARD_SMTP_CA_FILE). */
   smtpCa: string | null;
+  /** SMTP servers an app's own SMTP_URL may name (SWITCHYARD_SMTP_ALLOWED_HOSTS); null: any. */
+  smtpAllowedHosts: readonly SmtpHostRule[] | null;
   /** Largest message sent or received (SWITCHYARD_EMAIL_MAX_BYTES). */
   emailMaxBytes: number;
   /** Dev mode: with no SMTP, mail is kept in the send log as `captured` instead of failing. */
@@ -42,6 +44,7 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   smtpUrl: null,
   emailFrom: null,
   smtpCa: null,
+  smtpAllowedHosts: null,
   emailMaxBytes: 26_214_400,
   captureEmail: false,
 };
@@ -82,6 +85,7 @@ export function createServices(deps: {
     defaults: { smtpUrl: settings.smtpUrl, from: settings.emailFrom },
     captureWhenUnconfigured: settings.captureEmail,
     maxBytes: settings.emailMaxBytes,
+    allowedSmtpHosts: settings.smtpAllowedHosts,
     settingsFor: (origin) =>
       readAppEmailSettings(secrets, origin.appId, { type: "run", id: origin.runId, appId: origin.appId }).catch((error: unknown) => {
         // A setting of the wrong form refuses the send; it never lifts a limit.

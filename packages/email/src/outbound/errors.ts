@@ -13,7 +13,8 @@ export type EmailErrorCode =
   | "rate_limited"
   | "rejected"
   | "smtp_unavailable"
-  | "smtp_auth_failed";
+  | "smtp_auth_failed"
+  | "smtp_host_not_allowed";
 
 export class EmailError extends Error {
   override name = "EmailError";

@@ -4,3 +4,4 @@ export { assertSmtpUrl, createMailer, type Mailer, type MailerOptions, type Send
 export { buildRaw, prepareEmail, type EmailKind, type PrepareOptions, type PreparedEmail } from "./message.ts";
 export { createEmailSender, type AppEmailSettings, type EmailSender, type EmailSenderOptions, type SendLog, type SendOrigin, type SendRecord } from "./sender.ts";
 export { MinuteLimiter } from "./rate-limit.ts";
+export { assertSmtpHostAllowed, parseSmtpHostRules, smtpHostAllowed, type SmtpHostRule } from "./smtp-hosts.ts";

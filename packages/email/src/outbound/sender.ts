@@ -3,6 +3,7 @@ import { EmailError } from "./errors.ts";
 import type { Mailer, SendResult } from "./mailer.ts";
 import { prepareEmail, type EmailKind, type PreparedEmail } from "./message.ts";
 import { MinuteLimiter } from "./rate-limit.ts";
+import { assertSmtpHostAllowed, type SmtpHostRule } from "./smtp-hosts.ts";
 
 /** An app's email settings; each null falls back to the operator's. */
 export interface AppEmailSettings {
@@ -56,6 +57,8 @@ export interface EmailSenderOptions {
   /** Dev mode: with no SMTP anywhere, keep the message in the log instead of failing. */
   captureWhenUnconfigured: boolean;
   maxBytes: number;
+  /** SMTP servers an app's own SMTP_URL may name (SWITCHYARD_SMTP_ALLOWED_HOSTS); null: any. */
+  allowedSmtpHosts?: readonly SmtpHostRule[] | null;
   settingsFor(origin: SendOrigin): Promise<Partial<AppEmailSettings>>;
   log: SendLog;
 }
@@ -126,6 +129,8 @@ export function createEmailSender(options: EmailSenderOptions) {
 
   async function send(origin: SendOrigin, kind: EmailKind, input: unknown): Promise<SendResult> {
     const settings = await settingsOf(origin);
+    // Checked before anything else is done with the URL: a refused host is never connected to.
+    if (settings.smtpUrl && options.allowedSmtpHosts) assertSmtpHostAllowed(options.allowedSmtpHosts, settings.smtpUrl);
     const smtpUrl = settings.smtpUrl ?? options.defaults.smtpUrl;
     const capture = !smtpUrl && options.captureWhenUnconfigured;
     if (!smtpUrl && !capture) throw new EmailError("not_configured", "email is not configured: set SWITCHYARD_SMTP_URL, or the app secret SMTP_URL");

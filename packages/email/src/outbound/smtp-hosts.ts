@@ -1,0 +1,88 @@
+/**
+ * The operator's list of SMTP servers an app may name in its own `SMTP_URL`
+ * secret (SWITCHYARD_SMTP_ALLOWED_HOSTS). Without it, anyone who may write an
+ * app's secrets can point the worker at any host and port it can reach (an
+ * internal service, a metadata address) and read the first line of its
+ * answer back from the send error. The operator's own SWITCHYARD_SMTP_URL is
+ * never checked against it.
+ *
+ * @example
+ * const rules = parseSmtpHostRules("smtp.sendgrid.net:587, *.mailgun.org");
+ * smtpHostAllowed(rules, new URL("smtp://u:p@smtp.eu.mailgun.org:587")); // true
+ */
+import { EmailError } from "./errors.ts";
+import { assertSmtpUrl } from "./mailer.ts";
+
+/** One allowed server: an exact host, or every subdomain of one, on any port or one. */
+export interface SmtpHostRule {
+  /** Lowercase host name or IP address as the URL parser writes it (IPv6 without brackets). */
+  host: string;
+  /** `*.example.com`: any name ending in `.example.com` (not `example.com` itself). */
+  subdomains: boolean;
+  port: number | null;
+}
+
+const HOST_NAME = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?$/;
+const ENTRY = /^(\*\.)?(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/;
+
+/**
+ * Parses a comma- or space-separated list of `host`, `host:port`,
+ * `*.domain`, `*.domain:port`, `[ipv6]` or `[ipv6]:port`. Throws an Error
+ * naming the first entry that is not one of these.
+ */
+export function parseSmtpHostRules(text: string): SmtpHostRule[] {
+  const entries = text.split(/[\s,]+/).filter(Boolean);
+  if (entries.length === 0) throw new Error("the list is empty");
+  return entries.map((entry) => {
+    const match = ENTRY.exec(entry.toLowerCase());
+    const port = match?.[3] === undefined ? null : Number(match[3]);
+    const rule = match ? normalize(match[2] as string, match[1] !== undefined, port) : null;
+    if (!rule) throw new Error(`${JSON.stringify(entry)} is not host, host:port or *.domain[:port]`);
+    return rule;
+  });
+}
+
+/**
+ * A host in one spelling: lowercase, IPv4 in dotted decimal, IPv6 compressed
+ * without brackets, as an http: URL writes it (an smtp: URL keeps the host as
+ * typed, while the resolver reads `2130706433` as 127.0.0.1). Null when it is
+ * not a host.
+ */
+function canonicalHost(host: string): string | null {
+  try {
+    return new URL(`http://${host}`).hostname.replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  } catch {
+    return null;
+  }
+}
+
+function normalize(host: string, subdomains: boolean, port: number | null): SmtpHostRule | null {
+  if (port !== null && (port < 1 || port > 65_535)) return null;
+  const canonical = canonicalHost(host);
+  if (canonical === null) return null;
+  const ipv6 = canonical.includes(":");
+  if (!ipv6 && !HOST_NAME.test(canonical)) return null;
+  if (subdomains && (ipv6 || !canonical.includes("."))) return null;
+  return { host: canonical, subdomains, port };
+}
+
+/** The port a URL connects to: its own, or the scheme's (465 for smtps, 587 for smtp, as the mailer does). */
+const portOf = (url: URL) => (url.port ? Number(url.port) : url.protocol === "smtps:" ? 465 : 587);
+
+/** Whether `url` (an app's SMTP_URL, already parsed) names a server the rules allow. */
+export function smtpHostAllowed(rules: readonly SmtpHostRule[], url: URL): boolean {
+  const host = canonicalHost(url.hostname);
+  if (host === null) return false;
+  const port = portOf(url);
+  return rules.some((rule) => (rule.port === null || rule.port === port) && (rule.subdomains ? host.endsWith(`.${rule.host}`) : host === rule.host));
+}
+
+/** Refuses an app's SMTP_URL whose server the operator does not allow (the URL's credentials never appear in the message). */
+export function assertSmtpHostAllowed(rules: readonly SmtpHostRule[], smtpUrl: string): void {
+  const url = assertSmtpUrl(smtpUrl);
+  if (smtpHostAllowed(rules, url)) return;
+  throw new EmailError(
+    "smtp_host_not_allowed",
+    `this app's SMTP_URL names ${url.hostname}:${portOf(url)}, which is not among the SMTP servers the operator allows (SWITCHYARD_SMTP_ALLOWED_HOSTS)`,
+  );
+}
