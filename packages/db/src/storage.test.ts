@@ -21,6 +21,11 @@ describeEachDriver("storage", (ctx) => {
     expect(rows).toHaveLength(1);
   });
 
+  it("keeps half of each outbox page free, so claims update rows in place", async () => {
+    const rows = resultRows<{ reloptions: string[] | null }>(await ctx.database.db.execute(sql`select reloptions from pg_class where relname = 'outbox'`));
+    expect(rows[0]?.reloptions).toContain("fillfactor=50");
+  });
+
   it("migrating again applies nothing", async () => {
     const report = await migrate(ctx.database.db);
     expect(report.applied).toEqual([]);
