@@ -49,6 +49,13 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ SWITCHYARD_SMTP_ALLOWED_HOSTS: "smtp.sendgrid.net, smtp://x" })).toThrow(/SWITCHYARD_SMTP_ALLOWED_HOSTS: "smtp:\/\/x" is not host/);
   });
 
+  it("sends unencrypted smtp:// only to this machine unless told otherwise", () => {
+    expect(parseConfig({}).smtpPlaintext).toBe("loopback");
+    expect(parseConfig({ SWITCHYARD_SMTP_PLAINTEXT: "never" }).smtpPlaintext).toBe("never");
+    expect(parseConfig({ SWITCHYARD_SMTP_PLAINTEXT: "always" }).smtpPlaintext).toBe("always");
+    expect(() => parseConfig({ SWITCHYARD_SMTP_PLAINTEXT: "yes" })).toThrow(/SWITCHYARD_SMTP_PLAINTEXT/);
+  });
+
   it("reports unknown SWITCHYARD_ variables as likely typos, but not the client ones", () => {
     const config = parseConfig({ SWITCHYARD_PROT: "1", SWITCHYARD_URL: "http://x", SWITCHYARD_TOKEN: "t" });
     expect(config.unknownVariables).toEqual(["SWITCHYARD_PROT"]);

@@ -52,6 +52,7 @@ const schema = z.object({
     .optional(),
   SWITCHYARD_EMAIL_FROM: z.string().min(3).optional(),
   SWITCHYARD_SMTP_CA_FILE: z.string().min(1).optional(),
+  SWITCHYARD_SMTP_PLAINTEXT: z.enum(["never", "loopback", "always"]).default("loopback"),
   SWITCHYARD_SMTP_ALLOWED_HOSTS: z
     .string()
     .transform((v, ctx) => {
@@ -146,6 +147,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     emailFrom: v.SWITCHYARD_EMAIL_FROM ?? null,
     smtpCa: readCaFile(v.SWITCHYARD_SMTP_CA_FILE),
     smtpAllowedHosts: v.SWITCHYARD_SMTP_ALLOWED_HOSTS ?? null,
+    smtpPlaintext: v.SWITCHYARD_SMTP_PLAINTEXT,
     emailMaxBytes: v.SWITCHYARD_EMAIL_MAX_BYTES,
     captureEmail: v.SWITCHYARD_DEV,
     smtpListen: listenAddress(v.SWITCHYARD_SMTP_LISTEN),

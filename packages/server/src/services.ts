@@ -1,6 +1,6 @@
 import { createScriptsService, createSecretsService, createSendLog, readAppEmailSettings, SettingError, type Database, type Logger, type StoredLimits } from "@switchyard/core";
 import type { Keyring } from "@switchyard/crypto";
-import { createEmailSender, createMailer, EmailError, type SmtpHostRule } from "@switchyard/email";
+import { createEmailSender, createMailer, EmailError, type PlaintextPolicy, type SmtpHostRule } from "@switchyard/email";
 import { compileScript, createExecutor, type Executor } from "@switchyard/executor";
 import { createScriptHost, settleEmail } from "./script-host.ts";
 import { createDispatcher, type DispatcherObserver } from "@switchyard/dispatcher";
@@ -25,6 +25,8 @@ export interface ServiceSettings {
   smtpCa: string | null;
   /** SMTP servers an app's own SMTP_URL may name (SWITCHYARD_SMTP_ALLOWED_HOSTS); null: any. */
   smtpAllowedHosts: readonly SmtpHostRule[] | null;
+  /** When smtp:// may stay unencrypted for want of STARTTLS (SWITCHYARD_SMTP_PLAINTEXT). */
+  smtpPlaintext: PlaintextPolicy;
   /** Largest message sent or received (SWITCHYARD_EMAIL_MAX_BYTES). */
   emailMaxBytes: number;
   /** Dev mode: with no SMTP, mail is kept in the send log as `captured` instead of failing. */
@@ -45,6 +47,7 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   emailFrom: null,
   smtpCa: null,
   smtpAllowedHosts: null,
+  smtpPlaintext: "loopback",
   emailMaxBytes: 26_214_400,
   captureEmail: false,
 };
@@ -79,7 +82,7 @@ export function createServices(deps: {
     limits: { defaults: settings.scriptDefaults, max: settings.scriptMax },
     maxSourceBytes: settings.scriptMaxBytes,
   });
-  const mailer = createMailer({ ca: settings.smtpCa });
+  const mailer = createMailer({ ca: settings.smtpCa, plaintext: settings.smtpPlaintext });
   const emailSender = createEmailSender({
     mailer,
     defaults: { smtpUrl: settings.smtpUrl, from: settings.emailFrom },

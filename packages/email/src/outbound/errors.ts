@@ -14,7 +14,8 @@ export type EmailErrorCode =
   | "rejected"
   | "smtp_unavailable"
   | "smtp_auth_failed"
-  | "smtp_host_not_allowed";
+  | "smtp_host_not_allowed"
+  | "smtp_tls_unavailable";
 
 export class EmailError extends Error {
   override name = "EmailError";

@@ -3,6 +3,7 @@ import nodemailer, { type Transporter } from "nodemailer";
 import { EmailError } from "./errors.ts";
 import type { PreparedEmail } from "./message.ts";
 import { classifySmtpError } from "./smtp-errors.ts";
+import { isLoopbackHost } from "./smtp-hosts.ts";
 
 export interface SendResult {
   message_id: string;
@@ -26,7 +27,16 @@ export interface MailerOptions {
    * system's, for servers with a private CA. Certificates always verify.
    */
   ca?: string | null;
+  /**
+   * When an `smtp://` connection may stay unencrypted because the server does
+   * not offer STARTTLS: `never`; `loopback` (the default), only to this
+   * machine; `always`, anywhere (nodemailer's own default, which lets anyone
+   * on the path strip STARTTLS and read the credentials).
+   */
+  plaintext?: PlaintextPolicy;
 }
+
+export type PlaintextPolicy = "never" | "loopback" | "always";
 
 /** Checks an SMTP URL's form: `smtp://` or `smtps://` with a host. */
 export function assertSmtpUrl(value: string): URL {
@@ -58,6 +68,8 @@ export function createMailer(options: MailerOptions = {}) {
   const idleMs = options.idleMs ?? 5 * 60_000;
   const maxTransports = options.maxTransports ?? 64;
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const plaintext = options.plaintext ?? "loopback";
+  const plaintextAllowed = (host: string) => plaintext === "always" || (plaintext === "loopback" && isLoopbackHost(host));
 
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -90,6 +102,7 @@ export function createMailer(options: MailerOptions = {}) {
       host: url.hostname.replace(/^\[|\]$/g, ""),
       port: url.port ? Number(url.port) : url.protocol === "smtps:" ? 465 : 587,
       secure: url.protocol === "smtps:",
+      requireTLS: url.protocol === "smtp:" && !plaintextAllowed(url.hostname),
       auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
       maxConnections: options.maxConnections ?? 5,
       maxMessages: options.maxMessages ?? 100,

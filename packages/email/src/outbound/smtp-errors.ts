@@ -7,6 +7,7 @@ const TRANSIENT_CODES = new Set(["ECONNECTION", "ETIMEDOUT", "ESOCKET", "EDNS", 
 interface SmtpFailure {
   code?: string;
   responseCode?: number;
+  command?: string;
   response?: string;
   message?: string;
 }
@@ -23,6 +24,13 @@ export function classifySmtpError(error: unknown, smtpUrl: string): EmailError {
   const code = failure.code ?? "";
   if (code === "EAUTH") return new EmailError("smtp_auth_failed", `the SMTP server refused the credentials: ${detail}`);
   const status = failure.responseCode ?? 0;
+  // STARTTLS refused by a server that does not offer it: trying again will not change that.
+  if (code === "ETLS" && failure.command === "STARTTLS" && status >= 500) {
+    return new EmailError(
+      "smtp_tls_unavailable",
+      `the SMTP server does not offer STARTTLS, and mail is not sent unencrypted to it (use smtps://, or SWITCHYARD_SMTP_PLAINTEXT=always on a trusted network): ${detail}`,
+    );
+  }
   if (status >= 400 && status < 500) return new EmailError("smtp_unavailable", `the SMTP server answered ${status}, try later: ${detail}`, true);
   if (TRANSIENT_CODES.has(code)) return new EmailError("smtp_unavailable", `the SMTP server is unreachable (${code}): ${detail}`, true);
   if (status >= 500 || code === "EENVELOPE" || code === "EMESSAGE") return new EmailError("rejected", `the SMTP server rejected the message: ${detail}`);

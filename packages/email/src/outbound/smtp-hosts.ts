@@ -48,7 +48,7 @@ export function parseSmtpHostRules(text: string): SmtpHostRule[] {
  * typed, while the resolver reads `2130706433` as 127.0.0.1). Null when it is
  * not a host.
  */
-function canonicalHost(host: string): string | null {
+export function canonicalHost(host: string): string | null {
   try {
     return new URL(`http://${host}`).hostname.replace(/^\[|\]$/g, "").replace(/\.$/, "");
   } catch {
@@ -85,4 +85,10 @@ export function assertSmtpHostAllowed(rules: readonly SmtpHostRule[], smtpUrl: s
     "smtp_host_not_allowed",
     `this app's SMTP_URL names ${url.hostname}:${portOf(url)}, which is not among the SMTP servers the operator allows (SWITCHYARD_SMTP_ALLOWED_HOSTS)`,
   );
+}
+
+/** Whether `host` (as a URL writes it) is this machine: `localhost`, 127.0.0.0/8 or ::1. */
+export function isLoopbackHost(host: string): boolean {
+  const canonical = canonicalHost(host);
+  return canonical === "localhost" || canonical === "::1" || (canonical !== null && /^127\.\d+\.\d+\.\d+$/.test(canonical));
 }
