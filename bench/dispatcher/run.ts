@@ -129,6 +129,23 @@ async function measure(db: ScratchDatabase, adminUrl: string, concurrency: numbe
   return rows;
 }
 
+/** Each CPU part's median over a system's drains, per job, as table cells. */
+function cpuRow(r: Row): string[] {
+  const part = (pick: (d: DrainResult) => number | null) => {
+    const values = r.drains.map((d) => {
+      const us = pick(d);
+      return us === null ? null : us / d.jobs;
+    }).filter((v): v is number => v !== null);
+    if (values.length === 0) return null;
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[sorted.length >> 1] as number;
+  };
+  const parts = [part((d) => d.cpu.mainUs), part((d) => d.cpu.otherThreadsUs), part((d) => d.cpu.postgresUs)];
+  const cell = (v: number | null) => (v === null ? "n/a" : v.toFixed(0));
+  const total = parts.every((v) => v !== null) ? parts.reduce((a, b) => (a as number) + (b as number), 0) : null;
+  return [r.name, ...parts.map(cell), cell(total)];
+}
+
 /** The drain with the median throughput. */
 function medianDrain(drains: DrainResult[]): DrainResult {
   const sorted = [...drains].sort((a, b) => a.jobs / a.seconds - b.jobs / b.seconds);
@@ -163,6 +180,8 @@ function report(rows: Row[], db: ScratchDatabase, concurrency: number, plan: Pla
     ),
   );
   console.log("");
+  console.log(renderTable(["system", "CPU µs/job: main thread", "other threads", "PostgreSQL", "total"], rows.map((r) => cpuRow(r)), [1, 2, 3, 4]));
+  console.log("");
   for (const r of rows) console.log(`${r.name}: ${r.config}`);
   console.log("");
   console.log(`jobs/s: the median of ${plan.rounds} drain${plan.rounds === 1 ? "" : "s"} per system, taken in turn; each drain's jobs over the time from starting`);
@@ -172,6 +191,9 @@ function report(rows: Row[], db: ScratchDatabase, concurrency: number, plan: Pla
   console.log("it counts every commit of the worker (claims, completions, polls, timers), not the enqueues.");
   console.log("start: enqueue committed (host clock when the enqueue returned) to handler start (host clock; ours: the");
   console.log("run row's started_at, the moment the executor began the run, to the millisecond).");
+  console.log("CPU µs/job: each part's median over the drains, from /proc (Linux; n/a elsewhere, and PostgreSQL n/a when it");
+  console.log("runs on another machine): this process's main thread, its other threads (isolates, V8 helpers), PostgreSQL's");
+  console.log("processes. Steadier than jobs/s on a shared machine: compare versions by it.");
   console.log("");
 
   const [ours, unbatched, batched] = rows as [Row, Row, Row];

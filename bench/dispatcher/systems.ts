@@ -11,6 +11,7 @@ import { connect, migrate } from "@switchyard/db";
 import { createServices } from "@switchyard/server";
 import { Logger, makeWorkerUtils, run, type Runner } from "graphile-worker";
 import postgres from "postgres";
+import { startCpuMeter, type CpuSplit } from "../support/cpu-meter.ts";
 import { committedTransactions, sleep } from "./db-stats.ts";
 
 const SYSTEM: Principal = { type: "system", id: "bench" };
@@ -31,6 +32,8 @@ export interface DrainResult {
   seconds: number;
   /** Transactions committed on the scratch database during the drain, the bench's own queries taken out. */
   commits: number;
+  /** CPU spent during the drain: this process's threads and PostgreSQL's processes. */
+  cpu: CpuSplit;
 }
 
 export interface LatencyPlan {
@@ -130,11 +133,14 @@ export async function setupOurs(scratch: Scratch, concurrency: number): Promise<
       const before = await committedTransactions(scratch.adminUrl, scratch.name);
       const w = await worker();
       let seconds: number;
+      let cpu: CpuSplit;
       try {
+        const meter = startCpuMeter();
         const started = performance.now();
         await w.services.start();
         await waitUntil("the drain", () => w.counts.done >= jobs);
         seconds = (performance.now() - started) / 1000;
+        cpu = meter.stop();
       } finally {
         await w.close();
       }
@@ -149,7 +155,7 @@ export async function setupOurs(scratch: Scratch, concurrency: number): Promise<
       } finally {
         await check.end({ timeout: 2 });
       }
-      return { jobs, seconds, commits: after - before };
+      return { jobs, seconds, commits: after - before, cpu };
     },
 
     async latency(plan) {
@@ -238,8 +244,10 @@ export async function setupGraphile(scratch: Scratch, concurrency: number, mode:
       try {
         const before = await committedTransactions(scratch.adminUrl, scratch.name);
         let done = 0;
+        const meter = startCpuMeter();
         const started = performance.now();
         const runner = await start(() => void done++);
+        let cpu: CpuSplit;
         try {
           await waitUntil("the drain", () => done >= jobs);
           // Batched completion commits after the handler returns: the drain ends when the last job row is gone.
@@ -248,12 +256,13 @@ export async function setupGraphile(scratch: Scratch, concurrency: number, mode:
             await sleep(1);
           }
           seconds = (performance.now() - started) / 1000;
+          cpu = meter.stop();
         } finally {
           await runner.stop();
         }
         after = await committedTransactions(scratch.adminUrl, scratch.name);
         if (done !== jobs) throw new Error(`bench: graphile-worker ran ${done} jobs for ${jobs} queued`);
-        return { jobs, seconds, commits: after - before - ownQueries };
+        return { jobs, seconds, commits: after - before - ownQueries, cpu };
       } finally {
         await check.end({ timeout: 2 });
       }
