@@ -1,9 +1,8 @@
 import tls from "node:tls";
 import nodemailer, { type Transporter } from "nodemailer";
-import { EmailError } from "./errors.ts";
 import type { PreparedEmail } from "./message.ts";
 import { classifySmtpError } from "./smtp-errors.ts";
-import { isLoopbackHost } from "./smtp-hosts.ts";
+import { assertSmtpUrl, isLoopbackHost, smtpPort } from "./smtp-url.ts";
 
 export interface SendResult {
   message_id: string;
@@ -37,20 +36,6 @@ export interface MailerOptions {
 }
 
 export type PlaintextPolicy = "never" | "loopback" | "always";
-
-/** Checks an SMTP URL's form: `smtp://` or `smtps://` with a host. */
-export function assertSmtpUrl(value: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new EmailError("not_configured", "the SMTP URL is not a URL (expected smtp://user:pass@host:587 or smtps://...)");
-  }
-  if ((url.protocol !== "smtp:" && url.protocol !== "smtps:") || !url.hostname) {
-    throw new EmailError("not_configured", "the SMTP URL must start with smtp:// or smtps:// and name a host");
-  }
-  return url;
-}
 
 const addressList = (values: unknown[] | undefined) =>
   (values ?? []).map((v) => (typeof v === "string" ? v : (v as { address?: string }).address ?? "")).filter(Boolean);
@@ -100,7 +85,7 @@ export function createMailer(options: MailerOptions = {}) {
     const transport = nodemailer.createTransport({
       pool: true,
       host: url.hostname.replace(/^\[|\]$/g, ""),
-      port: url.port ? Number(url.port) : url.protocol === "smtps:" ? 465 : 587,
+      port: smtpPort(url),
       secure: url.protocol === "smtps:",
       requireTLS: url.protocol === "smtp:" && !plaintextAllowed(url.hostname),
       auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,

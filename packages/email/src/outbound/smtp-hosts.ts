@@ -11,7 +11,7 @@
  * smtpHostAllowed(rules, new URL("smtp://u:p@smtp.eu.mailgun.org:587")); // true
  */
 import { EmailError } from "./errors.ts";
-import { assertSmtpUrl } from "./mailer.ts";
+import { assertSmtpUrl, canonicalHost, smtpPort } from "./smtp-url.ts";
 
 /** One allowed server: an exact host, or every subdomain of one, on any port or one. */
 export interface SmtpHostRule {
@@ -42,20 +42,6 @@ export function parseSmtpHostRules(text: string): SmtpHostRule[] {
   });
 }
 
-/**
- * A host in one spelling: lowercase, IPv4 in dotted decimal, IPv6 compressed
- * without brackets, as an http: URL writes it (an smtp: URL keeps the host as
- * typed, while the resolver reads `2130706433` as 127.0.0.1). Null when it is
- * not a host.
- */
-export function canonicalHost(host: string): string | null {
-  try {
-    return new URL(`http://${host}`).hostname.replace(/^\[|\]$/g, "").replace(/\.$/, "");
-  } catch {
-    return null;
-  }
-}
-
 function normalize(host: string, subdomains: boolean, port: number | null): SmtpHostRule | null {
   if (port !== null && (port < 1 || port > 65_535)) return null;
   const canonical = canonicalHost(host);
@@ -66,14 +52,11 @@ function normalize(host: string, subdomains: boolean, port: number | null): Smtp
   return { host: canonical, subdomains, port };
 }
 
-/** The port a URL connects to: its own, or the scheme's (465 for smtps, 587 for smtp, as the mailer does). */
-const portOf = (url: URL) => (url.port ? Number(url.port) : url.protocol === "smtps:" ? 465 : 587);
-
 /** Whether `url` (an app's SMTP_URL, already parsed) names a server the rules allow. */
 export function smtpHostAllowed(rules: readonly SmtpHostRule[], url: URL): boolean {
   const host = canonicalHost(url.hostname);
   if (host === null) return false;
-  const port = portOf(url);
+  const port = smtpPort(url);
   return rules.some((rule) => (rule.port === null || rule.port === port) && (rule.subdomains ? host.endsWith(`.${rule.host}`) : host === rule.host));
 }
 
@@ -83,12 +66,6 @@ export function assertSmtpHostAllowed(rules: readonly SmtpHostRule[], smtpUrl: s
   if (smtpHostAllowed(rules, url)) return;
   throw new EmailError(
     "smtp_host_not_allowed",
-    `this app's SMTP_URL names ${url.hostname}:${portOf(url)}, which is not among the SMTP servers the operator allows (SWITCHYARD_SMTP_ALLOWED_HOSTS)`,
+    `this app's SMTP_URL names ${url.hostname}:${smtpPort(url)}, which is not among the SMTP servers the operator allows (SWITCHYARD_SMTP_ALLOWED_HOSTS)`,
   );
-}
-
-/** Whether `host` (as a URL writes it) is this machine: `localhost`, 127.0.0.0/8 or ::1. */
-export function isLoopbackHost(host: string): boolean {
-  const canonical = canonicalHost(host);
-  return canonical === "localhost" || canonical === "::1" || (canonical !== null && /^127\.\d+\.\d+\.\d+$/.test(canonical));
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSmtpSink, type SmtpSink } from "../testing/smtp-sink.ts";
 import { createMailer } from "./mailer.ts";
-import { isLoopbackHost } from "./smtp-hosts.ts";
+import { isLoopbackHost } from "./smtp-url.ts";
 import { prepareEmail } from "./message.ts";
 
 // A throwaway self-signed certificate for 127.0.0.1, made by openssl for this run.
