@@ -5,6 +5,7 @@
  */
 import ivm from "isolated-vm";
 import type { ActiveRun, KillReason } from "./active-run.ts";
+import { Launcher } from "./launcher.ts";
 import { SandboxContext, type SandboxConfig } from "./sandbox-context.ts";
 import { SCRIPT_FILENAME, wrapScript } from "./sdk-source.ts";
 import type { CompiledScript } from "./types.ts";
@@ -39,6 +40,8 @@ export interface AppIsolateOptions {
   sandbox: SandboxConfig;
   contextsPerVersion: number;
   onCatastrophicError: ((message: string) => void) | undefined;
+  /** Told how many runs were started together in one call into the isolate (see launcher.ts). */
+  onBatchedStarts: (runs: number) => void;
   /** Told once, when the isolate is disposed for any reason. */
   onDisposed: (app: AppIsolate, reason: DisposeReason) => void;
 }
@@ -54,11 +57,13 @@ export class AppIsolate {
   idleCpuBaseline: bigint | null = null;
   disposeReason: DisposeReason | null = null;
   private readonly versions = new Map<string, VersionSlot>();
+  private readonly launcher: Launcher;
   private liveContexts = 0;
 
   constructor(readonly options: AppIsolateOptions) {
     const { memoryMb: memoryLimit, onCatastrophicError } = options;
     this.isolate = new ivm.Isolate(onCatastrophicError ? { memoryLimit, onCatastrophicError } : { memoryLimit });
+    this.launcher = new Launcher(this.isolate, options.onBatchedStarts);
   }
 
   get appId(): string {
@@ -105,7 +110,7 @@ export class AppIsolate {
 
   private async createContext(slot: VersionSlot): Promise<SandboxContext> {
     const compiled = await slot.compiled;
-    const context = await SandboxContext.create(this.isolate, compiled, this.options.sandbox);
+    const context = await SandboxContext.create(this.isolate, compiled, this.options.sandbox, this.launcher);
     if (!this.disposed) this.liveContexts++;
     return context;
   }
@@ -154,6 +159,7 @@ export class AppIsolate {
     for (const run of this.active) run.kill(runReason);
     this.versions.clear();
     this.liveContexts = 0;
+    this.launcher.release();
     if (!this.isolate.isDisposed) {
       try {
         this.isolate.dispose();

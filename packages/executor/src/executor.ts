@@ -28,6 +28,8 @@ export interface ExecutorStats {
   totals: {
     runs: number;
     isolatesCreated: number;
+    /** Runs started in one call into their isolate together with others: a busy app's runs share the wake-up of its isolate. */
+    batchedStarts: number;
     /** Isolates disposed, by why. */
     isolatesDisposed: Record<DisposeReason, number>;
     timeouts: number;
@@ -160,7 +162,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         contexts,
         idleContexts,
         activeRuns,
-        totals: { ...totals, isolatesCreated: pool.counters.created, isolatesDisposed: { ...pool.counters.disposed } },
+        totals: { ...totals, isolatesCreated: pool.counters.created, batchedStarts: pool.counters.batchedStarts, isolatesDisposed: { ...pool.counters.disposed } },
       };
     },
     dispose() {

@@ -5,6 +5,7 @@
  */
 import ivm from "isolated-vm";
 import type { SecretRead } from "./redact.ts";
+import type { Launcher } from "./launcher.ts";
 import { errReply, type HostReply, type RunSession } from "./run-session.ts";
 
 /** Per-run caps the bootstrap applies inside the isolate, in characters. */
@@ -37,6 +38,7 @@ export class SandboxContext {
     private readonly context: ivm.Context,
     private readonly entry: ivm.Reference<unknown>,
     private readonly config: string,
+    private readonly launcher: Launcher,
   ) {
     // The port is created per context and reads `this.current` on every call:
     // a call is attributed by where it came from, never by what it claims.
@@ -58,11 +60,11 @@ export class SandboxContext {
   }
 
   /** A new context in `isolate` with `script` (a `wrapScript` output) evaluated in it. */
-  static async create(isolate: ivm.Isolate, script: ivm.Script, config: SandboxConfig): Promise<SandboxContext> {
+  static async create(isolate: ivm.Isolate, script: ivm.Script, config: SandboxConfig, launcher: Launcher): Promise<SandboxContext> {
     const context = await isolate.createContext();
     try {
       const entry = (await script.run(context, { reference: true })) as ivm.Reference<unknown>;
-      return new SandboxContext(context, entry, JSON.stringify(config));
+      return new SandboxContext(context, entry, JSON.stringify(config), launcher);
     } catch (error) {
       context.release();
       throw error;
@@ -85,12 +87,14 @@ export class SandboxContext {
     this.runs++;
     const first = !this.installed;
     this.installed = true;
-    // The port and config go in once; the bootstrap keeps them in its closure.
-    const args = first ? [this.port, payload, this.config] : [undefined, payload, undefined];
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       this.answer = resolve;
-      // Throws at once when the isolate is gone, which rejects this promise.
-      this.entry.applyIgnored(undefined, args);
+      // The port and config go in once, straight to the entry; the bootstrap
+      // keeps them in its closure. Later runs start through the launcher,
+      // with the other runs of this event-loop turn. Either way an isolate
+      // that is gone rejects this promise.
+      if (first) this.entry.applyIgnored(undefined, [this.port, payload, this.config]);
+      else this.launcher.launch(this.entry, payload, reject);
     });
   }
 
