@@ -26,6 +26,21 @@ describeEachDriver("storage", (ctx) => {
     expect(rows[0]?.reloptions).toContain("fillfactor=50");
   });
 
+  it("indexes only the runs that did not end ok, and lists an app's failed runs through that index", async () => {
+    const db = ctx.database.db;
+    const defs = resultRows<{ indexname: string; indexdef: string }>(await db.execute(sql`select indexname, indexdef from pg_indexes where tablename = 'runs'`));
+    expect(defs.map((d) => d.indexname)).not.toContain("runs_app_status");
+    expect(defs.find((d) => d.indexname === "runs_app_not_ok")?.indexdef).toMatch(/WHERE \(status <> 'ok'::text\)/);
+    // The planner must see that status = 'error' implies the index's predicate.
+    const plan = await db.transaction(async (tx) => {
+      await tx.execute(sql`set local enable_seqscan = off`);
+      return resultRows<Record<string, string>>(
+        await tx.execute(sql`explain select id from runs where app_id = 'app_x' and status = 'error' order by started_at desc limit 50`),
+      );
+    });
+    expect(plan.map((row) => Object.values(row).join(" ")).join("\n")).toContain("runs_app_not_ok");
+  });
+
   it("migrating again applies nothing", async () => {
     const report = await migrate(ctx.database.db);
     expect(report.applied).toEqual([]);
