@@ -25,3 +25,19 @@ export async function committedTransactions(adminUrl: string, name: string): Pro
     await sql.end({ timeout: 2 });
   }
 }
+
+/**
+ * VACUUM (ANALYZE) of the whole scratch database, before each drain and
+ * untimed, as pgbench does before a run: every drain of either system then
+ * starts from tables without the dead rows earlier drains left (ours: outbox
+ * and runs; graphile-worker: its jobs), instead of meeting them or an
+ * autovacuum pass at a random point of the drain.
+ */
+export async function vacuumScratch(url: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+  try {
+    await sql.unsafe("vacuum (analyze)");
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}

@@ -12,7 +12,7 @@ import { createServices } from "@switchyard/server";
 import { Logger, makeWorkerUtils, run, type Runner } from "graphile-worker";
 import postgres from "postgres";
 import { startCpuMeter, type CpuSplit } from "../support/cpu-meter.ts";
-import { committedTransactions, sleep } from "./db-stats.ts";
+import { committedTransactions, sleep, vacuumScratch } from "./db-stats.ts";
 
 const SYSTEM: Principal = { type: "system", id: "bench" };
 /** Rows per enqueue transaction in the drain's setup (not timed). */
@@ -130,6 +130,7 @@ export async function setupOurs(scratch: Scratch, concurrency: number): Promise<
       } finally {
         await feeder.close();
       }
+      await vacuumScratch(scratch.url);
       const before = await committedTransactions(scratch.adminUrl, scratch.name);
       const w = await worker();
       let seconds: number;
@@ -232,6 +233,7 @@ export async function setupGraphile(scratch: Scratch, concurrency: number, mode:
       } finally {
         await feeder.release();
       }
+      await vacuumScratch(scratch.url);
       const check = checker(scratch.url);
       let ownQueries = 0;
       const queued = async () => {
