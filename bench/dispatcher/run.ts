@@ -136,9 +136,7 @@ function cpuRow(r: Row): string[] {
       const us = pick(d);
       return us === null ? null : us / d.jobs;
     }).filter((v): v is number => v !== null);
-    if (values.length === 0) return null;
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[sorted.length >> 1] as number;
+    return values.length === 0 ? null : percentile([...values].sort((a, b) => a - b), 50);
   };
   const parts = [part((d) => d.cpu.mainUs), part((d) => d.cpu.otherThreadsUs), part((d) => d.cpu.postgresUs)];
   const cell = (v: number | null) => (v === null ? "n/a" : v.toFixed(0));

@@ -5,6 +5,7 @@
  */
 import ivm from "isolated-vm";
 import type { ActiveRun, KillReason } from "./active-run.ts";
+import { releaseQuietly } from "./handles.ts";
 import { Launcher } from "./launcher.ts";
 import { SandboxContext, type SandboxConfig } from "./sandbox-context.ts";
 import { SCRIPT_FILENAME, wrapScript } from "./sdk-source.ts";
@@ -211,12 +212,4 @@ export class AppIsolate {
 
 function versionKey(script: CompiledScript): string {
   return `${script.id}@${script.version}`;
-}
-
-function releaseQuietly(handle: { release(): void }): void {
-  try {
-    handle.release();
-  } catch {
-    // The isolate went first and took the handle with it.
-  }
 }

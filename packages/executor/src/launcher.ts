@@ -16,6 +16,7 @@
  * in bench/dispatcher's drain ~15 µs less CPU per job.
  */
 import type ivm from "isolated-vm";
+import { releaseQuietly } from "./handles.ts";
 
 // Strict and alone in its context; it never calls an entry itself: each runs
 // as its own task, so no launcher frame is on a stack a handler can inspect,
@@ -91,13 +92,7 @@ export class Launcher {
   /** Frees the launcher's context; runs not yet sent fail. Safe on a disposed isolate. */
   release(): void {
     this.released = true;
-    for (const handle of [this.launcher, this.context]) {
-      try {
-        handle?.release();
-      } catch {
-        // Gone with the isolate.
-      }
-    }
+    releaseQuietly(this.launcher, this.context);
     this.launcher = null;
     this.context = null;
   }

@@ -5,6 +5,7 @@
  */
 import ivm from "isolated-vm";
 import type { SecretRead } from "./redact.ts";
+import { releaseQuietly } from "./handles.ts";
 import type { Launcher } from "./launcher.ts";
 import { errReply, type HostReply, type RunSession } from "./run-session.ts";
 
@@ -103,12 +104,6 @@ export class SandboxContext {
     if (this.released) return;
     this.released = true;
     this.current = null;
-    for (const handle of [this.entry, this.port, this.context]) {
-      try {
-        handle.release();
-      } catch {
-        // Already gone with its isolate: nothing left to free.
-      }
-    }
+    releaseQuietly(this.entry, this.port, this.context);
   }
 }
