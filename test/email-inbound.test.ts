@@ -11,7 +11,7 @@ import { describeEachDriver } from "./support/databases.ts";
 import { client, managerFor } from "./support/manager.ts";
 import { waitFor } from "./support/wait.ts";
 
-const fixtures = new URL("../../shared/fixtures/email/", import.meta.url);
+const fixtures = new URL("./fixtures/email/", import.meta.url);
 const fixture = (path: string) => readFileSync(new URL(path, fixtures));
 const MAX_BYTES = 256 * 1024;
 const DOMAIN = "in.switchyard.test";

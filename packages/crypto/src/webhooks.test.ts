@@ -17,7 +17,7 @@ interface Vectors {
 }
 
 const vectors = JSON.parse(
-  readFileSync(new URL("../../../../shared/fixtures/email/standard-webhooks-vectors.json", import.meta.url), "utf8"),
+  readFileSync(new URL("../../../test/fixtures/email/standard-webhooks-vectors.json", import.meta.url), "utf8"),
 ) as Vectors;
 
 const reference = vectors.sign_vectors[0];

@@ -18,8 +18,8 @@ function repoRoot(): string {
   return dir;
 }
 
-/** /work/shared sits beside the checkout: `<repo>/../shared/fixtures/email`. */
-export const FIXTURES = resolve(repoRoot(), "../shared/fixtures/email");
+/** The provider payloads and MIME messages kept in the repository (see its SOURCES.md). */
+export const FIXTURES = resolve(repoRoot(), "test/fixtures/email");
 
 export function fixture(path: string): Buffer {
   return readFileSync(join(FIXTURES, path));
