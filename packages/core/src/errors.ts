@@ -14,7 +14,12 @@ export type ErrorCode =
   | "not_configured"
   | "not_ready"
   | "audit_unavailable"
-  | "decrypt_failed";
+  | "decrypt_failed"
+  // Input PostgreSQL could not store faithfully (json/storable.ts).
+  | "unsupported_character"
+  | "too_deep"
+  | "unsupported_number"
+  | "invalid_cursor";
 
 export class SwitchyardError extends Error {
   override name = "SwitchyardError";

@@ -11,6 +11,15 @@ export {
 export type { ErrorCode } from "./errors.ts";
 export { newId } from "./ids.ts";
 export {
+  MAX_JSON_DEPTH,
+  findUnstorable,
+  findUnstorableText,
+  assertStorable,
+  assertStorableText,
+  UnstorableInputError,
+} from "./json/storable.ts";
+export type { StorableProblem, StorableProblemCode } from "./json/storable.ts";
+export {
   TOKEN_SCOPES,
   hasScope,
   requireScope,

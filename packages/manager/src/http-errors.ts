@@ -16,6 +16,10 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   not_ready: 503,
   audit_unavailable: 503,
   decrypt_failed: 500,
+  unsupported_character: 400,
+  too_deep: 400,
+  unsupported_number: 400,
+  invalid_cursor: 400,
 };
 
 /** API.md's error body. */
