@@ -177,13 +177,13 @@ describeEachDriver("dead letters over the admin API", (ctx) => {
     expect((await reader.post(`${base()}/replay`, {})).status).toBe(403);
     expect((await reader.delete(`${base()}/${item!.id}`)).status).toBe(403);
 
-    const writerToken = (await admin.post("/api/v1/admin/tokens", { name: "dl-writer", scopes: ["scripts:write"] })).json.token;
+    const writerToken = (await admin.post("/api/v1/admin/tokens", { name: "dl-writer", scopes: ["scripts:write", "secrets:reveal"] })).json.token;
     expect((await client(built.app, writerToken).get(base())).status).toBe(403);
 
     const workspaceId = (await admin.post("/api/v1/admin/workspaces", { name: "elsewhere" })).json.id;
     const outsider = client(
       built.app,
-      (await admin.post("/api/v1/admin/tokens", { name: "dl-outsider", scopes: ["runs:read", "scripts:write"], workspace_id: workspaceId })).json.token,
+      (await admin.post("/api/v1/admin/tokens", { name: "dl-outsider", scopes: ["runs:read", "scripts:write", "secrets:reveal"], workspace_id: workspaceId })).json.token,
     );
     expect((await outsider.get(base())).status).toBe(404);
     expect((await outsider.get(`${base()}/${item!.id}`)).status).toBe(404);

@@ -2,7 +2,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { generateToken, hashToken } from "@switchyard/crypto";
 import { apiTokens, meta, type Db } from "@switchyard/db";
 import { recordAudit } from "./audit.ts";
-import { ForbiddenError, NotFoundError } from "./errors.ts";
+import { ForbiddenError, NotFoundError, SwitchyardError } from "./errors.ts";
 import { newId } from "./ids.ts";
 import { canSeeWorkspace, requireScope, type Principal, type TokenScope, TOKEN_SCOPES } from "./principal.ts";
 import { getWorkspace } from "./tenancy.ts";
@@ -24,6 +24,26 @@ export interface TokenInput {
   workspaceId?: string | null | undefined;
 }
 
+/**
+ * Scopes that make an app's code run: deploying or invoking a script, replaying
+ * a dead letter, pointing a trigger at a script. That code can read every
+ * secret its app can (`secrets.get`), so these scopes are as strong as
+ * `secrets:reveal`, and a token that holds one must say so by holding
+ * `secrets:reveal` too (migration 0009 wrote it into older tokens).
+ */
+export const SCOPES_THAT_RUN_CODE: readonly TokenScope[] = ["scripts:write", "triggers:write"];
+
+function requireRevealBesideCode(scopes: readonly TokenScope[]): void {
+  if (scopes.includes("admin") || scopes.includes("secrets:reveal")) return;
+  const runsCode = scopes.find((s) => SCOPES_THAT_RUN_CODE.includes(s));
+  if (runsCode === undefined) return;
+  throw new SwitchyardError(
+    "scope_requires_reveal",
+    `${runsCode} lets the token run code that can read every secret of its apps; ask for secrets:reveal as well`,
+    { details: { scope: runsCode, requires: "secrets:reveal" } },
+  );
+}
+
 async function insertToken(db: Db, createdBy: string | null, input: TokenInput): Promise<CreatedToken> {
   const token = generateToken(TOKEN_PREFIX);
   const id = newId("tok");
@@ -39,14 +59,8 @@ async function insertToken(db: Db, createdBy: string | null, input: TokenInput):
  */
 export async function createToken(db: Db, principal: Principal, input: TokenInput): Promise<CreatedToken> {
   requireScope(principal, "admin");
-  const limitedTo = principal.type === "token" ? principal.workspaceId : null;
-  const workspaceId = input.workspaceId ?? limitedTo;
-  if (limitedTo !== null && workspaceId !== limitedTo) {
-    throw new ForbiddenError("a workspace token can only issue tokens for its own workspace", {
-      workspace_id: limitedTo,
-    });
-  }
-  if (workspaceId !== null) await getWorkspace(db, principal, workspaceId);
+  requireRevealBesideCode(input.scopes);
+  const workspaceId = await tokenWorkspace(db, principal, input.workspaceId ?? null);
   return db.transaction(async (tx) => {
     const created = await insertToken(tx, principal.id, { ...input, workspaceId });
     await recordAudit(tx, principal, {
@@ -58,6 +72,25 @@ export async function createToken(db: Db, principal: Principal, input: TokenInpu
     });
     return created;
   });
+}
+
+/**
+ * The workspace id a new token is limited to (`requested` may be an id or a
+ * name; the id is stored). A workspace token issues tokens for its own
+ * workspace only, and learns nothing of others: any other answer is 403.
+ */
+async function tokenWorkspace(db: Db, principal: Principal, requested: string | null): Promise<string | null> {
+  const limitedTo = principal.type === "token" ? principal.workspaceId : null;
+  if (requested === null) return limitedTo;
+  const found = await getWorkspace(db, principal, requested).catch((error: unknown) => {
+    if (limitedTo !== null && error instanceof NotFoundError) return null;
+    throw error;
+  });
+  // found is null only for a workspace token asking for a workspace it cannot see.
+  if (found === null || (limitedTo !== null && found.id !== limitedTo)) {
+    throw new ForbiddenError("a workspace token can only issue tokens for its own workspace", { workspace_id: limitedTo });
+  }
+  return found.id;
 }
 
 export async function revokeToken(db: Db, principal: Principal, id: string): Promise<void> {
