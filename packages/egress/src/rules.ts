@@ -94,7 +94,7 @@ function hostRule(text: string, body: string, port: number | null): EgressRule |
 /** A host name in one spelling (lowercase, no trailing dot), or null when it is not a name. */
 export function canonicalName(name: string): string | null {
   // Internationalized names compare in their ASCII (punycode) form, as DNS sees them.
-  const host = (/^[\x00-\x7f]*$/.test(name) ? name : domainToASCII(name)).toLowerCase().replace(/\.$/, "");
+  const host = (/\P{ASCII}/u.test(name) ? domainToASCII(name) : name).toLowerCase().replace(/\.$/, "");
   if (host.length === 0 || host.length > 253) return null;
   return host.split(".").every((label) => LABEL.test(label)) ? host : null;
 }
