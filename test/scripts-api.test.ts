@@ -86,6 +86,27 @@ describeEachDriver("scripts and runs over the admin API", (ctx) => {
     expect((await admin.post(`/api/v1/admin/apps/${appId}/scripts/versioned/invoke`, {})).status).toBe(404);
   });
 
+  it("redeploys with PUT from the body POST took, renaming on a changed name and refusing a taken one with 409", async () => {
+    const url = (id: string) => `/api/v1/admin/apps/${appId}/scripts/${id}`;
+    const first = (await deploy("put-me", "export default () => 'one';")).json;
+    await deploy("put-taken", "export default () => 'taken';");
+    const same = await admin.put(url(first.id), { name: "put-me", source: "export default () => 'two';", language: "js" });
+    expect(same.status).toBe(200);
+    expect(same.json).toMatchObject({ id: first.id, name: "put-me", version: 2 });
+    const renamed = await admin.put(url(first.id), { name: "put-renamed", source: "export default () => 'three';", language: "ts" });
+    expect(renamed.status).toBe(200);
+    expect(renamed.json).toMatchObject({ id: first.id, name: "put-renamed", version: 3, language: "ts" });
+    expect((await admin.get(url("put-renamed"))).json.id).toBe(first.id);
+    expect((await admin.get(url("put-me"))).status).toBe(404);
+    const taken = await admin.put(url(first.id), { name: "put-taken", source: "export default () => 'four';", language: "js" });
+    expect(taken.status).toBe(409);
+    expect(taken.json.error).toMatchObject({ code: "conflict", details: { name: "put-taken" } });
+    const badName = await admin.put(url(first.id), { name: "Not A Name", source: "export default () => 5;", language: "js" });
+    expect(badName.status).toBe(400);
+    // Nothing refused changed the stored script.
+    expect((await admin.get(url(first.id))).json).toMatchObject({ name: "put-renamed", version: 3, source: "export default () => 'three';" });
+  });
+
   it("reads its own app's secret, not another app's, and masks it in logs, errors and results", async () => {
     const secret = "tok_live_9f8e7d6c5b4a3210";
     await admin.post(`/api/v1/admin/apps/${appId}/secrets`, { name: "API_TOKEN", value: secret });

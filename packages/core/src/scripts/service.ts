@@ -95,38 +95,60 @@ export function createScriptsService(options: ScriptsServiceOptions) {
         } catch (error) {
           if (!isUniqueViolation(error)) throw error;
         }
-        if (!row) throw new ConflictError(`a script named ${JSON.stringify(input.name)} already exists in this app`, { name: input.name });
+        if (!row) throw nameTaken(input.name);
         await recordAudit(tx, principal, { action: "script.deploy", outcome: "ok", appId: app.id, workspaceId: app.workspaceId, name: row.name, version: 1 });
         return row;
       });
     },
 
-    async redeploy(principal: Principal, appRef: string, scriptRef: string, input: Partial<Omit<DeployInput, "name">>): Promise<Script> {
+    /**
+     * A new version from the script's full representation (POST's body): what
+     * is left out stays as it was; a changed `name` renames the script, and a
+     * name another script of the app holds is a conflict.
+     */
+    async redeploy(principal: Principal, appRef: string, scriptRef: string, input: Partial<DeployInput>): Promise<Script> {
       requireScope(principal, "scripts:write");
       const app = await getApp(db, principal, appRef);
       const current = await find(db, app, scriptRef);
+      const name = input.name ?? current.name;
       const language = input.language ?? current.language;
       const source = input.source ?? current.source;
       const limits = input.limits === undefined ? current.limits : checkLimits(input.limits);
-      const { code, sourceMap } = await compiled(current.name, source, language);
+      const { code, sourceMap } = await compiled(name, source, language);
       return db.transaction(async (tx) => {
-        const [row] = await tx
-          .update(scripts)
-          .set({
-            version: current.version + 1,
-            language,
-            source,
-            compiled: code,
-            sourceMap,
-            limits,
-            freshContext: input.freshContext ?? current.freshContext,
-            updatedAt: new Date(),
-          })
-          // Compare-and-set on the version: two deploys racing do not both win.
-          .where(and(eq(scripts.id, current.id), eq(scripts.version, current.version)))
-          .returning();
+        let row: Script | undefined;
+        try {
+          [row] = await tx
+            .update(scripts)
+            .set({
+              name,
+              version: current.version + 1,
+              language,
+              source,
+              compiled: code,
+              sourceMap,
+              limits,
+              freshContext: input.freshContext ?? current.freshContext,
+              updatedAt: new Date(),
+            })
+            // Compare-and-set on the version: two deploys racing do not both win.
+            .where(and(eq(scripts.id, current.id), eq(scripts.version, current.version)))
+            .returning();
+        } catch (error) {
+          if (isUniqueViolation(error)) throw nameTaken(name);
+          throw error;
+        }
         if (!row) throw new ConflictError("the script was deployed by someone else meanwhile; retry", { version: current.version });
-        await recordAudit(tx, principal, { action: "script.deploy", outcome: "ok", appId: app.id, workspaceId: app.workspaceId, name: row.name, version: row.version });
+        const renamed = name === current.name ? null : { renamed_from: current.name };
+        await recordAudit(tx, principal, {
+          action: "script.deploy",
+          outcome: "ok",
+          appId: app.id,
+          workspaceId: app.workspaceId,
+          name: row.name,
+          version: row.version,
+          details: renamed,
+        });
         return row;
       });
     },
@@ -166,6 +188,8 @@ export function createScriptsService(options: ScriptsServiceOptions) {
 
   };
 }
+
+const nameTaken = (name: string) => new ConflictError(`a script named ${JSON.stringify(name)} already exists in this app`, { name });
 
 export type ScriptsService = ReturnType<typeof createScriptsService>;
 

@@ -16,7 +16,9 @@ const deployBody = z.strictObject({
   limits: limits.optional(),
   fresh_context: z.boolean().optional(),
 });
+// PUT takes POST's body (the full representation); a field left out stays as it was.
 const redeployBody = z.strictObject({
+  name: scriptName.optional(),
   source: z.string().optional(),
   language: z.enum(["js", "ts"]).optional(),
   limits: limits.optional(),
@@ -83,9 +85,10 @@ export function scriptRoutes(routes: RouteRegistry, { database, scripts, invoker
   );
 
   routes.add(
-    { method: "put", path: `${base}/:scriptId`, summary: "Redeploy a script (a new version)", tag: "scripts", scope: "scripts:write", body: redeployBody },
+    { method: "put", path: `${base}/:scriptId`, summary: "Redeploy a script (a new version) with POST's body; a changed name renames it (409 when another script has it)", tag: "scripts", scope: "scripts:write", body: redeployBody },
     async (c, { body, principal }) => {
       const script = await scripts.redeploy(principal, appId(c), scriptId(c), {
+        name: body.name,
         source: body.source,
         language: body.language,
         limits: body.limits,
