@@ -1,4 +1,4 @@
-import { completeMany, type Completion, type CompletionResult, type Db, type Logger } from "@switchyard/core";
+import { completeMany, unstorableRun, type Completion, type CompletionResult, type Db, type Logger } from "@switchyard/core";
 
 export interface CompletionBatchOptions {
   db: Db;
@@ -25,6 +25,10 @@ interface Pending {
  *
  * A write that fails is tried again one completion at a time, so one
  * completion the database refuses cannot take its batch-mates down with it.
+ * One the database refuses for its data (SQLSTATE class 22 or 54: a value it
+ * cannot hold) is written once more bare, as an error without its logs and
+ * result: it leaves a run row and a last error instead of lapsing its lease
+ * and running again unrecorded until it is dead-lettered with no error at all.
  */
 export function createCompletionBatch(options: CompletionBatchOptions) {
   const { db, logger } = options;
@@ -38,16 +42,24 @@ export function createCompletionBatch(options: CompletionBatchOptions) {
       results = await completeMany(db, batch.map((p) => p.completion));
     } catch (error) {
       if (batch.length === 1) {
-        batch[0]?.reject(error);
+        await writeAlone(batch[0] as Pending, error);
         return;
       }
       logger.warn({ err: error, size: batch.length }, "a batched completion failed; writing its completions one at a time");
       for (const p of batch) {
-        await completeMany(db, [p.completion]).then(([result]) => p.resolve(result as CompletionResult), p.reject);
+        await completeMany(db, [p.completion]).then(([result]) => p.resolve(result as CompletionResult), (alone: unknown) => writeAlone(p, alone));
       }
       return;
     }
     batch.forEach((p, i) => p.resolve(results[i] as CompletionResult));
+  }
+
+  /** A completion whose own write failed: recorded bare when its data was refused, else left to its lease. */
+  async function writeAlone(p: Pending, error: unknown): Promise<void> {
+    const sqlState = refusedDataState(error);
+    if (sqlState === null) return p.reject(error);
+    logger.error({ err: error, eventId: p.completion.claim.id, sqlState }, "the database refused a run record; recording the attempt without its output");
+    await completeMany(db, [unstorableRun(p.completion, "the run's record", sqlState)]).then(([result]) => p.resolve(result as CompletionResult), p.reject);
   }
 
   function flush(): void {
@@ -85,6 +97,15 @@ export function createCompletionBatch(options: CompletionBatchOptions) {
       }
     },
   };
+}
+
+/** The SQLSTATE of a refusal of the data itself (class 22 data exception, 54 program limit), through drizzle's wrapping. */
+function refusedDataState(error: unknown): string | null {
+  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^(22|54)[0-9A-Z]{3}$/.test(code)) return code;
+  }
+  return null;
 }
 
 export type CompletionBatch = ReturnType<typeof createCompletionBatch>;

@@ -93,4 +93,37 @@ describeEachDriver("batched completion", (ctx) => {
     // An attempt that never ran leaves no run row; a lost one neither.
     expect((await db().select().from(runs).where(inArray(runs.eventId, [a.id, b.id, c.id]))).map((r) => r.id)).toEqual(["run_la"]);
   });
+
+  it("records a run whose result holds U+0000 as a result_not_storable error, retried per policy, without taking its batch-mates down", async () => {
+    const { claimed } = await claimThree("unstorable");
+    const [a, b, c] = claimed;
+    const results = await completeMany(db(), [
+      { claim: a, record: record("run_ua"), failure: null },
+      { claim: b, record: { ...record("run_ub"), result: { text: "x\u0000y" }, logs: [{ level: "log", message: "nul \u0000 and \uD800 here", at: 2 }] }, failure: null },
+      { claim: c, record: { ...record("run_uc"), status: "error", error: { name: "Error", message: "thrown \u0000", stack: null, code: null, retry: { kind: "retry" } } }, failure: { kind: "retry", delayMs: 60_000 } },
+    ]);
+    expect(results).toEqual(["done", "retrying", "retrying"]);
+    const written = await db().select().from(runs).where(inArray(runs.eventId, [a.id, b.id, c.id]));
+    expect(written.find((r) => r.id === "run_ua")).toMatchObject({ status: "ok", result: { n: 1 } });
+    const bad = written.find((r) => r.id === "run_ub")!;
+    expect(bad).toMatchObject({ status: "error", result: null, error: { code: "result_not_storable" } });
+    expect((bad.error as { message: string }).message).toMatch(/U\+0000.*at text/);
+    // Log lines keep U+0000 as six visible characters and a lone surrogate as U+FFFD.
+    expect(bad.logs).toEqual([{ level: "log", message: "nul \\u0000 and \uFFFD here", at: 2 }]);
+    expect(written.find((r) => r.id === "run_uc")).toMatchObject({ status: "error", error: { message: "thrown \\u0000" } });
+    const retried = await db().select().from(outbox).where(eq(outbox.id, b.id));
+    expect(retried[0]).toMatchObject({ leaseToken: null, lastError: { code: "result_not_storable" } });
+  });
+
+  it("dead-letters an unstorable result on the last attempt with its error as last_error", async () => {
+    const { claimed } = await claimThree("unstorable-last");
+    const [a] = claimed;
+    const last = { ...a, attempts: a.retry.max_attempts };
+    const deep: unknown = Array.from({ length: 150 }).reduce<unknown>((inner) => [inner], 1);
+    expect(await completeMany(db(), [{ claim: last, record: { ...record("run_deep"), result: deep }, failure: null }])).toEqual(["dead_lettered"]);
+    const [letter] = await db().select().from(deadLetters).where(eq(deadLetters.eventId, a.id));
+    expect(letter?.lastError).toMatchObject({ code: "result_not_storable" });
+    expect((letter?.lastError as { message: string }).message).toMatch(/deeper than 100/);
+    expect(await db().select().from(runs).where(eq(runs.eventId, a.id))).toMatchObject([{ id: "run_deep", status: "error", result: null }]);
+  });
 });

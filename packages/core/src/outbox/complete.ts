@@ -6,6 +6,7 @@ import { fanOutDeadLetter } from "../triggers/fan-out.ts";
 import type { Claim } from "./queue.ts";
 import { executePrepared } from "./prepared.ts";
 import { retryDelayMs } from "./retry.ts";
+import { storableCompletion } from "./storable-record.ts";
 
 export interface RunRecord extends RunFinish {
   runId: string;
@@ -45,12 +46,15 @@ export async function complete(db: Db, c: Claim, record: RunRecord | null, failu
  * run row (`lost`), the others are written. Successes and retries, the common
  * case, take ONE statement (one round trip, one commit) for the whole batch;
  * a batch with dead letters takes one transaction, as dead letters fan out.
+ * Records are made storable first (storable-record.ts): one run's U+0000 or
+ * 10,000-deep result would otherwise fail the whole statement.
  *
  * @example
  * const results = await completeMany(db, finished); // ["done", "lost", "retrying", ...]
  */
-export async function completeMany(db: Db, completions: Completion[]): Promise<CompletionResult[]> {
-  if (completions.length === 0) return [];
+export async function completeMany(db: Db, given: Completion[]): Promise<CompletionResult[]> {
+  if (given.length === 0) return [];
+  const completions = given.map(storableCompletion);
   const letters = completions.filter(isDeadLetter);
   if (letters.length === 0) return completeSimple(db, completions);
   return db.transaction(async (tx) => {
