@@ -70,6 +70,14 @@ export class TooLargeError extends SwitchyardError {
   }
 }
 
+/** A paging cursor that names nothing in the list it pages (another app's row, a deleted one, a made-up id). */
+export class InvalidCursorError extends SwitchyardError {
+  override name = "InvalidCursorError";
+  constructor(parameter: string) {
+    super("invalid_cursor", `${parameter} does not name an entry of this list`, { details: { parameter } });
+  }
+}
+
 /** The audit row could not be written, so the operation it would record did not happen. */
 export class AuditUnavailableError extends SwitchyardError {
   override name = "AuditUnavailableError";

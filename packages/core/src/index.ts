@@ -6,6 +6,7 @@ export {
   ForbiddenError,
   TooLargeError,
   AuditUnavailableError,
+  InvalidCursorError,
   isUniqueViolation,
 } from "./errors.ts";
 export type { ErrorCode } from "./errors.ts";

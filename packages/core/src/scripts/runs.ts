@@ -1,6 +1,6 @@
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import { runs, type Db } from "@switchyard/db";
-import { NotFoundError } from "../errors.ts";
+import { InvalidCursorError, NotFoundError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { requireScope, type Principal } from "../principal.ts";
 import { getApp } from "../tenancy.ts";
@@ -60,9 +60,18 @@ export async function listRuns(db: Db, principal: Principal, appRef: string, que
   if (query.scriptId) where.push(eq(runs.scriptId, query.scriptId));
   if (query.triggerId) where.push(eq(runs.triggerId, query.triggerId));
   if (query.eventId) where.push(eq(runs.eventId, query.eventId));
-  if (query.before) {
-    const [pivot] = await db.select({ startedAt: runs.startedAt }).from(runs).where(eq(runs.id, query.before));
-    if (pivot) where.push(lt(runs.startedAt, pivot.startedAt));
+  if (query.before !== undefined) {
+    // The cursor is looked up in this app only: a run of another app (or
+    // workspace) is as unknown as a made-up id, so the answer cannot tell
+    // whether it exists. An unknown cursor is refused rather than ignored,
+    // which would silently restart the list from the top.
+    const [pivot] = await db
+      .select({ startedAt: runs.startedAt })
+      .from(runs)
+      .where(and(eq(runs.appId, app.id), eq(runs.id, query.before)));
+    if (!pivot) throw new InvalidCursorError("before");
+    // Strictly after the cursor in the list's own order (started_at, id), so runs that started in the same instant are neither skipped nor repeated.
+    where.push(or(lt(runs.startedAt, pivot.startedAt), and(eq(runs.startedAt, pivot.startedAt), lt(runs.id, query.before))) as SQL);
   }
   return db
     .select()
