@@ -121,16 +121,15 @@ describeEachDriver("inbound email", (ctx) => {
     expect(email.raw_id).toBeNull();
   });
 
-  it("refuses an oversized body with 413 before any check, and rate-limits with 429 and Retry-After", async () => {
+  it("refuses an oversized body to a known trigger with 413 (an unknown one with 401), and rate-limits with 429 and Retry-After", async () => {
     const big = Buffer.alloc(MAX_BYTES + 1, 97);
-    for (const id of [`trg_${"1".repeat(24)}`, (await createTrigger("big", { provider: "mime" })).id]) {
-      const res = await built.app.request(`/api/v1/email-inbound/${id}`, { method: "POST", body: big, headers: { "content-type": "message/rfc822" } });
-      expect(res.status).toBe(413);
-    }
+    const send = (id: string) => built.app.request(`/api/v1/email-inbound/${id}`, { method: "POST", body: big, headers: { "content-type": "message/rfc822" } });
+    expect((await send(`trg_${"1".repeat(24)}`)).status).toBe(401);
+    expect((await send((await createTrigger("big", { provider: "mime" })).id)).status).toBe(413);
     const limited = await createTrigger("limited", { provider: "generic", signing: false, rate_limit_per_minute: 1 });
-    const send = (n: number) => post(limited.inbound_url, JSON.stringify({ from: "a@example.com", subject: `n${n}` }), { "content-type": "application/json" });
-    expect((await send(1)).status).toBe(202);
-    const refused = await send(2);
+    const mail = (n: number) => post(limited.inbound_url, JSON.stringify({ from: "a@example.com", subject: `n${n}` }), { "content-type": "application/json" });
+    expect((await mail(1)).status).toBe(202);
+    const refused = await mail(2);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(refused.json.error.code).toBe("rate_limited");

@@ -66,9 +66,10 @@ describeEachDriver("triggers", (ctx) => {
     expect(result.event.http.headers.authorization).toBeUndefined();
     expect(result.trigger).toEqual({ id: trigger.id, kind: "http", name: "hook" });
     expect((await anon.call("POST", trigger.url, "x".repeat(100), { "content-type": "text/plain" })).status).toBe(413);
-    expect((await anon.call("POST", "/api/v1/hooks/trg_doesnotexist", "{}", { "content-type": "application/json" })).status).toBe(404);
+    // Unknown and disabled triggers answer as a bad signature does: 401, all alike.
+    expect((await anon.call("POST", "/api/v1/hooks/trg_doesnotexist", "{}", { "content-type": "application/json" })).status).toBe(401);
     await admin.patch(`${base()}/${trigger.id}`, { enabled: false });
-    expect((await anon.call("POST", trigger.url, "{}", { "content-type": "application/json" })).status).toBe(404);
+    expect((await anon.call("POST", trigger.url, "{}", { "content-type": "application/json" })).status).toBe(401);
   });
 
   it("delivers a dead letter whole to matching dead_letter handlers once, and never dead-letters a failing handler", async () => {

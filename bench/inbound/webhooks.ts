@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { Hono } from "hono";
 import { Registry } from "prom-client";
-import { createApp, createTrigger, newId, silentLogger, type Principal } from "@switchyard/core";
+import { createApp, createTriggersService, newId, silentLogger, type Principal } from "@switchyard/core";
 import { signWebhook } from "@switchyard/crypto";
 import { outbox, type Database } from "@switchyard/db";
 import { createManagerApp } from "@switchyard/manager";
@@ -36,7 +36,7 @@ const message = (i: number) =>
 export async function startWebhookEndpoints(database: Database, services: Services) {
   const app = await createApp(database.db, ADMIN, { name: `bench-${randomBytes(3).toString("hex")}` });
   const script = await services.scripts.deploy(ADMIN, app.id, { name: "noop", source: "export default () => null", language: "js" });
-  const trigger = await createTrigger(database.db, ADMIN, app.id, { kind: "email", name: "bench", scriptId: script.id, config: { provider: "generic", rate_limit_per_minute: 1_000_000 } }, services.secrets);
+  const trigger = await createTriggersService({ db: database.db, sealer: services.secrets }).create(ADMIN, app.id, { kind: "email", name: "bench", scriptId: script.id, config: { provider: "generic", rate_limit_per_minute: 1_000_000 } });
   const secret = trigger.signingSecret as string;
 
   const ours = createManagerApp({ database, logger: silentLogger, metrics: new Registry(), secrets: services.secrets, scripts: services.scripts, invoker: services.invoker });

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
 import { bearerAuth } from "./auth.ts";
+import { BodyBudget } from "./body-budget.ts";
 import { fastBodyLimit } from "./body-limit.ts";
+import { hideTriggerIds } from "./hide-trigger-ids.ts";
 import type { AppEnv, ManagerDeps } from "./env.ts";
 import { errorBody, handleError } from "./http-errors.ts";
 import { httpMetrics } from "./metrics.ts";
@@ -22,6 +24,8 @@ import { dashboardRoutes } from "./static.ts";
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
 /** API.md's default for SWITCHYARD_EMAIL_MAX_BYTES (25 MiB). */
 export const DEFAULT_EMAIL_MAX_BYTES = 25 * 1024 * 1024;
+/** Public routes whose bodies are capped by their trigger, not by the admin cap. */
+const PUBLIC_BODY_ROUTES = ["/api/v1/email-inbound/", "/api/v1/hooks/"];
 
 /**
  * The HTTP surface of Switchyard as a hono app: admin API, public endpoints,
@@ -38,6 +42,9 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
   const inbound =
     deps.inbound ??
     createInboundReceiver({ database: deps.database, secrets: deps.secrets, logger: deps.logger, maxBytes: emailMaxBytes, smtpDomain: null });
+  // Two of the largest emails at once, and never less than 64 MiB: a
+  // largest email must always fit, and small bodies should not wait on one.
+  const budget = new BodyBudget(deps.inboundBudgetBytes ?? Math.max(64 * 1024 * 1024, 2 * emailMaxBytes));
 
   app.use("*", async (c, next) => {
     const requestId = c.req.header("x-request-id")?.slice(0, 64) || randomUUID();
@@ -55,9 +62,11 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
     maxSize: maxBytes,
     onError: (c) => c.json(errorBody("too_large", `the request body exceeds ${maxBytes} bytes`, { limit: maxBytes }), 413),
   });
-  // Inbound email has its own, larger cap (SWITCHYARD_EMAIL_MAX_BYTES), applied by its route.
-  app.use("/api/*", (c, next) => (c.req.path.startsWith("/api/v1/email-inbound/") ? next() : apiLimit(c, next)));
+  // Hooks and inbound email read their bodies to their trigger's own cap
+  // (max_body_bytes; SWITCHYARD_EMAIL_MAX_BYTES), after looking it up.
+  app.use("/api/*", (c, next) => (PUBLIC_BODY_ROUTES.some((p) => c.req.path.startsWith(p)) ? next() : apiLimit(c, next)));
   app.use("/api/v1/admin/*", bearerAuth(deps.database, deps.logger));
+  app.use("/api/v1/admin/apps/:appId/*", hideTriggerIds(deps.database));
 
   healthRoutes(app, deps);
   const routes = new RouteRegistry(app);
@@ -65,10 +74,10 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
   secretRoutes(routes, deps);
   scriptRoutes(routes, deps);
   triggerRoutes(routes, deps, inbound);
-  hookRoutes(routes, deps);
+  hookRoutes(routes, { database: deps.database, logger: deps.logger, triggers: inbound.triggers, budget });
   deadLetterRoutes(routes, deps);
   emailRoutes(routes, deps);
-  emailInboundRoutes(routes, inbound, emailMaxBytes);
+  emailInboundRoutes(routes, inbound, budget);
 
   const openapi = buildOpenApi(routes, deps.version ?? "dev");
   app.get("/api/v1/openapi.json", (c) => c.json(openapi));

@@ -1,5 +1,7 @@
+import { TooLargeError, type RetryLaterError } from "@switchyard/core";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import type { BodyLease } from "./body-budget.ts";
 
 /**
  * hono's bodyLimit, without its cost on the common path. hono's version
@@ -14,11 +16,56 @@ import { bodyLimit } from "hono/body-limit";
 export function fastBodyLimit(options: { maxSize: number; onError: (c: Context) => Response | Promise<Response> }): MiddlewareHandler {
   const streaming = bodyLimit(options);
   return async (c, next) => {
-    const length = c.req.header("content-length");
-    // Node refuses a malformed Content-Length before we see it; anything but
-    // digits (possible only off Node's parser) takes the counting path too.
-    if (length === undefined || !/^\d{1,15}$/.test(length) || c.req.header("transfer-encoding") !== undefined) return streaming(c, next);
-    if (Number(length) > options.maxSize) return options.onError(c);
+    const length = declaredLength(c);
+    if (length === null) return streaming(c, next);
+    if (length > options.maxSize) return options.onError(c);
     await next();
   };
+}
+
+/** A request body read whole, or why not: over its cap (413), or the process's in-flight budget spent (503). */
+export type BodyRead = { ok: true; value: Buffer } | { ok: false; error: TooLargeError | RetryLaterError };
+
+/**
+ * Reads a public endpoint's body, never holding more than `cap` bytes of it:
+ * a declared Content-Length over the cap is refused before any byte is read;
+ * a body without one (chunked) is counted as it streams and abandoned at the
+ * cap. Every byte kept is first taken from `lease` (the process-wide budget
+ * of inbound bodies), so many concurrent bodies cannot exhaust memory. What
+ * is left unread is drained and the connection closed by @hono/node-server.
+ */
+export async function readCappedBody(c: Context, cap: number, lease: BodyLease): Promise<BodyRead> {
+  const declared = declaredLength(c);
+  if (declared !== null) {
+    if (declared > cap) return { ok: false, error: new TooLargeError("the request body", cap, declared) };
+    if (!lease.take(declared)) return { ok: false, error: lease.refusal() };
+    return { ok: true, value: Buffer.from(await c.req.arrayBuffer()) };
+  }
+  const reader = c.req.raw.body?.getReader();
+  if (!reader) return { ok: true, value: Buffer.alloc(0) };
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { ok: true, value: Buffer.concat(chunks, size) };
+    size += value.length;
+    const refusal = size > cap ? new TooLargeError("the request body", cap, size) : lease.take(value.length) ? null : lease.refusal();
+    if (refusal) {
+      await reader.cancel().catch(() => undefined);
+      return { ok: false, error: refusal };
+    }
+    chunks.push(value);
+  }
+}
+
+/**
+ * A Content-Length Node's parser enforces (so no more bytes can arrive), or
+ * null when the body is chunked. Node refuses a malformed Content-Length
+ * before we see it; anything but digits (possible only off Node's parser)
+ * takes the counting path too.
+ */
+function declaredLength(c: Context): number | null {
+  const length = c.req.header("content-length");
+  if (length === undefined || !/^\d{1,15}$/.test(length) || c.req.header("transfer-encoding") !== undefined) return null;
+  return Number(length);
 }

@@ -14,6 +14,8 @@ export interface ManagerDeps {
   maxBodyBytes?: number;
   /** Largest inbound email accepted, in bytes (SWITCHYARD_EMAIL_MAX_BYTES). */
   emailMaxBytes?: number;
+  /** Bytes of public-endpoint bodies (hooks, inbound email) held at once; past it, 503 with Retry-After. Default max(64 MiB, 2 × emailMaxBytes). */
+  inboundBudgetBytes?: number;
   /** The inbound email receiver shared with the SMTP listener; made here when absent. */
   inbound?: InboundReceiver;
   /** The built dashboard served at `/`; the repository's `dashboard/dist` when absent. */

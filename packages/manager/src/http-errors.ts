@@ -1,4 +1,5 @@
-import { SwitchyardError, type ErrorCode, type Logger } from "@switchyard/core";
+import { RetryLaterError, SwitchyardError, type ErrorCode, type Logger } from "@switchyard/core";
+import { InboundError } from "@switchyard/email";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ZodError } from "zod";
@@ -12,6 +13,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   too_large: 413,
   unprocessable: 422,
   rate_limited: 429,
+  overloaded: 503,
   not_configured: 503,
   not_ready: 503,
   audit_unavailable: 503,
@@ -37,11 +39,14 @@ export function zodDetails(error: ZodError) {
  * anything unexpected is a 500 whose body says nothing of its cause (the log does).
  */
 export function handleError(error: Error, c: Context, logger: Logger): Response {
+  if (error instanceof RetryLaterError) c.header("Retry-After", String(error.retryAfterSeconds));
   if (error instanceof SwitchyardError) {
     const status = STATUS[error.code];
-    if (status >= 500) logger.error({ err: error, code: error.code }, error.message);
+    if (status >= 500 && !(error instanceof RetryLaterError)) logger.error({ err: error, code: error.code }, error.message);
     return c.json(errorBody(error.code, error.message, error.details), status);
   }
+  // An inbound body the email package refused: its code has exactly one status.
+  if (error instanceof InboundError) return c.json(errorBody(error.code, error.message, error.details), error.status);
   if (error instanceof ZodError) {
     return c.json(errorBody("invalid_input", "the request is not valid", zodDetails(error)), 400);
   }

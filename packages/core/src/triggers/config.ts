@@ -1,9 +1,9 @@
 import { Cron } from "croner";
 import { z } from "zod";
 import type { RetryPolicy } from "@switchyard/db";
-import { generateWebhookSecret } from "@switchyard/crypto";
 import { ValidationError } from "../errors.ts";
-import { emailConfigInput, type EmailConfig, type EmailSigning, type EmailTriggerSecret } from "./email-config.ts";
+import { emailConfigInput, type EmailConfig, type EmailSigning } from "./email-config.ts";
+import { standardSecret, type TriggerSecret, type TriggerSigning } from "./signing.ts";
 
 export const TRIGGER_KINDS = ["http", "cron", "dead_letter", "email"] as const;
 export type TriggerKind = (typeof TRIGGER_KINDS)[number];
@@ -33,8 +33,15 @@ const validSchedule = (schedule: string) => {
   }
 };
 
+/** An http trigger's config as a caller writes it; `signing` is stored as the way of signing. */
+const httpConfigInput = z.strictObject({
+  max_body_bytes: z.number().int().min(1).max(10 * 1024 * 1024).default(1024 * 1024),
+  // Off by default: an unsigned hook's URL (its trigger id) is its credential.
+  signing: z.boolean().optional(),
+  rotate_signing_secret: z.boolean().optional(),
+});
+
 const CONFIG = {
-  http: z.strictObject({ max_body_bytes: z.number().int().min(1).max(10 * 1024 * 1024).default(1024 * 1024) }),
   cron: z.strictObject({
     schedule: z.string().refine(validSchedule, "not a cron expression (5 or 6 fields, e.g. \"*/5 * * * *\")"),
     timezone: z.string().refine(validTimezone, "not an IANA time zone (e.g. \"Europe/Paris\")").default("UTC"),
@@ -47,14 +54,43 @@ const CONFIG = {
   }),
 };
 
-export type HttpConfig = z.infer<(typeof CONFIG)["http"]>;
+/** An http trigger's config as stored and shown. */
+export interface HttpConfig {
+  max_body_bytes: number;
+  signing: Extract<TriggerSigning, "standard_webhooks" | "none">;
+}
 export type CronConfig = z.infer<(typeof CONFIG)["cron"]>;
 export type DeadLetterConfig = z.infer<(typeof CONFIG)["dead_letter"]>;
 
+/** A trigger's config split in two: what is stored as `config`, and the verification secret it asks for (none for cron and dead_letter). */
+export interface ParsedTriggerConfig {
+  config: Record<string, unknown>;
+  signing: TriggerSigning;
+  secret: TriggerSecret | null;
+  rotate: boolean;
+}
+
 /** Validates a trigger's kind-specific config; a 400 names the fields that are wrong. */
-export function parseTriggerConfig(kind: TriggerKind, config: unknown): Record<string, unknown> {
-  if (kind === "email") return { ...parseEmailConfig(config).config };
-  return parseWith<Record<string, unknown>>(kind, CONFIG[kind] as z.ZodType<Record<string, unknown>>, config);
+export function parseTriggerConfig(kind: TriggerKind, config: unknown): ParsedTriggerConfig {
+  if (kind === "email") {
+    const parsed = parseEmailConfig(config);
+    return { config: { ...parsed.config }, signing: parsed.config.signing, secret: parsed.secret, rotate: parsed.rotate };
+  }
+  if (kind === "http") {
+    const parsed = parseHttpConfig(config);
+    return { config: { ...parsed.config }, signing: parsed.config.signing, secret: parsed.secret, rotate: parsed.rotate };
+  }
+  return { config: parseWith<Record<string, unknown>>(kind, CONFIG[kind] as z.ZodType<Record<string, unknown>>, config), signing: "none", secret: null, rotate: false };
+}
+
+const signingIssue = (message: string) => new ValidationError(message, { issues: [{ path: "config.signing", message }] });
+
+/** An http trigger's config: optional Standard Webhooks signing, like an email trigger's. */
+export function parseHttpConfig(config: unknown): { config: HttpConfig; secret: TriggerSecret; rotate: boolean } {
+  const input = parseWith("http", httpConfigInput, config);
+  const on = input.signing === true;
+  if (input.rotate_signing_secret && !on) throw signingIssue("only a Standard Webhooks signing secret can be rotated");
+  return { config: { max_body_bytes: input.max_body_bytes, signing: on ? "standard_webhooks" : "none" }, secret: standardSecret(on), rotate: input.rotate_signing_secret === true };
 }
 
 function parseWith<T>(kind: TriggerKind, schema: z.ZodType<T>, config: unknown): T {
@@ -71,11 +107,11 @@ function parseWith<T>(kind: TriggerKind, schema: z.ZodType<T>, config: unknown):
  * An email trigger's config split in two: what is stored as `config` and the
  * verification secret to seal (a fresh `whsec_`, or the Mailgun key given).
  */
-export function parseEmailConfig(config: unknown): { config: EmailConfig; secret: EmailTriggerSecret; rotate: boolean } {
+export function parseEmailConfig(config: unknown): { config: EmailConfig; secret: TriggerSecret; rotate: boolean } {
   const input = parseWith("email", emailConfigInput, config);
-  const fail = (message: string) => new ValidationError(message, { issues: [{ path: "config.signing", message }] });
+  const fail = signingIssue;
   let signing: EmailSigning;
-  let secret: EmailTriggerSecret;
+  let secret: TriggerSecret;
   if (input.provider === "mailgun") {
     if (!input.mailgun_signing_key) throw fail("a mailgun trigger needs config.mailgun_signing_key (Mailgun's HTTP webhook signing key)");
     if (input.signing === false) throw fail("mailgun posts are always checked with Mailgun's signature");
@@ -85,10 +121,12 @@ export function parseEmailConfig(config: unknown): { config: EmailConfig; secret
     if (input.mailgun_signing_key) throw fail("mailgun_signing_key belongs to mailgun triggers only");
     const on = input.signing ?? !(input.provider === "postmark" || input.provider === "sendgrid");
     signing = on ? "standard_webhooks" : "none";
-    secret = on ? { value: generateWebhookSecret(), reveal: true } : { value: null, reveal: false };
+    secret = standardSecret(on);
   }
   if (input.rotate_signing_secret && signing !== "standard_webhooks") throw fail("only a Standard Webhooks signing secret can be rotated");
-  return { config: { provider: input.provider, signing, rate_limit_per_minute: input.rate_limit_per_minute }, secret, rotate: input.rotate_signing_secret === true };
+  const stored: EmailConfig = { provider: input.provider, signing, rate_limit_per_minute: input.rate_limit_per_minute };
+  if (input.max_body_bytes !== undefined) stored.max_body_bytes = input.max_body_bytes;
+  return { config: stored, secret, rotate: input.rotate_signing_secret === true };
 }
 
 export function parseRetry(retry: unknown): RetryPolicy {

@@ -5,9 +5,9 @@ import { invalidInput } from "./errors.ts";
 import { firstHeader, headerRecord } from "./headers.ts";
 import type { HeaderField } from "./headers.ts";
 import { parseMime } from "./mime.ts";
-import { fieldText, readForm } from "./multipart.ts";
+import { fieldText, readForm, readFormFields } from "./multipart.ts";
 import type { FormData } from "./multipart.ts";
-import type { InboundInput, InboundLimits, ParsedInbound } from "./types.ts";
+import { resolveLimits, type InboundInput, type InboundLimits, type ParsedInbound } from "./types.ts";
 
 /** `message-headers`: a JSON list of `[name, value]` pairs. */
 function messageHeaders(form: FormData): HeaderField[] {
@@ -28,7 +28,25 @@ function messageHeaders(form: FormData): HeaderField[] {
   });
 }
 
-function signatureFields(form: FormData): { timestamp: string; token: string; signature: string } {
+/** What Mailgun's signature covers, and the signature. */
+export interface MailgunSignatureFields {
+  timestamp: string;
+  token: string;
+  signature: string;
+}
+
+const SIGNATURE_FIELDS: ReadonlySet<string> = new Set(["timestamp", "token", "signature"]);
+
+/**
+ * Only Mailgun's `timestamp`, `token` and `signature` from a post, so the
+ * signature is checked before the rest of the body is parsed. Throws
+ * InboundError (415 not a form, 400 a field missing).
+ */
+export async function readMailgunSignature(input: Pick<InboundInput, "contentType" | "body">, limits?: Partial<InboundLimits>): Promise<MailgunSignatureFields> {
+  return signatureFields({ fields: await readFormFields(input.contentType, input.body, resolveLimits(limits), SIGNATURE_FIELDS), files: [] });
+}
+
+function signatureFields(form: FormData): MailgunSignatureFields {
   const read = (field: string): string => {
     const value = fieldText(form, field)?.trim();
     if (!value) throw invalidInput(`${field} is required`, { field, expected: "Mailgun signature field" });

@@ -1,19 +1,16 @@
-import { acceptInbound, getTriggerById, triggerSecretAad, type Database, type EmailConfig, type Logger, type SecretsService, type Trigger } from "@switchyard/core";
-import { verifyWebhook, type WebhookHeaders } from "@switchyard/crypto";
-import { InboundError, MinuteLimiter, parseInbound, parseMime, verifyMailgunSignature, type InboundEmail, type InboundLimits, type InboundProvider } from "@switchyard/email";
-import { errorBody } from "../http-errors.ts";
+import { acceptInbound, findUnstorable, findUnstorableText, RetryLaterError, UnauthorizedError, UnstorableInputError, type Database, type Logger, type SecretsService, type SwitchyardError, type TypedTrigger } from "@switchyard/core";
+import type { WebhookHeaders } from "@switchyard/crypto";
+import { InboundError, MinuteLimiter, parseInbound, parseMime, readMailgunSignature, unsupportedCharacter, verifyMailgunSignature, type InboundEmail, type InboundLimits, type ParsedInbound } from "@switchyard/email";
+import type { BodyRead } from "../body-limit.ts";
+import { createPublicTriggers, TRIGGER_CHANGED, type PublicTriggers } from "../public-triggers.ts";
 
-export interface InboundAnswer {
-  status: 200 | 202 | 400 | 401 | 413 | 415 | 422 | 429;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+type EmailTrigger = Extract<TypedTrigger, { kind: "email" }>;
 
 export interface InboundReceiverOptions {
   database: Database;
-  secrets: SecretsService;
+  secrets: Pick<SecretsService, "openForApp">;
   logger: Logger;
-  /** SWITCHYARD_EMAIL_MAX_BYTES: the largest message or request accepted. */
+  /** SWITCHYARD_EMAIL_MAX_BYTES: the largest message or request accepted; a trigger's own cap may be lower. */
   maxBytes: number;
   /** Parsing limits (parts, depth, attachment bytes kept in the event). */
   limits?: Partial<InboundLimits>;
@@ -23,183 +20,149 @@ export interface InboundReceiverOptions {
   cacheMs?: number;
 }
 
-// Unknown trigger, wrong signature, stale or replayed message: one answer
-// for all, so a caller learns nothing about which trigger ids exist.
-const UNAUTHORIZED: InboundAnswer = { status: 401, body: errorBody("unauthorized", "unknown trigger or invalid signature") };
+/** An inbound webhook as the HTTP layer hands it over: the body is read only once the trigger is known, up to its cap. */
+export interface InboundRequest {
+  contentType: string;
+  headers: WebhookHeaders;
+  readBody(cap: number): Promise<BodyRead>;
+}
+
+export type InboundAccepted = { status: "accepted"; eventId: string } | { status: "duplicate"; messageId: string | null };
+
+/** Every refusal is a coded error; http-errors.ts maps codes to statuses. */
+export type InboundResult = { ok: true; value: InboundAccepted } | { ok: false; error: SwitchyardError | InboundError };
+
+type Outcome = InboundResult | typeof TRIGGER_CHANGED;
+/** A rate-limit step: the first pass counts the request, a second pass on a fresh read does not count it again. */
+type RateStep = (trigger: EmailTrigger) => RetryLaterError | null;
+
+const refused = (): InboundResult => ({ ok: false, error: new UnauthorizedError() });
+const failed = (error: SwitchyardError | InboundError): InboundResult => ({ ok: false, error });
 
 /**
  * Inbound email, whichever way it arrives: the webhook route and the SMTP
- * listener both end here. Verifies the caller (Standard Webhooks or
- * Mailgun's HMAC), normalizes the provider's shape, and accepts the message
- * durably in one statement (see acceptInbound).
+ * listener both end here. One pipeline: look the trigger up → read the body
+ * to the trigger's cap → verify the caller (Standard Webhooks or Mailgun's
+ * HMAC) → rate-limit → parse the provider's shape → accept durably in one
+ * statement (see acceptInbound).
  */
 export function createInboundReceiver(options: InboundReceiverOptions) {
-  const { database, secrets, logger } = options;
-  const cacheMs = options.cacheMs ?? 5_000;
-  const cache = new Map<string, { trigger: Trigger | undefined; until: number }>();
+  const { database, logger } = options;
+  const triggers = createPublicTriggers({ database, secrets: options.secrets, logger, ...(options.cacheMs !== undefined ? { cacheMs: options.cacheMs } : {}) });
   const limiter = new MinuteLimiter();
   const limits = { ...options.limits, maxBytes: options.maxBytes };
 
-  async function triggerOf(id: string): Promise<Trigger | undefined> {
-    const hit = cache.get(id);
-    if (hit && hit.until > Date.now()) return hit.trigger;
-    // Ids are unguessable, so unknown ones are mostly probes: cached too,
-    // briefly, so they cost no more than known ones.
-    const trigger = /^trg_[0-9a-z]{1,40}$/.test(id) ? await getTriggerById(database.db, id) : undefined;
-    if (cache.size > 10_000) cache.clear();
-    cache.set(id, { trigger, until: Date.now() + cacheMs });
-    return trigger;
+  const asEmail = (trigger: TypedTrigger | undefined): EmailTrigger | undefined => (trigger?.kind === "email" && trigger.enabled ? trigger : undefined);
+  const capOf = (trigger: EmailTrigger) => Math.min(trigger.config.max_body_bytes ?? options.maxBytes, options.maxBytes);
+  const smtpReachable = (trigger: TypedTrigger | undefined): trigger is EmailTrigger => asEmail(trigger)?.config.signing === "none";
+
+  const refuse = (trigger: EmailTrigger, reason: string): InboundResult => {
+    logger.warn({ triggerId: trigger.id, reason }, "inbound email refused");
+    return refused();
+  };
+
+  const takeRate: RateStep = (trigger) => {
+    const perMinute = trigger.config.rate_limit_per_minute;
+    const waitMs = limiter.take(trigger.id, perMinute);
+    return waitMs > 0 ? new RetryLaterError("rate_limited", `this trigger accepts ${perMinute} messages a minute`, Math.max(1, Math.ceil(waitMs / 1000))) : null;
+  };
+  const alreadyCounted: RateStep = () => null;
+
+  /** `attempt` on the cached trigger, and once more on a fresh read if it changed meanwhile (counted once). */
+  async function onFreshTrigger(trigger: EmailTrigger, attempt: (t: EmailTrigger | undefined, rate: RateStep) => Promise<Outcome>): Promise<InboundResult> {
+    const outcome = await triggers.retryIfChanged(trigger, (t, pass) => attempt(asEmail(t), pass === "cached" ? takeRate : alreadyCounted));
+    return outcome === TRIGGER_CHANGED ? refused() : outcome;
   }
 
-  // Opened secrets by the sealed buffer of the cached trigger read they came
-  // from: opened once while that read is cached (5 s), not once per request
-  // (an AES-GCM open and a data-key lookup, a tenth of a webhook's CPU). A
-  // fresh read brings new buffers, so a rotated secret is opened anew.
-  const opened = new WeakMap<Buffer, Promise<string | null>>();
-
-  /** A sealed secret of the trigger, opened; null when it cannot be opened (the caller refuses). */
-  function open(trigger: Trigger, sealed: Buffer | null): Promise<string | null> {
-    if (!sealed) return Promise.resolve(null);
-    let secret = opened.get(sealed);
-    if (!secret) {
-      secret = secrets.openForApp(trigger.appId, triggerSecretAad(trigger.id), sealed).then(
-        (bytes) => bytes.toString("utf8"),
-        // Logged by the secrets service; fail closed.
-        () => null,
-      );
-      opened.set(sealed, secret);
-    }
-    return secret;
-  }
-
-  /** The secrets a signature may match: the current one and, during a rotation's grace period, the previous one. */
-  async function signingSecrets(trigger: Trigger): Promise<string[] | null> {
-    const current = await open(trigger, trigger.secretSealed);
-    if (!current) return null;
-    const graceful = trigger.secretPreviousSealed && trigger.secretPreviousUntil && trigger.secretPreviousUntil.getTime() > Date.now();
-    if (!graceful) return [current];
-    const previous = await open(trigger, trigger.secretPreviousSealed);
-    // Every accepted secret must open: one that does not is refused, not skipped.
-    return previous ? [current, previous] : null;
-  }
-
-  async function accept(trigger: Trigger, provider: string, email: InboundEmail, raw: { contentType: string; bytes: Buffer } | null, seen: { webhookId: string | null; mailgunToken: string | null }) {
-    return acceptInbound(database.db, {
-      trigger,
-      provider,
-      email: { ...email },
-      raw,
-      webhookId: seen.webhookId,
-      mailgunToken: seen.mailgunToken,
-      messageId: email.message_id,
-    });
-  }
-
-  // `retried`: the trigger is being read afresh, once. `counted`: this request
-  // already took its place under the rate limit on the first pass.
-  async function receiveOnce(triggerId: string, request: { contentType: string; body: Buffer; headers: WebhookHeaders }, retried: boolean, counted = false): Promise<InboundAnswer> {
-    const trigger = await triggerOf(triggerId);
-    if (!trigger || trigger.kind !== "email" || !trigger.enabled) return UNAUTHORIZED;
-    const config = trigger.config as unknown as EmailConfig;
-    const refuse = (reason: string) => {
-      logger.warn({ triggerId: trigger.id, reason }, "inbound email refused");
-      return UNAUTHORIZED;
-    };
-
-    let webhookId: string | null = null;
-    if (config.signing === "standard_webhooks") {
-      const accepted = await signingSecrets(trigger);
-      if (!accepted) return refuse("signing secret unavailable");
-      const checked = verifyWebhook({ secrets: accepted, headers: request.headers, body: request.body });
-      if (!checked.ok) {
-        // The cached trigger may predate a rotation: read it afresh once
-        // before refusing, so a new secret works at once.
-        if (!retried) {
-          cache.delete(trigger.id);
-          return receiveOnce(triggerId, request, true);
-        }
-        return refuse(checked.error);
+  /** The caller's proof, checked before anything else of the body is looked at. */
+  async function verify(trigger: EmailTrigger, request: InboundRequest, body: Buffer): Promise<{ ok: true; webhookId: string | null; mailgunToken: string | null } | { ok: false; reason: string }> {
+    switch (trigger.config.signing) {
+      case "none":
+        return { ok: true, webhookId: null, mailgunToken: null };
+      case "standard_webhooks": {
+        const checked = await triggers.verifyStandard(trigger, request.headers, body);
+        return checked.ok ? { ok: true, webhookId: checked.webhookId, mailgunToken: null } : checked;
       }
-      webhookId = checked.value.id;
+      case "mailgun": {
+        const key = await triggers.mailgunKey(trigger);
+        if (!key) return { ok: false, reason: "mailgun signing key unavailable" };
+        const fields = await readMailgunSignature({ contentType: request.contentType, body }, { ...limits, maxBytes: capOf(trigger) }).catch(() => null);
+        if (!fields || !verifyMailgunSignature({ signingKey: key, ...fields })) return { ok: false, reason: "mailgun signature" };
+        return { ok: true, webhookId: null, mailgunToken: fields.token };
+      }
     }
+  }
 
-    const waitMs = counted ? 0 : limiter.take(trigger.id, config.rate_limit_per_minute);
-    if (waitMs > 0) {
-      const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-      return { status: 429, body: errorBody("rate_limited", `this trigger accepts ${config.rate_limit_per_minute} messages a minute`, { retry_after_seconds: seconds }), headers: { "Retry-After": String(seconds) } };
-    }
-
-    let parsed;
+  async function parse(trigger: EmailTrigger, request: InboundRequest, body: Buffer): Promise<{ ok: true; value: ParsedInbound } | { ok: false; error: InboundError }> {
     try {
-      parsed = await parseInbound(config.provider as InboundProvider, { contentType: request.contentType, body: request.body, receivedAt: new Date() }, limits);
+      return { ok: true, value: await parseInbound(trigger.config.provider, { contentType: request.contentType, body, receivedAt: new Date() }, { ...limits, maxBytes: capOf(trigger) }) };
     } catch (error) {
-      if (error instanceof InboundError) return { status: error.status, body: errorBody(error.code, error.message, error.details) };
+      if (error instanceof InboundError) return { ok: false, error };
       throw error;
     }
+  }
 
-    let mailgunToken: string | null = null;
-    if (config.signing === "mailgun") {
-      const key = await open(trigger, trigger.secretSealed);
-      if (!key) return refuse("mailgun signing key unavailable");
-      if (!parsed.mailgun || !verifyMailgunSignature({ signingKey: key, ...parsed.mailgun })) {
-        // As above: the key may have been replaced since the trigger was cached.
-        if (!retried) {
-          cache.delete(trigger.id);
-          return receiveOnce(triggerId, request, true, true);
-        }
-        return refuse("mailgun signature");
-      }
-      mailgunToken = parsed.mailgun.token;
-    }
-
+  /** One pass of the webhook pipeline on a trigger as read (undefined: gone or disabled meanwhile). */
+  async function webhookPass(trigger: EmailTrigger | undefined, request: InboundRequest, body: Buffer, rate: RateStep): Promise<Outcome> {
+    if (!trigger) return refused();
+    const verified = await verify(trigger, request, body);
+    if (!verified.ok) return refuse(trigger, verified.reason);
+    const limited = rate(trigger);
+    if (limited) return failed(limited);
+    const parsed = await parse(trigger, request, body);
+    if (!parsed.ok) return failed(parsed.error);
+    const problem = findUnstorable(parsed.value.email) ?? (verified.mailgunToken === null ? null : findUnstorableText(verified.mailgunToken));
+    if (problem) return failed(new UnstorableInputError(problem, "email"));
     // Kept: the MIME source when the provider sent one, else the provider's
     // own body (its fields are more than the event holds) — but not generic
     // JSON, whose event already is the whole message.
-    const raw = parsed.raw
-      ? { contentType: "message/rfc822", bytes: parsed.raw }
-      : config.provider === "generic"
+    const raw = parsed.value.raw
+      ? { contentType: "message/rfc822", bytes: parsed.value.raw }
+      : trigger.config.provider === "generic"
         ? null
-        : { contentType: request.contentType || "application/octet-stream", bytes: request.body };
-    const outcome = await accept(trigger, config.provider, parsed.email, raw, { webhookId, mailgunToken });
+        : { contentType: request.contentType || "application/octet-stream", bytes: body };
+    const email = parsed.value.email;
+    const outcome = await acceptInbound(database.db, { trigger, provider: trigger.config.provider, email: { ...email }, raw, webhookId: verified.webhookId, mailgunToken: verified.mailgunToken, messageId: email.message_id });
     switch (outcome.status) {
       case "accepted":
-        return { status: 202, body: { event_id: outcome.eventId } };
+        return { ok: true, value: { status: "accepted", eventId: outcome.eventId } };
       case "duplicate":
-        return { status: 200, body: { event_id: null, duplicate: true, message_id: parsed.email.message_id } };
+        return { ok: true, value: { status: "duplicate", messageId: email.message_id } };
       case "replayed":
-        return refuse(webhookId ? "webhook-id seen before" : "mailgun token seen before");
+        return refuse(trigger, verified.webhookId ? "webhook-id seen before" : "mailgun token seen before");
       case "trigger_changed":
-        cache.delete(trigger.id);
-        return retried ? UNAUTHORIZED : receiveOnce(triggerId, request, true, true);
+        return TRIGGER_CHANGED;
     }
-  }
-
-  function smtpReachable(trigger: Trigger): boolean {
-    return trigger.kind === "email" && trigger.enabled && (trigger.config as unknown as EmailConfig).signing === "none";
   }
 
   /** One trigger's share of an SMTP message: rate-limited like webhooks (a 4xx, so the sender retries later). */
-  async function acceptSmtp(id: string, email: InboundEmail, raw: Buffer): Promise<boolean> {
-    for (let attempt = 0; attempt < 2; attempt += 1) {
-      const trigger = await triggerOf(id);
-      if (!trigger || !smtpReachable(trigger)) return false;
-      if (attempt === 0 && limiter.take(trigger.id, (trigger.config as unknown as EmailConfig).rate_limit_per_minute) > 0) {
-        throw new Error(`trigger ${trigger.id} is over its rate limit`);
-      }
-      const outcome = await accept(trigger, "smtp", email, { contentType: "message/rfc822", bytes: raw }, { webhookId: null, mailgunToken: null });
-      if (outcome.status !== "trigger_changed") return outcome.status === "accepted" || outcome.status === "duplicate";
-      cache.delete(id);
-    }
-    return false;
+  async function smtpPass(trigger: EmailTrigger | undefined, email: InboundEmail, raw: Buffer, rate: RateStep): Promise<Outcome> {
+    if (!smtpReachable(trigger)) return refused();
+    const limited = rate(trigger);
+    if (limited) throw new Error(`trigger ${trigger.id} is over its rate limit`);
+    const outcome = await acceptInbound(database.db, { trigger, provider: "smtp", email: { ...email }, raw: { contentType: "message/rfc822", bytes: raw }, webhookId: null, mailgunToken: null, messageId: email.message_id });
+    if (outcome.status === "trigger_changed") return TRIGGER_CHANGED;
+    return outcome.status === "replayed" ? refused() : { ok: true, value: outcome.status === "accepted" ? { status: "accepted", eventId: outcome.eventId } : { status: "duplicate", messageId: email.message_id } };
   }
 
   return {
-    /** `POST /api/v1/email-inbound/{triggerId}`. The body is the raw bytes as received. */
-    async receive(triggerId: string, request: { contentType: string; body: Buffer; headers: WebhookHeaders }): Promise<InboundAnswer> {
-      if (request.body.length > options.maxBytes) {
-        return { status: 413, body: errorBody("too_large", `the body exceeds ${options.maxBytes} bytes`, { limit: options.maxBytes, size: request.body.length }) };
+    /** The cache and signature checks the hooks route shares. */
+    triggers: triggers as PublicTriggers,
+
+    /**
+     * `POST /api/v1/email-inbound/{triggerId}`. An unknown or disabled
+     * trigger is refused after reading at most 64 KiB (for a dummy HMAC);
+     * a known one's body is read up to its own cap.
+     */
+    async receive(triggerId: string, request: InboundRequest): Promise<InboundResult> {
+      const trigger = asEmail(await triggers.get(triggerId));
+      if (!trigger) {
+        await triggers.probe(request.headers, request.readBody);
+        return refused();
       }
-      return receiveOnce(triggerId, request, false);
+      const body = await request.readBody(capOf(trigger));
+      if (!body.ok) return body;
+      return onFreshTrigger(trigger, (fresh, rate) => webhookPass(fresh, request, body.value, rate));
     },
 
     /**
@@ -210,22 +173,27 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
     async lookupAddress(address: string): Promise<string | null> {
       const at = address.lastIndexOf("@");
       if (at < 0 || !options.smtpDomain || address.slice(at + 1).toLowerCase() !== options.smtpDomain.toLowerCase()) return null;
-      const trigger = await triggerOf(address.slice(0, at).toLowerCase());
-      return trigger && smtpReachable(trigger) ? trigger.id : null;
+      const trigger = await triggers.get(address.slice(0, at).toLowerCase());
+      return smtpReachable(trigger) ? trigger.id : null;
     },
 
     /**
      * A message the SMTP listener accepted, for each trigger among its
      * recipients. Throws (the sender retries) only when no trigger took it:
-     * once one has, a retry would fire that one again.
+     * once one has, a retry would fire that one again. A message holding
+     * what storage cannot keep is refused for good (InboundError: 554).
      */
     async receiveSmtp(message: { targets: string[]; raw: Buffer }): Promise<void> {
       const email = await parseMime(message.raw, new Date(), limits);
+      const problem = findUnstorable(email);
+      if (problem) throw unsupportedCharacter(`the message cannot be stored: ${problem.message}`, ["email", problem.path].filter(Boolean).join("."));
       let taken = 0;
       let failure: unknown = null;
       for (const id of message.targets) {
         try {
-          if (await acceptSmtp(id, email, message.raw)) taken += 1;
+          const trigger = asEmail(await triggers.get(id));
+          const result = trigger ? await onFreshTrigger(trigger, (fresh, rate) => smtpPass(fresh, email, message.raw, rate)) : refused();
+          if (result.ok) taken += 1;
         } catch (error) {
           failure = error;
           logger.warn({ triggerId: id, err: error }, "inbound SMTP message not accepted for a trigger");
@@ -235,7 +203,7 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
     },
 
     /** The SMTP address of a trigger, when the listener runs and the trigger can take mail by SMTP. */
-    smtpAddress(trigger: Trigger): string | null {
+    smtpAddress(trigger: TypedTrigger): string | null {
       return options.smtpDomain && smtpReachable(trigger) ? `${trigger.id}@${options.smtpDomain}` : null;
     },
   };

@@ -1,53 +1,68 @@
-import { enqueue, getTriggerById, type HttpConfig } from "@switchyard/core";
-import type { ManagerDeps } from "../env.ts";
-import { errorBody } from "../http-errors.ts";
+import { acceptHook, UnauthorizedError, type Database, type Logger, type TypedTrigger } from "@switchyard/core";
+import type { Context } from "hono";
+import type { BodyBudget } from "../body-budget.ts";
+import { readCappedBody } from "../body-limit.ts";
+import { TRIGGER_CHANGED, type PublicTriggers } from "../public-triggers.ts";
+import { hookEvent } from "./hook-event.ts";
 import type { RouteRegistry } from "./registry.ts";
 
-// Credentials a caller sent to us are not handed on to scripts or stored with the event.
-const DROPPED_HEADERS = new Set(["authorization", "cookie", "proxy-authorization"]);
+type HttpTrigger = Extract<TypedTrigger, { kind: "http" }>;
+
+export const HOOKS_PATH = "/api/v1/hooks/:triggerId";
+
+const asHttp = (trigger: TypedTrigger | undefined): HttpTrigger | undefined => (trigger?.kind === "http" && trigger.enabled ? trigger : undefined);
 
 /**
- * `POST /api/v1/hooks/{triggerId}`: an http trigger's public endpoint. The
- * event is enqueued durably before the 202. An unknown, disabled or non-http
- * trigger is a 404, all alike.
+ * `POST /api/v1/hooks/{triggerId}`: an http trigger's public endpoint. One
+ * pipeline: look the trigger up (unknown, disabled or not http: 401, as a
+ * bad signature, after at most a 64 KiB probe) → read the body up to the
+ * trigger's own `max_body_bytes` → verify Standard Webhooks when the
+ * trigger is signed → build the event (400 for what storage cannot hold)
+ * → enqueue durably before the 202.
  */
-export function hookRoutes(routes: RouteRegistry, { database }: ManagerDeps): void {
+export function hookRoutes(routes: RouteRegistry, deps: { database: Database; logger: Logger; triggers: PublicTriggers; budget: BodyBudget }): void {
+  const { database, logger, triggers, budget } = deps;
+
+  async function deliver(c: Context, trigger: HttpTrigger | undefined, body: Buffer) {
+    if (!trigger) throw new UnauthorizedError();
+    let webhookId: string | null = null;
+    if (trigger.config.signing === "standard_webhooks") {
+      const checked = await triggers.verifyStandard(trigger, webhookHeaders(c), body);
+      if (!checked.ok) {
+        logger.warn({ triggerId: trigger.id, reason: checked.reason }, "hook refused");
+        throw new UnauthorizedError();
+      }
+      webhookId = checked.webhookId;
+    }
+    const event = hookEvent(c, body);
+    if (!event.ok) throw event.error;
+    const outcome = await acceptHook(database.db, { trigger, http: event.value, webhookId });
+    if (outcome.status === "trigger_changed") return TRIGGER_CHANGED;
+    if (outcome.status === "replayed") throw new UnauthorizedError();
+    return outcome.eventId;
+  }
+
   routes.add(
-    { method: "post", path: "/api/v1/hooks/:triggerId", summary: "Deliver an event to an http trigger", tag: "public", public: true, status: 202 },
+    { method: "post", path: HOOKS_PATH, summary: "Deliver an event to an http trigger (Standard Webhooks headers when signed)", tag: "public", public: true, status: 202 },
     async (c) => {
-      const trigger = await getTriggerById(database.db, c.req.param("triggerId") ?? "");
-      if (!trigger || trigger.kind !== "http" || !trigger.enabled) {
-        return c.json(errorBody("not_found", "no such trigger"), 404);
-      }
-      const limit = (trigger.config as HttpConfig).max_body_bytes;
-      const declared = Number(c.req.header("content-length") ?? "0");
-      if (declared > limit) return c.json(errorBody("too_large", `the body exceeds ${limit} bytes`, { limit, size: declared }), 413);
-      const raw = await c.req.text();
-      const size = Buffer.byteLength(raw, "utf8");
-      if (size > limit) return c.json(errorBody("too_large", `the body exceeds ${limit} bytes`, { limit, size }), 413);
-      let body: unknown = raw;
-      if (/json/i.test(c.req.header("content-type") ?? "") && raw.length > 0) {
-        try {
-          body = JSON.parse(raw);
-        } catch {
-          return c.json(errorBody("invalid_input", "the body is not valid JSON"), 400);
+      const lease = budget.lease();
+      try {
+        const readBody = (cap: number) => readCappedBody(c, cap, lease);
+        const trigger = asHttp(await triggers.get(c.req.param("triggerId") ?? ""));
+        if (!trigger) {
+          await triggers.probe(webhookHeaders(c), readBody);
+          throw new UnauthorizedError();
         }
+        const body = await readBody(trigger.config.max_body_bytes);
+        if (!body.ok) throw body.error;
+        const eventId = await triggers.retryIfChanged(trigger, (fresh) => deliver(c, asHttp(fresh), body.value));
+        if (eventId === TRIGGER_CHANGED) throw new UnauthorizedError();
+        return c.json({ event_id: eventId }, 202);
+      } finally {
+        lease.release();
       }
-      const headers: Record<string, string> = {};
-      for (const [key, value] of Object.entries(c.req.header())) if (!DROPPED_HEADERS.has(key)) headers[key] = value;
-      const url = new URL(c.req.url);
-      const eventId = await database.db.transaction((tx) =>
-        enqueue(tx, {
-          appId: trigger.appId,
-          scriptId: trigger.scriptId,
-          triggerId: trigger.id,
-          kind: "http",
-          event: { kind: "http", http: { method: c.req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body } },
-          retry: trigger.retry,
-          origin: `http:${trigger.id}`,
-        }),
-      );
-      return c.json({ event_id: eventId }, 202);
     },
   );
 }
+
+const webhookHeaders = (c: Context) => ({ id: c.req.header("webhook-id"), timestamp: c.req.header("webhook-timestamp"), signature: c.req.header("webhook-signature") });
