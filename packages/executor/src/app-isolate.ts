@@ -8,6 +8,7 @@ import type { ActiveRun, KillReason } from "./active-run.ts";
 import { releaseQuietly } from "./handles.ts";
 import { Launcher } from "./launcher.ts";
 import { SandboxContext, type SandboxConfig } from "./sandbox-context.ts";
+import { compileRuntime } from "./runtime-script.ts";
 import { SCRIPT_FILENAME, wrapScript } from "./sdk-source.ts";
 import type { CompiledScript } from "./types.ts";
 
@@ -60,6 +61,8 @@ export class AppIsolate {
   private readonly versions = new Map<string, VersionSlot>();
   private readonly launcher: Launcher;
   private liveContexts = 0;
+  /** The web runtime compiled in this isolate, shared by all its contexts; made with the first context. */
+  private runtime: Promise<ivm.Script> | null = null;
 
   constructor(readonly options: AppIsolateOptions) {
     const { memoryMb: memoryLimit, onCatastrophicError } = options;
@@ -110,8 +113,13 @@ export class AppIsolate {
   }
 
   private async createContext(slot: VersionSlot): Promise<SandboxContext> {
-    const compiled = await slot.compiled;
-    const context = await SandboxContext.create(this.isolate, compiled, this.options.sandbox, this.launcher);
+    if (this.runtime === null) {
+      this.runtime = compileRuntime(this.isolate);
+      // A failure reaches every run that awaits it.
+      this.runtime.catch(() => {});
+    }
+    const [runtime, compiled] = await Promise.all([this.runtime, slot.compiled]);
+    const context = await SandboxContext.create(this.isolate, runtime, compiled, this.options.sandbox, this.launcher);
     if (!this.disposed) this.liveContexts++;
     return context;
   }

@@ -9,6 +9,13 @@ const executor = createExecutor({ host });
 afterAll(() => executor.dispose());
 
 const SDK_NAMES = ["secrets", "email", "console", "NonRetryableError", "RetryAfterError"];
+/** The web runtime's globals (API.md: the WinterTC Minimum Common API), with the classes of its objects. */
+const RUNTIME_NAMES = [
+  "AbortController", "AbortSignal", "Blob", "Crypto", "CryptoKey", "DOMException", "Event", "EventTarget", "File", "FormData",
+  "Headers", "Performance", "Request", "Response", "SubtleCrypto", "TextDecoder", "TextEncoder", "URL", "URLSearchParams",
+  "atob", "btoa", "clearInterval", "clearTimeout", "crypto", "fetch", "performance", "queueMicrotask", "self", "setInterval",
+  "setTimeout", "structuredClone",
+];
 const COUNTER = `export default () => { globalThis.count = (globalThis.count ?? 0) + 1; return globalThis.count; };`;
 
 async function resultOf(src: string, options: Parameters<typeof compileForTest>[1] = {}): Promise<unknown> {
@@ -113,7 +120,7 @@ describe("context reuse", () => {
 });
 
 describe("the global object", () => {
-  test("globalThis holds only the SDK's names beyond a fresh context's builtins", async () => {
+  test("globalThis holds only the SDK's and the web runtime's names beyond a fresh context's builtins", async () => {
     const isolate = new ivm.Isolate({ memoryLimit: 8 });
     let builtins: string[];
     try {
@@ -123,8 +130,8 @@ describe("the global object", () => {
       isolate.dispose();
     }
     const names = (await resultOf(`export default () => Object.getOwnPropertyNames(globalThis);`)) as string[];
-    expect(new Set(names)).toEqual(new Set([...builtins, ...SDK_NAMES]));
-    expect(names.filter((n) => !builtins.includes(n)).sort()).toEqual(SDK_NAMES.filter((n) => n !== "console").sort());
+    expect(new Set(names)).toEqual(new Set([...builtins, ...SDK_NAMES, ...RUNTIME_NAMES]));
+    expect(names.filter((n) => !builtins.includes(n)).sort()).toEqual([...SDK_NAMES.filter((n) => n !== "console"), ...RUNTIME_NAMES].sort());
     // V8's own console is a builtin; the SDK's replaces it.
     expect(await resultOf(`export default () => Object.keys(console).sort();`)).toEqual(["debug", "error", "info", "log", "warn"]);
   });
@@ -143,7 +150,7 @@ describe("escapes", () => {
       await (async () => {}).constructor("return typeof module")(),
       typeof globalThis.process,
       typeof Buffer,
-      typeof setTimeout,
+      typeof setImmediate,
     ];`);
     expect(result).toEqual(Array(6).fill("undefined"));
   });

@@ -94,6 +94,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
       logMaxBytes: config.logMaxBytes,
       onHostFailure: config.onHostFailure,
       onSecretDelivered: (key, secret) => context?.rememberSecret(key, secret),
+      deadline: t0 + limits.wallMs,
+      maxSubrequests: config.maxSubrequests,
+      fetchTimeoutMs: config.fetchTimeoutMs,
     });
 
     const work = (async () => {
@@ -143,6 +146,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
       cpuMs: Math.round(active.cpuMs * 1000) / 1000,
       secretsRead: [...session.secretsRead],
+      subrequests: session.fetches.subrequests.map((sub) => ({ ...sub, method: redactor.text(sub.method), url: redactor.text(sub.url) })),
     };
   }
 

@@ -8,6 +8,7 @@ export { DEFAULT_LIMITS, DEFAULT_MAX_LIMITS, effectiveLimits } from "./options.t
 export { createRedactor, MIN_MASKED_LENGTH, secretForms } from "./redact.ts";
 export { mapStack } from "./source-map.ts";
 export { HostError } from "./types.ts";
+export { FETCH_ERRORS } from "./run-fetch.ts";
 
 export type { CompileErrorCode, CompileInput, CompileResult, Diagnostic } from "./compile.ts";
 export type { DisposeReason } from "./app-isolate.ts";
@@ -17,6 +18,8 @@ export type { Redactor, SecretRead } from "./redact.ts";
 export type {
   CompiledScript,
   Host,
+  HostFetchRequest,
+  HostFetchResponse,
   LogLine,
   RetryDecision,
   RunContext,
@@ -25,4 +28,5 @@ export type {
   RunRequest,
   RunStatus,
   ScriptLimits,
+  Subrequest,
 } from "./types.ts";

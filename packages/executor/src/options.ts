@@ -28,6 +28,10 @@ export interface ExecutorOptions {
   contextsPerVersion?: number;
   /** How often CPU time and deadlines of running scripts are checked. Default 5 ms. */
   watchIntervalMs?: number;
+  /** `fetch` calls one run may make; the next is refused with `egress_limit` without reaching the host. Default 50. */
+  maxSubrequests?: number;
+  /** Longest one `fetch` may take (never past the run's wall clock), then `egress_timeout`. Default 30_000 ms. */
+  fetchTimeoutMs?: number;
   /**
    * Called when a Host method fails with something other than a `HostError`
    * (a bug or an outage). The script sees only `internal_error`; this is
@@ -52,6 +56,8 @@ export interface ResolvedOptions {
   resultMaxBytes: number;
   contextsPerVersion: number;
   watchIntervalMs: number;
+  maxSubrequests: number;
+  fetchTimeoutMs: number;
   onHostFailure: (error: unknown, info: { op: string; ctx: RunContext }) => void;
   onCatastrophicError: ((message: string) => void) | undefined;
 }
@@ -78,6 +84,8 @@ export function resolveOptions(options: ExecutorOptions): ResolvedOptions {
     resultMaxBytes: positiveInt(options.resultMaxBytes, 256 * 1024),
     contextsPerVersion: positiveInt(options.contextsPerVersion, 4),
     watchIntervalMs: positiveInt(options.watchIntervalMs, 5),
+    maxSubrequests: nonNegativeInt(options.maxSubrequests, 50),
+    fetchTimeoutMs: positiveInt(options.fetchTimeoutMs, 30_000),
     onHostFailure: options.onHostFailure ?? (() => {}),
     onCatastrophicError: options.onCatastrophicError,
   };
@@ -109,6 +117,11 @@ function clampLimits(limits: ScriptLimits, max: ScriptLimits): ScriptLimits {
     cpuMs: Math.min(limits.cpuMs, max.cpuMs),
     wallMs: Math.min(limits.wallMs, max.wallMs),
   };
+}
+
+// Zero is meaningful for a count: a run that may make no subrequest.
+function nonNegativeInt(value: unknown, fallback: number): number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? Math.floor(value) : fallback;
 }
 
 function positiveInt(value: unknown, fallback: number): number {

@@ -7,7 +7,7 @@
 import type { KillReason } from "./active-run.ts";
 import type { Redactor } from "./redact.ts";
 import { cutUtf8, type RawLogLine } from "./run-session.ts";
-import { SCRIPT_FILENAME } from "./sdk-source.ts";
+import { RUNTIME_FILENAME, SCRIPT_FILENAME } from "./sdk-source.ts";
 import { mapStack } from "./source-map.ts";
 import type { CompiledScript, LogLine, RetryDecision, RunError, RunStatus, ScriptLimits } from "./types.ts";
 import type { ThrownError } from "./sdk-runtime.ts";
@@ -196,10 +196,13 @@ function thrownError(t: Thrown, input: DescribeInput): RunError {
 // the author and would only show how the sandbox is built.
 function withoutBootstrapFrames(stack: string, firstLineColumnOffset: number): string {
   const frame = new RegExp(`${SCRIPT_FILENAME.replace(".", "\\.")}:1:(\\d+)\\)?$`);
+  const runtimeFrame = `${RUNTIME_FILENAME}:`;
   return stack
     .split("\n")
     .filter((line, i) => {
       if (i === 0) return true;
+      // The web runtime's own frames (inside fetch, a timer, ...): not the author's code.
+      if (line.includes(runtimeFrame)) return false;
       const found = frame.exec(line);
       return !found || Number(found[1]) > firstLineColumnOffset;
     })

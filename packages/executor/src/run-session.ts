@@ -3,7 +3,10 @@
  * makes, and collects what the run leaves behind (log lines, the secrets it
  * read) until the outcome is built.
  */
+import { performSubtle } from "./host-subtle.ts";
 import type { SecretRead } from "./redact.ts";
+import { RunFetches } from "./run-fetch.ts";
+import { RunTimers } from "./run-timers.ts";
 import { HostError, type Host, type LogLine, type RunContext } from "./types.ts";
 
 /**
@@ -44,6 +47,10 @@ export interface RunSessionOptions {
   onHostFailure: (error: unknown, info: { op: string; ctx: RunContext }) => void;
   /** Told of every distinct secret value handed into the context (which outlives the run), with a key naming it. */
   onSecretDelivered: (key: string, secret: SecretRead) => void;
+  /** `performance.now()` at which the run's wall clock runs out. */
+  deadline: number;
+  maxSubrequests: number;
+  fetchTimeoutMs: number;
 }
 
 /** The host side of one run; see the file comment. */
@@ -62,11 +69,19 @@ export class RunSession {
   /** Answers of calls still under way: finish() answers them `run_finished`. */
   private readonly unanswered = new Set<(reply: HostReply) => void>();
 
-  constructor(private readonly options: RunSessionOptions) {}
+  /** The run's timers (see run-timers.ts); they are not `pending`: the run's end clears them. */
+  readonly timers = new RunTimers((code, message) => errReply(code, message, false), FINISHED);
+  readonly fetches: RunFetches;
+
+  constructor(private readonly options: RunSessionOptions) {
+    this.fetches = new RunFetches(options);
+  }
 
   /** Marks the run over: later calls are refused and pending ones answered `run_finished`. */
   finish(): void {
     this.finished = true;
+    this.timers.finish();
+    this.fetches.finish();
     for (const answer of this.unanswered) answer(FINISHED);
     this.unanswered.clear();
   }
@@ -93,9 +108,18 @@ export class RunSession {
     this.logs.push({ level: level as LogLine["level"], message: text, at, cut });
   }
 
+  /** A fire-and-forget cancel from the runtime: a cleared timer, an aborted fetch. */
+  cancel(op: unknown, arg: unknown): void {
+    if (op === "timer.clear") this.timers.clear(arg);
+    else if (op === "fetch.abort") this.fetches.abort(arg);
+  }
+
   /** Answers one SDK call; settles `run_finished` at the latest when the run ends. */
   call(op: unknown, arg: unknown): Promise<HostReply> {
     if (this.finished) return Promise.resolve(FINISHED);
+    // A timer waits for time, not for the host: the run's end clears it, so
+    // it does not keep the context from serving the next run.
+    if (op === "timer") return this.timers.start(arg);
     this.pending++;
     // One promise per call, answered by the host's reply or by finish(),
     // whichever comes first (`pending` counts the host's work until it ends).
@@ -144,6 +168,12 @@ export class RunSession {
           }
           return ok(toJson((await host.sendEmail(ctx, op === "email.send" ? "text" : "html", message)) ?? null));
         }
+        case "subtle": {
+          const answer = await performSubtle(arg);
+          return answer.ok ? ok(answer.json) : errReply(answer.name, answer.message, false);
+        }
+        case "fetch":
+          return await this.fetches.start(arg);
         default:
           return errReply("unknown_call", `no SDK call named ${JSON.stringify(op)}`, false);
       }

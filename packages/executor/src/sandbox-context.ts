@@ -7,6 +7,7 @@ import ivm from "isolated-vm";
 import type { SecretRead } from "./redact.ts";
 import { releaseQuietly } from "./handles.ts";
 import type { Launcher } from "./launcher.ts";
+import { randomBytesText } from "./host-random.ts";
 import { errReply, type HostReply, type RunSession } from "./run-session.ts";
 
 /** Per-run caps the bootstrap applies inside the isolate, in characters. */
@@ -33,7 +34,7 @@ export class SandboxContext {
   /** Settles the run in flight when its envelope arrives through the port. */
   private answer: ((envelope: unknown) => void) | null = null;
   private released = false;
-  private readonly port: ivm.Reference<(op: unknown, a: unknown, b: unknown, c: unknown) => Promise<HostReply> | undefined>;
+  private readonly port: ivm.Reference<(op: unknown, a: unknown, b: unknown, c: unknown) => Promise<HostReply> | string | undefined>;
 
   private constructor(
     private readonly context: ivm.Context,
@@ -55,15 +56,28 @@ export class SandboxContext {
         run?.log(a, b, c);
         return undefined;
       }
+      // Synchronous (crypto.getRandomValues): answered whether or not a run
+      // holds the context; entropy is no run's business.
+      if (op === "random") return randomBytesText(a);
+      if (op === "timer.clear" || op === "fetch.abort") {
+        run?.cancel(op, a);
+        return undefined;
+      }
       if (!run) return Promise.resolve(errReply("run_finished", "no run is active in this context", false));
       return run.call(op, a);
     });
   }
 
-  /** A new context in `isolate` with `script` (a `wrapScript` output) evaluated in it. */
-  static async create(isolate: ivm.Isolate, script: ivm.Script, config: SandboxConfig, launcher: Launcher): Promise<SandboxContext> {
+  /**
+   * A new context in `isolate` with the web runtime (`runtime`, see
+   * `runtimeSource`) and then `script` (a `wrapScript` output) evaluated in it.
+   */
+  static async create(isolate: ivm.Isolate, runtime: ivm.Script, script: ivm.Script, config: SandboxConfig, launcher: Launcher): Promise<SandboxContext> {
     const context = await isolate.createContext();
     try {
+      // Queued in order on the isolate: the runtime runs first, then the
+      // script's prologue takes it off the global. One wait for both.
+      runtime.runIgnored(context);
       const entry = (await script.run(context, { reference: true })) as ivm.Reference<unknown>;
       return new SandboxContext(context, entry, JSON.stringify(config), launcher);
     } catch (error) {

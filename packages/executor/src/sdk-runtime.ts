@@ -19,12 +19,20 @@
  * script says.
  */
 
+import type { Bridge } from "./runtime/bridge.ts";
 import { formatValue } from "./sdk-format.ts";
 
 /** The port as the bootstrap sees it: the subset of isolated-vm's `Reference` it uses. */
 interface HostPort {
   apply(receiver: undefined, args: readonly unknown[], options: object): Promise<unknown>;
   applyIgnored(receiver: undefined, args: readonly unknown[]): void;
+  applySync(receiver: undefined, args: readonly unknown[]): unknown;
+}
+
+/** The web runtime's script leaves this on the global (see runtime/index.ts); the bootstrap takes it. */
+interface WebRuntime {
+  install(global: object, bridge: Bridge): void;
+  beginRun(): void;
 }
 
 /** Limits the host passes in on the first run of a context. */
@@ -84,6 +92,12 @@ export function setupSandbox(factory: () => unknown): Entry {
   const weakMapSet = WeakMap.prototype.set;
   const ErrorCtor = Error;
   const TypeErrorCtor = TypeError;
+
+  // The web runtime ran in this context just before this bootstrap; taken
+  // off the global here, before any script code exists to see it.
+  const runtimeHolder = globalThis as { __sy_runtime?: WebRuntime };
+  const webRuntime = runtimeHolder.__sy_runtime;
+  delete runtimeHolder.__sy_runtime;
 
   // Null-prototype option objects: isolated-vm reads `reference`, `copy`,
   // `promise` off them, and a getter a script put on Object.prototype must
@@ -194,8 +208,27 @@ export function setupSandbox(factory: () => unknown): Entry {
     debug: (...args: unknown[]): void => emit("debug", args),
   };
 
+  // The runtime's way to the host: the port's calls, never the port.
+  const bridge: Bridge = {
+    call: (op, arg) => {
+      if (!port) return Promise.reject(sdkError("not_ready", "the runtime is not available outside a run", false));
+      return reflectApply(port.apply, port, [undefined, [op, arg], callOptions]) as Promise<string>;
+    },
+    callSync: (op, arg) => {
+      if (!port) throw sdkError("not_ready", "the runtime is not available outside a run", false);
+      return reflectApply(port.applySync, port, [undefined, [op, arg]]) as string;
+    },
+    notify: (op, arg) => {
+      if (port) reflectApply(port.applyIgnored, port, [undefined, [op, arg]]);
+    },
+    tagError: (error, code, retryable) => {
+      reflectApply(weakMapSet, sdkErrors, [error, { code, retryable }]);
+    },
+  };
+
   function install(): void {
     const g = globalThis as Record<string, unknown>;
+    webRuntime?.install(g, bridge);
     // isolated-vm 5 adds no global of its own to a context; should a future
     // version add its module handle, it must not outlive the bootstrap.
     for (const name of ["ivm", "_ivm"]) delete g[name];
@@ -264,6 +297,8 @@ export function setupSandbox(factory: () => unknown): Entry {
       install();
     }
     logChars = 0;
+    // Timers an earlier run of this context left never fire in this one.
+    webRuntime?.beginRun();
     const answering = port;
     void (async () => {
       let envelope: Envelope;

@@ -11,6 +11,12 @@ import { MODULE_GLOBAL } from "./compile.ts";
 /** The filename stack traces show for script code; `mapStack` looks for it. */
 export const SCRIPT_FILENAME = "script.js";
 
+/** The filename stack traces show for the web runtime's frames (dropped from stored stacks). */
+export const RUNTIME_FILENAME = "runtime.js";
+
+/** The global the runtime script leaves for the SDK bootstrap, which removes it before any script code runs. */
+export const RUNTIME_GLOBAL = "__sy_runtime";
+
 /** The script text to compile and where the author's code starts on line 1. */
 export interface WrappedScript {
   source: string;
@@ -49,6 +55,41 @@ function bootstrapPrologue(): string {
   // The whole bootstrap is strict, so `caller` cannot reach it either.
   prologue = `((s,f)=>s(f))((function(){"use strict";${line}return __sy_sdk.setupSandbox;})(),function(){`;
   return prologue;
+}
+
+let runtime: string | undefined;
+
+/**
+ * The web runtime (`runtime/index.ts` with whatwg-url), bundled once per
+ * process into a classic script that every context runs before its script
+ * version's own. One script for all versions and apps, so V8's code cache
+ * of it is made once and every new isolate compiles it from the cache.
+ */
+export function runtimeSource(): string {
+  if (runtime !== undefined) return runtime;
+  const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+  const built = buildSync({
+    entryPoints: [here("./runtime/index.ts")],
+    bundle: true,
+    write: false,
+    format: "iife",
+    globalName: "__sy_rt",
+    platform: "neutral",
+    mainFields: ["main", "module"],
+    // whatwg-url uses the globals TextEncoder/TextDecoder: it gets the runtime's own.
+    inject: [here("./runtime/encoding.ts")],
+    target: "es2022",
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: "none",
+    logLevel: "silent",
+  });
+  const text = (built.outputFiles[0]?.text ?? "").trim();
+  if (text === "") throw new Error("executor: the web runtime built to nothing");
+  // Strict, and inside a function so its `var` stays local; the export goes
+  // on the global as a configurable property the bootstrap can delete.
+  runtime = `(function(){"use strict";${text}\nObject.defineProperty(globalThis,${JSON.stringify(RUNTIME_GLOBAL)},{value:__sy_rt,configurable:true});})();`;
+  return runtime;
 }
 
 /**

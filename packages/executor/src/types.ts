@@ -83,6 +83,42 @@ export interface RunOutcome {
   cpuMs: number;
   /** Names of the secrets the run read (values are never reported). */
   secretsRead: string[];
+  /** Every `fetch` the run made or tried, in order, masked like the rest of the outcome. */
+  subrequests: Subrequest[];
+}
+
+/** One `fetch` of a run, as the run record lists it. */
+export interface Subrequest {
+  method: string;
+  /** `scheme://host/path`: no credentials, query or fragment. */
+  url: string;
+  /** The response's status, or null when there was none. */
+  status: number | null;
+  duration_ms: number;
+  /** Bytes of the response body. */
+  bytes: number;
+  /** `"ok"`, or the code the fetch failed with (`egress_denied`, `egress_timeout`, ..., `aborted` when the script aborted it). */
+  outcome: string;
+}
+
+/** A script's `fetch` as the host performs it. */
+export interface HostFetchRequest {
+  method: string;
+  url: string;
+  headers: Array<[string, string]>;
+  body: Uint8Array | null;
+  redirect: "follow" | "manual" | "error";
+}
+
+/** The host's answer to a `fetch`: the whole response. */
+export interface HostFetchResponse {
+  status: number;
+  statusText: string;
+  headers: Array<[string, string]>;
+  /** The final URL, after any redirects followed. */
+  url: string;
+  redirected: boolean;
+  body: Uint8Array;
 }
 
 /** An expected failure of a host capability, surfaced to the script as an error with `code`. */
@@ -105,4 +141,14 @@ export interface Host {
   listSecrets(ctx: RunContext): Promise<string[]>;
   /** Sends an email; throws HostError (`not_configured`, `invalid_address`, `too_large`, ...). */
   sendEmail(ctx: RunContext, kind: "text" | "html", message: unknown): Promise<unknown>;
+  /**
+   * Performs a script's `fetch` under the egress policy; `signal` aborts it
+   * (the script aborted, the timeout passed, or the run ended). Failures
+   * throw an Error with a string `code`: `egress_denied`, `egress_limit`,
+   * `egress_timeout`, `egress_too_large`, `dns_failed`, `connect_failed`,
+   * `tls_failed`, `secret_host_mismatch` (the script sees a fixed message
+   * per code, never the error's own). Without it every fetch is refused
+   * with `egress_denied`.
+   */
+  fetch?(ctx: RunContext, request: HostFetchRequest, signal: AbortSignal): Promise<HostFetchResponse>;
 }

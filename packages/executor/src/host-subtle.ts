@@ -1,0 +1,138 @@
+/**
+ * The host side of `crypto.subtle` (runtime/subtle.ts): each call is done by
+ * node:crypto's Web Crypto on copied data. A key crosses as a record (its
+ * algorithm, usages, extractability and material); it is imported again for
+ * every use with the extractability the script asked for, so node:crypto
+ * itself refuses to export or wrap a non-extractable key. Keys the host makes
+ * (generate, import, derive, unwrap) are made extractable here only to copy
+ * their material into the record.
+ */
+import { webcrypto } from "node:crypto";
+
+type Subtle = typeof webcrypto.subtle;
+type Key = webcrypto.CryptoKey;
+
+/** A key as it crosses; see the file comment. */
+interface KeyRecord {
+  type: string;
+  extractable: boolean;
+  algorithm: unknown;
+  usages: string[];
+  material: { format: "jwk" | "raw"; data: unknown };
+}
+
+/** The answer: the result's wire JSON, or an error by name (a DOMException name, or "TypeError"). */
+export type SubtleAnswer = { ok: true; json: string } | { ok: false; name: string; message: string };
+
+const subtle: Subtle = webcrypto.subtle;
+// Keys node:crypto cannot export: kept as the raw bytes they were imported from.
+const RAW_ONLY = new Set(["HKDF", "PBKDF2"]);
+const MAX_ARG_CHARS = 48 * 1024 * 1024;
+
+function algorithmName(algorithm: unknown): string {
+  const name = typeof algorithm === "string" ? algorithm : (algorithm as { name?: unknown } | null)?.name;
+  return typeof name === "string" ? name.toUpperCase() : "";
+}
+
+async function importRecord(record: KeyRecord): Promise<Key> {
+  const algorithm = await decode(record.algorithm);
+  const data = await decode(record.material.data);
+  if (record.material.format === "raw") return subtle.importKey("raw", data as Uint8Array, algorithm as never, false, record.usages as never);
+  return subtle.importKey("jwk", data as webcrypto.JsonWebKey, algorithm as never, record.extractable, record.usages as never);
+}
+
+async function decode(value: unknown, depth = 0): Promise<unknown> {
+  if (depth > 10) throw new TypeError("argument nested too deeply");
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return Promise.all(value.map((v) => decode(v, depth + 1)));
+  const object = value as Record<string, unknown>;
+  if (typeof object.$b === "string") return new Uint8Array(Buffer.from(object.$b, "base64"));
+  if (typeof object.$u === "string") return new Uint8Array(Buffer.from(object.$u, "base64"));
+  if (object.$k !== undefined) return importRecord(object.$k as KeyRecord);
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(object)) out[key] = await decode(item, depth + 1);
+  return out;
+}
+
+function encodeAlgorithm(algorithm: unknown): unknown {
+  if (algorithm instanceof Uint8Array) return { $u: Buffer.from(algorithm).toString("base64") };
+  if (algorithm === null || typeof algorithm !== "object") return algorithm;
+  return Object.fromEntries(Object.entries(algorithm).map(([k, v]) => [k, encodeAlgorithm(v)]));
+}
+
+/** The record of a key made extractable here; `extractable` is what the script asked for. */
+async function recordOf(key: Key, extractable: boolean, raw?: Uint8Array): Promise<{ $k: KeyRecord }> {
+  const material: KeyRecord["material"] = raw
+    ? { format: "raw", data: { $b: Buffer.from(raw).toString("base64") } }
+    : { format: "jwk", data: await subtle.exportKey("jwk", key) };
+  // A public key is always extractable (Web Crypto's generateKey does the same).
+  return { $k: { type: key.type, extractable: key.type === "public" ? true : extractable, algorithm: encodeAlgorithm(key.algorithm), usages: [...key.usages], material } };
+}
+
+async function encodeKeys(made: Key | webcrypto.CryptoKeyPair, extractable: boolean): Promise<unknown> {
+  if ("privateKey" in made) return { publicKey: await recordOf(made.publicKey, extractable), privateKey: await recordOf(made.privateKey, extractable) };
+  return recordOf(made, extractable);
+}
+
+function bytes(buffer: ArrayBuffer): { $b: string } {
+  return { $b: Buffer.from(buffer).toString("base64") };
+}
+
+async function perform(method: string, args: unknown[]): Promise<unknown> {
+  switch (method) {
+    case "digest":
+      return bytes(await subtle.digest(...(args as Parameters<Subtle["digest"]>)));
+    case "encrypt":
+    case "decrypt":
+    case "sign":
+    case "deriveBits":
+    case "wrapKey":
+      return bytes(await (subtle[method] as (...a: unknown[]) => Promise<ArrayBuffer>)(...args));
+    case "verify":
+      return subtle.verify(...(args as Parameters<Subtle["verify"]>));
+    case "exportKey": {
+      const out = await subtle.exportKey(args[0] as never, args[1] as Key);
+      return out instanceof ArrayBuffer ? bytes(out) : out;
+    }
+    case "importKey": {
+      const [format, keyData, algorithm, extractable, usages] = args as [string, unknown, unknown, boolean, string[]];
+      if (RAW_ONLY.has(algorithmName(algorithm))) {
+        const key = await subtle.importKey(format as never, keyData as never, algorithm as never, false, usages as never);
+        return recordOf(key, false, keyData as Uint8Array);
+      }
+      // A JWK saying "ext": false is imported for copying; the record keeps the script's answer.
+      const data = format === "jwk" && keyData !== null && typeof keyData === "object" ? { ...(keyData as object), ext: true } : keyData;
+      return recordOf(await subtle.importKey(format as never, data as never, algorithm as never, true, usages as never), extractable);
+    }
+    case "generateKey": {
+      const [algorithm, extractable, usages] = args as [unknown, boolean, string[]];
+      return encodeKeys(await subtle.generateKey(algorithm as never, true, usages as never), extractable);
+    }
+    case "deriveKey": {
+      const [algorithm, baseKey, derived, extractable, usages] = args as [unknown, Key, unknown, boolean, string[]];
+      return recordOf(await subtle.deriveKey(algorithm as never, baseKey, derived as never, true, usages as never), extractable);
+    }
+    case "unwrapKey": {
+      const [format, wrapped, unwrappingKey, unwrapAlgorithm, keyAlgorithm, extractable, usages] = args as [string, Uint8Array, Key, unknown, unknown, boolean, string[]];
+      return recordOf(await subtle.unwrapKey(format as never, wrapped, unwrappingKey, unwrapAlgorithm as never, keyAlgorithm as never, true, usages as never), extractable);
+    }
+    default:
+      throw new DOMException(`crypto.subtle.${method} is not supported`, "NotSupportedError");
+  }
+}
+
+/** Runs one `crypto.subtle` call from the isolate's `{method, args}` JSON. */
+export async function performSubtle(arg: unknown): Promise<SubtleAnswer> {
+  if (typeof arg !== "string" || arg.length > MAX_ARG_CHARS) return { ok: false, name: "DataError", message: "crypto.subtle: the data is too large" };
+  try {
+    const { method, args } = JSON.parse(arg) as { method: unknown; args: unknown };
+    if (typeof method !== "string" || !Array.isArray(args)) return { ok: false, name: "TypeError", message: "crypto.subtle: malformed call" };
+    const decoded = (await decode(args)) as unknown[];
+    return { ok: true, json: JSON.stringify((await perform(method, decoded)) ?? null) };
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "OperationError";
+    const message = error instanceof Error ? error.message : "the operation failed";
+    // node:crypto reports bad arguments as TypeError (ERR_INVALID_ARG_*), the rest as DOMException names.
+    return { ok: false, name: name === "TypeError" || name.endsWith("Error") ? name : "OperationError", message };
+  }
+}

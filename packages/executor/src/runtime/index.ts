@@ -1,0 +1,85 @@
+/**
+ * The web-standard runtime (the WinterTC Minimum Common API) as it runs
+ * INSIDE the isolate. `sdk-source.ts` bundles this folder into its own
+ * script, run in every context before the script version's own; the SDK
+ * bootstrap takes `__sy_runtime` off the global before any script code runs
+ * and calls `install` with its bridge to the host.
+ *
+ * Rules for every file here: standard JavaScript builtins only (no
+ * `Buffer`, `process`, node modules); the only way out is `bridge.ts`, whose
+ * calls carry strings; no host object, function or promise is ever handed
+ * to script code.
+ */
+import { AbortController, AbortSignal } from "./abort.ts";
+import { atob, btoa } from "./base64.ts";
+import { Blob, File } from "./blob.ts";
+import { connect, type Bridge } from "./bridge.ts";
+import { Crypto, createCrypto } from "./crypto.ts";
+import { DOMException } from "./dom-exception.ts";
+import { TextDecoder, TextEncoder } from "./encoding.ts";
+import { Event, EventTarget } from "./events.ts";
+import { fetch } from "./fetch.ts";
+import { FormData } from "./form-data.ts";
+import { Headers } from "./headers.ts";
+import { Performance, createPerformance } from "./performance.ts";
+import { Request } from "./request.ts";
+import { Response } from "./response.ts";
+import { structuredClone } from "./structured-clone.ts";
+import { CryptoKey, SubtleCrypto } from "./subtle.ts";
+import { beginRun, clearInterval, clearTimeout, queueMicrotask, setInterval, setTimeout } from "./timers.ts";
+import { whatwgUrl } from "./url.ts";
+
+export { beginRun };
+
+/** Connects the runtime to the host and puts the web globals on `global`. */
+export function install(global: object, bridge: Bridge): void {
+  connect(bridge);
+  const globals: Record<string, unknown> = {
+    AbortController,
+    AbortSignal,
+    Blob,
+    Crypto,
+    CryptoKey,
+    DOMException,
+    Event,
+    EventTarget,
+    File,
+    FormData,
+    Headers,
+    Performance,
+    Request,
+    Response,
+    SubtleCrypto,
+    TextDecoder,
+    TextEncoder,
+    atob,
+    btoa,
+    clearInterval,
+    clearTimeout,
+    crypto: createCrypto(),
+    fetch,
+    performance: createPerformance(),
+    queueMicrotask,
+    self: global,
+    setInterval,
+    setTimeout,
+    structuredClone,
+  };
+  // Same attributes as the builtins: writable, configurable, not enumerable.
+  const define = (name: string, value: unknown) => Object.defineProperty(global, name, { value, writable: true, configurable: true, enumerable: false });
+  for (const name of Object.keys(globals)) define(name, globals[name]);
+  // URL and URLSearchParams load whatwg-url on first touch (see url.ts);
+  // from then on, or once assigned, they are ordinary data properties.
+  for (const name of ["URL", "URLSearchParams"] as const) {
+    Object.defineProperty(global, name, {
+      configurable: true,
+      enumerable: false,
+      get: () => {
+        const value = whatwgUrl()[name];
+        define(name, value);
+        return value;
+      },
+      set: (value: unknown) => define(name, value),
+    });
+  }
+}
