@@ -5,7 +5,8 @@ import type { RunOutcome } from "./types.ts";
 
 // Its base64 has "/" and "+", so the url-safe form differs; its URL-encoded form differs too.
 const SECRET = "p@ss/w0rd+sk_live?~~>";
-const host = memoryHost({ app_r: { PW: SECRET, CREDS: { user: "svc", pass: "hunter22" }, TINY: "ab" } });
+const LOGIN = { user: "admin", password: "hunter2-pass-word", pin: 12345678 };
+const host = memoryHost({ app_r: { PW: SECRET, CREDS: { user: "svc", pass: "hunter22" }, TINY: "ab", LOGIN } });
 const executor = createExecutor({ host });
 afterAll(() => executor.dispose());
 
@@ -82,6 +83,22 @@ describe("redaction", () => {
     for (const form of [SECRET, Buffer.from(SECRET).toString("base64"), Buffer.from(SECRET).toString("base64url"), encodeURIComponent(SECRET), "hunter22"]) {
       expect(stored).not.toContain(form);
     }
+  });
+
+  test("the fields of an object secret are masked when it is logged with console.log and when one is returned", async () => {
+    const src = `${BASE64}
+      export default async () => {
+        const o = await secrets.get("LOGIN");
+        console.log(o);
+        console.log("pw", o.password, b64(o.password), encodeURIComponent(o.password), "pin", o.pin);
+        return { pw: o.password, pin: o.pin, user: o.user };
+      };`;
+    const out = await executor.run(requestFor(compileForTest(src, { appId: "app_r" })));
+    expect(out.status).toBe("ok");
+    expect(out.result).toEqual({ pw: "[secret:LOGIN]", pin: "[secret:LOGIN]", user: "[secret:LOGIN]" });
+    expect(out.logs[1]?.message).toBe("pw [secret:LOGIN] [secret:LOGIN] [secret:LOGIN] pin [secret:LOGIN]");
+    const stored = everythingStored(out);
+    for (const form of ["hunter2-pass-word", Buffer.from("hunter2-pass-word").toString("base64"), "12345678", "admin"]) expect(stored).not.toContain(form);
   });
 
   test("a secret kept in module state by one run is masked when a later run of the context prints it", async () => {

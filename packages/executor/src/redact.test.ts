@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { createRedactor, MIN_MASKED_LENGTH, secretForms } from "./redact.ts";
+import { createRedactor, MIN_MASKED_LENGTH, secretForms, secretLeaves } from "./redact.ts";
 
 const SECRET = "p@ss/w0rd+sk_live?~~>";
 const base64 = Buffer.from(SECRET).toString("base64");
@@ -26,7 +26,30 @@ describe("secretForms", () => {
   });
 });
 
+describe("secretLeaves", () => {
+  test("takes string leaves of four or more characters and number leaves of six or more digits, at any depth", () => {
+    const value = { user: "admin", password: "hunter2-pass-word", port: 5432, pin: 12345678, id: "ab", deep: [[{ key: "sk_nested" }], 1234567.5, true, null] };
+    expect(secretLeaves(value)).toEqual(["admin", "hunter2-pass-word", 12345678, "sk_nested", 1234567.5]);
+  });
+});
+
 describe("createRedactor", () => {
+  test("masks each field of an object secret in every form, as console.log and a returned field print them", () => {
+    const login = { user: "admin", password: "hunter2-pass-word", pin: 12345678, port: 5432 };
+    const redact = createRedactor([{ name: "LOGIN", value: login }]);
+    const pw = login.password;
+    const printed = `{ user: 'admin', password: '${pw}', pin: 12345678, port: 5432 } ${Buffer.from(pw).toString("base64")} ${encodeURIComponent(pw)} ${JSON.stringify(JSON.stringify(pw))}`;
+    expect(redact.text(printed)).toBe("{ user: '[secret:LOGIN]', password: '[secret:LOGIN]', pin: [secret:LOGIN], port: 5432 } [secret:LOGIN] [secret:LOGIN] \"\\\"[secret:LOGIN]\\\"\"");
+    expect(redact.value({ pw, pin: 12345678, port: 5432 })).toEqual({ pw: "[secret:LOGIN]", pin: "[secret:LOGIN]", port: 5432 });
+    // The whole value still masks as one.
+    expect(redact.text(JSON.stringify(login))).toBe("[secret:LOGIN]");
+  });
+
+  test("masks the items of an array secret", () => {
+    const redact = createRedactor([{ name: "KEYS", value: ["key-one-1", ["key-two-2"]] }]);
+    expect(redact.text("using key-one-1 then key-two-2")).toBe("using [secret:KEYS] then [secret:KEYS]");
+  });
+
   test("masks every form of a secret in text", () => {
     const redact = createRedactor([{ name: "PW", value: SECRET }]);
     const text = `plain=${SECRET} b64=${base64} url=${base64url} enc=${encodeURIComponent(SECRET)} json=${JSON.stringify({ SECRET })}`;

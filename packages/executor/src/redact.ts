@@ -2,6 +2,9 @@
  * Masks the secret values a run has read wherever the run's output is stored:
  * log lines, the error's name, message and stack, and the result. A value is
  * replaced by `[secret:NAME]` in each form a script is likely to print it in.
+ * An object or array secret is masked whole and leaf by leaf: a script that
+ * logs it with console.log (not as JSON) or returns one of its fields prints
+ * the leaves, never the JSON text.
  */
 
 /** A secret value a run has read, by name. */
@@ -16,6 +19,12 @@ export interface SecretRead {
  * shred it, while hiding almost nothing: so few characters can be guessed.
  */
 export const MIN_MASKED_LENGTH = 4;
+
+/**
+ * A number leaf of an object or array secret is masked from this many digits:
+ * a PIN or an account number, not the `port: 5432` or `retries: 3` beside it.
+ */
+export const MIN_MASKED_NUMBER_DIGITS = 6;
 
 export interface Redactor {
   /** True when there is nothing to mask. */
@@ -63,6 +72,33 @@ export function secretForms(value: unknown): string[] {
 }
 
 /**
+ * The leaves of an object or array secret worth masking on their own: every
+ * string of MIN_MASKED_LENGTH or more characters and every number of
+ * MIN_MASKED_NUMBER_DIGITS or more digits, at any depth. Iterative, so no
+ * nesting can overflow the stack.
+ *
+ * @example
+ * secretLeaves({ user: "admin", password: "hunter2-pass-word", port: 5432, pin: 12345678 });
+ * // ["admin", "hunter2-pass-word", 12345678]
+ */
+export function secretLeaves(value: unknown): (string | number)[] {
+  const leaves: (string | number)[] = [];
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item === "string") {
+      if (item.length >= MIN_MASKED_LENGTH) leaves.push(item);
+    } else if (typeof item === "number") {
+      if ((String(item).match(/\d/g)?.length ?? 0) >= MIN_MASKED_NUMBER_DIGITS) leaves.push(item);
+    } else if (item !== null && typeof item === "object") {
+      // Reversed onto the stack, so leaves come out in document order.
+      stack.push(...Object.values(item).reverse());
+    }
+  }
+  return leaves;
+}
+
+/**
  * A redactor for `secrets`. Longer forms win over shorter ones that they
  * contain, and masking is one pass, so a mask is never masked again.
  *
@@ -80,6 +116,7 @@ export function createRedactor(secrets: Iterable<SecretRead>): Redactor {
     if (value !== null && typeof value === "object") {
       const json = JSON.stringify(value);
       if (json.length >= MIN_MASKED_LENGTH && !subtreeMask.has(json)) subtreeMask.set(json, mask);
+      for (const leaf of secretLeaves(value)) for (const form of secretForms(leaf)) if (!maskOf.has(form)) maskOf.set(form, mask);
     }
   }
   if (maskOf.size === 0) return IDENTITY;
