@@ -1,0 +1,62 @@
+/**
+ * Real local servers for the fetch tests: each counts the connections it
+ * accepts, so a test can say that nothing was opened; and a process-wide
+ * count of client sockets (the `net.client.socket` channel), so a refused
+ * fetch can be shown to have opened no socket to anywhere.
+ */
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import http from "node:http";
+import https from "node:https";
+import type net from "node:net";
+
+export interface TestServer {
+  port: number;
+  /** `http://127.0.0.1:PORT` (or https://…). */
+  origin: string;
+  /** Connections accepted so far. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+export type Handler = (request: http.IncomingMessage, response: http.ServerResponse) => void;
+
+/** An HTTP server on `host` (127.0.0.1 unless told), or HTTPS when `tls` is given. */
+export async function startServer(handler: Handler, options: { host?: string; port?: number; tls?: { key: string; cert: string } } = {}): Promise<TestServer> {
+  const host = options.host ?? "127.0.0.1";
+  const server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
+  let connections = 0;
+  server.on(options.tls ? "secureConnection" : "connection", () => connections++);
+  // A TLS client that refuses our certificate hangs up mid-handshake.
+  server.on("tlsClientError", () => {});
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const shown = host.includes(":") ? `[${host}]` : host;
+  return {
+    port,
+    origin: `${options.tls ? "https" : "http"}://${shown}:${port}`,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Counts every client socket this process creates until `stop()`. */
+export function countClientSockets(): { count(): number; stop(): void } {
+  let count = 0;
+  const onSocket = () => count++;
+  subscribe("net.client.socket", onSocket);
+  return { count: () => count, stop: () => unsubscribe("net.client.socket", onSocket) };
+}
+
+/** Reads a request body whole. */
+export async function bodyOf(request: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export const text = (body: Uint8Array) => new TextDecoder().decode(body);
+export const bytes = (value: string) => new TextEncoder().encode(value);
