@@ -130,9 +130,10 @@ export async function performSubtle(arg: unknown): Promise<SubtleAnswer> {
     const decoded = (await decode(args)) as unknown[];
     return { ok: true, json: JSON.stringify((await perform(method, decoded)) ?? null) };
   } catch (error) {
-    const name = error instanceof Error ? error.name : "OperationError";
+    // node:crypto reports bad arguments as TypeError (ERR_INVALID_ARG_*), the
+    // rest as DOMException names; Node 20 spells one of them "InvalidAccessException".
+    const name = error instanceof Error ? error.name.replace(/Exception$/, "Error") : "OperationError";
     const message = error instanceof Error ? error.message : "the operation failed";
-    // node:crypto reports bad arguments as TypeError (ERR_INVALID_ARG_*), the rest as DOMException names.
-    return { ok: false, name: name === "TypeError" || name.endsWith("Error") ? name : "OperationError", message };
+    return { ok: false, name: /^[A-Z][A-Za-z]*Error$/.test(name) ? name : "OperationError", message };
   }
 }
