@@ -56,14 +56,30 @@ export class ReadPath {
    * be written, it throws and the value is not returned.
    */
   async resolve(target: Target, name: string, actor: Principal, action: string): Promise<ResolvedSecret | null> {
+    // The first scope that has it; the farther ones are never opened or audited.
+    for await (const hit of this.each(target, name, actor, action)) return hit;
+    return null;
+  }
+
+  /**
+   * `name` in every scope of the app's chain that sets it, nearest first,
+   * each audited: for settings a farther scope may only narrow (the email
+   * limits), where the nearest value alone would let an app lift them.
+   */
+  async resolveEach(target: Target, name: string, actor: Principal, action: string): Promise<ResolvedSecret[]> {
+    const out: ResolvedSecret[] = [];
+    for await (const hit of this.each(target, name, actor, action)) out.push(hit);
+    return out;
+  }
+
+  private async *each(target: Target, name: string, actor: Principal, action: string): AsyncGenerator<ResolvedSecret> {
     for (const ref of target.chain) {
       const row = (await this.vault.cache.rows(this.vault.db, ref)).get(name);
       if (!row) continue;
       const value = await this.vault.openRow(ref, row);
       await this.audit(actor, target, ref, name, row.version, action);
-      return { value, scope: ref.scope, version: row.version };
+      yield { value, scope: ref.scope, version: row.version };
     }
-    return null;
   }
 
   /** Names visible to an app, with the scope each comes from. */

@@ -1,13 +1,13 @@
-import { and, desc, eq, inArray, or } from "drizzle-orm";
+import { and, desc, eq, or } from "drizzle-orm";
 import { open, seal, sealedKeyId } from "@switchyard/crypto";
 import { secrets, secretVersions, type Db } from "@switchyard/db";
 import { listAudit, recordAudit, type AuditQuery, type AuditRow } from "../audit.ts";
 import type { SecretScope } from "../data-keys.ts";
 import { NotFoundError, SwitchyardError } from "../errors.ts";
 import type { Principal } from "../principal.ts";
-import { parseDotenv } from "./dotenv.ts";
+import { importDotenv, type ImportReport } from "./import.ts";
 import { ReadPath, type ResolvedSecret } from "./read-path.ts";
-import { authorizeTarget, type Target, type TargetRef } from "./target.ts";
+import { authorizeTarget, refuseMissing, type Target, type TargetRef } from "./target.ts";
 import { assertSecretName, encodeValue, maskedPreview } from "./values.ts";
 import { Vault, type VaultOptions } from "./vault.ts";
 
@@ -32,15 +32,7 @@ export interface SecretMetadata {
   preview: string;
 }
 
-export type ImportStatus = "created" | "updated" | "unchanged";
-
-export interface ImportReport {
-  dry_run: boolean;
-  results: { name: string; status: ImportStatus; line: number }[];
-  created: number;
-  updated: number;
-  unchanged: number;
-}
+export type { ImportReport, ImportStatus } from "./import.ts";
 
 /**
  * Scoped, versioned, audited secrets. Admin operations authorize through the
@@ -72,14 +64,13 @@ export function createSecretsService(options: VaultOptions) {
     return null;
   }
 
-  async function ownRow(target: Target, name: string) {
+  /** The row in the target's own scope; what is only inherited (or out of the principal's reach) is refused. */
+  async function ownRow(principal: Principal, target: Target, name: string, action: string) {
     const row = await vault.currentRow(db, target.own, name);
     if (row) return row;
     const inherited = await nearest(target, name);
-    throw new NotFoundError(
-      `secret in the ${target.own.scope} scope${inherited ? ` (it is inherited from the ${inherited.ref.scope} scope)` : ""}`,
-      name,
-    );
+    if (!inherited) return refuseMissing(db, principal, target, action, name);
+    throw new NotFoundError(`secret in the ${target.own.scope} scope (it is inherited from the ${inherited.ref.scope} scope)`, name);
   }
 
   return {
@@ -109,8 +100,7 @@ export function createSecretsService(options: VaultOptions) {
 
     async describe(principal: Principal, ref: TargetRef, name: string): Promise<SecretMetadata> {
       const target = await authorize(principal, ref, "secrets:read", "secret.preview", name);
-      const hit = await nearest(target, name);
-      if (!hit) throw new NotFoundError("secret", name);
+      const hit = (await nearest(target, name)) ?? (await refuseMissing(db, principal, target, "secret.preview", name));
       const value = await vault.openRow(hit.ref, hit.row);
       // The preview shows up to 4 characters of the value: that is a read, so it is audited.
       await recordAudit(db, principal, {
@@ -139,8 +129,7 @@ export function createSecretsService(options: VaultOptions) {
     async reveal(principal: Principal, ref: TargetRef, name: string): Promise<ResolvedSecret> {
       const target = await authorize(principal, ref, "secrets:reveal", "secret.reveal", name);
       const hit = await reads.resolve(target, name, principal, "secret.reveal");
-      if (!hit) throw new NotFoundError("secret", name);
-      return hit;
+      return hit ?? refuseMissing(db, principal, target, "secret.reveal", name);
     },
 
     async set(principal: Principal, ref: TargetRef, name: string, value: unknown) {
@@ -154,7 +143,7 @@ export function createSecretsService(options: VaultOptions) {
 
     async remove(principal: Principal, ref: TargetRef, name: string): Promise<void> {
       const target = await authorize(principal, ref, "secrets:write", "secret.delete", name);
-      const row = await ownRow(target, name);
+      const row = await ownRow(principal, target, name, "secret.delete");
       await vault.write(target, async (tx) => {
         await tx.delete(secrets).where(eq(secrets.id, row.id));
         await recordAudit(tx, principal, {
@@ -173,7 +162,7 @@ export function createSecretsService(options: VaultOptions) {
 
     async versions(principal: Principal, ref: TargetRef, name: string) {
       const target = await authorize(principal, ref, "secrets:read", "secret.versions", name);
-      const row = await ownRow(target, name);
+      const row = await ownRow(principal, target, name, "secret.versions");
       const rows = await db
         .select({
           version: secretVersions.version,
@@ -197,7 +186,7 @@ export function createSecretsService(options: VaultOptions) {
 
     async rollback(principal: Principal, ref: TargetRef, name: string, version: number) {
       const target = await authorize(principal, ref, "secrets:write", "secret.rollback", name);
-      const current = await ownRow(target, name);
+      const current = await ownRow(principal, target, name, "secret.rollback");
       const { row } = await vault.write(target, async (tx, key) => {
         const [old] = await tx
           .select()
@@ -213,43 +202,10 @@ export function createSecretsService(options: VaultOptions) {
       return { name, scope: target.own.scope, version: row.version, updated_at: row.updatedAt, rolled_back_to: version };
     },
 
+    /** Imports dotenv text into the target's own scope (import.ts says how, and what a dry run tells). */
     async importDotenv(principal: Principal, ref: TargetRef, text: string, dryRun: boolean): Promise<ImportReport> {
       const target = await authorize(principal, ref, "secrets:write", "secret.import");
-      const entries = parseDotenv(text);
-      const encoded = entries.map((entry) => ({ ...entry, json: encodeValue(entry.value, vault.maxBytes) }));
-      const results = await vault.write(target, async (tx, key) => {
-        const existing = new Map(
-          (
-            await tx
-              .select()
-              .from(secrets)
-              .where(
-                and(
-                  eq(secrets.scope, target.own.scope),
-                  eq(secrets.scopeId, target.own.scopeId),
-                  inArray(secrets.name, entries.length > 0 ? entries.map((e) => e.name) : [""]),
-                ),
-              )
-              .for("update")
-          ).map((row) => [row.name, row]),
-        );
-        const out: ImportReport["results"] = [];
-        for (const entry of encoded) {
-          const row = existing.get(entry.name);
-          let status: ImportStatus = row ? "updated" : "created";
-          if (row && JSON.stringify(await vault.openRow(target.own, row, tx)) === entry.json.toString("utf8")) status = "unchanged";
-          if (status !== "unchanged" && !dryRun) {
-            await vault.writeVersion(tx, key, principal, target, entry.name, entry.json, "import", {
-              action: "secret.import",
-              details: { status, line: entry.line },
-            });
-          }
-          out.push({ name: entry.name, status, line: entry.line });
-        }
-        return out;
-      });
-      const count = (status: ImportStatus) => results.filter((r) => r.status === status).length;
-      return { dry_run: dryRun, results, created: count("created"), updated: count("updated"), unchanged: count("unchanged") };
+      return importDotenv(vault, principal, target, text, dryRun);
     },
 
     async audit(principal: Principal, ref: TargetRef, query: Omit<AuditQuery, "appId" | "workspaceId">): Promise<AuditRow[]> {
@@ -266,6 +222,11 @@ export function createSecretsService(options: VaultOptions) {
      */
     async resolveSecret(appId: string, name: string, actor: Principal): Promise<ResolvedSecret | null> {
       return reads.resolve(await reads.target(appId), name, actor, "secret.read");
+    },
+
+    /** `name` for `appId` in each scope that sets it, nearest first, audited like resolveSecret. */
+    async resolveSecretInEachScope(appId: string, name: string, actor: Principal): Promise<ResolvedSecret[]> {
+      return reads.resolveEach(await reads.target(appId), name, actor, "secret.read");
     },
 
     /** Names visible to an app's scripts, with the scope each comes from. */
