@@ -29,6 +29,16 @@ export async function recordAudit(db: Db, principal: Principal, entry: AuditEntr
   }
 }
 
+/** Writes many audit rows in one statement, failing closed like `recordAudit`. */
+export async function recordAuditBatch(db: Db, principal: Principal, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  try {
+    await db.insert(auditLog).values(entries.map((entry) => ({ ...actorOf(principal), ...entry })));
+  } catch (error) {
+    throw new AuditUnavailableError(error);
+  }
+}
+
 export interface AuditQuery {
   appId?: string;
   workspaceId?: string;

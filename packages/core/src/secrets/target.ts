@@ -11,8 +11,14 @@ export type TargetRef = { kind: "app"; app: string } | { kind: "workspace"; work
 export interface Target {
   /** The scope writes go to. */
   own: ScopeRef;
-  /** Scopes a read looks in, nearest first: app, then workspace, then global. */
+  /**
+   * Scopes a read looks in, nearest first: app, then workspace, then global;
+   * for an admin request, only those the principal may see (a token limited to
+   * a workspace does not see the global scope, whatever path it came by).
+   */
   chain: ScopeRef[];
+  /** Scopes of the chain left out because the principal may not see them. */
+  hidden: ScopeRef[];
   appId: string | null;
   workspaceId: string | null;
 }
@@ -33,35 +39,59 @@ export async function authorizeTarget(
   name?: string,
 ): Promise<Target> {
   const target = await findTarget(db, principal, ref);
-  const deny = async (error: Error, reason: string) => {
-    await recordAudit(db, principal, {
-      action,
-      outcome: "denied",
-      appId: target?.appId ?? null,
-      workspaceId: target?.workspaceId ?? null,
-      scope: target?.own.scope ?? null,
-      scopeId: target?.own.scopeId ?? null,
-      name: name ?? null,
-      details: { reason },
-    });
-    throw error;
-  };
-  if (!target) {
-    const id = ref.kind === "app" ? ref.app : ref.kind === "workspace" ? ref.workspace : "global";
-    throw new NotFoundError(ref.kind, id);
+  const id = ref.kind === "app" ? ref.app : ref.kind === "workspace" ? ref.workspace : "global";
+  if (!target) throw new NotFoundError(ref.kind, id);
+  const audit = { db, principal, target, action, name: name ?? null };
+  if (target.workspaceId === null ? isWorkspaceLimited(principal) : !canSeeWorkspace(principal, target.workspaceId)) {
+    if (ref.kind === "global") await deny(audit, workspaceLimited(principal), "workspace_limited");
+    await deny(audit, new NotFoundError(ref.kind, id), "other_workspace");
   }
-  const limited = principal.type === "token" && principal.workspaceId !== null;
-  if (target.workspaceId === null ? limited : !canSeeWorkspace(principal, target.workspaceId)) {
-    const id = ref.kind === "app" ? ref.app : ref.kind === "workspace" ? ref.workspace : "global";
-    if (ref.kind === "global") await deny(new ForbiddenError("this token is limited to one workspace"), "workspace_limited");
-    await deny(new NotFoundError(ref.kind, id), "other_workspace");
-  }
-  if (!hasScope(principal, need)) await deny(new ForbiddenError(`this token lacks the ${need} scope`, { required: need }), "missing_scope");
-  return target;
+  if (!hasScope(principal, need)) await deny(audit, new ForbiddenError(`this token lacks the ${need} scope`, { required: need }), "missing_scope");
+  // Every secret is authorized against the scope it lives in: what the token
+  // could not reach at that scope's own path, it does not reach through this one.
+  const hidden = isWorkspaceLimited(principal) ? target.chain.filter((s) => s.scope === "global") : [];
+  return { ...target, chain: target.chain.filter((s) => !hidden.includes(s)), hidden };
+}
+
+/**
+ * The answer for a name the principal does not find in the scopes it may see:
+ * 404; or, when a scope of the chain is hidden from it, 403 as at that scope's
+ * own path, audited. The 403 does not depend on whether the hidden scope holds
+ * the name, so it tells nothing about what the hidden scope holds.
+ */
+export async function refuseMissing(db: Db, principal: Principal, target: Target, action: string, name: string): Promise<never> {
+  if (target.hidden.length > 0) await deny({ db, principal, target, action, name }, workspaceLimited(principal), "workspace_limited");
+  throw new NotFoundError("secret", name);
+}
+
+const isWorkspaceLimited = (principal: Principal) => principal.type === "token" && principal.workspaceId !== null;
+
+const workspaceLimited = (principal: Principal) =>
+  new ForbiddenError("this token is limited to one workspace; global secrets are out of its reach", {
+    workspace_id: principal.type === "token" ? principal.workspaceId : null,
+  });
+
+/** Writes the `denied` audit row first, then refuses. */
+async function deny(
+  at: { db: Db; principal: Principal; target: Pick<Target, "own" | "appId" | "workspaceId">; action: string; name: string | null },
+  error: Error,
+  reason: string,
+): Promise<never> {
+  await recordAudit(at.db, at.principal, {
+    action: at.action,
+    outcome: "denied",
+    appId: at.target.appId,
+    workspaceId: at.target.workspaceId,
+    scope: at.target.own.scope,
+    scopeId: at.target.own.scopeId,
+    name: at.name,
+    details: { reason },
+  });
+  throw error;
 }
 
 async function findTarget(db: Db, principal: Principal, ref: TargetRef): Promise<Target | null> {
-  if (ref.kind === "global") return { own: GLOBAL, chain: [GLOBAL], appId: null, workspaceId: null };
+  if (ref.kind === "global") return { own: GLOBAL, chain: [GLOBAL], hidden: [], appId: null, workspaceId: null };
   if (ref.kind === "workspace") {
     const [ws] = await db
       .select()
@@ -69,7 +99,7 @@ async function findTarget(db: Db, principal: Principal, ref: TargetRef): Promise
       .where(or(eq(workspaces.id, ref.workspace), eq(workspaces.name, ref.workspace)));
     if (!ws) return null;
     const own: ScopeRef = { scope: "workspace", scopeId: ws.id };
-    return { own, chain: [own, GLOBAL], appId: null, workspaceId: ws.id };
+    return { own, chain: [own, GLOBAL], hidden: [], appId: null, workspaceId: ws.id };
   }
   const rows = await db
     .select()
@@ -86,7 +116,7 @@ async function findTarget(db: Db, principal: Principal, ref: TargetRef): Promise
 
 export function appTarget(appId: string, workspaceId: string): Target {
   const own: ScopeRef = { scope: "app", scopeId: appId };
-  return { own, chain: [own, { scope: "workspace", scopeId: workspaceId }, GLOBAL], appId, workspaceId };
+  return { own, chain: [own, { scope: "workspace", scopeId: workspaceId }, GLOBAL], hidden: [], appId, workspaceId };
 }
 
 /** The audit fields naming a secret: where the request pointed and the scope that held it. */
