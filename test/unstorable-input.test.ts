@@ -1,4 +1,6 @@
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { outbox } from "@switchyard/db";
 import { describeEachDriver } from "./support/databases.ts";
 import { client, managerFor } from "./support/manager.ts";
 
@@ -84,5 +86,17 @@ describeEachDriver("input PostgreSQL cannot store is refused with 400, never 500
     expect(res.json.error.code).toBe("unsupported_character");
     const names = (await admin.get(`/api/v1/admin/apps/${appId}/secrets`)).json.secrets.map((s: { name: string }) => s.name);
     expect(names).not.toContain("FIRST");
+  });
+
+  it("stores a \"__proto__\" key of an invoke payload and of a secret value as sent, not dropped", async () => {
+    const text = '{"__proto__":{"admin":true},"n":1}';
+    const invoked = await admin.post(invokePath(), `{"payload":${text}}`);
+    expect(invoked.status).toBe(202);
+    const [row] = await ctx.database.db.select().from(outbox).where(eq(outbox.id, invoked.json.event_id));
+    const ownProto = (value: unknown) => Object.getOwnPropertyDescriptor(value, "__proto__")?.value;
+    expect(ownProto((row!.event as { payload: unknown }).payload)).toEqual({ admin: true });
+    expect((await admin.post(`/api/v1/admin/apps/${appId}/secrets`, `{"name":"PROTO","value":${text}}`)).status).toBe(201);
+    const revealed = await built.app.request(`/api/v1/admin/apps/${appId}/secrets/PROTO/reveal`, { method: "POST", headers: { authorization: `Bearer ${built.adminToken}` } });
+    expect(ownProto(JSON.parse(await revealed.text()).value)).toEqual({ admin: true });
   });
 });

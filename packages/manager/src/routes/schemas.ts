@@ -17,3 +17,14 @@ export const workspaceCreateBody = z.strictObject({ name: resourceName });
 export const appCreateBody = z.strictObject({ name: resourceName, workspace_id: z.string().min(1).optional() });
 
 export const appListQuery = z.strictObject({ workspace_id: z.string().min(1).optional() });
+
+type JsonValue = z.infer<ReturnType<typeof z.json>>;
+
+/**
+ * Any JSON value, passed on exactly as JSON.parse made it. zod's `z.json()`
+ * rebuilds objects by assignment, which turns a `"__proto__"` key into the
+ * prototype and so silently drops it from what is stored. The body is JSON by
+ * construction, and the registry has already refused what PostgreSQL cannot
+ * store, so there is nothing left to check but presence.
+ */
+export const jsonValue = z.custom<JsonValue>((value) => value !== undefined, "expected a JSON value");

@@ -2,6 +2,7 @@ import { getRun, listRuns, type Run, type Script } from "@switchyard/core";
 import { z } from "zod";
 import type { ManagerDeps } from "../env.ts";
 import type { RouteRegistry } from "./registry.ts";
+import { jsonValue } from "./schemas.ts";
 
 const scriptName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "use 1-63 lower-case letters, digits, '-' and '_'");
 const limits = z.strictObject({
@@ -24,7 +25,7 @@ const redeployBody = z.strictObject({
   limits: limits.optional(),
   fresh_context: z.boolean().optional(),
 });
-const invokeBody = z.strictObject({ payload: z.json().optional() });
+const invokeBody = z.strictObject({ payload: jsonValue.optional() });
 const runsQuery = z.strictObject({
   status: z.enum(["running", "ok", "error", "timeout", "oom"]).optional(),
   script_id: z.string().optional(),

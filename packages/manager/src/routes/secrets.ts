@@ -4,10 +4,11 @@ import { z } from "zod";
 import type { AppEnv, ManagerDeps } from "../env.ts";
 import { errorBody } from "../http-errors.ts";
 import type { RouteRegistry } from "./registry.ts";
+import { jsonValue } from "./schemas.ts";
 
 const setBody = z.strictObject({
   name: z.string(),
-  value: z.json().refine((v) => v !== null, "a secret value cannot be null (delete the secret instead)"),
+  value: jsonValue.refine((v) => v !== null, "a secret value cannot be null (delete the secret instead)"),
 });
 const rollbackBody = z.strictObject({ version: z.number().int().positive() });
 const importQuery = z.strictObject({ dry_run: z.enum(["true", "false", "1", "0"]).optional() });
