@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import { embeddedStartParams, initClusterApart } from "./embedded.ts";
 import * as schema from "./schema/index.ts";
 import type { Database, Db } from "./types.ts";
 
@@ -27,8 +28,9 @@ export interface ConnectOptions {
  */
 export async function connect(options: ConnectOptions = {}): Promise<Database> {
   if (options.url) return connectPostgres(options.url, options);
-  const pg = options.pglite ?? (await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {}));
-  return connectPglite(pg);
+  if (options.pglite) return connectPglite(options.pglite);
+  if (options.dataDir) await initClusterApart(options.dataDir);
+  return connectPglite(await PGlite.create({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), startParams: embeddedStartParams() }));
 }
 
 function connectPglite(pg: PGlite): Database {

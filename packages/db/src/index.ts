@@ -1,4 +1,5 @@
 export { connect, notifyIn } from "./connect.ts";
+export { EMBEDDED_SETTINGS } from "./embedded.ts";
 export type { ConnectOptions } from "./connect.ts";
 export { migrate, pendingMigrations, loadMigrations, defaultMigrationsFolder } from "./migrate.ts";
 export type { Migration, MigrationReport } from "./migrate.ts";
