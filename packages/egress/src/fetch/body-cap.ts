@@ -30,7 +30,7 @@ export async function readCappedBody(source: Readable, options: CappedBodyOption
   const decoders = decodersFor(options.contentEncoding);
   // A body that says up front it is past the cap, and is not decoded, is refused without reading it.
   if (decoders.length === 0 && options.contentLength !== null && options.contentLength > options.maxBytes) {
-    source.destroy();
+    discard(source);
     return { ok: false, reason: "too_large" };
   }
   const stream: Readable = decoders.length === 0 ? source : (pipeline as unknown as (...streams: unknown[]) => Readable)(source, ...decoders, ignore);
@@ -39,8 +39,8 @@ export async function readCappedBody(source: Readable, options: CappedBodyOption
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     total += chunk.byteLength;
     if (total > options.maxBytes) {
-      stream.destroy();
-      source.destroy();
+      discard(stream);
+      discard(source);
       return { ok: false, reason: "too_large" };
     }
     chunks.push(chunk);
@@ -85,6 +85,16 @@ function decoderFor(coding: string): NodeJS.ReadWriteStream | null {
   if (coding === "deflate") return zlib.createInflate(flush);
   if (coding === "br") return zlib.createBrotliDecompress({ flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
   return null;
+}
+
+/**
+ * Destroys a body nobody will read, closing its connection. Destroyed
+ * without an error, undici's body emits one (aborted) of its own, which
+ * nobody is left to hear.
+ */
+export function discard(body: Readable): void {
+  body.on("error", ignore);
+  body.destroy();
 }
 
 // pipeline reports its error through the last stream too, which the reader iterates.

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createEgressPolicy } from "../policy.ts";
 import { createFetchClient } from "./client.ts";
 import { FetchError } from "./errors.ts";
-import { bodyOf, bytes, countClientSockets, startServer, text, type TestServer } from "./test-servers.ts";
+import { bodyOf, bytes, countClientConnections, startServer, text, type TestServer } from "./test-servers.ts";
 import type { HostFetchRequest } from "./types.ts";
 
 // The tests open loopback the way an operator would: SWITCHYARD_EGRESS_ALLOW=127.0.0.1.
@@ -84,7 +84,7 @@ describe("fetch client against real local servers", () => {
   it("refuses a request body past the cap before opening anything", async () => {
     const small = createFetchClient({ policy: createEgressPolicy({ allow: ["127.0.0.1"] }), maxRequestBodyBytes: 1024 });
     const server = await serve((_req, res) => res.end());
-    const sockets = countClientSockets();
+    const sockets = countClientConnections();
     try {
       const error = await failure(small.fetch({ method: "POST", url: server.origin, headers: [], body: new Uint8Array(1025), redirect: "follow" }));
       expect(error.code).toBe("egress_too_large");

@@ -18,7 +18,7 @@
  */
 import { Agent } from "undici";
 import type { EgressPolicy } from "../policy.ts";
-import { readCappedBody } from "./body-cap.ts";
+import { discard, readCappedBody } from "./body-cap.ts";
 import { checkedConnector } from "./connector.ts";
 import { abortCode, FetchError, fetchFailure, reachCode, type FetchPlace } from "./errors.ts";
 import { isFetchableScheme, isRedirectStatus, nextHop, type Hop } from "./redirects.ts";
@@ -110,7 +110,7 @@ export function createFetchClient(options: FetchClientOptions): FetchClient {
       const raw = response.headers as unknown as string[];
       if (isRedirectStatus(response.statusCode) && mode !== "manual") {
         if (mode === "error") {
-          response.body.destroy();
+          discard(response.body);
           throw fetchFailure("egress_limit", place, { detail: 'failed: the response is a redirect and the request\'s redirect mode is "error"' });
         }
         const location = headerValue(raw, "location");

@@ -1,8 +1,8 @@
 /**
  * Real local servers for the fetch tests: each counts the connections it
  * accepts, so a test can say that nothing was opened; and a process-wide
- * count of client sockets (the `net.client.socket` channel), so a refused
- * fetch can be shown to have opened no socket to anywhere.
+ * count of outgoing connections (the `net.client.socket` channel), so a
+ * refused fetch can be shown to have connected nowhere at all.
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import http from "node:http";
@@ -43,10 +43,23 @@ export async function startServer(handler: Handler, options: { host?: string; po
   };
 }
 
-/** Counts every client socket this process creates until `stop()`. */
-export function countClientSockets(): { count(): number; stop(): void } {
+/**
+ * Counts the client sockets this process sends anywhere until `stop()`: those
+ * whose name resolved to an address to connect to, and those that connected.
+ * (A socket whose lookup the policy refused is created, but never sends a packet.)
+ */
+export function countClientConnections(): { count(): number; stop(): void } {
   let count = 0;
-  const onSocket = () => count++;
+  const onSocket = (message: unknown) => {
+    const socket = (message as { socket: net.Socket }).socket;
+    let counted = false;
+    const once = () => {
+      if (!counted) count++;
+      counted = true;
+    };
+    socket.on("lookup", (error: Error | null) => error === null && once());
+    socket.on("connect", once);
+  };
   subscribe("net.client.socket", onSocket);
   return { count: () => count, stop: () => unsubscribe("net.client.socket", onSocket) };
 }
