@@ -19,11 +19,20 @@ export type EmailErrorCode =
 
 export class EmailError extends Error {
   override name = "EmailError";
+  /**
+   * What the remote side said, for the operator's log only: an SMTP
+   * server's reply is text chosen by whoever runs it (or by whatever else
+   * answers on that port), so it never reaches the script, the run or the
+   * send log.
+   */
+  readonly detail: string | null;
   constructor(
     readonly code: EmailErrorCode,
     message: string,
     readonly retryable = false,
+    options: { detail?: string; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.detail = options.detail ?? null;
   }
 }

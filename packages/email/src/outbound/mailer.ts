@@ -1,4 +1,6 @@
+import type { Socket } from "node:net";
 import tls from "node:tls";
+import { connectChecked, type EgressPolicy } from "@switchyard/egress";
 import nodemailer, { type Transporter } from "nodemailer";
 import type { PreparedEmail } from "./message.ts";
 import { classifySmtpError } from "./smtp-errors.ts";
@@ -37,6 +39,16 @@ export interface MailerOptions {
 
 export type PlaintextPolicy = "never" | "loopback" | "always";
 
+export interface SendOptions {
+  /**
+   * The destination policy the connection is opened under (an app's own
+   * SMTP server): the server's name is resolved and every address checked
+   * on each new connection, and the socket goes only to a checked address.
+   * Without it (the operator's own relay) the host is connected to as given.
+   */
+  egress?: EgressPolicy;
+}
+
 const addressList = (values: unknown[] | undefined) =>
   (values ?? []).map((v) => (typeof v === "string" ? v : (v as { address?: string }).address ?? "")).filter(Boolean);
 
@@ -49,7 +61,16 @@ const addressList = (values: unknown[] | undefined) =>
 export function createMailer(options: MailerOptions = {}) {
   // `busy`: sends under way; a transport is only ever closed when it has none,
   // or those sends would fail (and be retried) after perhaps going out.
+  // Keyed by the URL and the policy that governs it (none: the operator's
+  // relay), so connections opened under one policy never serve another.
   const transports = new Map<string, { transport: Transporter; lastUsed: number; busy: number }>();
+  const policyIds = new WeakMap<EgressPolicy, number>();
+  let policies = 0;
+  const policyId = (policy: EgressPolicy) => {
+    let id = policyIds.get(policy);
+    if (id === undefined) policyIds.set(policy, (id = ++policies));
+    return id;
+  };
   const idleMs = options.idleMs ?? 5 * 60_000;
   const maxTransports = options.maxTransports ?? 64;
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -67,13 +88,14 @@ export function createMailer(options: MailerOptions = {}) {
     transports.delete(url);
   }
 
-  function transportFor(smtpUrl: string) {
-    const known = transports.get(smtpUrl);
+  function transportFor(smtpUrl: string, egress: EgressPolicy | undefined) {
+    const key = `${egress ? policyId(egress) : "operator"} ${smtpUrl}`;
+    const known = transports.get(key);
     if (known) {
       known.lastUsed = Date.now();
       // Map order doubles as recency for eviction.
-      transports.delete(smtpUrl);
-      transports.set(smtpUrl, known);
+      transports.delete(key);
+      transports.set(key, known);
       return known;
     }
     const url = assertSmtpUrl(smtpUrl);
@@ -82,10 +104,12 @@ export function createMailer(options: MailerOptions = {}) {
       const idle = [...transports].find(([, entry]) => entry.busy === 0);
       if (idle) close(idle[0]);
     }
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    const port = smtpPort(url);
     const transport = nodemailer.createTransport({
       pool: true,
-      host: url.hostname.replace(/^\[|\]$/g, ""),
-      port: smtpPort(url),
+      host,
+      port,
       secure: url.protocol === "smtps:",
       requireTLS: url.protocol === "smtp:" && !plaintextAllowed(url.hostname),
       auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
@@ -97,16 +121,20 @@ export function createMailer(options: MailerOptions = {}) {
       // No flag turns verification off: a certificate that does not verify
       // is a failed connection. A private CA is added, not substituted.
       tls: { rejectUnauthorized: true, ...(options.ca ? { ca: [...tls.rootCertificates, options.ca] } : {}) },
+      // nodemailer asks for each pooled connection's socket here; TLS (smtps
+      // or STARTTLS) is then set up over it with the URL's host name, so the
+      // certificate is checked against the name, not the address.
+      ...(egress ? { getSocket: checkedSocket(egress, host, port, timeoutMs) } : {}),
     });
     const entry = { transport, lastUsed: Date.now(), busy: 0 };
-    transports.set(smtpUrl, entry);
+    transports.set(key, entry);
     return entry;
   }
 
   return {
     /** Sends prepared bytes to the envelope's recipients. Throws EmailError. */
-    async send(smtpUrl: string, message: PreparedEmail): Promise<SendResult> {
-      const entry = transportFor(smtpUrl);
+    async send(smtpUrl: string, message: PreparedEmail, sendOptions: SendOptions = {}): Promise<SendResult> {
+      const entry = transportFor(smtpUrl, sendOptions.egress);
       entry.busy += 1;
       try {
         const info = await entry.transport.sendMail(message.options);
@@ -126,3 +154,15 @@ export function createMailer(options: MailerOptions = {}) {
 }
 
 export type Mailer = ReturnType<typeof createMailer>;
+
+type GetSocket = (options: unknown, callback: (error: Error | null, socketOptions?: { connection: Socket }) => void) => void;
+
+/** nodemailer's getSocket: a connection opened under the policy, or the policy's refusal (classified by smtp-errors). */
+function checkedSocket(egress: EgressPolicy, host: string, port: number, timeoutMs: number): GetSocket {
+  return (_options, callback) => {
+    connectChecked(egress, { host, port, timeoutMs }).then(
+      (connection) => callback(null, { connection }),
+      (error: Error) => callback(error),
+    );
+  };
+}

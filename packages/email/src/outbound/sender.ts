@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
+import { createEgressPolicy, type EgressPolicy } from "@switchyard/egress";
 import { EmailError } from "./errors.ts";
 import type { Mailer, SendResult } from "./mailer.ts";
 import { prepareEmail, type EmailKind, type PreparedEmail } from "./message.ts";
 import { MinuteLimiter } from "./rate-limit.ts";
-import { assertSmtpHostAllowed, type SmtpHostRule } from "./smtp-hosts.ts";
+import { assertSmtpHostAllowed, smtpRuleEntry, type SmtpHostRule } from "./smtp-hosts.ts";
 
 /** An app's email settings; each null falls back to the operator's. */
 export interface AppEmailSettings {
@@ -21,11 +22,19 @@ export interface SendOrigin {
   eventId: string;
   /** The run's attempt: the first attempt of an event cannot have sent anything before. */
   attempt: number;
+  /** The script the run runs, recorded with each send. */
+  scriptId?: string | null;
+  /**
+   * Masks the secret values the run has read: the subject and (captured)
+   * body are stored through it, as the run's own logs are.
+   */
+  redact?: (text: string) => string;
 }
 
 export interface SendRecord {
   appId: string;
   runId: string;
+  scriptId: string | null;
   status: "sent" | "captured" | "failed";
   from: string;
   to: string[];
@@ -57,8 +66,19 @@ export interface EmailSenderOptions {
   /** Dev mode: with no SMTP anywhere, keep the message in the log instead of failing. */
   captureWhenUnconfigured: boolean;
   maxBytes: number;
-  /** SMTP servers an app's own SMTP_URL may name (SWITCHYARD_SMTP_ALLOWED_HOSTS); null: any. */
+  /**
+   * SMTP servers an app's own SMTP_URL may name (SWITCHYARD_SMTP_ALLOWED_HOSTS);
+   * null: any, as far as the egress policy lets it. Those named are opened
+   * in the policy too, so an operator can list an internal relay.
+   */
   allowedSmtpHosts?: readonly SmtpHostRule[] | null;
+  /**
+   * The destination policy an app's own SMTP server is reached under (the
+   * one `fetch` uses): internal addresses refused unless opened. The
+   * operator's SWITCHYARD_SMTP_URL is the operator's choice and not checked.
+   * Default: the default policy.
+   */
+  egress?: EgressPolicy;
   settingsFor(origin: SendOrigin): Promise<Partial<AppEmailSettings>>;
   log: SendLog;
 }
@@ -74,6 +94,7 @@ export interface EmailSenderOptions {
  */
 export function createEmailSender(options: EmailSenderOptions) {
   const limiter = new MinuteLimiter();
+  const appSmtpEgress = (options.egress ?? createEgressPolicy()).with({ allow: (options.allowedSmtpHosts ?? []).map(smtpRuleEntry) });
   // Per run until it settles: its sends still under way (a send may outlive
   // the run that started it, e.g. past its wall-clock limit), their log
   // writes (a send answers the script as soon as SMTP has), how many
@@ -111,16 +132,19 @@ export function createEmailSender(options: EmailSenderOptions) {
   }
 
   function record(origin: SendOrigin, message: PreparedEmail, fields: Pick<SendRecord, "status" | "accepted" | "rejected" | "error" | "body" | "idempotencyKey" | "messageId">) {
+    const redact = origin.redact ?? ((text: string) => text);
     const write = options.log.record({
       appId: origin.appId,
       runId: origin.runId,
+      scriptId: origin.scriptId ?? null,
       from: message.from,
       to: message.to,
       cc: message.cc,
       bcc: message.bcc,
-      subject: message.subject,
+      subject: redact(message.subject),
       size: message.size,
       ...fields,
+      body: fields.body && { text: redact(fields.body.text), html: fields.body.html === null ? null : redact(fields.body.html) },
     });
     // Kept to be awaited by settle; never an unhandled rejection meanwhile.
     write.catch(() => {});
@@ -158,7 +182,7 @@ export function createEmailSender(options: EmailSenderOptions) {
       return { message_id: message.messageId, accepted: everyone, rejected: [] };
     }
     try {
-      const result = await options.mailer.send(smtpUrl as string, message);
+      const result = await options.mailer.send(smtpUrl as string, message, settings.smtpUrl ? { egress: appSmtpEgress } : {});
       record(origin, message, { status: "sent", messageId: result.message_id, accepted: result.accepted, rejected: result.rejected, error: null, body: null, idempotencyKey: key });
       return result;
     } catch (error) {

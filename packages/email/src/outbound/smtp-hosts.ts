@@ -1,10 +1,10 @@
 /**
  * The operator's list of SMTP servers an app may name in its own `SMTP_URL`
- * secret (SWITCHYARD_SMTP_ALLOWED_HOSTS). Without it, anyone who may write an
- * app's secrets can point the worker at any host and port it can reach (an
- * internal service, a metadata address) and read the first line of its
- * answer back from the send error. The operator's own SWITCHYARD_SMTP_URL is
- * never checked against it.
+ * secret (SWITCHYARD_SMTP_ALLOWED_HOSTS). Without it, an app may name any
+ * server the egress policy lets it reach (internal addresses are refused
+ * there, after DNS); with it, only those listed, which are also opened in
+ * the egress policy (an operator's internal relay). The operator's own
+ * SWITCHYARD_SMTP_URL is never checked against either.
  *
  * @example
  * const rules = parseSmtpHostRules("smtp.sendgrid.net:587, *.mailgun.org");
@@ -68,4 +68,10 @@ export function assertSmtpHostAllowed(rules: readonly SmtpHostRule[], smtpUrl: s
     "smtp_host_not_allowed",
     `this app's SMTP_URL names ${url.hostname}:${smtpPort(url)}, which is not among the SMTP servers the operator allows (SWITCHYARD_SMTP_ALLOWED_HOSTS)`,
   );
+}
+
+/** A rule as an egress policy entry (`host`, `*.domain`, `[v6]`, each with `:port` when it has one). */
+export function smtpRuleEntry(rule: SmtpHostRule): string {
+  const host = rule.host.includes(":") ? `[${rule.host}]` : rule.subdomains ? `*.${rule.host}` : rule.host;
+  return rule.port === null ? host : `${host}:${rule.port}`;
 }
