@@ -1,10 +1,12 @@
+import net from "node:net";
 import { eq } from "drizzle-orm";
 import { simpleParser } from "mailparser";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { deadLetters, runs } from "@switchyard/db";
+import { deadLetters, emailMessages, runs } from "@switchyard/db";
 import { parseSmtpHostRules } from "@switchyard/email";
 import { startSmtpSink, type SmtpSink } from "@switchyard/email/testing";
 import { describeEachDriver } from "./support/databases.ts";
+import type { ServiceSettings } from "@switchyard/server";
 import { client, managerFor } from "./support/manager.ts";
 import { waitFor } from "./support/wait.ts";
 
@@ -29,7 +31,8 @@ describeEachDriver("email.send from scripts", (ctx) => {
   beforeAll(async () => {
     sink = await startSmtpSink({ refuse: (a) => a.startsWith("nobody@") });
     appSink = await startSmtpSink();
-    built = await managerFor(ctx.database, { worker: true, settings: { smtpUrl: sink.url, emailFrom: "Switchyard <noreply@switchyard.test>" } });
+    // The apps here name SMTP servers on this machine: the operator opens it to them.
+    built = await managerFor(ctx.database, { worker: true, settings: { smtpUrl: sink.url, emailFrom: "Switchyard <noreply@switchyard.test>", smtpAllowedHosts: parseSmtpHostRules("127.0.0.1") } });
     admin = client(built.app, built.adminToken!);
     appId = (await admin.post("/api/v1/admin/apps", { name: "mailer" })).json.id;
     await admin.post(`/api/v1/admin/apps/${appId}/secrets`, { name: "GREETING", value: "hello-from-the-vault" });
@@ -162,6 +165,68 @@ describeEachDriver("email.send from scripts", (ctx) => {
     expect(failures[0].error.code).toBe("smtp_unavailable");
   });
 
+  it("never lets an app's or workspace's email limits lift the ones set above it", async () => {
+    // The operator's global limits, then a workspace token (which may write its apps' secrets) trying to widen them.
+    await admin.post("/api/v1/admin/global/secrets", { name: "EMAIL_ALLOWED_SENDERS", value: "@ops.example" });
+    await admin.post("/api/v1/admin/global/secrets", { name: "EMAIL_RATE_LIMIT_PER_MINUTE", value: 1 });
+    try {
+      const ws = (await admin.post("/api/v1/admin/workspaces", { name: "bank-ws" })).json.id;
+      const bankApp = (await admin.post("/api/v1/admin/apps", { name: "bank", workspace_id: ws })).json.id;
+      const tenant = client(built.app, (await admin.post("/api/v1/admin/tokens", { name: "bank-tenant", scopes: ["secrets:write"], workspace_id: ws })).json.token);
+      expect((await tenant.post(`/api/v1/admin/apps/${bankApp}/secrets`, { name: "EMAIL_ALLOWED_SENDERS", value: "@bank.example" })).status).toBe(201);
+      expect((await tenant.post(`/api/v1/admin/apps/${bankApp}/secrets`, { name: "EMAIL_RATE_LIMIT_PER_MINUTE", value: 1000 })).status).toBe(201);
+      const script = (await admin.post(`/api/v1/admin/apps/${bankApp}/scripts`, {
+        name: "spoof",
+        source: `export default async () => {
+          const codes = [];
+          for (const from of ["ceo@bank.example", "alerts@ops.example"]) {
+            try { await email.send({ from, to: "victim@example.com", subject: "wire", text: "t" }); codes.push("sent"); } catch (e) { codes.push(e.code); }
+          }
+          return codes;
+        }`,
+      })).json.id;
+      const before = sink.received();
+      const [run] = await finished((await admin.post(`/api/v1/admin/apps/${bankApp}/scripts/${script}/invoke`, { payload: {} })).json.event_id);
+      // Nothing is both @ops.example and @bank.example: the spoofed sender and every other one are refused.
+      expect(run?.result).toEqual(["sender_not_allowed", "sender_not_allowed"]);
+      expect(sink.received()).toBe(before);
+
+      // Narrowing the senders to the operator's domain works; the rate is the lowest of the two.
+      await tenant.post(`/api/v1/admin/apps/${bankApp}/secrets`, { name: "EMAIL_ALLOWED_SENDERS", value: "alerts@ops.example" });
+      const twice = (await admin.post(`/api/v1/admin/apps/${bankApp}/scripts`, {
+        name: "twice",
+        source: `export default async () => {
+          const codes = [];
+          for (const from of ["alerts@ops.example", "alerts@ops.example", "other@ops.example"]) {
+            try { await email.send({ from, to: "victim@example.com", subject: "ok", text: "t" }); codes.push("sent"); } catch (e) { codes.push(e.code); }
+          }
+          return codes;
+        }`,
+      })).json.id;
+      const [second] = await finished((await admin.post(`/api/v1/admin/apps/${bankApp}/scripts/${twice}/invoke`, { payload: {} })).json.event_id);
+      expect(second?.result).toEqual(["sent", "rate_limited", "sender_not_allowed"]);
+      expect(sink.received()).toBe(before + 1);
+    } finally {
+      await admin.delete("/api/v1/admin/global/secrets/EMAIL_ALLOWED_SENDERS");
+      await admin.delete("/api/v1/admin/global/secrets/EMAIL_RATE_LIMIT_PER_MINUTE");
+    }
+  });
+
+  it("pages the send log only by a cursor from the same app: another app's message id is 400 invalid_cursor", async () => {
+    const other = (await admin.post("/api/v1/admin/apps", { name: "cursor-other" })).json.id;
+    const script = (await admin.post(`/api/v1/admin/apps/${other}/scripts`, { name: "one", source: `export default () => email.send({ to: "a@example.com", subject: "elsewhere", text: "t" })` })).json.id;
+    await finished((await admin.post(`/api/v1/admin/apps/${other}/scripts/${script}/invoke`, { payload: {} })).json.event_id);
+    const [foreign] = (await admin.get(`/api/v1/admin/apps/${other}/emails`)).json.emails;
+    expect(foreign?.subject).toBe("elsewhere");
+    for (const before of [foreign.id, "msg_does_not_exist"]) {
+      const res = await admin.get(`/api/v1/admin/apps/${appId}/emails?before=${before}`);
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe("invalid_cursor");
+    }
+    const own = (await admin.get(`/api/v1/admin/apps/${appId}/emails?limit=1`)).json.emails;
+    expect((await admin.get(`/api/v1/admin/apps/${appId}/emails?before=${own[0].id}`)).status).toBe(200);
+  });
+
   it("fails with not_configured when no SMTP is set, and captures in dev instead", async () => {
     // Last test: the shared worker stops so that each of these runs the event.
     await built.services.stop();
@@ -224,6 +289,92 @@ describeEachDriver("email.send from scripts", (ctx) => {
       expect(appSink.messages.length).toBe(before.app + 1);
     } finally {
       await open.services.stop();
+    }
+  });
+
+  it("masks the secrets a run read in the send log's subject and captured body, and records the script", async () => {
+    await built.services.stop();
+    const dev = await managerFor(ctx.database, { worker: true, keyring: built.keyring, settings: { captureEmail: true } });
+    try {
+      const api = client(dev.app, built.adminToken!);
+      const app6 = (await api.post("/api/v1/admin/apps", { name: "masked-log" })).json.id;
+      await api.post(`/api/v1/admin/apps/${app6}/secrets`, { name: "TOKEN", value: "tok_live_4f9a8b7c6d5e" });
+      const script = (await api.post(`/api/v1/admin/apps/${app6}/scripts`, {
+        name: "leaky",
+        source: `let cached = null;
+          export default async () => {
+            // Read once and kept in the warm context, as scripts do: the next run uses it without reading it.
+            cached ??= await secrets.get("TOKEN");
+            return email.sendHtml({ to: "a@example.com", subject: "token " + cached, text: "text " + cached, html: "<b>" + cached + "</b>" });
+          }`,
+      })).json.id;
+      for (let i = 0; i < 2; i++) {
+        const [run] = await finished((await api.post(`/api/v1/admin/apps/${app6}/scripts/${script}/invoke`, { payload: {} })).json.event_id);
+        expect(run?.status).toBe("ok");
+      }
+      const log = (await api.get(`/api/v1/admin/apps/${app6}/emails`)).json.emails;
+      expect(log).toHaveLength(2);
+      for (const row of log) {
+        expect(row).toMatchObject({ status: "captured", subject: "token [secret:TOKEN]", script_id: script });
+        const full = (await api.get(`/api/v1/admin/apps/${app6}/emails/${row.id}`)).json;
+        expect(full).toMatchObject({ text: "text [secret:TOKEN]", html: "<b>[secret:TOKEN]</b>" });
+      }
+      const stored = await ctx.database.db.select().from(emailMessages).where(eq(emailMessages.appId, app6));
+      expect(JSON.stringify(stored)).not.toContain("tok_live_4f9a8b7c6d5e");
+    } finally {
+      await dev.services.stop();
+    }
+  });
+
+  it("never connects an app's SMTP_URL to an internal port, and never shows the script what answered there", async () => {
+    await built.services.stop();
+    // Something on this machine that is not an SMTP server: an SSH daemon's banner, counted per connection.
+    const BANNER = "SSH-2.0-OpenSSH_8.9 INTERNAL-BANNER-db01.corp";
+    let connections = 0;
+    const ssh = net.createServer((socket) => {
+      connections++;
+      socket.on("error", () => {});
+      socket.write(`${BANNER}\r\n`);
+      setTimeout(() => socket.destroy(), 200);
+    });
+    await new Promise<void>((resolve) => ssh.listen(0, "127.0.0.1", resolve));
+    const port = (ssh.address() as net.AddressInfo).port;
+    const withSettings = (settings: Partial<ServiceSettings>) => managerFor(ctx.database, { worker: true, keyring: built.keyring, settings: { smtpUrl: sink.url, ...settings } });
+    const source = `export default async () => {
+      try { return await email.send({ from: "app@own.test", to: "a@example.com", subject: "probe", text: "t" }); }
+      catch (e) { console.log("send failed:", e.code, e.message); if (e.code === "smtp_host_not_allowed") throw e; return { code: e.code, message: e.message }; }
+    }`;
+    const byDefault = await withSettings({});
+    const api = client(byDefault.app, built.adminToken!);
+    const app7 = (await api.post("/api/v1/admin/apps", { name: "port-scan" })).json.id;
+    const script = (await api.post(`/api/v1/admin/apps/${app7}/scripts`, { name: "probe", source })).json.id;
+    const invokeOn = async (a: typeof api) => (await finished((await a.post(`/api/v1/admin/apps/${app7}/scripts/${script}/invoke`, { payload: {} })).json.event_id))[0];
+    try {
+      for (const host of ["127.0.0.1", "2130706433", "localhost"]) {
+        await api.post(`/api/v1/admin/apps/${app7}/secrets`, { name: "SMTP_URL", value: `smtp://${host}:${port}` });
+        const run = await invokeOn(api);
+        expect(run?.status, host).toBe("error");
+        expect(run?.error).toMatchObject({ code: "smtp_host_not_allowed" });
+        expect(JSON.stringify(run)).not.toMatch(/SSH-2\.0|INTERNAL-BANNER/);
+      }
+      expect(connections).toBe(0);
+    } finally {
+      await byDefault.services.stop();
+    }
+    // The operator opens the port to apps: the connection happens, and still only a code and a fixed message come back.
+    await api.post(`/api/v1/admin/apps/${app7}/secrets`, { name: "SMTP_URL", value: `smtp://127.0.0.1:${port}` });
+    const opened = await withSettings({ smtpAllowedHosts: parseSmtpHostRules(`127.0.0.1:${port}`) });
+    try {
+      const run = await invokeOn(client(opened.app, built.adminToken!));
+      expect(connections).toBeGreaterThan(0);
+      expect(run?.result).toEqual({ code: "smtp_unavailable", message: "the SMTP server is unreachable; the run is retried" });
+      expect(JSON.stringify(run)).not.toMatch(/SSH-2\.0|INTERNAL-BANNER/);
+      const log = await ctx.database.db.select().from(emailMessages).where(eq(emailMessages.appId, app7));
+      expect(log.length).toBeGreaterThan(0);
+      expect(JSON.stringify(log)).not.toMatch(/SSH-2\.0|INTERNAL-BANNER/);
+    } finally {
+      await opened.services.stop();
+      await new Promise<void>((resolve) => ssh.close(() => resolve()));
     }
   });
 });

@@ -49,6 +49,30 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ SWITCHYARD_SMTP_ALLOWED_HOSTS: "smtp.sendgrid.net, smtp://x" })).toThrow(/SWITCHYARD_SMTP_ALLOWED_HOSTS: "smtp:\/\/x" is not host/);
   });
 
+  it("reads the egress rules through the egress policy, refusing internal addresses unless opened and naming a bad entry's variable", () => {
+    const closed = parseConfig({}).egress;
+    expect(closed.check("x.example", "10.0.0.1", 25).ok).toBe(false);
+    expect(closed.check("x.example", "93.184.215.14", 443).ok).toBe(true);
+    const config = parseConfig({ SWITCHYARD_EGRESS_ALLOW: "10.0.0.0/8, mail.internal:2525", SWITCHYARD_EGRESS_DENY: "10.9.0.0/16 *.blocked.example" });
+    expect(config.egress.check("x.example", "10.0.0.1", 25).ok).toBe(true);
+    expect(config.egress.check("x.example", "10.9.0.1", 25).ok).toBe(false);
+    expect(config.egress.check("mail.internal", "192.168.1.1", 2525).ok).toBe(true);
+    expect(config.egress.check("a.blocked.example", "93.184.215.14", 443).ok).toBe(false);
+    expect(() => parseConfig({ SWITCHYARD_EGRESS_ALLOW: "10.0.0.0/8, http://x" })).toThrow(/SWITCHYARD_EGRESS_ALLOW: "http:\/\/x" is not a CIDR/);
+    expect(() => parseConfig({ SWITCHYARD_EGRESS_DENY: "10.0.0.0/40" })).toThrow(/SWITCHYARD_EGRESS_DENY: "10.0.0.0\/40" is not a CIDR/);
+  });
+
+  it("reads the operator's email limits, which apps may only narrow", () => {
+    expect(parseConfig({}).emailLimits).toEqual({ allowedSenders: null, allowedRecipients: null, ratePerMinute: null });
+    expect(parseConfig({ SWITCHYARD_EMAIL_ALLOWED_SENDERS: "@ops.example, alerts@acme.example", SWITCHYARD_EMAIL_ALLOWED_RECIPIENTS: "example.com", SWITCHYARD_EMAIL_RATE_LIMIT_PER_MINUTE: "60" }).emailLimits).toEqual({
+      allowedSenders: ["@ops.example", "alerts@acme.example"],
+      allowedRecipients: ["example.com"],
+      ratePerMinute: 60,
+    });
+    expect(() => parseConfig({ SWITCHYARD_EMAIL_ALLOWED_SENDERS: "not an address" })).toThrow(/SWITCHYARD_EMAIL_ALLOWED_SENDERS: must list addresses/);
+    expect(() => parseConfig({ SWITCHYARD_EMAIL_RATE_LIMIT_PER_MINUTE: "0" })).toThrow(/SWITCHYARD_EMAIL_RATE_LIMIT_PER_MINUTE: must be at least 1/);
+  });
+
   it("sends unencrypted smtp:// only to this machine unless told otherwise", () => {
     expect(parseConfig({}).smtpPlaintext).toBe("loopback");
     expect(parseConfig({ SWITCHYARD_SMTP_PLAINTEXT: "never" }).smtpPlaintext).toBe("never");

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { createEgressPolicy, parseEgressRules, type EgressRule } from "@switchyard/egress";
 import { parseSmtpHostRules } from "@switchyard/email";
 import type { ServiceSettings } from "./services.ts";
 import { z } from "zod";
@@ -14,6 +15,22 @@ const int = (min: number, max: number) =>
     .regex(/^\d+$/, `must be a whole number between ${min} and ${max}`)
     .transform(Number)
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+/** Egress rules (CIDRs, hosts, *.domain, host:port), read by the egress package's own parser. */
+const egressRules = z.string().transform((v, ctx): EgressRule[] => {
+  try {
+    return parseEgressRules(v);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: `${(error as Error).message} (expected e.g. 10.0.0.0/8, mail.internal:2525, *.corp.example)` });
+    return z.NEVER;
+  }
+});
+
+/** An email allowlist: addresses (a@example.com) and domains (@example.com or example.com). */
+const emailAllowlist = z
+  .string()
+  .transform((v) => v.split(/[\s,]+/).filter(Boolean))
+  .refine((list) => list.every((e) => /^(@?[^\s@]+\.[^\s@]+|[^\s@]+@[^\s@]+\.[^\s@]+)$/.test(e)), "must list addresses (a@example.com) or domains (@example.com)");
 
 const postgresUrl = z
   .string()
@@ -64,6 +81,11 @@ const schema = z.object({
       }
     })
     .optional(),
+  SWITCHYARD_EGRESS_ALLOW: egressRules.optional(),
+  SWITCHYARD_EGRESS_DENY: egressRules.optional(),
+  SWITCHYARD_EMAIL_ALLOWED_SENDERS: emailAllowlist.optional(),
+  SWITCHYARD_EMAIL_ALLOWED_RECIPIENTS: emailAllowlist.optional(),
+  SWITCHYARD_EMAIL_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).optional(),
   SWITCHYARD_SMTP_LISTEN: z
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:2525")
@@ -148,6 +170,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     smtpCa: readCaFile(v.SWITCHYARD_SMTP_CA_FILE),
     smtpAllowedHosts: v.SWITCHYARD_SMTP_ALLOWED_HOSTS ?? null,
     smtpPlaintext: v.SWITCHYARD_SMTP_PLAINTEXT,
+    egress: createEgressPolicy({ allow: v.SWITCHYARD_EGRESS_ALLOW ?? [], deny: v.SWITCHYARD_EGRESS_DENY ?? [] }),
+    emailLimits: {
+      allowedSenders: v.SWITCHYARD_EMAIL_ALLOWED_SENDERS ?? null,
+      allowedRecipients: v.SWITCHYARD_EMAIL_ALLOWED_RECIPIENTS ?? null,
+      ratePerMinute: v.SWITCHYARD_EMAIL_RATE_LIMIT_PER_MINUTE ?? null,
+    },
     emailMaxBytes: v.SWITCHYARD_EMAIL_MAX_BYTES,
     captureEmail: v.SWITCHYARD_DEV,
     smtpListen: listenAddress(v.SWITCHYARD_SMTP_LISTEN),

@@ -1,32 +1,37 @@
 import type { Logger, SecretsService } from "@switchyard/core";
 import { EmailError, type EmailSender } from "@switchyard/email";
 import { HostError, type Executor, type Host, type RunContext, type RunOutcome, type RunRequest } from "@switchyard/executor";
+import type { RunSecrets } from "./run-secrets.ts";
 
 /**
  * The executor's Host backed by core: secrets resolve through the vault's
  * read path with the run as the audited actor; email goes through the
  * sender (SMTP, or dev capture), its failures surfacing to the script as
- * errors with a `code`, retryable when the SMTP side is the problem.
+ * errors with a `code`, retryable when the SMTP side is the problem. What a
+ * remote server said goes to the operator's log, never to the script.
+ * `runs` learns each value handed out, to mask the send log as the run is.
  */
-export function createScriptHost(deps: { secrets: SecretsService; email: EmailSender; logger: Logger }): Host {
+export function createScriptHost(deps: { secrets: SecretsService; email: EmailSender; logger: Logger; runs: RunSecrets }): Host {
   const actor = (ctx: RunContext) => ({ type: "run" as const, id: ctx.run.id, appId: ctx.app.id });
   return {
     async getSecret(ctx, name) {
       const hit = await deps.secrets.resolveSecret(ctx.app.id, name, actor(ctx));
+      if (hit) deps.runs.read(ctx.run.id, name, hit.value);
       return hit ? hit.value : null;
     },
     async listSecrets(ctx) {
       return (await deps.secrets.listSecretNames(ctx.app.id)).map((entry) => entry.name);
     },
     async sendEmail(ctx, kind, message) {
-      const origin = { appId: ctx.app.id, runId: ctx.run.id, eventId: ctx.run.event_id, attempt: ctx.run.attempt };
+      const runId = ctx.run.id;
+      const origin = { appId: ctx.app.id, runId, eventId: ctx.run.event_id, attempt: ctx.run.attempt, scriptId: deps.runs.scriptOf(runId), redact: (text: string) => deps.runs.redact(runId, text) };
       try {
         const result = await deps.email.send(origin, kind, message);
         deps.logger.info({ appId: origin.appId, runId: origin.runId, messageId: result.message_id, accepted: result.accepted, rejected: result.rejected }, "email sent");
         return result;
       } catch (error) {
         if (!(error instanceof EmailError)) throw error;
-        deps.logger.warn({ appId: origin.appId, runId: origin.runId, code: error.code, retryable: error.retryable, error: error.message }, "email not sent");
+        deps.logger.warn({ appId: origin.appId, runId, code: error.code, retryable: error.retryable, error: error.message, detail: error.detail }, "email not sent");
         throw new HostError(error.code, error.message, error.retryable);
       }
     },
@@ -38,8 +43,17 @@ export function createScriptHost(deps: { secrets: SecretsService; email: EmailSe
  * could not be written fails the run (retryably): counting it done would let
  * a later replay of the event send the same mail again without knowing.
  */
-export async function settleEmail(executor: Executor, email: EmailSender, request: RunRequest, logger: Logger): Promise<RunOutcome> {
-  const outcome = await executor.run(request);
+export async function settleEmail(executor: Executor, email: EmailSender, runs: RunSecrets, request: RunRequest, logger: Logger): Promise<RunOutcome> {
+  runs.begin(request);
+  try {
+    const outcome = await executor.run(request);
+    return await settled(email, request, outcome, logger);
+  } finally {
+    runs.end(request.ctx.run.id);
+  }
+}
+
+async function settled(email: EmailSender, request: RunRequest, outcome: RunOutcome, logger: Logger): Promise<RunOutcome> {
   try {
     await email.settle(request.ctx.run.id);
     return outcome;

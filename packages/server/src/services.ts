@@ -1,7 +1,9 @@
-import { createScriptsService, createSecretsService, createSendLog, readAppEmailSettings, SettingError, type Database, type Logger, type StoredLimits } from "@switchyard/core";
+import { createScriptsService, createSecretsService, createSendLog, NO_EMAIL_LIMITS, readAppEmailSettings, SettingError, type Database, type EmailLimits, type Logger, type StoredLimits } from "@switchyard/core";
 import type { Keyring } from "@switchyard/crypto";
+import { createEgressPolicy, type EgressPolicy } from "@switchyard/egress";
 import { createEmailSender, createMailer, EmailError, type PlaintextPolicy, type SmtpHostRule } from "@switchyard/email";
 import { compileScript, createExecutor, type Executor } from "@switchyard/executor";
+import { createRunSecrets } from "./run-secrets.ts";
 import { createScriptHost, settleEmail } from "./script-host.ts";
 import { createDispatcher, type DispatcherObserver } from "@switchyard/dispatcher";
 import { createManualInvoker } from "./manual-invoker.ts";
@@ -23,8 +25,12 @@ export interface ServiceSettings {
   emailFrom: string | null;
   /** Extra PEM certificate authorities trusted for SMTP TLS (SWITCHYARD_SMTP_CA_FILE). */
   smtpCa: string | null;
-  /** SMTP servers an app's own SMTP_URL may name (SWITCHYARD_SMTP_ALLOWED_HOSTS); null: any. */
+  /** SMTP servers an app's own SMTP_URL may name, opened in the egress policy for it (SWITCHYARD_SMTP_ALLOWED_HOSTS); null: any the policy allows. */
   smtpAllowedHosts: readonly SmtpHostRule[] | null;
+  /** Where scripts' requests and apps' own SMTP servers may connect (SWITCHYARD_EGRESS_ALLOW, SWITCHYARD_EGRESS_DENY). */
+  egress: EgressPolicy;
+  /** Email limits for every app, which app, workspace and global secrets may only narrow. */
+  emailLimits: EmailLimits;
   /** When smtp:// may stay unencrypted for want of STARTTLS (SWITCHYARD_SMTP_PLAINTEXT). */
   smtpPlaintext: PlaintextPolicy;
   /** Largest message sent or received (SWITCHYARD_EMAIL_MAX_BYTES). */
@@ -47,6 +53,8 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   emailFrom: null,
   smtpCa: null,
   smtpAllowedHosts: null,
+  egress: createEgressPolicy(),
+  emailLimits: NO_EMAIL_LIMITS,
   smtpPlaintext: "loopback",
   emailMaxBytes: 26_214_400,
   captureEmail: false,
@@ -89,17 +97,19 @@ export function createServices(deps: {
     captureWhenUnconfigured: settings.captureEmail,
     maxBytes: settings.emailMaxBytes,
     allowedSmtpHosts: settings.smtpAllowedHosts,
+    egress: settings.egress,
     settingsFor: (origin) =>
-      readAppEmailSettings(secrets, origin.appId, { type: "run", id: origin.runId, appId: origin.appId }).catch((error: unknown) => {
+      readAppEmailSettings(secrets, origin.appId, { type: "run", id: origin.runId, appId: origin.appId }, settings.emailLimits).catch((error: unknown) => {
         // A setting of the wrong form refuses the send; it never lifts a limit.
         if (error instanceof SettingError) throw new EmailError("not_configured", error.message);
         throw error;
       }),
     log: createSendLog(database.db),
   });
+  const runSecrets = createRunSecrets();
   const toLimits = (l: ServiceSettings["scriptMax"]) => ({ memoryMb: l.memory_mb, cpuMs: l.cpu_ms, wallMs: l.wall_ms });
   const sandbox = createExecutor({
-    host: createScriptHost({ secrets, email: emailSender, logger }),
+    host: createScriptHost({ secrets, email: emailSender, logger, runs: runSecrets }),
     poolSize: settings.isolatePool,
     // A worker runs up to workerConcurrency runs of one script version at
     // once; with fewer warm contexts kept, each burst builds new ones
@@ -117,7 +127,7 @@ export function createServices(deps: {
     },
   });
   // A run is over when its email log rows are written too (see settle).
-  const executor: Executor = { ...sandbox, run: (request) => settleEmail(sandbox, emailSender, request, logger) };
+  const executor: Executor = { ...sandbox, run: (request) => settleEmail(sandbox, emailSender, runSecrets, request, logger) };
   const invoker = createManualInvoker({ database, scripts });
   const dispatcher = deps.worker === false ? null : createDispatcher({
           database,

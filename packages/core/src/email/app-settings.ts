@@ -10,23 +10,34 @@ export const EMAIL_SETTING_SECRETS = {
   ratePerMinute: "EMAIL_RATE_LIMIT_PER_MINUTE",
 } as const;
 
-export interface AppEmailSettingsValues {
-  smtpUrl: string | null;
-  from: string | null;
+/** The limits, as the operator sets them for every app and each scope for those below it. */
+export interface EmailLimits {
   allowedSenders: string[] | null;
   allowedRecipients: string[] | null;
   ratePerMinute: number | null;
 }
 
+export interface AppEmailSettingsValues extends EmailLimits {
+  smtpUrl: string | null;
+  from: string | null;
+}
+
+export const NO_EMAIL_LIMITS: EmailLimits = { allowedSenders: null, allowedRecipients: null, ratePerMinute: null };
+
 /**
  * A list secret may be a JSON array of strings or a comma-separated string.
  * Anything else is refused, never read as "no restriction".
  */
-function list(name: string, value: unknown): string[] | null {
-  if (value === null) return null;
+function list(name: string, value: unknown): string[] {
   if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value;
   if (typeof value === "string") return value.split(",").map((v) => v.trim()).filter(Boolean);
   throw new SettingError(`the app secret ${name} must be a JSON array of addresses or a comma-separated string`);
+}
+
+function rate(value: unknown): number {
+  const number = typeof value === "number" ? value : typeof value === "string" ? Number(value) : NaN;
+  if (!(Number.isInteger(number) && number > 0)) throw new SettingError(`the app secret ${EMAIL_SETTING_SECRETS.ratePerMinute} must be a whole number of messages a minute`);
+  return number;
 }
 
 /** An email setting secret of the wrong form: sends fail (not_configured) until it is fixed. */
@@ -40,20 +51,66 @@ const text = (value: unknown) => (typeof value === "string" && value.trim() !== 
  * Reads an app's email settings from its secrets through the vault's read
  * path, with the run as the audited reader. Only names that exist are read,
  * so an app without overrides costs a cache lookup and no audit rows.
+ *
+ * The server and sender (`SMTP_URL`, `EMAIL_FROM`) are the nearest scope's.
+ * The limits are not: each scope that sets one (global, workspace, app), and
+ * the operator, may only narrow what is above it. The allowlists are
+ * intersected (an address must be allowed by every list) and the rate is the
+ * lowest, so a workspace token writing an app's `EMAIL_ALLOWED_SENDERS`
+ * cannot lift the operator's.
+ *
+ * @example
+ * // global EMAIL_ALLOWED_SENDERS=@ops.example, app EMAIL_ALLOWED_SENDERS=@bank.example
+ * (await readAppEmailSettings(secrets, appId, actor)).allowedSenders; // [] (nothing is both)
  */
-export async function readAppEmailSettings(secrets: SecretsService, appId: string, actor: Principal): Promise<AppEmailSettingsValues> {
+export async function readAppEmailSettings(secrets: SecretsService, appId: string, actor: Principal, operator: EmailLimits = NO_EMAIL_LIMITS): Promise<AppEmailSettingsValues> {
   const present = new Set((await secrets.listSecretNames(appId)).map((s) => s.name));
-  const read = async (name: string) => (present.has(name) ? ((await secrets.resolveSecret(appId, name, actor))?.value ?? null) : null);
-  const rate = await read(EMAIL_SETTING_SECRETS.ratePerMinute);
-  const rateNumber = typeof rate === "number" ? rate : typeof rate === "string" ? Number(rate) : NaN;
-  if (rate !== null && !(Number.isInteger(rateNumber) && rateNumber > 0)) {
-    throw new SettingError(`the app secret ${EMAIL_SETTING_SECRETS.ratePerMinute} must be a whole number of messages a minute`);
-  }
+  const nearest = async (name: string) => (present.has(name) ? ((await secrets.resolveSecret(appId, name, actor))?.value ?? null) : null);
+  const layers = async <T>(name: string, read: (value: unknown) => T): Promise<T[]> =>
+    present.has(name) ? (await secrets.resolveSecretInEachScope(appId, name, actor)).filter((hit) => hit.value !== null).map((hit) => read(hit.value)) : [];
+  const senders = await layers(EMAIL_SETTING_SECRETS.allowedSenders, (v) => list(EMAIL_SETTING_SECRETS.allowedSenders, v));
+  const recipients = await layers(EMAIL_SETTING_SECRETS.allowedRecipients, (v) => list(EMAIL_SETTING_SECRETS.allowedRecipients, v));
+  const rates = await layers(EMAIL_SETTING_SECRETS.ratePerMinute, rate);
+  if (operator.ratePerMinute !== null) rates.push(operator.ratePerMinute);
   return {
-    smtpUrl: text(await read(EMAIL_SETTING_SECRETS.smtpUrl)),
-    from: text(await read(EMAIL_SETTING_SECRETS.from)),
-    allowedSenders: list(EMAIL_SETTING_SECRETS.allowedSenders, await read(EMAIL_SETTING_SECRETS.allowedSenders)),
-    allowedRecipients: list(EMAIL_SETTING_SECRETS.allowedRecipients, await read(EMAIL_SETTING_SECRETS.allowedRecipients)),
-    ratePerMinute: rate === null ? null : rateNumber,
+    smtpUrl: text(await nearest(EMAIL_SETTING_SECRETS.smtpUrl)),
+    from: text(await nearest(EMAIL_SETTING_SECRETS.from)),
+    allowedSenders: intersectAllowlists([operator.allowedSenders, ...senders]),
+    allowedRecipients: intersectAllowlists([operator.allowedRecipients, ...recipients]),
+    ratePerMinute: rates.length === 0 ? null : Math.min(...rates),
   };
+}
+
+/**
+ * The addresses every list allows, as one list of the same kind of entries
+ * (`a@example.com` for one address, `@example.com` or `example.com` for a
+ * domain): null lists restrict nothing; null when none restricts. Two
+ * entries meet in the narrower one (a domain and an address in it: the
+ * address) or not at all, so the pairwise meets are exactly the addresses
+ * both lists allow. An empty answer allows nothing.
+ */
+export function intersectAllowlists(lists: readonly (readonly string[] | null)[]): string[] | null {
+  let result: string[] | null = null;
+  for (const current of lists) {
+    if (current === null) continue;
+    const entries = current.map(entryOf).filter((e) => e !== "@");
+    result = result === null ? [...new Set(entries)] : [...new Set(result.flatMap((a) => entries.map((b) => meet(a, b)).filter((m): m is string => m !== null)))];
+  }
+  return result;
+}
+
+/** One spelling: lowercase `local@domain`, or `@domain` for a whole domain. */
+function entryOf(raw: string): string {
+  const entry = raw.trim().toLowerCase();
+  return entry.includes("@") && !entry.startsWith("@") ? entry : `@${entry.replace(/^@/, "")}`;
+}
+
+function meet(a: string, b: string): string | null {
+  const domain = (e: string) => e.slice(e.lastIndexOf("@") + 1);
+  const aDomain = a.startsWith("@");
+  const bDomain = b.startsWith("@");
+  if (aDomain && bDomain) return a === b ? a : null;
+  if (aDomain) return domain(b) === domain(a) ? b : null;
+  if (bDomain) return domain(a) === domain(b) ? a : null;
+  return a === b ? a : null;
 }

@@ -3,7 +3,8 @@ import { expect, it } from "vitest";
 import { emailMessages } from "@switchyard/db";
 import { describeEachDriver } from "../../../../test/support/databases.ts";
 import { createApp } from "../tenancy.ts";
-import { createSendLog } from "./send-log.ts";
+import { InvalidCursorError } from "../errors.ts";
+import { createSendLog, listEmails } from "./send-log.ts";
 
 const SYSTEM = { type: "system" as const, id: "test" };
 
@@ -52,6 +53,31 @@ describeEachDriver("send log", (ctx) => {
     await log.record({ ...entry(app.id, 2, "same"), messageId: "<second@example.com>" });
     expect(await log.find(app.id, "same")).toMatchObject({ message_id: "<m1@example.com>" });
     expect(await db().select().from(emailMessages).where(eq(emailMessages.appId, app.id))).toHaveLength(1);
+  });
+
+  it("keeps the script each message was sent from", async () => {
+    const app = await createApp(db(), SYSTEM, { name: "log-script" });
+    const log = createSendLog(db(), { lingerMs: 1 });
+    await log.record({ ...entry(app.id, 1), scriptId: "scr_sender" });
+    const [row] = await db().select().from(emailMessages).where(eq(emailMessages.appId, app.id));
+    expect(row?.scriptId).toBe("scr_sender");
+  });
+
+  it("pages only by a cursor from the app's own log: another app's message, like a made-up id, is invalid_cursor", async () => {
+    const mine = await createApp(db(), SYSTEM, { name: "log-cursor-mine" });
+    const theirs = await createApp(db(), SYSTEM, { name: "log-cursor-theirs" });
+    const log = createSendLog(db(), { lingerMs: 1 });
+    for (const n of [1, 2, 3]) await log.record(entry(mine.id, n));
+    await log.record(entry(theirs.id, 9));
+    const all = await listEmails(db(), SYSTEM, mine.id, {});
+    expect(all.map((m) => m.size).sort()).toEqual([101, 102, 103]);
+    const page = await listEmails(db(), SYSTEM, mine.id, { before: all[0]!.id, limit: 1 });
+    expect(page.map((m) => m.id)).toEqual([all[1]!.id]);
+    const [foreign] = await listEmails(db(), SYSTEM, theirs.id, {});
+    for (const before of [foreign!.id, "msg_made_up", ""]) {
+      await expect(listEmails(db(), SYSTEM, mine.id, { before }), before).rejects.toBeInstanceOf(InvalidCursorError);
+    }
+    await expect(listEmails(db(), SYSTEM, mine.id, { before: foreign!.id })).rejects.toMatchObject({ code: "invalid_cursor" });
   });
 
   it("fails only the bad row of a batch", async () => {

@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, lt, or, sql, type SQL } from "drizzle-orm";
 import { emailMessages, type Db } from "@switchyard/db";
 import { newId } from "../ids.ts";
 import { executePrepared } from "../outbox/prepared.ts";
-import { NotFoundError } from "../errors.ts";
+import { InvalidCursorError, NotFoundError } from "../errors.ts";
 import { requireScope, type Principal } from "../principal.ts";
 import { getApp } from "../tenancy.ts";
 
@@ -148,19 +148,26 @@ export interface EmailQuery {
   limit?: number | undefined;
 }
 
-/** The send log of an app, newest first; `before` pages by the last id seen. */
+/**
+ * The send log of an app, newest first; `before` pages by the last id seen.
+ * The cursor is looked up in this app only: another app's message, like a
+ * made-up id, is refused with invalid_cursor, so the answer says nothing of
+ * whether it exists elsewhere (and an unknown cursor never silently restarts
+ * the list from the top).
+ */
 export async function listEmails(db: Db, principal: Principal, appRef: string, query: EmailQuery): Promise<EmailMessage[]> {
   requireScope(principal, "runs:read");
   const app = await getApp(db, principal, appRef);
   const where: SQL[] = [eq(emailMessages.appId, app.id)];
   if (query.status) where.push(eq(emailMessages.status, query.status));
   if (query.runId) where.push(eq(emailMessages.runId, query.runId));
-  if (query.before) {
-    const [pivot] = await db.select({ createdAt: emailMessages.createdAt }).from(emailMessages).where(eq(emailMessages.id, query.before));
-    if (pivot) {
-      const older = or(lt(emailMessages.createdAt, pivot.createdAt), and(eq(emailMessages.createdAt, pivot.createdAt), lt(emailMessages.id, query.before)));
-      if (older) where.push(older);
-    }
+  if (query.before !== undefined) {
+    const [pivot] = await db
+      .select({ createdAt: emailMessages.createdAt })
+      .from(emailMessages)
+      .where(and(eq(emailMessages.appId, app.id), eq(emailMessages.id, query.before)));
+    if (!pivot) throw new InvalidCursorError("before");
+    where.push(or(lt(emailMessages.createdAt, pivot.createdAt), and(eq(emailMessages.createdAt, pivot.createdAt), lt(emailMessages.id, query.before))) as SQL);
   }
   return db
     .select()
