@@ -97,7 +97,7 @@ export function secretRoutes(routes: RouteRegistry, { secrets }: ManagerDeps): v
     );
 
     routes.add(
-      { method: "post", path: `${base}/secret-imports`, summary: "Import a dotenv file (text body); ?dry_run=true previews", tag, serviceScope: "secrets:write", query: importQuery },
+      { method: "post", path: `${base}/secret-imports`, summary: "Import a dotenv file (text body, at most 5,000 names; 413 beyond); ?dry_run=true previews (would_set for existing names without secrets:reveal)", tag, serviceScope: "secrets:write", query: importQuery },
       async (c, { query, principal }) => {
         if (/json/i.test(c.req.header("content-type") ?? "")) {
           return c.json(errorBody("invalid_input", "send the dotenv file as text (Content-Type: text/plain)"), 400);
