@@ -19,9 +19,16 @@ export const GETS_PER_RUN = 100;
 
 export const EXPECTED_RESULT = { ok: true, kind: "manual", attempt: 1 };
 
+/** A handler that touches the web runtime (URL, crypto, TextEncoder): its fresh-context row prices the runtime's first use in a context. */
+export const WEB_SOURCE =
+  'export default () => ({ path: new URL("https://example.com/a/../b?c=1").pathname, uuid: crypto.randomUUID().length, bytes: new TextEncoder().encode("é").length });';
+export const WEB_RESULT = { path: "/b", uuid: 36, bytes: 2 };
+
 export interface ExecutorFixture {
   trivial: CompiledScript;
   fresh: CompiledScript;
+  /** `WEB_SOURCE` with a fresh context per run. */
+  webFresh: CompiledScript;
   secretsLoop: CompiledScript;
   /** The same loop over `secrets.list`, which the host answers at once: the cost of crossing alone. */
   crossingLoop: CompiledScript;
@@ -44,6 +51,7 @@ export async function openFixture(): Promise<ExecutorFixture> {
     return out.value;
   };
   const trivialCode = await compile(TRIVIAL_SOURCE);
+  const webCode = await compile(WEB_SOURCE);
   const loop = (call: string) => `export default async () => { for (let i = 0; i < ${GETS_PER_RUN}; i++) await ${call}; return null; };`;
   const loopCode = await compile(loop(`secrets.get("API_KEY")`));
   const crossingCode = await compile(loop("secrets.list()"));
@@ -101,6 +109,7 @@ export async function openFixture(): Promise<ExecutorFixture> {
   return {
     trivial: script("script_trivial", trivialCode, false),
     fresh: script("script_fresh", trivialCode, true),
+    webFresh: script("script_web_fresh", webCode, true),
     secretsLoop: script("script_secrets", loopCode, false),
     crossingLoop: script("script_crossing", crossingCode, false),
     host,

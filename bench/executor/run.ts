@@ -14,7 +14,7 @@ import { machineInfo } from "../support/machine.ts";
 import { asyncCase, interleave, syncCase, type Case, type InterleaveOptions } from "../support/measure.ts";
 import type { Summary } from "../support/stats.ts";
 import { renderSummaryTable } from "../support/table.ts";
-import { bareHandler, EXPECTED_RESULT, GETS_PER_RUN, openFixture, type ExecutorFixture } from "./fixture.ts";
+import { bareHandler, EXPECTED_RESULT, GETS_PER_RUN, openFixture, WEB_RESULT, type ExecutorFixture } from "./fixture.ts";
 import { CASES, checkTargets, printTargets } from "./targets.ts";
 
 const USAGE = `usage: bench:executor [--quick] [--json]
@@ -103,6 +103,8 @@ async function checkPaths(f: ExecutorFixture, executor: Executor): Promise<void>
     const out = await executor.run(f.request(script));
     if (out.status !== "ok" || JSON.stringify(out.result) !== expected) throw new Error(`bench: ${script.id} answered ${JSON.stringify(out)}`);
   }
+  const web = await executor.run(f.request(f.webFresh));
+  if (web.status !== "ok" || JSON.stringify(web.result) !== JSON.stringify(WEB_RESULT)) throw new Error(`bench: ${f.webFresh.id} answered ${JSON.stringify(web)}`);
   if ((await f.nodeVmWarm()) !== expected || (await f.nodeVmFresh()) !== expected) throw new Error("bench: node:vm answered something else");
   if (f.bareOpen() !== f.secretValue) throw new Error("bench: the bare open did not return the value");
   const before = f.opens();
@@ -127,6 +129,10 @@ async function measure(f: ExecutorFixture, executor: Executor, plan: Plan): Prom
     [asyncCase(CASES.nodeVmFresh, 1, () => f.nodeVmFresh()), asyncCase(CASES.fresh, 1, () => executor.run(f.request(f.fresh)))],
     plan.fresh,
   );
+  // No target: the price of the runtime's first use in a context (loading it,
+  // and whatwg-url with its Unicode tables). An app of its own and a group of
+  // its own, so its garbage does not land in the fresh row's isolate.
+  const webFresh = await interleave([asyncCase(CASES.webFresh, 1, () => executor.run(f.request(f.webFresh, "app_bench_web")))], plan.fresh);
 
   // Cold: a new app each time, in an executor of its own made (untimed)
   // before each sample, so the pool never evicts inside a timed run.
@@ -165,7 +171,7 @@ async function measure(f: ExecutorFixture, executor: Executor, plan: Plan): Prom
     [syncCase(CASES.bareOpen, 100, f.bareOpen), loopCase(CASES.secretsGet, f.secretsLoop), loopCase(CASES.crossing, f.crossingLoop)],
     plan.secrets,
   );
-  return new Map([...warm, ...fresh, ...cold, ...secrets]);
+  return new Map([...warm, ...fresh, ...webFresh, ...cold, ...secrets]);
 }
 
 main().catch((error: unknown) => {

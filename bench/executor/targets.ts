@@ -12,6 +12,7 @@ export const CASES = {
   warm: "executor, warm context",
   nodeVmFresh: "node:vm, new context",
   fresh: "executor, fresh context",
+  webFresh: "executor, fresh context, using URL/crypto",
   cold: "executor, cold first run of an app",
   bareOpen: "bare open (AES-256-GCM + JSON.parse)",
   secretsGet: `secrets.get in a script (run of ${GETS_PER_RUN} / ${GETS_PER_RUN})`,

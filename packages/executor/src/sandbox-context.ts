@@ -9,6 +9,7 @@ import { releaseQuietly } from "./handles.ts";
 import type { Launcher } from "./launcher.ts";
 import { randomBytesText } from "./host-random.ts";
 import { errReply, type HostReply, type RunSession } from "./run-session.ts";
+import { runtimeInnerSource } from "./sdk-source.ts";
 
 /** Per-run caps the bootstrap applies inside the isolate, in characters. */
 export interface SandboxConfig {
@@ -56,9 +57,11 @@ export class SandboxContext {
         run?.log(a, b, c);
         return undefined;
       }
-      // Synchronous (crypto.getRandomValues): answered whether or not a run
-      // holds the context; entropy is no run's business.
+      // Synchronous (crypto.getRandomValues, the runtime's first touch):
+      // answered whether or not a run holds the context; neither entropy
+      // nor the runtime's source is any run's business.
       if (op === "random") return randomBytesText(a);
+      if (op === "runtime.source") return runtimeInnerSource();
       if (op === "timer.clear" || op === "fetch.abort") {
         run?.cancel(op, a);
         return undefined;

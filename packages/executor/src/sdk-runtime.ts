@@ -29,7 +29,7 @@ interface HostPort {
   applySync(receiver: undefined, args: readonly unknown[]): unknown;
 }
 
-/** The web runtime's script leaves this on the global (see runtime/index.ts); the bootstrap takes it. */
+/** The web runtime's script leaves this on the global (see runtime/loader.ts); the bootstrap takes it. */
 interface WebRuntime {
   install(global: object, bridge: Bridge): void;
   beginRun(): void;

@@ -59,25 +59,18 @@ function bootstrapPrologue(): string {
 
 let runtime: string | undefined;
 
-/**
- * The web runtime (`runtime/index.ts` with whatwg-url), bundled once per
- * process into a classic script that every context runs before its script
- * version's own. One script for all versions and apps, so V8's code cache
- * of it is made once and every new isolate compiles it from the cache.
- */
-export function runtimeSource(): string {
-  if (runtime !== undefined) return runtime;
-  const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+/** One esbuild bundle of a runtime entry, as the text of a classic script's body. */
+function bundleRuntime(entry: string, globalName: string): string {
   const built = buildSync({
-    entryPoints: [here("./runtime/index.ts")],
+    entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
     bundle: true,
     write: false,
     format: "iife",
-    globalName: "__sy_rt",
+    globalName,
     platform: "neutral",
     mainFields: ["main", "module"],
     // whatwg-url uses the globals TextEncoder/TextDecoder: it gets the runtime's own.
-    inject: [here("./runtime/encoding.ts")],
+    inject: [fileURLToPath(new URL("./runtime/encoding.ts", import.meta.url))],
     target: "es2022",
     minifyWhitespace: true,
     minifySyntax: true,
@@ -85,10 +78,34 @@ export function runtimeSource(): string {
     logLevel: "silent",
   });
   const text = (built.outputFiles[0]?.text ?? "").trim();
-  if (text === "") throw new Error("executor: the web runtime built to nothing");
+  if (text === "") throw new Error(`executor: the web runtime (${entry}) built to nothing`);
+  return text;
+}
+
+let runtimeInner: string | undefined;
+
+/**
+ * The runtime proper (`runtime/index.ts` with whatwg-url) as the source of a
+ * function expression answering its exports; the loader asks the host for it
+ * on a context's first touch of a runtime name (see runtime/loader.ts).
+ */
+export function runtimeInnerSource(): string {
+  runtimeInner ??= `(function(){"use strict";${bundleRuntime("./runtime/index.ts", "__sy_rt")}\nreturn __sy_rt;})`;
+  return runtimeInner;
+}
+
+/**
+ * The web runtime's loader (`runtime/loader.ts`), built once per process
+ * into a classic script that every context runs before its script
+ * version's own. A few KB: the runtime proper comes later, if at all.
+ */
+export function runtimeSource(): string {
+  if (runtime !== undefined) return runtime;
+  // Built now, with the loader: not inside a synchronous call from an isolate.
+  runtimeInnerSource();
   // Strict, and inside a function so its `var` stays local; the export goes
   // on the global as a configurable property the bootstrap can delete.
-  runtime = `(function(){"use strict";${text}\nObject.defineProperty(globalThis,${JSON.stringify(RUNTIME_GLOBAL)},{value:__sy_rt,configurable:true});})();`;
+  runtime = `(function(){"use strict";${bundleRuntime("./runtime/loader.ts", "__sy_rt")}\nObject.defineProperty(globalThis,${JSON.stringify(RUNTIME_GLOBAL)},{value:__sy_rt,configurable:true});})();`;
   return runtime;
 }
 

@@ -1,14 +1,6 @@
 /**
- * The web-standard runtime (the WinterTC Minimum Common API) as it runs
- * INSIDE the isolate. `sdk-source.ts` bundles this folder into its own
- * script, run in every context before the script version's own; the SDK
- * bootstrap takes `__sy_runtime` off the global before any script code runs
- * and calls `install` with its bridge to the host.
- *
- * Rules for every file here: standard JavaScript builtins only (no
- * `Buffer`, `process`, node modules); the only way out is `bridge.ts`, whose
- * calls carry strings; no host object, function or promise is ever handed
- * to script code.
+ * The web runtime's classes and functions, put on the global by `install`.
+ * Evaluated on a context's first touch of any of them (see loader.ts).
  */
 import { AbortController, AbortSignal } from "./abort.ts";
 import { atob, btoa } from "./base64.ts";
@@ -31,8 +23,11 @@ import { whatwgUrl } from "./url.ts";
 
 export { beginRun };
 
-/** Connects the runtime to the host and puts the web globals on `global`. */
-export function install(global: object, bridge: Bridge): void {
+/**
+ * Connects the runtime to the host and puts the web globals on `global`,
+ * except those `keep` says the script has already given a value of its own.
+ */
+export function install(global: object, bridge: Bridge, keep: (name: string) => boolean): void {
   connect(bridge);
   const globals: Record<string, unknown> = {
     AbortController,
@@ -67,10 +62,11 @@ export function install(global: object, bridge: Bridge): void {
   };
   // Same attributes as the builtins: writable, configurable, not enumerable.
   const define = (name: string, value: unknown) => Object.defineProperty(global, name, { value, writable: true, configurable: true, enumerable: false });
-  for (const name of Object.keys(globals)) define(name, globals[name]);
+  for (const name of Object.keys(globals)) if (!keep(name)) define(name, globals[name]);
   // URL and URLSearchParams load whatwg-url on first touch (see url.ts);
   // from then on, or once assigned, they are ordinary data properties.
   for (const name of ["URL", "URLSearchParams"] as const) {
+    if (keep(name)) continue;
     Object.defineProperty(global, name, {
       configurable: true,
       enumerable: false,
