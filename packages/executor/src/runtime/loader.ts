@@ -20,8 +20,9 @@
  * to script code.
  */
 import type { Bridge } from "./bridge.ts";
+import type * as RuntimeModule from "./index.ts";
 
-type Runtime = typeof import("./index.ts");
+type Runtime = typeof RuntimeModule;
 
 // Captured when the runtime script runs, before any script code exists.
 const evaluate = eval;
