@@ -70,6 +70,19 @@ describeEachDriver("what a run cannot store still ends as a run row", (ctx) => {
     expect(run).toMatchObject({ status: "error", result: null, error: { code: "result_not_storable" } });
   });
 
+  it("records a run that read a secret and returned a result 2,000 deep as result_not_storable (masking it no longer overflows the stack)", async () => {
+    expect((await admin.post(`/api/v1/admin/apps/${appId}/secrets`, { name: "DEEP_KEY", value: { token: "tok_deep_secret" } })).status).toBe(201);
+    const eventId = await invoke(
+      "deep-secret-result",
+      "export default async () => { const k = await secrets.get('DEEP_KEY'); let v = k.token; for (let i = 0; i < 2000; i++) v = { a: v }; return v; }",
+    );
+    const [run] = await waitFor(async () => {
+      const rows = await runsOf(eventId);
+      return rows.length > 0 && rows;
+    });
+    expect(run).toMatchObject({ status: "error", result: null, error: { code: "result_not_storable" } });
+  });
+
   it("records a completion the database refuses for its data as a bare error run, and writes its batch-mates as they were", async () => {
     const app = await createApp(db(), SYSTEM, { name: "refused" });
     const ids = await db().transaction(async (tx) => [

@@ -1,4 +1,4 @@
-import { decideFailure, newId, type ClaimedEvent, type Completion, type Database, type ScriptsService } from "@switchyard/core";
+import { decideFailure, newId, type ClaimedEvent, type Completion, type Database, type Logger, type ScriptsService } from "@switchyard/core";
 import type { Executor, RunOutcome } from "@switchyard/executor";
 import type { ScriptCache } from "./script-cache.ts";
 
@@ -6,6 +6,7 @@ export interface RunEventDeps {
   database: Database;
   executor: Executor;
   scripts: Pick<ScriptsService, "effectiveLimits">;
+  logger?: Logger;
 }
 
 /**
@@ -27,16 +28,23 @@ export async function runEvent(deps: RunEventDeps, cache: ScriptCache, c: Claime
     return { claim: c, record, failure: { kind: "dead_letter" } };
   }
   const runId = newId("run");
-  const outcome: RunOutcome = await deps.executor.run({
-    // The event's app owns the isolate, as it always has.
-    script: script.appId === c.appId ? script : { ...script, appId: c.appId },
-    event: c.event,
-    ctx: {
-      app: { id: c.appId, name: appName },
-      trigger: trigger ? { id: trigger.id, kind: trigger.kind, name: trigger.name } : null,
-      run: { id: runId, attempt: c.attempts, event_id: c.id, ...(c.replayOf ? { replay: true } : {}) },
-    },
-  });
+  const started = new Date();
+  let outcome: RunOutcome;
+  try {
+    outcome = await deps.executor.run({
+      // The event's app owns the isolate, as it always has.
+      script: script.appId === c.appId ? script : { ...script, appId: c.appId },
+      event: c.event,
+      ctx: {
+        app: { id: c.appId, name: appName },
+        trigger: trigger ? { id: trigger.id, kind: trigger.kind, name: trigger.name } : null,
+        run: { id: runId, attempt: c.attempts, event_id: c.id, ...(c.replayOf ? { replay: true } : {}) },
+      },
+    });
+  } catch (error) {
+    deps.logger?.error({ err: error, eventId: c.id, runId }, "the executor failed to end a run; recording it as an error");
+    return sandboxFailed(c, runId, script.version, started);
+  }
   const failure = outcome.status === "ok" ? null : decideFailure(outcome.error?.retry ?? { kind: "retry" }, c.attempts, c.retry);
   const durationMs = Math.round(outcome.durationMs);
   return {
@@ -52,9 +60,27 @@ export async function runEvent(deps: RunEventDeps, cache: ScriptCache, c: Claime
       cpuMs: Math.round(outcome.cpuMs),
       logs: outcome.logs,
       logsTruncated: outcome.logsTruncated,
+      subrequests: outcome.subrequests,
       result: outcome.resultTruncated ? { truncated: true } : outcome.result,
       error: outcome.error,
     },
     failure,
+  };
+}
+
+/**
+ * The executor threw instead of describing the run (a bug, or a value it
+ * could not handle): the attempt still ends as an error run row and a last
+ * error, retried per policy, rather than lapsing its lease and running again
+ * unrecorded until it is dead-lettered with no error at all. The thrown
+ * error is logged, not stored: it was never masked.
+ */
+function sandboxFailed(c: ClaimedEvent, runId: string, scriptVersion: number, startedAt: Date): Completion {
+  const error = { name: "SandboxError", message: "the sandbox failed while ending the run; its output was lost", stack: null, code: "sandbox_error", retry: { kind: "retry" as const } };
+  const finishedAt = new Date();
+  return {
+    claim: c,
+    record: { runId, scriptVersion, status: "error", startedAt, finishedAt, durationMs: finishedAt.getTime() - startedAt.getTime(), cpuMs: 0, logs: [], logsTruncated: false, result: null, error },
+    failure: decideFailure(error.retry, c.attempts, c.retry),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { createRedactor, MIN_MASKED_LENGTH, secretForms, secretLeaves } from "./redact.ts";
+import { createRedactor, MAX_REDACTED_DEPTH, MIN_MASKED_LENGTH, secretForms, secretLeaves } from "./redact.ts";
 
 const SECRET = "p@ss/w0rd+sk_live?~~>";
 const base64 = Buffer.from(SECRET).toString("base64");
@@ -85,6 +85,18 @@ describe("createRedactor", () => {
       nested: { creds: "[secret:CREDS]" },
       text: "[secret:CREDS]",
     });
+  });
+
+  test(`masks a 10,000-deep result without overflowing the stack, replacing what lies below ${MAX_REDACTED_DEPTH} levels`, () => {
+    const redact = createRedactor([{ name: "T", value: "tok_12345" }, { name: "O", value: { k: "other-secret" } }]);
+    let deep: unknown = "tok_12345";
+    for (let i = 0; i < 10_000; i++) deep = { a: deep };
+    let masked = redact.value({ top: "tok_12345", deep }) as Record<string, unknown>;
+    expect(masked.top).toBe("[secret:T]");
+    let levels = 0;
+    for (masked = masked.deep as Record<string, unknown>; typeof masked === "object"; masked = masked.a as Record<string, unknown>) levels++;
+    expect(levels).toBe(MAX_REDACTED_DEPTH - 1);
+    expect(masked).toBe("[nested too deep to mask]");
   });
 
   test("keeps a __proto__ key a key", () => {

@@ -72,6 +72,16 @@ export function secretForms(value: unknown): string[] {
 }
 
 /**
+ * How deep `value()` masks a result. A result nested deeper cannot be stored
+ * (Switchyard stores JSON up to 100 levels; the run ends as
+ * `result_not_storable`), so what lies below is replaced by TOO_DEEP rather
+ * than walked: walking it would overflow the stack (masking recurses, and
+ * JSON.stringify overflows near 4,000 levels) and lose the run's record.
+ */
+export const MAX_REDACTED_DEPTH = 256;
+const TOO_DEEP = "[nested too deep to mask]";
+
+/**
  * The leaves of an object or array secret worth masking on their own: every
  * string of MIN_MASKED_LENGTH or more characters and every number of
  * MIN_MASKED_NUMBER_DIGITS or more digits, at any depth. Iterative, so no
@@ -110,12 +120,15 @@ export function createRedactor(secrets: Iterable<SecretRead>): Redactor {
   const maskOf = new Map<string, string>();
   // JSON text of non-string secrets, to mask a result subtree equal to one.
   const subtreeMask = new Map<string, string>();
+  // Only a subtree no deeper than the deepest such secret can equal one.
+  let subtreeDepth = 0;
   for (const { name, value } of secrets) {
     const mask = `[secret:${name}]`;
     for (const form of secretForms(value)) if (!maskOf.has(form)) maskOf.set(form, mask);
     if (value !== null && typeof value === "object") {
       const json = JSON.stringify(value);
       if (json.length >= MIN_MASKED_LENGTH && !subtreeMask.has(json)) subtreeMask.set(json, mask);
+      subtreeDepth = Math.max(subtreeDepth, depthOf(value));
       for (const leaf of secretLeaves(value)) for (const form of secretForms(leaf)) if (!maskOf.has(form)) maskOf.set(form, mask);
     }
   }
@@ -127,7 +140,7 @@ export function createRedactor(secrets: Iterable<SecretRead>): Redactor {
   const pattern = new RegExp(forms.map(escapeRegExp).join("|"), "g");
   const text = (input: string): string => input.replace(pattern, (found) => maskOf.get(found) ?? found);
 
-  const value = (input: unknown): unknown => {
+  const value = (input: unknown, depth = 0): unknown => {
     if (typeof input === "string") return text(input);
     if (typeof input === "number") {
       const shown = String(input);
@@ -135,13 +148,16 @@ export function createRedactor(secrets: Iterable<SecretRead>): Redactor {
       return masked === shown ? input : masked;
     }
     if (input === null || typeof input !== "object") return input;
+    // Never left unmasked, and never a stack overflow that would lose the run.
+    if (depth >= MAX_REDACTED_DEPTH) return TOO_DEEP;
     if (subtreeMask.size > 0) {
-      const mask = subtreeMask.get(JSON.stringify(input));
+      const json = jsonWithin(input, subtreeDepth);
+      const mask = json === null ? undefined : subtreeMask.get(json);
       if (mask !== undefined) return mask;
     }
-    if (Array.isArray(input)) return input.map(value);
+    if (Array.isArray(input)) return input.map((item) => value(item, depth + 1));
     // fromEntries defines own properties, so a "__proto__" key stays a key.
-    return Object.fromEntries(Object.entries(input as Record<string, unknown>).map(([key, item]) => [text(key), value(item)]));
+    return Object.fromEntries(Object.entries(input as Record<string, unknown>).map(([key, item]) => [text(key), value(item, depth + 1)]));
   };
 
   const trimPartial = (input: string): string => {
@@ -150,10 +166,41 @@ export function createRedactor(secrets: Iterable<SecretRead>): Redactor {
     return cut === 0 ? input : input.slice(0, input.length - cut);
   };
 
-  return { empty: false, text, value, trimPartial };
+  return { empty: false, text, value: (input) => value(input), trimPartial };
 }
 
 const IDENTITY: Redactor = { empty: true, text: (s) => s, value: (v) => v, trimPartial: (s) => s };
+
+/** How many levels of arrays and objects `value` has (0 for a scalar). Iterative. */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [item, depth] = top;
+    if (item === null || typeof item !== "object") continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/**
+ * JSON.stringify's text of a parsed JSON value, or null as soon as it is
+ * deeper than `maxDepth`: the recursion is bounded by the secrets' own depth,
+ * never by the (possibly 10,000-deep) result's.
+ */
+function jsonWithin(value: unknown, maxDepth: number): string | null {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (maxDepth === 0) return null;
+  const parts: string[] = [];
+  const entries = Array.isArray(value) ? value.map((item) => [null, item] as const) : Object.entries(value);
+  for (const [key, item] of entries) {
+    const json = jsonWithin(item, maxDepth - 1);
+    if (json === null) return null;
+    parts.push(key === null ? json : `${JSON.stringify(key)}:${json}`);
+  }
+  return Array.isArray(value) ? `[${parts.join(",")}]` : `{${parts.join(",")}}`;
+}
 
 /** Length of the longest suffix of `text` that is a proper prefix of `form`. */
 function partialSuffix(text: string, form: string): number {
