@@ -18,6 +18,8 @@
  */
 import { Agent } from "undici";
 import type { EgressPolicy } from "../policy.ts";
+import type { EgressRule } from "../rules.ts";
+import { isAllowedHost } from "./allowed-hosts.ts";
 import { discard, readCappedBody } from "./body-cap.ts";
 import { checkedConnector } from "./connector.ts";
 import { abortCode, FetchError, fetchFailure, reachCode, type FetchPlace } from "./errors.ts";
@@ -49,6 +51,8 @@ export interface FetchCallOptions {
   signal?: AbortSignal;
   /** This fetch's timeout, when shorter or longer than the client's. */
   timeoutMs?: number;
+  /** The app's narrowing (EGRESS_ALLOWED_HOSTS, see allowed-hosts.ts): when given, every hop's URL must match one; absent, the policy alone decides. */
+  allowedHosts?: readonly EgressRule[];
 }
 
 export interface FetchClient {
@@ -81,7 +85,7 @@ export function createFetchClient(options: FetchClientOptions): FetchClient {
     if (call.signal?.aborted) forward();
     else call.signal?.addEventListener("abort", forward, { once: true });
     try {
-      return await follow(first, request.redirect, place, controller.signal);
+      return await follow(first, request.redirect, place, controller.signal, call.allowedHosts);
     } catch (error) {
       if (error instanceof FetchError) throw error;
       if (controller.signal.aborted) throw fetchFailure(abortCode(controller.signal.reason), place, { cause: error });
@@ -92,10 +96,11 @@ export function createFetchClient(options: FetchClientOptions): FetchClient {
     }
   }
 
-  async function follow(first: Hop, mode: HostFetchRequest["redirect"], place: FetchPlace, signal: AbortSignal): Promise<HostFetchResponse> {
+  async function follow(first: Hop, mode: HostFetchRequest["redirect"], place: FetchPlace, signal: AbortSignal, allowedHosts: readonly EgressRule[] | undefined): Promise<HostFetchResponse> {
     let hop = first;
     for (;;) {
       signal.throwIfAborted();
+      if (allowedHosts && !isAllowedHost(allowedHosts, hop.url)) throw fetchFailure("egress_denied", place, { detail: "was refused: the app's allowed hosts do not include that destination" });
       const headers = outgoingHeaders(hop.headers);
       if (!headers) throw fetchFailure("egress_denied", place, { detail: "was refused: a header name or value is not valid" });
       const response = await agent.request({
