@@ -22,19 +22,22 @@ export interface ManagerOptions {
   worker?: boolean;
   /** Domain of trigger SMTP addresses, as when the SMTP listener runs. */
   smtpDomain?: string;
+  /** The /metrics registry, shared by the services and the app as in `serve`. */
+  metrics?: Registry;
 }
 
 /** The manager over a real database, and the bootstrap admin token (created if the database has none). */
 export async function managerFor(database: Database, options: ManagerOptions = {}) {
   const keyring = options.keyring ?? testKeyring();
-  const services = createServices({ database, keyring, logger: silentLogger, settings: options.settings ?? {}, worker: options.worker ?? false });
+  const metrics = options.metrics ?? new Registry();
+  const services = createServices({ database, keyring, logger: silentLogger, settings: options.settings ?? {}, worker: options.worker ?? false, metrics });
   await services.start();
   const emailMaxBytes = options.settings?.emailMaxBytes ?? DEFAULT_EMAIL_MAX_BYTES;
   const inbound = createInboundReceiver({ database, secrets: services.secrets, logger: silentLogger, maxBytes: emailMaxBytes, smtpDomain: options.smtpDomain ?? null });
   const app = createManagerApp({
     database,
     logger: silentLogger,
-    metrics: new Registry(),
+    metrics,
     secrets: services.secrets,
     scripts: services.scripts,
     invoker: services.invoker,

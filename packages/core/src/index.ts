@@ -85,5 +85,5 @@ export { acceptInbound, getInboundRaw, pruneInboundSeen, INBOUND_SEEN_DAYS } fro
 export type { InboundAccept, InboundOutcome } from "./email/inbound-store.ts";
 export { createSendLog, listEmails, getEmail } from "./email/send-log.ts";
 export type { EmailMessage, EmailQuery, RecordedSend } from "./email/send-log.ts";
-export { readAppEmailSettings, intersectAllowlists, EMAIL_SETTING_SECRETS, NO_EMAIL_LIMITS, SettingError } from "./email/app-settings.ts";
+export { readAppEmailSettings, readAppEgressAllowedHosts, intersectAllowlists, EGRESS_ALLOWED_HOSTS, EMAIL_SETTING_SECRETS, NO_EMAIL_LIMITS, SettingError } from "./email/app-settings.ts";
 export type { AppEmailSettingsValues, EmailLimits } from "./email/app-settings.ts";

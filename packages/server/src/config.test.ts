@@ -62,6 +62,29 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ SWITCHYARD_EGRESS_DENY: "10.0.0.0/40" })).toThrow(/SWITCHYARD_EGRESS_DENY: "10.0.0.0\/40" is not a CIDR/);
   });
 
+  it("reads the fetch limits with API.md's defaults, naming a bad one's variable", () => {
+    expect(parseConfig({}).fetchLimits).toEqual({ maxSubrequests: 50, maxResponseBytes: 10 * 1024 * 1024, maxRequestBodyBytes: 10 * 1024 * 1024, timeoutMs: 30_000 });
+    expect(
+      parseConfig({ SWITCHYARD_FETCH_MAX_SUBREQUESTS: "0", SWITCHYARD_FETCH_MAX_RESPONSE_BYTES: "4096", SWITCHYARD_FETCH_MAX_REQUEST_BYTES: "1024", SWITCHYARD_FETCH_TIMEOUT_MS: "2500" }).fetchLimits,
+    ).toEqual({ maxSubrequests: 0, maxResponseBytes: 4096, maxRequestBodyBytes: 1024, timeoutMs: 2500 });
+    expect(() => parseConfig({ SWITCHYARD_FETCH_MAX_SUBREQUESTS: "lots" })).toThrow(/SWITCHYARD_FETCH_MAX_SUBREQUESTS: must be a whole number/);
+    expect(() => parseConfig({ SWITCHYARD_FETCH_MAX_RESPONSE_BYTES: "0" })).toThrow(/SWITCHYARD_FETCH_MAX_RESPONSE_BYTES: must be at least 1/);
+    expect(() => parseConfig({ SWITCHYARD_FETCH_MAX_REQUEST_BYTES: "-5" })).toThrow(/SWITCHYARD_FETCH_MAX_REQUEST_BYTES: must be a whole number/);
+    expect(() => parseConfig({ SWITCHYARD_FETCH_TIMEOUT_MS: "0" })).toThrow(/SWITCHYARD_FETCH_TIMEOUT_MS: must be at least 1/);
+  });
+
+  it("reads the fetch CA file once at start, refusing one it cannot read or that holds no certificate", () => {
+    expect(parseConfig({}).egressCa).toBeNull();
+    const folder = mkdtempSync(join(tmpdir(), "sy-egress-ca-"));
+    const pem = join(folder, "ca.pem");
+    writeFileSync(pem, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    expect(parseConfig({ SWITCHYARD_EGRESS_CA_FILE: pem }).egressCa).toContain("BEGIN CERTIFICATE");
+    expect(() => parseConfig({ SWITCHYARD_EGRESS_CA_FILE: join(folder, "missing.pem") })).toThrow(/SWITCHYARD_EGRESS_CA_FILE: cannot read .*missing\.pem \(ENOENT\)/);
+    const notPem = join(folder, "not.pem");
+    writeFileSync(notPem, "not a certificate\n");
+    expect(() => parseConfig({ SWITCHYARD_EGRESS_CA_FILE: notPem })).toThrow(/SWITCHYARD_EGRESS_CA_FILE: .*holds no PEM certificate/);
+  });
+
   it("reads the operator's email limits, which apps may only narrow", () => {
     expect(parseConfig({}).emailLimits).toEqual({ allowedSenders: null, allowedRecipients: null, ratePerMinute: null });
     expect(parseConfig({ SWITCHYARD_EMAIL_ALLOWED_SENDERS: "@ops.example, alerts@acme.example", SWITCHYARD_EMAIL_ALLOWED_RECIPIENTS: "example.com", SWITCHYARD_EMAIL_RATE_LIMIT_PER_MINUTE: "60" }).emailLimits).toEqual({

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { createEgressPolicy, parseEgressRules, type EgressRule } from "@switchyard/egress";
+import { createEgressPolicy, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, parseEgressRules, type EgressRule } from "@switchyard/egress";
 import { parseSmtpHostRules } from "@switchyard/email";
 import type { ServiceSettings } from "./services.ts";
 import { z } from "zod";
@@ -83,6 +83,11 @@ const schema = z.object({
     .optional(),
   SWITCHYARD_EGRESS_ALLOW: egressRules.optional(),
   SWITCHYARD_EGRESS_DENY: egressRules.optional(),
+  SWITCHYARD_EGRESS_CA_FILE: z.string().min(1).optional(),
+  SWITCHYARD_FETCH_MAX_SUBREQUESTS: int(0, 10_000).default(50),
+  SWITCHYARD_FETCH_MAX_RESPONSE_BYTES: int(1, 1024 * 1024 * 1024).default(DEFAULT_MAX_RESPONSE_BYTES),
+  SWITCHYARD_FETCH_MAX_REQUEST_BYTES: int(0, 1024 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BODY_BYTES),
+  SWITCHYARD_FETCH_TIMEOUT_MS: int(1, 3_600_000).default(DEFAULT_FETCH_TIMEOUT_MS),
   SWITCHYARD_EMAIL_ALLOWED_SENDERS: emailAllowlist.optional(),
   SWITCHYARD_EMAIL_ALLOWED_RECIPIENTS: emailAllowlist.optional(),
   SWITCHYARD_EMAIL_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).optional(),
@@ -167,10 +172,17 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     leaseMs: v.SWITCHYARD_LEASE_MS,
     smtpUrl: v.SWITCHYARD_SMTP_URL ?? null,
     emailFrom: v.SWITCHYARD_EMAIL_FROM ?? null,
-    smtpCa: readCaFile(v.SWITCHYARD_SMTP_CA_FILE),
+    smtpCa: readCaFile("SWITCHYARD_SMTP_CA_FILE", v.SWITCHYARD_SMTP_CA_FILE),
     smtpAllowedHosts: v.SWITCHYARD_SMTP_ALLOWED_HOSTS ?? null,
     smtpPlaintext: v.SWITCHYARD_SMTP_PLAINTEXT,
     egress: createEgressPolicy({ allow: v.SWITCHYARD_EGRESS_ALLOW ?? [], deny: v.SWITCHYARD_EGRESS_DENY ?? [] }),
+    egressCa: readCaFile("SWITCHYARD_EGRESS_CA_FILE", v.SWITCHYARD_EGRESS_CA_FILE),
+    fetchLimits: {
+      maxSubrequests: v.SWITCHYARD_FETCH_MAX_SUBREQUESTS,
+      maxResponseBytes: v.SWITCHYARD_FETCH_MAX_RESPONSE_BYTES,
+      maxRequestBodyBytes: v.SWITCHYARD_FETCH_MAX_REQUEST_BYTES,
+      timeoutMs: v.SWITCHYARD_FETCH_TIMEOUT_MS,
+    },
     emailLimits: {
       allowedSenders: v.SWITCHYARD_EMAIL_ALLOWED_SENDERS ?? null,
       allowedRecipients: v.SWITCHYARD_EMAIL_ALLOWED_RECIPIENTS ?? null,
@@ -187,16 +199,16 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   };
 }
 
-/** A PEM file of extra SMTP certificate authorities, read once at start. */
-function readCaFile(path: string | undefined): string | null {
+/** A PEM file of extra certificate authorities (for SMTP or fetch), read once at start. */
+function readCaFile(variable: string, path: string | undefined): string | null {
   if (!path) return null;
   let pem: string;
   try {
     pem = readFileSync(path, "utf8");
   } catch (error) {
-    throw new StartupError(`invalid configuration:\n  SWITCHYARD_SMTP_CA_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+    throw new StartupError(`invalid configuration:\n  ${variable}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
   }
-  if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new StartupError(`invalid configuration:\n  SWITCHYARD_SMTP_CA_FILE: ${path} holds no PEM certificate`);
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new StartupError(`invalid configuration:\n  ${variable}: ${path} holds no PEM certificate`);
   return pem;
 }
 

@@ -2,6 +2,7 @@ import type { Logger, SecretsService } from "@switchyard/core";
 import { EmailError, type EmailSender } from "@switchyard/email";
 import { HostError, type Executor, type Host, type RunContext, type RunOutcome, type RunRequest } from "@switchyard/executor";
 import type { RunSecrets } from "./run-secrets.ts";
+import type { ScriptFetch } from "./script-fetch.ts";
 
 /**
  * The executor's Host backed by core: secrets resolve through the vault's
@@ -10,8 +11,10 @@ import type { RunSecrets } from "./run-secrets.ts";
  * errors with a `code`, retryable when the SMTP side is the problem. What a
  * remote server said goes to the operator's log, never to the script.
  * `runs` learns each value handed out, to mask the send log as the run is.
+ * `fetch` goes out through the egress client under the operator's policy,
+ * narrowed by the app's EGRESS_ALLOWED_HOSTS (script-fetch.ts).
  */
-export function createScriptHost(deps: { secrets: SecretsService; email: EmailSender; logger: Logger; runs: RunSecrets }): Host {
+export function createScriptHost(deps: { secrets: SecretsService; email: EmailSender; logger: Logger; runs: RunSecrets; fetch: ScriptFetch }): Host {
   const actor = (ctx: RunContext) => ({ type: "run" as const, id: ctx.run.id, appId: ctx.app.id });
   return {
     async getSecret(ctx, name) {
@@ -35,6 +38,7 @@ export function createScriptHost(deps: { secrets: SecretsService; email: EmailSe
         throw new HostError(error.code, error.message, error.retryable);
       }
     },
+    fetch: (ctx, request, signal) => deps.fetch.fetch(ctx, request, signal),
   };
 }
 

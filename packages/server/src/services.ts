@@ -1,9 +1,12 @@
 import { createScriptsService, createSecretsService, createSendLog, NO_EMAIL_LIMITS, readAppEmailSettings, SettingError, type Database, type EmailLimits, type Logger, type StoredLimits } from "@switchyard/core";
 import type { Keyring } from "@switchyard/crypto";
-import { createEgressPolicy, type EgressPolicy } from "@switchyard/egress";
+import { createEgressPolicy, createFetchClient, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, type EgressPolicy } from "@switchyard/egress";
 import { createEmailSender, createMailer, EmailError, type PlaintextPolicy, type SmtpHostRule } from "@switchyard/email";
 import { compileScript, createExecutor, type Executor } from "@switchyard/executor";
+import type { Registry } from "prom-client";
+import { fetchMetrics } from "./fetch-metrics.ts";
 import { createRunSecrets } from "./run-secrets.ts";
+import { createScriptFetch } from "./script-fetch.ts";
 import { createScriptHost, settleEmail } from "./script-host.ts";
 import { createDispatcher, type DispatcherObserver } from "@switchyard/dispatcher";
 import { createManualInvoker } from "./manual-invoker.ts";
@@ -29,6 +32,10 @@ export interface ServiceSettings {
   smtpAllowedHosts: readonly SmtpHostRule[] | null;
   /** Where scripts' requests and apps' own SMTP servers may connect (SWITCHYARD_EGRESS_ALLOW, SWITCHYARD_EGRESS_DENY). */
   egress: EgressPolicy;
+  /** Extra PEM certificate authorities trusted by scripts' fetch, besides the system's (SWITCHYARD_EGRESS_CA_FILE). */
+  egressCa: string | null;
+  /** Per-run and per-request limits of scripts' fetch (SWITCHYARD_FETCH_*). */
+  fetchLimits: FetchLimits;
   /** Email limits for every app, which app, workspace and global secrets may only narrow. */
   emailLimits: EmailLimits;
   /** When smtp:// may stay unencrypted for want of STARTTLS (SWITCHYARD_SMTP_PLAINTEXT). */
@@ -37,6 +44,17 @@ export interface ServiceSettings {
   emailMaxBytes: number;
   /** Dev mode: with no SMTP, mail is kept in the send log as `captured` instead of failing. */
   captureEmail: boolean;
+}
+
+export interface FetchLimits {
+  /** Fetches one run may make; the next fails with egress_limit. */
+  maxSubrequests: number;
+  /** Bytes of one response body, decoded; more fails with egress_too_large. */
+  maxResponseBytes: number;
+  /** Bytes of one request body; more fails with egress_too_large before anything is sent. */
+  maxRequestBodyBytes: number;
+  /** Longest one fetch may take, redirects and body included (never past the run's wall clock). */
+  timeoutMs: number;
 }
 
 export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
@@ -54,6 +72,8 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   smtpCa: null,
   smtpAllowedHosts: null,
   egress: createEgressPolicy(),
+  egressCa: null,
+  fetchLimits: { maxSubrequests: 50, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES, maxRequestBodyBytes: DEFAULT_MAX_REQUEST_BODY_BYTES, timeoutMs: DEFAULT_FETCH_TIMEOUT_MS },
   emailLimits: NO_EMAIL_LIMITS,
   smtpPlaintext: "loopback",
   emailMaxBytes: 26_214_400,
@@ -73,6 +93,8 @@ export function createServices(deps: {
   worker?: boolean;
   /** Receives the dispatcher's claims and completions (metrics). */
   observer?: DispatcherObserver;
+  /** Where the fetch metrics are registered (the /metrics registry). */
+  metrics?: Registry;
 }) {
   const settings = { ...DEFAULT_SERVICE_SETTINGS, ...deps.settings };
   const { database, logger } = deps;
@@ -107,9 +129,18 @@ export function createServices(deps: {
     log: createSendLog(database.db),
   });
   const runSecrets = createRunSecrets();
+  const fetchClient = createFetchClient({
+    policy: settings.egress,
+    ...(settings.egressCa ? { ca: [settings.egressCa] } : {}),
+    maxResponseBytes: settings.fetchLimits.maxResponseBytes,
+    maxRequestBodyBytes: settings.fetchLimits.maxRequestBodyBytes,
+    timeoutMs: settings.fetchLimits.timeoutMs,
+  });
+  const scriptFetch = createScriptFetch({ client: fetchClient, secrets, logger });
+  const countFetches = deps.metrics ? fetchMetrics(deps.metrics) : null;
   const toLimits = (l: ServiceSettings["scriptMax"]) => ({ memoryMb: l.memory_mb, cpuMs: l.cpu_ms, wallMs: l.wall_ms });
   const sandbox = createExecutor({
-    host: createScriptHost({ secrets, email: emailSender, logger, runs: runSecrets }),
+    host: createScriptHost({ secrets, email: emailSender, logger, runs: runSecrets, fetch: scriptFetch }),
     poolSize: settings.isolatePool,
     // A worker runs up to workerConcurrency runs of one script version at
     // once; with fewer warm contexts kept, each burst builds new ones
@@ -117,6 +148,8 @@ export function createServices(deps: {
     contextsPerVersion: Math.max(4, settings.workerConcurrency),
     defaultLimits: toLimits(settings.scriptDefaults),
     maxLimits: toLimits(settings.scriptMax),
+    maxSubrequests: settings.fetchLimits.maxSubrequests,
+    fetchTimeoutMs: settings.fetchLimits.timeoutMs,
     // A host capability that failed unexpectedly (not a HostError): the run
     // sees a generic error; the operator sees the cause here.
     onHostFailure: (error, info) => logger.error({ err: error, op: info.op, appId: info.ctx.app.id, runId: info.ctx.run.id }, "host call failed"),
@@ -127,7 +160,18 @@ export function createServices(deps: {
     },
   });
   // A run is over when its email log rows are written too (see settle).
-  const executor: Executor = { ...sandbox, run: (request) => settleEmail(sandbox, emailSender, runSecrets, request, logger) };
+  const executor: Executor = {
+    ...sandbox,
+    async run(request) {
+      try {
+        const outcome = await settleEmail(sandbox, emailSender, runSecrets, request, logger);
+        countFetches?.(outcome.subrequests);
+        return outcome;
+      } finally {
+        scriptFetch.forget(request.ctx.run.id);
+      }
+    },
+  };
   const invoker = createManualInvoker({ database, scripts });
   const dispatcher = deps.worker === false ? null : createDispatcher({
           database,
@@ -153,6 +197,7 @@ export function createServices(deps: {
     async stop() {
       await dispatcher?.stop();
       await sandbox.dispose();
+      await fetchClient.close();
       await mailer.close();
       await secrets.stop();
     },

@@ -28,10 +28,10 @@ export const NO_EMAIL_LIMITS: EmailLimits = { allowedSenders: null, allowedRecip
  * A list secret may be a JSON array of strings or a comma-separated string.
  * Anything else is refused, never read as "no restriction".
  */
-function list(name: string, value: unknown): string[] {
+function list(name: string, value: unknown, of = "addresses"): string[] {
   if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value;
   if (typeof value === "string") return value.split(",").map((v) => v.trim()).filter(Boolean);
-  throw new SettingError(`the app secret ${name} must be a JSON array of addresses or a comma-separated string`);
+  throw new SettingError(`the app secret ${name} must be a JSON array of ${of} or a comma-separated string`);
 }
 
 function rate(value: unknown): number {
@@ -79,6 +79,29 @@ export async function readAppEmailSettings(secrets: SecretsService, appId: strin
     allowedRecipients: intersectAllowlists([operator.allowedRecipients, ...recipients]),
     ratePerMinute: rates.length === 0 ? null : Math.min(...rates),
   };
+}
+
+/** The app setting (a secret, inherited like any) that narrows where the app's scripts may fetch. */
+export const EGRESS_ALLOWED_HOSTS = "EGRESS_ALLOWED_HOSTS";
+
+/**
+ * The app's EGRESS_ALLOWED_HOSTS as each scope that sets it has it (nearest
+ * first), entries as written (`api.example.com`, `*.example.com`,
+ * `host:port`, an address or a CIDR); null when no scope sets it. Like the
+ * email limits, every list narrows: a fetch must match one entry of each,
+ * and the operator's egress policy still decides every connection, so no
+ * list opens anything. Read through the vault with the run as the audited
+ * reader; an app without it costs a cache lookup and no audit rows.
+ *
+ * @example
+ * // global EGRESS_ALLOWED_HOSTS="*.example.com", app EGRESS_ALLOWED_HOSTS=["api.example.com"]
+ * await readAppEgressAllowedHosts(secrets, appId, actor); // [["api.example.com"], ["*.example.com"]]
+ */
+export async function readAppEgressAllowedHosts(secrets: SecretsService, appId: string, actor: Principal): Promise<string[][] | null> {
+  const present = (await secrets.listSecretNames(appId)).some((s) => s.name === EGRESS_ALLOWED_HOSTS);
+  if (!present) return null;
+  const layers = (await secrets.resolveSecretInEachScope(appId, EGRESS_ALLOWED_HOSTS, actor)).filter((hit) => hit.value !== null);
+  return layers.length === 0 ? null : layers.map((hit) => list(EGRESS_ALLOWED_HOSTS, hit.value, "hosts"));
 }
 
 /**

@@ -112,6 +112,7 @@ async function completeSimple(db: Db, completions: Completion[]): Promise<Comple
       cpu_ms: record?.cpuMs ?? null,
       logs: record?.logs ?? null,
       logs_truncated: record?.logsTruncated ?? null,
+      subrequests: record ? (record.subrequests ?? []) : null,
       result: record?.result ?? null,
       error: record?.error ?? null,
     };
@@ -122,7 +123,7 @@ async function completeSimple(db: Db, completions: Completion[]): Promise<Comple
         id text, token text, action text, delay_ms integer, last_error jsonb, has_run boolean,
         run_id text, app_id text, script_id text, script_version integer, trigger_id text, event_kind text, attempt integer,
         status text, started_at timestamptz, finished_at timestamptz, duration_ms integer, cpu_ms integer,
-        logs jsonb, logs_truncated boolean, result jsonb, error jsonb)
+        logs jsonb, logs_truncated boolean, subrequests jsonb, result jsonb, error jsonb)
     ), deleted as (
       delete from outbox o using input i
       where i.action = 'delete' and o.id = i.id and o.lease_token = i.token
@@ -140,9 +141,9 @@ async function completeSimple(db: Db, completions: Completion[]): Promise<Comple
       select id, token from deleted union all select id, token from retried
     ), recorded as (
       insert into runs (id, app_id, script_id, script_version, trigger_id, event_id, event_kind, attempt, status,
-                        started_at, finished_at, duration_ms, cpu_ms, logs, logs_truncated, result, error)
+                        started_at, finished_at, duration_ms, cpu_ms, logs, logs_truncated, subrequests, result, error)
       select i.run_id, i.app_id, i.script_id, i.script_version, i.trigger_id, i.id, i.event_kind, i.attempt, i.status,
-             i.started_at, i.finished_at, i.duration_ms, i.cpu_ms, i.logs, i.logs_truncated, i.result, i.error
+             i.started_at, i.finished_at, i.duration_ms, i.cpu_ms, i.logs, i.logs_truncated, i.subrequests, i.result, i.error
       from input i join kept k on k.id = i.id and k.token = i.token
       where i.has_run
       returning 1
@@ -201,6 +202,7 @@ async function deadLetter(tx: Db, { claim: c, record }: Completion): Promise<Com
       cpuMs: record.cpuMs,
       logs: record.logs,
       logsTruncated: record.logsTruncated,
+      subrequests: record.subrequests ?? [],
       result: record.result ?? null,
       error: record.error ?? null,
     });

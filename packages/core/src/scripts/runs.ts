@@ -26,6 +26,8 @@ export interface RunFinish {
   logsTruncated: boolean;
   result: unknown;
   error: unknown;
+  /** Every fetch the run made or tried, masked (the executor's `subrequests`); none when absent. */
+  subrequests?: unknown[] | undefined;
 }
 
 /** Inserts a run row in state `running`; its id is the run id scripts see in `ctx.run.id`. */
@@ -39,7 +41,7 @@ export async function startRun(db: Db, start: RunStart, id = newId("run")): Prom
 export async function finishRun(db: Db, runId: string, finish: RunFinish): Promise<void> {
   await db
     .update(runs)
-    .set({ ...finish, result: finish.result ?? null, error: finish.error ?? null, finishedAt: new Date() })
+    .set({ ...finish, result: finish.result ?? null, error: finish.error ?? null, subrequests: finish.subrequests ?? [], finishedAt: new Date() })
     .where(eq(runs.id, runId));
 }
 

@@ -57,6 +57,9 @@ export const runs = pgTable(
     cpuMs: integer("cpu_ms"),
     logs: jsonb("logs").$type<unknown[]>().notNull().default([]),
     logsTruncated: boolean("logs_truncated").notNull().default(false),
+    // Every fetch the run made or tried (method, scheme://host/path, status,
+    // duration_ms, bytes, outcome), masked like the logs.
+    subrequests: jsonb("subrequests").$type<unknown[]>().notNull().default([]),
     result: jsonb("result"),
     error: jsonb("error"),
   },

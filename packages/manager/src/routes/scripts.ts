@@ -62,6 +62,8 @@ const runJson = (r: Run, full: boolean) => ({
   finished_at: r.finishedAt,
   duration_ms: r.durationMs,
   cpu_ms: r.cpuMs,
+  // Bounded by the subrequest limit, and small: listed too.
+  subrequests: r.subrequests,
   ...(full ? { logs: r.logs, logs_truncated: r.logsTruncated, result: r.result, error: r.error } : { error: r.error }),
 });
 

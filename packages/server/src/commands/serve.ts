@@ -45,7 +45,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: "switchyard_" });
   const observer = queueMetrics(metrics, database);
-  const services = createServices({ database, keyring: loaded.keyring, logger, settings: config, worker: role !== "api", observer });
+  const services = createServices({ database, keyring: loaded.keyring, logger, settings: config, worker: role !== "api", observer, metrics });
   // Every role listens: a worker's script reads must see changes made through any API process.
   await services.start();
 
