@@ -20,7 +20,12 @@ describeEachDriver("what a run cannot store still ends as a run row", (ctx) => {
     admin = client(built.app, built.adminToken!);
     appId = (await admin.post("/api/v1/admin/apps", { name: "storage" })).json.id;
   });
-  afterAll(async () => built?.services.stop());
+  let stopped = false;
+  const stopWorker = async () => {
+    if (!stopped) await built?.services.stop();
+    stopped = true;
+  };
+  afterAll(stopWorker);
 
   async function invoke(name: string, source: string): Promise<string> {
     const script = await admin.post(`/api/v1/admin/apps/${appId}/scripts`, { name, source });
@@ -31,6 +36,12 @@ describeEachDriver("what a run cannot store still ends as a run row", (ctx) => {
   }
 
   const runsOf = (eventId: string) => db().select().from(runs).where(eq(runs.eventId, eventId)).orderBy(runs.attempt);
+  /** The event's run rows, once there is one. */
+  const recorded = (eventId: string) =>
+    waitFor(async () => {
+      const rows = await runsOf(eventId);
+      return rows.length > 0 && rows;
+    });
 
   it("records each attempt of a script returning 'x\\0y' as result_not_storable, then dead-letters it with that error", async () => {
     const eventId = await invoke("nul-result", "export default () => 'x\\0y'");
@@ -53,20 +64,14 @@ describeEachDriver("what a run cannot store still ends as a run row", (ctx) => {
       "nul-logs",
       "export default () => { console.log('a\\0b', '\\uD800'); throw new NonRetryableError('bad\\0thing'); }",
     );
-    const [run] = await waitFor(async () => {
-      const rows = await runsOf(eventId);
-      return rows.length > 0 && rows;
-    });
+    const [run] = await recorded(eventId);
     expect(run!.logs).toMatchObject([{ message: "a\\u0000b \uFFFD" }]);
     expect(run!.error).toMatchObject({ message: "bad\\u0000thing" });
   });
 
   it("refuses a result nested deeper than 100 levels without storing any of it", async () => {
     const eventId = await invoke("deep-result", "export default () => { let v = 1; for (let i = 0; i < 150; i++) v = [v]; return v; }");
-    const [run] = await waitFor(async () => {
-      const rows = await runsOf(eventId);
-      return rows.length > 0 && rows;
-    });
+    const [run] = await recorded(eventId);
     expect(run).toMatchObject({ status: "error", result: null, error: { code: "result_not_storable" } });
   });
 
@@ -76,10 +81,7 @@ describeEachDriver("what a run cannot store still ends as a run row", (ctx) => {
       "deep-secret-result",
       "export default async () => { const k = await secrets.get('DEEP_KEY'); let v = k.token; for (let i = 0; i < 2000; i++) v = { a: v }; return v; }",
     );
-    const [run] = await waitFor(async () => {
-      const rows = await runsOf(eventId);
-      return rows.length > 0 && rows;
-    });
+    const [run] = await recorded(eventId);
     expect(run).toMatchObject({ status: "error", result: null, error: { code: "result_not_storable" } });
   });
 
@@ -90,7 +92,7 @@ describeEachDriver("what a run cannot store still ends as a run row", (ctx) => {
       await enqueue(tx, { appId: app.id, scriptId: "scr_x", kind: "manual", event: { kind: "manual" }, origin: "test" }),
     ]);
     // The running worker may take them first; claim until both are ours.
-    await built.services.stop();
+    await stopWorker();
     const claimed = (await claim(db(), { limit: 100, leaseMs: 60_000 })).filter((c) => ids.includes(c.id));
     expect(claimed).toHaveLength(2);
     const [good, refused] = ids.map((id) => claimed.find((c) => c.id === id)!) as [ClaimedEvent, ClaimedEvent];

@@ -15,6 +15,7 @@ export {
   MAX_JSON_DEPTH,
   findUnstorable,
   findUnstorableText,
+  storableText,
   assertStorable,
   assertStorableText,
   UnstorableInputError,
@@ -67,7 +68,7 @@ export type { Invoker } from "./scripts/invoker.ts";
 export { enqueue, claim, renewLeases, releaseClaims, OUTBOX_CHANNEL } from "./outbox/queue.ts";
 export type { Claim, ClaimContext, ClaimedEvent, EnqueueInput, OutboxRow } from "./outbox/queue.ts";
 export { complete, completeMany } from "./outbox/complete.ts";
-export { storableCompletion, storableText, unstorableRun, RESULT_NOT_STORABLE } from "./outbox/storable-record.ts";
+export { storableCompletion, unstorableRun, RESULT_NOT_STORABLE } from "./outbox/storable-record.ts";
 export type { Completion, CompletionResult, FailureDecision, RunRecord } from "./outbox/complete.ts";
 export { DEFAULT_RETRY, MAX_DELAY_MS, retryDelayMs, decideFailure } from "./outbox/retry.ts";
 export type { ScriptRetry } from "./outbox/retry.ts";

@@ -20,6 +20,16 @@ export interface StorableProblem {
 
 // A high surrogate not followed by a low one, or a low one not preceded by a high one.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, "g");
+
+/**
+ * Text made storable by marking, for what is read rather than processed (a
+ * run's log lines and error messages): U+0000 becomes the six visible
+ * characters `\u0000`, a lone surrogate becomes U+FFFD.
+ */
+export function storableText(text: string): string {
+  return text.replaceAll("\u0000", "\\u0000").replace(LONE_SURROGATES, "\uFFFD");
+}
 
 /** U+0000 or a lone surrogate in a plain string (a script's source, a token's name), else null. */
 export function findUnstorableText(text: string): StorableProblem | null {

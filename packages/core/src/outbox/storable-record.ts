@@ -1,20 +1,9 @@
-import { findUnstorable, type StorableProblem } from "../json/storable.ts";
+import { findUnstorable, storableText, type StorableProblem } from "../json/storable.ts";
 import type { Completion, FailureDecision, RunRecord } from "./complete.ts";
 import { decideFailure } from "./retry.ts";
 
 /** The run error code of an attempt whose output PostgreSQL could not store. */
 export const RESULT_NOT_STORABLE = "result_not_storable";
-
-const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/**
- * Text a run printed, made storable: U+0000 becomes the six visible characters
- * `\u0000`, a lone surrogate becomes U+FFFD. Logs and error messages are for
- * reading, so they are kept (marked) rather than refused.
- */
-export function storableText(text: string): string {
-  return text.replaceAll("\u0000", "\\u0000").replace(LONE_SURROGATES, "\uFFFD");
-}
 
 /**
  * A completion whose run record PostgreSQL can store. Log lines and the
