@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { machineInfo } from "../support/machine.ts";
 import { asyncCase, interleave } from "../support/measure.ts";
 import { parseBenchOptions } from "../support/options.ts";
+import { percentile } from "../support/stats.ts";
 import { renderSummaryTable, renderTable } from "../support/table.ts";
 import { startBenchServer } from "./server.ts";
 import { bareNodeFetch, hostFetchClient, type FetchSystem } from "./systems.ts";
@@ -31,11 +32,7 @@ const plan = (quick: boolean) =>
     ? { rounds: 2, requests: 300, inFlight: 8, sequential: { warmupRounds: 20, rounds: 100 } }
     : { rounds: 9, requests: 3_000, inFlight: 8, sequential: { warmupRounds: 200, rounds: 1_000 } };
 
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
+const median = (values: readonly number[]) => percentile([...values].sort((a, b) => a - b), 50);
 
 /** `n` GETs, `inFlight` at a time; answers requests per second. */
 async function drive(system: FetchSystem, url: string, expectedBytes: number, n: number, inFlight: number): Promise<number> {

@@ -3,10 +3,8 @@ import { createEgressPolicy } from "../policy.ts";
 import { parseEgressRules } from "../rules.ts";
 import { isAllowedHost } from "./allowed-hosts.ts";
 import { createFetchClient } from "./client.ts";
-import { startServer, type TestServer } from "./test-servers.ts";
-import type { HostFetchRequest } from "./types.ts";
+import { getRequest, startServer, type TestServer } from "./test-servers.ts";
 
-const get = (url: string): HostFetchRequest => ({ method: "GET", url, headers: [], body: null, redirect: "follow" });
 
 describe("an app's allowed hosts", () => {
   it("match names as written, subdomains, ports, and addresses only when the URL holds an address", () => {
@@ -37,16 +35,16 @@ describe("an app's allowed hosts", () => {
 
     it("narrow what the operator opened, at every redirect hop, connecting nowhere they leave out", async () => {
       const allowedHosts = parseEgressRules(`127.0.0.1:${listed.port}`);
-      expect((await client.fetch(get(listed.origin), { allowedHosts })).status).toBe(200);
-      expect(await client.fetch(get(unlisted.origin), { allowedHosts }).catch((e: unknown) => e)).toMatchObject({ code: "egress_denied" });
-      expect(await client.fetch(get(`${listed.origin}/hop`), { allowedHosts }).catch((e: unknown) => e)).toMatchObject({ code: "egress_denied" });
+      expect((await client.fetch(getRequest(listed.origin), { allowedHosts })).status).toBe(200);
+      expect(await client.fetch(getRequest(unlisted.origin), { allowedHosts }).catch((e: unknown) => e)).toMatchObject({ code: "egress_denied" });
+      expect(await client.fetch(getRequest(`${listed.origin}/hop`), { allowedHosts }).catch((e: unknown) => e)).toMatchObject({ code: "egress_denied" });
       expect(unlisted.connections()).toBe(0);
     });
 
     it("never widen it: an internal address the operator has not opened stays refused when the app lists it", async () => {
       const narrow = createFetchClient({ policy: createEgressPolicy() });
       try {
-        const error = await narrow.fetch(get(listed.origin), { allowedHosts: parseEgressRules("127.0.0.1") }).catch((e: unknown) => e);
+        const error = await narrow.fetch(getRequest(listed.origin), { allowedHosts: parseEgressRules("127.0.0.1") }).catch((e: unknown) => e);
         expect(error).toMatchObject({ code: "egress_denied" });
       } finally {
         await narrow.close();

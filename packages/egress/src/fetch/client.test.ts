@@ -2,9 +2,7 @@ import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { createEgressPolicy } from "../policy.ts";
 import { createFetchClient } from "./client.ts";
-import { FetchError } from "./errors.ts";
-import { bodyOf, bytes, countClientConnections, startServer, text, type TestServer } from "./test-servers.ts";
-import type { HostFetchRequest } from "./types.ts";
+import { bodyOf, bytes, countClientConnections, getRequest, rejection, startServer, type TestServer, text } from "./test-servers.ts";
 
 // The tests open loopback the way an operator would: SWITCHYARD_EGRESS_ALLOW=127.0.0.1.
 const client = createFetchClient({ policy: createEgressPolicy({ allow: ["127.0.0.1"] }) });
@@ -20,16 +18,7 @@ async function serve(handler: Parameters<typeof startServer>[0]): Promise<TestSe
   return server;
 }
 
-const get = (url: string, more: Partial<HostFetchRequest> = {}): HostFetchRequest => ({ method: "GET", url, headers: [], body: null, redirect: "follow", ...more });
 
-async function failure(promise: Promise<unknown>): Promise<FetchError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(FetchError);
-  return error as FetchError;
-}
 
 describe("fetch client against real local servers", () => {
   it("sends a JSON POST and answers the server's status, headers, JSON body and final URL", async () => {
@@ -46,7 +35,7 @@ describe("fetch client against real local servers", () => {
 
   it("reuses one keep-alive connection for successive fetches to the same origin", async () => {
     const server = await serve((_req, res) => res.end("ok"));
-    for (let i = 0; i < 20; i++) expect(text((await client.fetch(get(server.origin))).body)).toBe("ok");
+    for (let i = 0; i < 20; i++) expect(text((await client.fetch(getRequest(server.origin))).body)).toBe("ok");
     // undici opens a second connection while the first still finishes its first response (bare fetch does the same).
     expect(server.connections()).toBeLessThanOrEqual(2);
   });
@@ -69,13 +58,13 @@ describe("fetch client against real local servers", () => {
       res.writeHead(200, { "content-encoding": "gzip", "x-accept-encoding": req.headers["accept-encoding"] ?? "" });
       res.end(req.url === "/bomb" ? bomb : small);
     });
-    const response = await client.fetch(get(server.origin));
+    const response = await client.fetch(getRequest(server.origin));
     expect(text(response.body)).toBe("hello, gzip");
     expect(response.headers).toContainEqual(["x-accept-encoding", "gzip, deflate, br"]);
     const capped = createFetchClient({ policy: createEgressPolicy({ allow: ["127.0.0.1"] }), maxResponseBytes: 1024 * 1024 });
     try {
       expect(bomb.byteLength).toBeLessThan(1024 * 1024);
-      expect((await failure(capped.fetch(get(`${server.origin}/bomb`)))).code).toBe("egress_too_large");
+      expect((await rejection(capped.fetch(getRequest(`${server.origin}/bomb`)))).code).toBe("egress_too_large");
     } finally {
       await capped.close();
     }
@@ -86,7 +75,7 @@ describe("fetch client against real local servers", () => {
     const server = await serve((_req, res) => res.end());
     const sockets = countClientConnections();
     try {
-      const error = await failure(small.fetch({ method: "POST", url: server.origin, headers: [], body: new Uint8Array(1025), redirect: "follow" }));
+      const error = await rejection(small.fetch({ method: "POST", url: server.origin, headers: [], body: new Uint8Array(1025), redirect: "follow" }));
       expect(error.code).toBe("egress_too_large");
       expect(sockets.count()).toBe(0);
     } finally {
@@ -114,7 +103,7 @@ describe("fetch client against real local servers", () => {
     let peak = baseline;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 2);
     try {
-      const error = await failure(client.fetch(get(server.origin)));
+      const error = await rejection(client.fetch(getRequest(server.origin)));
       expect(error.code).toBe("egress_too_large");
       expect(error.message).toBe(`fetch to ${server.origin} failed: the response body is larger than ${10 * 1024 * 1024} bytes`);
     } finally {
@@ -131,14 +120,14 @@ describe("fetch client against real local servers", () => {
       res.write(Buffer.alloc(1024));
       res.on("close", () => (aborted = !res.writableFinished));
     });
-    expect((await failure(client.fetch(get(server.origin)))).code).toBe("egress_too_large");
+    expect((await rejection(client.fetch(getRequest(server.origin)))).code).toBe("egress_too_large");
     await expect.poll(() => aborted).toBe(true);
   });
 
   it("ends a fetch to a server that never answers at its timeout, as egress_timeout", async () => {
     const server = await serve(() => {});
     const started = Date.now();
-    const error = await failure(client.fetch(get(server.origin), { timeoutMs: 300 }));
+    const error = await rejection(client.fetch(getRequest(server.origin), { timeoutMs: 300 }));
     expect(error.code).toBe("egress_timeout");
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     expect(Date.now() - started).toBeLessThan(3_000);
@@ -149,20 +138,20 @@ describe("fetch client against real local servers", () => {
     const server = await serve((req) => req.socket.on("close", () => closed++));
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    expect((await failure(client.fetch(get(server.origin), { signal: controller.signal }))).code).toBe("aborted");
+    expect((await rejection(client.fetch(getRequest(server.origin), { signal: controller.signal }))).code).toBe("aborted");
     await expect.poll(() => closed).toBe(1);
 
     // The executor aborts with the run's wall clock as egress_timeout; AbortSignal.timeout reads the same.
     const wallClock = new AbortController();
     wallClock.abort(Object.assign(new Error("run wall clock"), { code: "egress_timeout" }));
-    expect((await failure(client.fetch(get(server.origin), { signal: wallClock.signal }))).code).toBe("egress_timeout");
-    expect((await failure(client.fetch(get(server.origin), { signal: AbortSignal.timeout(50) }))).code).toBe("egress_timeout");
+    expect((await rejection(client.fetch(getRequest(server.origin), { signal: wallClock.signal }))).code).toBe("egress_timeout");
+    expect((await rejection(client.fetch(getRequest(server.origin), { signal: AbortSignal.timeout(50) }))).code).toBe("egress_timeout");
   });
 
   it("answers connect_failed, naming only the script's origin, when nothing listens", async () => {
     const server = await serve(() => {});
     await server.close();
-    const error = await failure(client.fetch(get(`${server.origin}/path`)));
+    const error = await rejection(client.fetch(getRequest(`${server.origin}/path`)));
     expect(error.code).toBe("connect_failed");
     expect(error.message).toBe(`fetch to ${server.origin} failed: the connection could not be made or was lost`);
   });

@@ -5,8 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEgressPolicy, type EgressResolver } from "../policy.ts";
 import { createFetchClient } from "./client.ts";
-import { FetchError } from "./errors.ts";
-import { bodyOf, bytes, startServer, text, type TestServer } from "./test-servers.ts";
+import { bodyOf, bytes, rejection, startServer, type TestServer, text } from "./test-servers.ts";
 import type { HostFetchRequest } from "./types.ts";
 
 /**
@@ -29,14 +28,6 @@ const resolver: EgressResolver = async (hostname) => (hostname === "secure.test"
 
 const post = (url: string): HostFetchRequest => ({ method: "POST", url, headers: [["content-type", "application/json"]], body: bytes('{"ping":true}'), redirect: "follow" });
 
-async function failure(promise: Promise<unknown>): Promise<FetchError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(FetchError);
-  return error as FetchError;
-}
 
 describe("fetch over HTTPS with a private CA", () => {
   let folder: string;
@@ -77,7 +68,7 @@ describe("fetch over HTTPS with a private CA", () => {
   it("refuses the same server without the CA, as tls_failed with no library text", async () => {
     const client = createFetchClient({ policy: policy() });
     try {
-      const error = await failure(client.fetch(post(`https://secure.test:${server.port}/ping`)));
+      const error = await rejection(client.fetch(post(`https://secure.test:${server.port}/ping`)));
       expect(error.code).toBe("tls_failed");
       expect(error.message).toBe(`fetch to https://secure.test:${server.port} failed: the TLS connection could not be verified`);
     } finally {
@@ -88,7 +79,7 @@ describe("fetch over HTTPS with a private CA", () => {
   it("refuses a certificate for another name even from the trusted CA, as tls_failed", async () => {
     const client = createFetchClient({ policy: policy(), ca: [readFileSync(caFile, "utf8")] });
     try {
-      expect((await failure(client.fetch(post(`https://other.test:${server.port}/ping`)))).code).toBe("tls_failed");
+      expect((await rejection(client.fetch(post(`https://other.test:${server.port}/ping`)))).code).toBe("tls_failed");
     } finally {
       await client.close();
     }

@@ -2,9 +2,7 @@ import type { LookupAddress } from "node:dns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEgressPolicy, type EgressResolver } from "../policy.ts";
 import { createFetchClient } from "./client.ts";
-import { FetchError } from "./errors.ts";
-import { countClientConnections, startServer, type TestServer } from "./test-servers.ts";
-import type { HostFetchRequest } from "./types.ts";
+import { countClientConnections, getRequest, rejection, startServer, type TestServer } from "./test-servers.ts";
 
 /** A resolver answering from a table, one answer per lookup in turn (the last repeats); it never asks real DNS. */
 function scripted(table: Record<string, string[][]>): EgressResolver & { calls: string[] } {
@@ -19,16 +17,7 @@ function scripted(table: Record<string, string[][]>): EgressResolver & { calls: 
   return Object.assign(resolver, { calls });
 }
 
-const get = (url: string): HostFetchRequest => ({ method: "GET", url, headers: [], body: null, redirect: "follow" });
 
-async function refusal(promise: Promise<unknown>): Promise<FetchError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(FetchError);
-  return error as FetchError;
-}
 
 describe("fetch under the default egress policy (SSRF corpus)", () => {
   let v4: TestServer;
@@ -70,7 +59,7 @@ describe("fetch under the default egress policy (SSRF corpus)", () => {
     const client = createFetchClient({ policy: createEgressPolicy({ resolver }) });
     const sockets = countClientConnections();
     try {
-      for (const url of corpus) expect((await refusal(client.fetch(get(url)))).code, url).toBe("egress_denied");
+      for (const url of corpus) expect((await rejection(client.fetch(getRequest(url)))).code, url).toBe("egress_denied");
     } finally {
       sockets.stop();
       await client.close();
@@ -83,7 +72,7 @@ describe("fetch under the default egress policy (SSRF corpus)", () => {
   it("tells the script only what it wrote: a name's internal address stays out of the message", async () => {
     const client = createFetchClient({ policy: createEgressPolicy({ resolver: scripted({ "internal.test": [["10.1.2.3"]] }) }) });
     try {
-      const error = await refusal(client.fetch(get("http://internal.test/")));
+      const error = await rejection(client.fetch(getRequest("http://internal.test/")));
       expect(error.message).toBe("fetch to http://internal.test was refused: the egress policy does not allow that destination");
       // The operator's log still learns why, from the cause.
       expect(String((error.cause as Error).message)).toMatch(/10\.1\.2\.3/);
@@ -103,8 +92,8 @@ describe("fetch under the default egress policy (SSRF corpus)", () => {
     const client = createFetchClient({ policy: createEgressPolicy({ allow: [`127.0.0.1:${standIn.port}`], resolver }) });
     try {
       const url = `http://rebind.test:${standIn.port}/`;
-      expect(new TextDecoder().decode((await client.fetch(get(url))).body)).toBe("public");
-      expect((await refusal(client.fetch(get(url)))).code).toBe("egress_denied");
+      expect(new TextDecoder().decode((await client.fetch(getRequest(url))).body)).toBe("public");
+      expect((await rejection(client.fetch(getRequest(url)))).code).toBe("egress_denied");
       expect(resolver.calls).toEqual(["rebind.test", "rebind.test"]);
       expect(internal.connections()).toBe(0);
     } finally {
@@ -123,7 +112,7 @@ describe("fetch under the default egress policy (SSRF corpus)", () => {
     const client = createFetchClient({ policy: createEgressPolicy({ allow: [`127.0.0.1:${opened.port}`] }) });
     const sockets = countClientConnections();
     try {
-      const error = await refusal(client.fetch(get(`${opened.origin}/start`)));
+      const error = await rejection(client.fetch(getRequest(`${opened.origin}/start`)));
       expect(error.code).toBe("egress_denied");
       expect(error.message).toBe(`fetch to ${opened.origin} after 1 redirect was refused: the egress policy does not allow that destination`);
       expect(target.connections()).toBe(0);

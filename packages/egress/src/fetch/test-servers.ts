@@ -8,6 +8,9 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
+import { expect } from "vitest";
+import { FetchError } from "./errors.ts";
+import type { HostFetchRequest } from "./types.ts";
 
 export interface TestServer {
   port: number;
@@ -73,3 +76,16 @@ export async function bodyOf(request: http.IncomingMessage): Promise<Buffer> {
 
 export const text = (body: Uint8Array) => new TextDecoder().decode(body);
 export const bytes = (value: string) => new TextEncoder().encode(value);
+
+/** A GET the way the runtime hands one over, following redirects. */
+export const getRequest = (url: string): HostFetchRequest => ({ method: "GET", url, headers: [], body: null, redirect: "follow" });
+
+/** The FetchError `promise` rejects with (the test fails when it resolves, or rejects with anything else). */
+export async function rejection(promise: Promise<unknown>): Promise<FetchError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(FetchError);
+  return error as FetchError;
+}
