@@ -1,15 +1,16 @@
 /**
  * bench/executor: the sandbox's cost per run, side by side with peers, in one
  * run: a warm run of a trivial script against a bare function call and
- * node:vm, a fresh-context run, an app's cold first run, and `secrets.get`
- * from inside a script against a bare AES-256-GCM open.
+ * node:vm, a fresh-context run, an app's cold first run (each also with a
+ * script that uses the web runtime: URL, crypto, TextEncoder), and
+ * `secrets.get` from inside a script against a bare AES-256-GCM open.
  *
  * @example
  * pnpm --filter @switchyard/bench bench:executor           # full run, ~30 s
  * pnpm --filter @switchyard/bench bench:executor --quick   # smoke run, a few seconds
  */
 import { parseArgs } from "node:util";
-import { createExecutor, type Executor } from "@switchyard/executor";
+import { createExecutor, type CompiledScript, type Executor } from "@switchyard/executor";
 import { machineInfo } from "../support/machine.ts";
 import { asyncCase, interleave, syncCase, type Case, type InterleaveOptions } from "../support/measure.ts";
 import type { Summary } from "../support/stats.ts";
@@ -129,30 +130,28 @@ async function measure(f: ExecutorFixture, executor: Executor, plan: Plan): Prom
     [asyncCase(CASES.nodeVmFresh, 1, () => f.nodeVmFresh()), asyncCase(CASES.fresh, 1, () => executor.run(f.request(f.fresh)))],
     plan.fresh,
   );
-  // No target: the price of the runtime's first use in a context (loading it,
-  // and whatwg-url with its Unicode tables). An app of its own and a group of
-  // its own, so its garbage does not land in the fresh row's isolate.
+  // The price of the runtime's use in a fresh context (loading it, and
+  // whatwg-url). An app of its own and a group of its own, so its garbage
+  // does not land in the fresh row's isolate.
   const webFresh = await interleave([asyncCase(CASES.webFresh, 1, () => executor.run(f.request(f.webFresh, "app_bench_web")))], plan.fresh);
 
   // Cold: a new app each time, in an executor of its own made (untimed)
-  // before each sample, so the pool never evicts inside a timed run.
+  // before each sample, so the pool never evicts inside a timed run. The
+  // runtime's code cache is made once per process, like the loader's.
   let coldExecutor: Executor | null = null;
   let apps = 0;
-  const cold = await interleave(
-    [
-      asyncCase(
-        CASES.cold,
-        1,
-        () => (coldExecutor as Executor).run(f.request(f.trivial, `app_cold_${apps}`)),
-        () => {
-          coldExecutor?.dispose();
-          coldExecutor = createExecutor({ host: f.host });
-          apps++;
-        },
-      ),
-    ],
-    plan.cold,
-  );
+  const coldCase = (name: string, script: CompiledScript): Case =>
+    asyncCase(
+      name,
+      1,
+      () => (coldExecutor as Executor).run(f.request(script, `app_cold_${apps}`)),
+      () => {
+        coldExecutor?.dispose();
+        coldExecutor = createExecutor({ host: f.host });
+        apps++;
+      },
+    );
+  const cold = await interleave([coldCase(CASES.cold, f.trivial), coldCase(CASES.webCold, f.webFresh)], plan.cold);
   (coldExecutor as Executor | null)?.dispose();
 
   // One script run of GETS_PER_RUN calls, timed whole and divided.

@@ -14,6 +14,7 @@ export const CASES = {
   fresh: "executor, fresh context",
   webFresh: "executor, fresh context, using URL/crypto",
   cold: "executor, cold first run of an app",
+  webCold: "executor, cold first run, using URL/crypto",
   bareOpen: "bare open (AES-256-GCM + JSON.parse)",
   secretsGet: `secrets.get in a script (run of ${GETS_PER_RUN} / ${GETS_PER_RUN})`,
   crossing: `secrets.list, host answers at once (/${GETS_PER_RUN})`,
@@ -44,6 +45,8 @@ export function checkTargets(results: Map<string, Summary>): TargetCheck[] {
   const fresh = get(CASES.fresh);
   const nodeVmFresh = get(CASES.nodeVmFresh);
   const cold = get(CASES.cold);
+  const webFresh = get(CASES.webFresh);
+  const webCold = get(CASES.webCold);
   const bareOpen = get(CASES.bareOpen);
   const secretsGet = get(CASES.secretsGet);
   const crossing = get(CASES.crossing);
@@ -67,11 +70,25 @@ export function checkTargets(results: Map<string, Summary>): TargetCheck[] {
       note: `${(fresh.p50 / nodeVmFresh.p50).toFixed(2)}× node:vm new context (${formatNs(nodeVmFresh.p50)})`,
     },
     {
+      what: "fresh-context run using URL/crypto p50",
+      measured: formatNs(webFresh.p50),
+      target: `< ${formatNs(FRESH_P50_NS)}`,
+      verdict: verdict(webFresh.p50 < FRESH_P50_NS),
+      note: `${(webFresh.p50 / nodeVmFresh.p50).toFixed(2)}× node:vm new context; p99 ${formatNs(webFresh.p99)}`,
+    },
+    {
       what: "cold first run of an app p50",
       measured: formatNs(cold.p50),
       target: `< ${formatNs(COLD_P50_NS)}`,
       verdict: verdict(cold.p50 < COLD_P50_NS),
       note: `p99 ${formatNs(cold.p99)}`,
+    },
+    {
+      what: "cold first run using URL/crypto p50",
+      measured: formatNs(webCold.p50),
+      target: `< ${formatNs(COLD_P50_NS)}`,
+      verdict: verdict(webCold.p50 < COLD_P50_NS),
+      note: `p99 ${formatNs(webCold.p99)}`,
     },
     {
       what: "secrets.get in a script / bare open, p50",

@@ -8,7 +8,7 @@ import type { ActiveRun, KillReason } from "./active-run.ts";
 import { releaseQuietly } from "./handles.ts";
 import { Launcher } from "./launcher.ts";
 import { SandboxContext, type SandboxConfig } from "./sandbox-context.ts";
-import { compileRuntime } from "./runtime-script.ts";
+import { compileLoader, compileRuntimeProperSync } from "./runtime-script.ts";
 import { SCRIPT_FILENAME, wrapScript } from "./sdk-source.ts";
 import type { CompiledScript } from "./types.ts";
 
@@ -61,8 +61,14 @@ export class AppIsolate {
   private readonly versions = new Map<string, VersionSlot>();
   private readonly launcher: Launcher;
   private liveContexts = 0;
-  /** The web runtime compiled in this isolate, shared by all its contexts; made with the first context. */
-  private runtime: Promise<ivm.Script> | null = null;
+  /** The web runtime's loader compiled in this isolate, shared by all its contexts; made with the first context. */
+  private loader: Promise<ivm.Script> | null = null;
+  /** The runtime proper compiled in this isolate (code only), made when a context first needs it. */
+  private runtimeProper: ivm.Script | null = null;
+  private readonly compileRuntimeProper = (): ivm.Script => {
+    this.runtimeProper ??= compileRuntimeProperSync(this.isolate);
+    return this.runtimeProper;
+  };
 
   constructor(readonly options: AppIsolateOptions) {
     const { memoryMb: memoryLimit, onCatastrophicError } = options;
@@ -113,13 +119,13 @@ export class AppIsolate {
   }
 
   private async createContext(slot: VersionSlot): Promise<SandboxContext> {
-    if (this.runtime === null) {
-      this.runtime = compileRuntime(this.isolate);
+    if (this.loader === null) {
+      this.loader = compileLoader(this.isolate);
       // A failure reaches every run that awaits it.
-      this.runtime.catch(() => {});
+      this.loader.catch(() => {});
     }
-    const [runtime, compiled] = await Promise.all([this.runtime, slot.compiled]);
-    const context = await SandboxContext.create(this.isolate, runtime, compiled, this.options.sandbox, this.launcher);
+    const [loader, script] = await Promise.all([this.loader, slot.compiled]);
+    const context = await SandboxContext.create(this.isolate, { loader, script, runtimeProper: this.compileRuntimeProper }, this.options.sandbox, this.launcher);
     if (!this.disposed) this.liveContexts++;
     return context;
   }

@@ -10,6 +10,7 @@ import { effectiveLimits, resolveOptions, type ExecutorOptions } from "./options
 import { describeEnd, finishLogs, type RunEnd } from "./outcome.ts";
 import { createRedactor, type SecretRead } from "./redact.ts";
 import { RunSession } from "./run-session.ts";
+import { prepareRuntimeCache } from "./runtime-script.ts";
 import type { SandboxContext } from "./sandbox-context.ts";
 import type { RunOutcome, RunRequest } from "./types.ts";
 import { Watchdog } from "./watchdog.ts";
@@ -68,6 +69,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
     onCatastrophicError: config.onCatastrophicError,
   });
   const watchdog = new Watchdog(config.watchIntervalMs);
+  // Once per process, on isolated-vm's threads: the web runtime's code cache
+  // is ready before the first app needs it (runtime-script.ts).
+  void prepareRuntimeCache();
   const totals = { runs: 0, timeouts: 0, ooms: 0 };
   let closed = false;
 

@@ -9,12 +9,21 @@ import { releaseQuietly } from "./handles.ts";
 import type { Launcher } from "./launcher.ts";
 import { randomBytesText } from "./host-random.ts";
 import { errReply, type HostReply, type RunSession } from "./run-session.ts";
-import { runtimeInnerSource } from "./sdk-source.ts";
 
 /** Per-run caps the bootstrap applies inside the isolate, in characters. */
 export interface SandboxConfig {
   logMaxChars: number;
   resultMaxChars: number;
+}
+
+/** What a context is made of: scripts compiled in its isolate, shared by the isolate's contexts (code only). */
+export interface ContextParts {
+  /** The web runtime's loader (`runtimeSource`), run first. */
+  loader: ivm.Script;
+  /** The script version (`wrapScript`), run next. */
+  script: ivm.Script;
+  /** The runtime proper (`runtimeProperSource`), compiled on first call and run when the context first needs it. */
+  runtimeProper: () => ivm.Script;
 }
 
 /** One context of one script version; see the file comment. */
@@ -42,6 +51,7 @@ export class SandboxContext {
     private readonly entry: ivm.Reference<unknown>,
     private readonly config: string,
     private readonly launcher: Launcher,
+    private readonly runtimeProper: () => ivm.Script,
   ) {
     // The port is created per context and reads `this.current` on every call:
     // a call is attributed by where it came from, never by what it claims.
@@ -57,11 +67,10 @@ export class SandboxContext {
         run?.log(a, b, c);
         return undefined;
       }
-      // Synchronous (crypto.getRandomValues, the runtime's first touch):
-      // answered whether or not a run holds the context; neither entropy
-      // nor the runtime's source is any run's business.
+      // Synchronous (crypto.getRandomValues): answered whether or not a run
+      // holds the context; entropy is no run's business.
       if (op === "random") return randomBytesText(a);
-      if (op === "runtime.source") return runtimeInnerSource();
+      if (op === "runtime.load") return this.loadRuntime();
       if (op === "timer.clear" || op === "fetch.abort") {
         run?.cancel(op, a);
         return undefined;
@@ -72,20 +81,37 @@ export class SandboxContext {
   }
 
   /**
-   * A new context in `isolate` with the web runtime (`runtime`, see
-   * `runtimeSource`) and then `script` (a `wrapScript` output) evaluated in it.
+   * A new context in `isolate` with the web runtime's loader and then the
+   * script version evaluated in it (see `ContextParts`).
    */
-  static async create(isolate: ivm.Isolate, runtime: ivm.Script, script: ivm.Script, config: SandboxConfig, launcher: Launcher): Promise<SandboxContext> {
+  static async create(isolate: ivm.Isolate, parts: ContextParts, config: SandboxConfig, launcher: Launcher): Promise<SandboxContext> {
     const context = await isolate.createContext();
     try {
-      // Queued in order on the isolate: the runtime runs first, then the
+      // Queued in order on the isolate: the loader runs first, then the
       // script's prologue takes it off the global. One wait for both.
-      runtime.runIgnored(context);
-      const entry = (await script.run(context, { reference: true })) as ivm.Reference<unknown>;
-      return new SandboxContext(context, entry, JSON.stringify(config), launcher);
+      parts.loader.runIgnored(context);
+      const entry = (await parts.script.run(context, { reference: true })) as ivm.Reference<unknown>;
+      return new SandboxContext(context, entry, JSON.stringify(config), launcher, parts.runtimeProper);
     } catch (error) {
       context.release();
       throw error;
+    }
+  }
+
+  /**
+   * Runs the runtime proper's script in this context, inside the loader's
+   * synchronous call on a first touch: its top level only hands a function
+   * to the loader's receiver. Only ever this context, whatever the call
+   * says. A failure (the script took the receiver's name, the isolate is
+   * going) is answered as such, and the loader throws its own TypeError: a
+   * host error never crosses.
+   */
+  private loadRuntime(): string {
+    try {
+      this.runtimeProper().runSync(this.context);
+      return "ok";
+    } catch {
+      return "failed";
     }
   }
 

@@ -4,6 +4,7 @@
  * script inside a function, so the author's line numbers are unchanged and
  * only line 1 shifts right by `firstLineColumnOffset`.
  */
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
 import { MODULE_GLOBAL } from "./compile.ts";
@@ -16,6 +17,9 @@ export const RUNTIME_FILENAME = "runtime.js";
 
 /** The global the runtime script leaves for the SDK bootstrap, which removes it before any script code runs. */
 export const RUNTIME_GLOBAL = "__sy_runtime";
+
+/** The global through which the runtime proper's script hands itself to the loader (runtime/loader.ts says the same). */
+export const RUNTIME_RECEIVER = "__sy_runtime_receive";
 
 /** The script text to compile and where the author's code starts on line 1. */
 export interface WrappedScript {
@@ -59,18 +63,35 @@ function bootstrapPrologue(): string {
 
 let runtime: string | undefined;
 
+/** The specifier runtime/tr46.ts uses for the real tr46. */
+const TR46_FULL = "@switchyard/tr46-full";
+
+/**
+ * whatwg-url's `require("tr46")` gets runtime/tr46.ts (the URL Standard's
+ * ASCII shortcut), which alone reaches the real tr46, resolved from
+ * whatwg-url, whose dependency it is. (buildSync takes no plugins.)
+ */
+function tr46Aliases(): Record<string, string> {
+  const whatwgUrl = createRequire(import.meta.url).resolve("whatwg-url");
+  return {
+    tr46: fileURLToPath(new URL("./runtime/tr46.ts", import.meta.url)),
+    [TR46_FULL]: createRequire(whatwgUrl).resolve("tr46"),
+  };
+}
+
 /** One esbuild bundle of a runtime entry, as the text of a classic script's body. */
-function bundleRuntime(entry: string, globalName: string): string {
+function bundleRuntime(entry: string, globalName?: string): string {
   const built = buildSync({
     entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
     bundle: true,
     write: false,
     format: "iife",
-    globalName,
+    ...(globalName === undefined ? {} : { globalName }),
     platform: "neutral",
     mainFields: ["main", "module"],
     // whatwg-url uses the globals TextEncoder/TextDecoder: it gets the runtime's own.
     inject: [fileURLToPath(new URL("./runtime/encoding.ts", import.meta.url))],
+    alias: tr46Aliases(),
     target: "es2022",
     minifyWhitespace: true,
     minifySyntax: true,
@@ -82,18 +103,6 @@ function bundleRuntime(entry: string, globalName: string): string {
   return text;
 }
 
-let runtimeInner: string | undefined;
-
-/**
- * The runtime proper (`runtime/index.ts` with whatwg-url) as the source of a
- * function expression answering its exports; the loader asks the host for it
- * on a context's first touch of a runtime name (see runtime/loader.ts).
- */
-export function runtimeInnerSource(): string {
-  runtimeInner ??= `(function(){"use strict";${bundleRuntime("./runtime/index.ts", "__sy_rt")}\nreturn __sy_rt;})`;
-  return runtimeInner;
-}
-
 /**
  * The web runtime's loader (`runtime/loader.ts`), built once per process
  * into a classic script that every context runs before its script
@@ -101,12 +110,24 @@ export function runtimeInnerSource(): string {
  */
 export function runtimeSource(): string {
   if (runtime !== undefined) return runtime;
-  // Built now, with the loader: not inside a synchronous call from an isolate.
-  runtimeInnerSource();
   // Strict, and inside a function so its `var` stays local; the export goes
   // on the global as a configurable property the bootstrap can delete.
-  runtime = `(function(){"use strict";${bundleRuntime("./runtime/loader.ts", "__sy_rt")}\nObject.defineProperty(globalThis,${JSON.stringify(RUNTIME_GLOBAL)},{value:__sy_rt,configurable:true});})();`;
+  runtime = `(function(){"use strict";${bundleRuntime("./runtime/loader.ts", "__sy_loader")}\nObject.defineProperty(globalThis,${JSON.stringify(RUNTIME_GLOBAL)},{value:__sy_loader.connect(),configurable:true});})();`;
   return runtime;
+}
+
+let proper: string | undefined;
+
+/**
+ * The runtime proper (`runtime/index.ts` with whatwg-url, ~360 KB) as a
+ * classic script whose top level only hands a function that evaluates it
+ * (and answers its exports) to the loader's receiver, `RUNTIME_RECEIVER`
+ * (see runtime/loader.ts). Running the script costs next to nothing; its
+ * code is compiled once per isolate (runtime-script.ts).
+ */
+export function runtimeProperSource(): string {
+  proper ??= `${RUNTIME_RECEIVER}(function(){"use strict";var __sy_rt_exports;${bundleRuntime("./runtime/proper.ts")}\nreturn __sy_rt_exports;});`;
+  return proper;
 }
 
 /**

@@ -10,16 +10,25 @@ import { createSubtle, type SubtleCrypto } from "./subtle.ts";
 
 /** Bytes fetched from the host per refill: one crossing serves 256 UUIDs. */
 const BLOCK = 4096;
+/**
+ * The first refill of a context is small: copying 4 KB in costs a fresh
+ * context ~80 µs (the loop runs cold), and most runs draw a UUID or two.
+ */
+const FIRST_BLOCK = 64;
 /** The Web Crypto API's cap on one `getRandomValues` call. */
 const MAX_BYTES = 65_536;
 
 let pool = new Uint8Array(0);
 let used = 0;
+let block = FIRST_BLOCK;
 
 function take(n: number, into: Uint8Array): void {
   let filled = 0;
   while (filled < n) {
-    if (used === pool.length) refill(Math.max(BLOCK, n - filled));
+    if (used === pool.length) {
+      refill(Math.max(block, n - filled));
+      block = BLOCK;
+    }
     const count = Math.min(n - filled, pool.length - used);
     into.set(pool.subarray(used, used + count), filled);
     // Spent bytes are wiped: nothing in the context can read them twice.

@@ -5,7 +5,7 @@
 import { AbortController, AbortSignal } from "./abort.ts";
 import { atob, btoa } from "./base64.ts";
 import { Blob, File } from "./blob.ts";
-import { connect, type Bridge } from "./bridge.ts";
+import { connect } from "./bridge.ts";
 import { Crypto, createCrypto } from "./crypto.ts";
 import { DOMException } from "./dom-exception.ts";
 import { TextDecoder, TextEncoder } from "./encoding.ts";
@@ -21,14 +21,14 @@ import { CryptoKey, SubtleCrypto } from "./subtle.ts";
 import { beginRun, clearInterval, clearTimeout, queueMicrotask, setInterval, setTimeout } from "./timers.ts";
 import { whatwgUrl } from "./url.ts";
 
-export { beginRun };
+export { beginRun, connect };
 
 /**
- * Connects the runtime to the host and puts the web globals on `global`,
- * except those `keep` says the script has already given a value of its own.
+ * Puts the web globals on `global`, except those `keep` says the script has
+ * already given a value of its own. They reach the host only once `connect`
+ * has been handed the bridge.
  */
-export function install(global: object, bridge: Bridge, keep: (name: string) => boolean): void {
-  connect(bridge);
+export function install(global: object, keep: (name: string) => boolean): void {
   const globals: Record<string, unknown> = {
     AbortController,
     AbortSignal,

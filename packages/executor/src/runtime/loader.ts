@@ -2,17 +2,27 @@
  * The web-standard runtime's loader (the WinterTC Minimum Common API), INSIDE
  * the isolate. `sdk-source.ts` bundles it into its own script, run in every
  * context before the script version's own; the SDK bootstrap takes
- * `__sy_runtime` off the global before any script code runs and calls
- * `install` with its bridge to the host.
+ * `__sy_runtime` (what `connect` answers) off the global before any script
+ * code runs and calls `install` with its bridge to the host.
  *
- * `install` only puts accessors on the global. The runtime itself
- * (`index.ts` and all it imports, whatwg-url included: ~360 KB) is fetched
- * from the host as source text and evaluated on the context's first touch of
- * any of its names. Compiled up front it made an app's cold first run twice
- * as slow, and running its top level cost a fresh context about as much
- * again as making it (measured: ~185 µs against ~35 µs for a context alone):
- * a script that uses none of it should pay for none of it. V8's eval cache
- * keeps the compiled code per isolate, so later contexts only run it.
+ * `install` only puts accessors on the global. The runtime proper
+ * (`index.ts` and all it imports, whatwg-url included: ~360 KB) is a script
+ * of its own, compiled once per isolate by the host (from a code cache) and
+ * run in a context on the context's first touch of a runtime name: the
+ * accessor asks the host, in a synchronous call, to run it in this context.
+ * Its top level only calls `__sy_runtime_receive` with a function that
+ * evaluates the runtime; each call of that makes the runtime's objects
+ * afresh, so no two contexts share any. Running the runtime's top level
+ * costs a fresh context about half as much again as making it: a script
+ * that uses none of it pays for none of it.
+ *
+ * Script code has run by then and may have replaced any builtin or planted
+ * any global, and the runtime is handed the bridge: so the receiver is an
+ * own data property of the global, defined just before the host call and
+ * deleted right after (no script code runs in between), and the function
+ * it receives is the one written in the runtime's script, found by its
+ * identifier (script code cannot declare global bindings: it runs inside a
+ * function, and code generation from strings is off in every context).
  *
  * Rules for every file of the runtime: standard JavaScript builtins only (no
  * `Buffer`, `process`, node modules); the only way out is `bridge.ts`, whose
@@ -24,8 +34,11 @@ import type * as RuntimeModule from "./index.ts";
 
 type Runtime = typeof RuntimeModule;
 
-// Captured when the runtime script runs, before any script code exists.
-const evaluate = eval;
+/** What the bootstrap gets (sdk-runtime.ts `WebRuntime`). */
+export interface WebRuntime {
+  install(global: object, bridge: Bridge): void;
+  beginRun(): void;
+}
 
 /** Every global the runtime defines (executor.isolation.test.ts lists them too). */
 export const GLOBAL_NAMES = [
@@ -35,23 +48,63 @@ export const GLOBAL_NAMES = [
   "setTimeout", "structuredClone",
 ];
 
-let loaded: Runtime | null = null;
+/** sdk-source.ts `RUNTIME_RECEIVER`. */
+const RECEIVER = "__sy_runtime_receive";
 
-/** Puts the runtime's names on `global`, each evaluating the runtime on first touch. */
-export function install(global: object, bridge: Bridge): void {
+// Captured when the loader runs, before any script code exists.
+const defineProperty = Reflect.defineProperty;
+const deleteProperty = Reflect.deleteProperty;
+
+/**
+ * Asks the host to run the runtime proper's script in this context and
+ * answers the function it hands over, or undefined when that did not happen
+ * (the script froze the global or made the receiver's name its own).
+ */
+function receiveRuntime(global: object, bridge: Bridge): (() => Runtime) | undefined {
+  let received: (() => Runtime) | undefined;
+  const receiver = (evaluate: unknown) => {
+    if (received === undefined && typeof evaluate === "function") received = evaluate as () => Runtime;
+  };
+  if (!defineProperty(global, RECEIVER, { value: receiver, writable: false, enumerable: false, configurable: true })) return undefined;
+  try {
+    if (bridge.callSync("runtime.load", "") !== "ok") return undefined;
+  } finally {
+    deleteProperty(global, RECEIVER);
+  }
+  return received;
+}
+
+/** The loader of this context; see the file comment. */
+export function connect(): WebRuntime {
+  let loaded: Runtime | null = null;
+  return {
+    install(global, bridge) {
+      installOnTouch(global, bridge, (runtime) => {
+        loaded = runtime;
+      });
+    },
+    // A run starts in this context: timers of an earlier run are forgotten (nothing to forget before the first touch).
+    beginRun() {
+      loaded?.beginRun();
+    },
+  };
+}
+
+/** Puts the runtime's names on `global`, each loading the runtime on first touch. */
+function installOnTouch(global: object, bridge: Bridge, onLoad: (runtime: Runtime) => void): void {
   const getters = new Map<string, () => unknown>();
   const define = (name: string, value: unknown) => Object.defineProperty(global, name, { value, writable: true, configurable: true, enumerable: false });
   // Still our accessor: the script has not assigned the name a value of its own.
   const untouched = (name: string) => Object.getOwnPropertyDescriptor(global, name)?.get === getters.get(name);
+  let runtime: Runtime | null = null;
   const load = () => {
-    if (loaded === null) {
-      // The source of a function expression answering index.ts's exports (sdk-source.ts).
-      const source = bridge.callSync("runtime.source", "");
-      if (typeof source !== "string" || source === "") throw new TypeError("the web runtime is not available");
-      // Indirect eval: global scope, strict (the source says so), nothing of this closure in reach.
-      loaded = (evaluate(source) as () => Runtime)();
-      loaded.install(global, bridge, (name) => !untouched(name));
-    }
+    if (runtime !== null) return;
+    const evaluate = receiveRuntime(global, bridge);
+    if (evaluate === undefined) throw new TypeError("the web runtime is not available");
+    runtime = evaluate();
+    runtime.connect(bridge);
+    runtime.install(global, (name) => !untouched(name));
+    onLoad(runtime);
   };
   for (const name of GLOBAL_NAMES) {
     const get = () => {
@@ -61,9 +114,4 @@ export function install(global: object, bridge: Bridge): void {
     getters.set(name, get);
     Object.defineProperty(global, name, { configurable: true, enumerable: false, get, set: (value: unknown) => define(name, value) });
   }
-}
-
-/** A run starts in this context: timers of an earlier run are forgotten (nothing to forget before the first touch). */
-export function beginRun(): void {
-  loaded?.beginRun();
 }

@@ -1,0 +1,92 @@
+import { afterAll, describe, expect, test } from "vitest";
+import { createExecutor } from "./executor.ts";
+import { compileForTest, memoryHost, requestFor } from "./test-helpers.ts";
+
+// The runtime proper is run in a context on its first touch, after script
+// code has had its chance to plant globals and replace builtins (loader.ts).
+const executor = createExecutor({ host: memoryHost() });
+afterAll(() => executor.dispose());
+
+const run = async (source: string, options: Parameters<typeof compileForTest>[1] = {}) => {
+  const out = await executor.run(requestFor(compileForTest(source, options)));
+  expect(out.error).toBeNull();
+  return out.result;
+};
+
+describe("the web runtime's loading", () => {
+  test("a script that takes the receiver's name first gets no runtime, and nothing of the runtime reaches its function", async () => {
+    const result = await run(`export default () => {
+      const got = [];
+      Object.defineProperty(globalThis, "__sy_runtime_receive", { value: (...args) => got.push(args.length), configurable: false });
+      let error = null;
+      try { crypto.randomUUID(); } catch (e) { error = e.name + ": " + e.message; }
+      return { error, got };
+    };`);
+    expect(result).toEqual({ error: "TypeError: the web runtime is not available", got: [] });
+  });
+
+  test("an accessor planted under the receiver's name is replaced, never called, and the runtime loads", async () => {
+    const result = await run(`export default () => {
+      const got = [];
+      Object.defineProperty(globalThis, "__sy_runtime_receive", { get() { got.push("get"); return () => {}; }, set(v) { got.push("set"); }, configurable: true });
+      const id = crypto.randomUUID();
+      return { id: id.length, got, left: Object.getOwnPropertyNames(globalThis).filter((n) => n.startsWith("__sy")) };
+    };`);
+    expect(result).toEqual({ id: 36, got: [], left: [] });
+  });
+
+  test("a script that replaces Object.defineProperty before its first touch never gets the bridge the runtime is handed", async () => {
+    const result = await run(`export default async () => {
+      const bridges = [];
+      const seen = new Set();
+      const wrap = (fn) => (...args) => {
+        for (const a of args) if (a && typeof a === "object" && typeof a.callSync === "function") bridges.push(a);
+        return fn(...args);
+      };
+      const original = Object.defineProperty;
+      Object.defineProperty = function (target, name, descriptor) {
+        seen.add(String(name));
+        // An export object built with defineProperty: hand out wrapped exports that see their arguments.
+        if (descriptor && typeof descriptor.get === "function" && (name === "connect" || name === "install")) {
+          const get = descriptor.get;
+          descriptor = { ...descriptor, get() { return wrap(get()); } };
+        }
+        return original(target, name, descriptor);
+      };
+      const id = crypto.randomUUID();
+      const href = new URL("https://Example.com/a/../b").href;
+      const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode("x"));
+      Object.defineProperty = original;
+      return { id: id.length, href, digest: digest.byteLength, bridges: bridges.length, sawConnect: seen.has("connect") };
+    };`);
+    expect(result).toEqual({ id: 36, href: "https://example.com/b", digest: 32, bridges: 0, sawConnect: false });
+  });
+
+  test("contexts of one isolate never share the runtime's objects: what a run changes in them is gone in a fresh context and in another version", async () => {
+    const source = `export default (event) => {
+      const before = {
+        urlProto: typeof URL.prototype.planted,
+        cryptoOwn: typeof crypto.planted,
+        headersProto: typeof Headers.prototype.planted,
+        parse: new URL("https://a.example/x").host,
+      };
+      if (event.payload.plant) {
+        URL.prototype.planted = () => "from an earlier run";
+        crypto.planted = 1;
+        Headers.prototype.planted = 1;
+        const parse = URL.prototype.constructor;
+        globalThis.URL = function () { return { host: "hijacked" }; };
+        globalThis.URL.prototype = parse.prototype;
+      }
+      return before;
+    };`;
+    const fresh = compileForTest(source, { appId: "app_shared", id: "planter", freshContext: true });
+    const other = compileForTest(source, { appId: "app_shared", id: "other" });
+    const pristine = { urlProto: "undefined", cryptoOwn: "undefined", headersProto: "undefined", parse: "a.example" };
+    for (const [script, plant] of [[fresh, true], [fresh, false], [other, false]] as const) {
+      const out = await executor.run(requestFor(script, { kind: "manual", payload: { plant } }));
+      expect(out.error).toBeNull();
+      expect(out.result).toEqual(pristine);
+    }
+  });
+});
