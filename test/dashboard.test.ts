@@ -32,6 +32,7 @@ export default async function (event, ctx) {
     const sent = await email.send({ to: "ops@example.com", subject: "Re: " + event.email.subject, text: "Handled mail from " + event.email.from });
     return { replied: sent.message_id };
   }
+  await fetch("http://169.254.169.254/latest/meta-data/?key=" + key).catch((e) => console.log("metadata", e.code));
   return { ok: true, attempt: ctx.run.attempt };
 }
 `;
@@ -205,6 +206,9 @@ describe.skipIf(chromiumProblem !== null)("the dashboard in a browser", () => {
     const logs = (await run.getByLabel("Logs").textContent()) ?? "";
     expect(logs).toContain("using key [secret:API_KEY] for manual");
     expect(await run.getByLabel("Result").textContent()).toContain('"attempt": 1');
+    // The refused fetch is listed (no query) with its outcome.
+    const fetched = run.getByRole("table", { name: "Subrequests" }).getByRole("row").filter({ hasText: "169.254.169.254" });
+    expect(await fetched.textContent()).toMatch(/GET\s*http:\/\/169\.254\.169\.254\/latest\/meta-data\/\s*—.*egress_denied/);
     expect(await page.content()).not.toContain(SECRET_VALUE);
   }, 90_000);
 

@@ -95,6 +95,18 @@ export interface Run {
   logs?: { at: number; level: string; message: string }[];
   logs_truncated?: boolean;
   result?: unknown;
+  /** Every fetch the run made or tried (absent on runs recorded before fetch). */
+  subrequests?: Subrequest[];
+}
+
+/** One fetch of a run: `url` is scheme://host/path (no query); `outcome` is "ok" or the code it failed with. */
+export interface Subrequest {
+  method: string;
+  url: string;
+  status: number | null;
+  duration_ms: number;
+  bytes: number;
+  outcome: string;
 }
 
 export type TriggerKind = "http" | "cron" | "dead_letter" | "email";

@@ -3,6 +3,7 @@ import type { App, Run } from "../api/types.ts";
 import { appPath } from "../router.ts";
 import { Fact, Json, StatusBadge, Time } from "../ui/bits.tsx";
 import { useLoad } from "../ui/hooks.ts";
+import { RunSubrequests } from "./run-subrequests.tsx";
 
 /** One run whole: what ran, how it ended, its (redacted) logs, result and error. */
 export function RunDetail({ app, run }: { app: App; run: Run }) {
@@ -55,6 +56,7 @@ export function RunDetail({ app, run }: { app: App; run: Run }) {
           <p class="muted">No log lines.</p>
         )}
       </section>
+      {run.subrequests && run.subrequests.length > 0 && <RunSubrequests subrequests={run.subrequests} />}
       {run.status === "ok" && (
         <section aria-label="Result">
           <h3>Result</h3>
