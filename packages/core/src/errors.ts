@@ -11,6 +11,8 @@ export type ErrorCode =
   | "too_large"
   | "unprocessable"
   | "rate_limited"
+  // Too much work in flight in this process (public trigger bodies); retry after a moment.
+  | "overloaded"
   | "not_configured"
   | "not_ready"
   | "audit_unavailable"

@@ -40,7 +40,10 @@ export async function authorizeTarget(
 ): Promise<Target> {
   const target = await findTarget(db, principal, ref);
   const id = ref.kind === "app" ? ref.app : ref.kind === "workspace" ? ref.workspace : "global";
-  if (!target) throw new NotFoundError(ref.kind, id);
+  // Not there at all is denied (and audited) exactly as there in another
+  // workspace is: the same answer after the same work, so neither the body
+  // nor the time tells an app name in another workspace from none.
+  if (!target) return deny({ db, principal, target: { own: { scope: ref.kind, scopeId: id }, appId: null, workspaceId: null }, action, name: name ?? null }, new NotFoundError(ref.kind, id), "not_found");
   const audit = { db, principal, target, action, name: name ?? null };
   if (target.workspaceId === null ? isWorkspaceLimited(principal) : !canSeeWorkspace(principal, target.workspaceId)) {
     if (ref.kind === "global") await deny(audit, workspaceLimited(principal), "workspace_limited");

@@ -27,6 +27,10 @@ export function emailInboundRoutes(routes: RouteRegistry, receiver: InboundRecei
         return accepted.status === "accepted"
           ? c.json({ event_id: accepted.eventId }, 202)
           : c.json({ event_id: null, duplicate: true, message_id: accepted.messageId }, 200);
+      } catch (error) {
+        // A refused request's body may be unread: closing beats reading (draining) the rest of it.
+        c.header("Connection", "close");
+        throw error;
       } finally {
         lease.release();
       }

@@ -58,6 +58,10 @@ export function hookRoutes(routes: RouteRegistry, deps: { database: Database; lo
         const eventId = await triggers.retryIfChanged(trigger, (fresh) => deliver(c, asHttp(fresh), body.value));
         if (eventId === TRIGGER_CHANGED) throw new UnauthorizedError();
         return c.json({ event_id: eventId }, 202);
+      } catch (error) {
+        // A refused request's body may be unread: closing beats reading (draining) the rest of it.
+        c.header("Connection", "close");
+        throw error;
       } finally {
         lease.release();
       }
