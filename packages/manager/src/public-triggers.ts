@@ -1,4 +1,5 @@
 import { generateWebhookSecret, verifyWebhook, type WebhookHeaders } from "@switchyard/crypto";
+import type { Context } from "hono";
 import type { BodyRead } from "./body-limit.ts";
 import { getTriggerById, TRIGGERS_CHANNEL, triggerSecretAad, typedTrigger, type Database, type Logger, type SecretsService, type TypedTrigger } from "@switchyard/core";
 
@@ -135,3 +136,6 @@ export function createPublicTriggers(options: PublicTriggersOptions) {
 }
 
 export type PublicTriggers = ReturnType<typeof createPublicTriggers>;
+
+/** The Standard Webhooks headers of a request. */
+export const webhookHeaders = (c: Context): WebhookHeaders => ({ id: c.req.header("webhook-id"), timestamp: c.req.header("webhook-timestamp"), signature: c.req.header("webhook-signature") });

@@ -1,6 +1,7 @@
 import type { BodyBudget } from "../body-budget.ts";
 import { readCappedBody } from "../body-limit.ts";
 import type { InboundReceiver } from "../email/inbound-receiver.ts";
+import { webhookHeaders } from "../public-triggers.ts";
 import type { RouteRegistry } from "./registry.ts";
 
 export const EMAIL_INBOUND_PATH = "/api/v1/email-inbound/:triggerId";
@@ -19,7 +20,7 @@ export function emailInboundRoutes(routes: RouteRegistry, receiver: InboundRecei
       try {
         const result = await receiver.receive(c.req.param("triggerId") ?? "", {
           contentType: c.req.header("content-type") ?? "",
-          headers: { id: c.req.header("webhook-id"), timestamp: c.req.header("webhook-timestamp"), signature: c.req.header("webhook-signature") },
+          headers: webhookHeaders(c),
           readBody: (cap) => readCappedBody(c, cap, lease),
         });
         if (!result.ok) throw result.error;

@@ -2,7 +2,7 @@ import { acceptHook, UnauthorizedError, type Database, type Logger, type TypedTr
 import type { Context } from "hono";
 import type { BodyBudget } from "../body-budget.ts";
 import { readCappedBody } from "../body-limit.ts";
-import { TRIGGER_CHANGED, type PublicTriggers } from "../public-triggers.ts";
+import { TRIGGER_CHANGED, webhookHeaders, type PublicTriggers } from "../public-triggers.ts";
 import { hookEvent } from "./hook-event.ts";
 import type { RouteRegistry } from "./registry.ts";
 
@@ -68,5 +68,3 @@ export function hookRoutes(routes: RouteRegistry, deps: { database: Database; lo
     },
   );
 }
-
-const webhookHeaders = (c: Context) => ({ id: c.req.header("webhook-id"), timestamp: c.req.header("webhook-timestamp"), signature: c.req.header("webhook-signature") });
