@@ -1,5 +1,5 @@
 // One linter config for the workspace: typescript-eslint's recommended rules
-// on top of ESLint's, plus the few house rules from ../shared/STYLE.md.
+// on top of ESLint's, plus the few house rules from the project's STYLE.md.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
