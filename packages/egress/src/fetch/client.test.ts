@@ -20,6 +20,12 @@ async function serve(handler: Parameters<typeof startServer>[0]): Promise<TestSe
 
 
 
+it("closes twice without an error, as a service stopped twice does", async () => {
+  const own = createFetchClient({ policy: createEgressPolicy({ allow: ["127.0.0.1"] }) });
+  await own.close();
+  await own.close(); // undici alone throws ClientDestroyedError here
+});
+
 describe("fetch client against real local servers", () => {
   it("sends a JSON POST and answers the server's status, headers, JSON body and final URL", async () => {
     const server = await serve(async (req, res) => {

@@ -144,7 +144,10 @@ export function createFetchClient(options: FetchClientOptions): FetchClient {
     }
   }
 
-  return { fetch, close: () => agent.close() };
+  // Closing twice is harmless, as for the service's other parts (undici's
+  // Agent throws ClientDestroyedError on a second close).
+  let closing: Promise<void> | null = null;
+  return { fetch, close: () => (closing ??= agent.close()) };
 }
 
 /** The script's request as the first hop, or the FetchError that refuses it before anything is opened. */
