@@ -19,7 +19,7 @@ import { parseBenchOptions } from "../support/options.ts";
 import { percentile } from "../support/stats.ts";
 import { renderSummaryTable, renderTable } from "../support/table.ts";
 import { startBenchServer } from "./server.ts";
-import { bareNodeFetch, hostFetchClient, type FetchSystem } from "./systems.ts";
+import { bareNodeFetch, hostFetchClient, scriptFetch, type FetchSystem } from "./systems.ts";
 
 const USAGE = `usage: bench:fetch [--quick] [--json]
   --quick   a smoke run with few samples (seconds; figures are rough)
@@ -67,7 +67,7 @@ async function main() {
   if (!options) return;
   const p = plan(options.quick ?? false);
   const server = await startBenchServer();
-  const systems = [bareNodeFetch(), hostFetchClient(server.port)];
+  const systems = [bareNodeFetch(), hostFetchClient(server.port), await scriptFetch(server.port)];
   try {
     const rates = await throughput(systems, server.url, server.bodyBytes, p);
     const latency = await interleave(

@@ -1,10 +1,12 @@
 /**
  * The systems bench/fetch compares, each a way to GET the bench server's
  * URL and read the body whole: bare Node fetch (the peer), and the host's
- * fetch client under the egress policy. The script-side fetch (an isolate's
- * `fetch` through the executor's Host) is one more entry here when the
- * runtime lands.
+ * fetch client under the egress policy, and a script's `fetch`: one run per
+ * GET, through the executor's Host into that client (the whole path a
+ * script pays: the run's entry, the runtime's Request/Response, the
+ * isolate→host hop, the policy-checked request, the body copied back in).
  */
+import { compileScript, createExecutor, type Host } from "@switchyard/executor";
 // bench's package.json does not list @switchyard/egress yet; the source is imported by path.
 import { createEgressPolicy, createFetchClient } from "../../packages/egress/src/index.ts";
 
@@ -27,6 +29,47 @@ export function bareNodeFetch(): FetchSystem {
       return (await response.arrayBuffer()).byteLength;
     },
     close: async () => {},
+  };
+}
+
+const SCRIPT_SOURCE = `export default async function (event) {
+  const response = await fetch(event.payload.url);
+  return (await response.arrayBuffer()).byteLength;
+}`;
+
+/** A script's fetch: each GET is one warm run of a script that fetches the URL and answers the body's length. */
+export async function scriptFetch(port: number): Promise<FetchSystem> {
+  const client = createFetchClient({ policy: createEgressPolicy({ allow: [`127.0.0.1:${port}`] }) });
+  const host: Host = {
+    getSecret: async () => null,
+    listSecrets: async () => [],
+    sendEmail: async () => {
+      throw new Error("bench: no email");
+    },
+    fetch: (_ctx, request, signal) => client.fetch(request, { signal }),
+  };
+  const executor = createExecutor({ host });
+  const compiled = await compileScript({ source: SCRIPT_SOURCE, language: "js" });
+  if (!compiled.ok) throw new Error(`bench: the fetch script did not compile: ${compiled.error.message}`);
+  const script = { id: "script_fetch", appId: "app_bench", version: 1, code: compiled.value.code, sourceMap: compiled.value.sourceMap, freshContext: false, limits: { memoryMb: 64, cpuMs: 5_000, wallMs: 30_000 } };
+  let runs = 0;
+  return {
+    name: "script fetch, one run per GET (ours)",
+    peer: false,
+    async get(url) {
+      runs++;
+      const outcome = await executor.run({
+        script,
+        event: { kind: "manual", payload: { url } },
+        ctx: { app: { id: "app_bench", name: "bench" }, trigger: null, run: { id: `run_${runs}`, attempt: 1, event_id: `evt_${runs}` } },
+      });
+      if (outcome.status !== "ok") throw new Error(`bench: the fetch script ended ${outcome.status}: ${JSON.stringify(outcome.error)}`);
+      return outcome.result as number;
+    },
+    close: async () => {
+      await executor.dispose();
+      await client.close();
+    },
   };
 }
 
