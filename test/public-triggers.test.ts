@@ -158,6 +158,24 @@ describeEachDriver("public trigger endpoints under attack", (ctx) => {
     expect((await admin.get(`/api/v1/admin/apps/${appId}/runs?event_id=${fired.json.event_id}`)).json.runs[0].trigger_id).toBe(hook.id);
   });
 
+  it("hides hook ids from read tokens in workspace and global audit rows too, and leaves bodiless answers alone", async () => {
+    const hook = await create("http", "audited-url", {});
+    const workspaceId = (await admin.get(`/api/v1/admin/apps/${appId}`)).json.workspace_id as string;
+    const token = (await admin.post("/api/v1/admin/tokens", { name: "auditor", scopes: ["secrets:read", "secrets:write"] })).json.token as string;
+    const auditor = client(built.app, token);
+    for (const path of [`/api/v1/admin/workspaces/${workspaceId}/audit`, "/api/v1/admin/global/audit", `/api/v1/admin/apps/${appId}/audit`]) {
+      const answer = await auditor.get(path);
+      expect(answer.status).toBe(200);
+      expect(JSON.stringify(answer.json)).not.toContain(hook.id);
+      expect(JSON.stringify(answer.json).toLowerCase()).not.toContain(hook.id.toLowerCase());
+    }
+    // The admin sees the row that names it, so the reader's answer really had it to hide.
+    expect(JSON.stringify((await admin.get(`/api/v1/admin/workspaces/${workspaceId}/audit`)).json)).toContain(hook.id);
+    // A 204 under an app with public triggers passes through untouched (rebuilding it with a body was a 500).
+    expect((await auditor.post(`/api/v1/admin/apps/${appId}/secrets`, { name: "GONE_SOON", value: "x" })).status).toBeLessThan(300);
+    expect((await auditor.delete(`/api/v1/admin/apps/${appId}/secrets/GONE_SOON`)).status).toBe(204);
+  });
+
   it("keeps a trigger cached through bad signatures: no eviction, no database read, no unseal", async () => {
     // Its own receiver with a long cache, so only a bad signature could make it read the trigger again.
     const inbound = createInboundReceiver({ database: ctx.database, secrets: built.secrets, logger: silentLogger, maxBytes: 1024 * 1024, cacheMs: 600_000 });

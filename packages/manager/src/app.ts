@@ -66,7 +66,11 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
   // (max_body_bytes; SWITCHYARD_EMAIL_MAX_BYTES), after looking it up.
   app.use("/api/*", (c, next) => (PUBLIC_BODY_ROUTES.some((p) => c.req.path.startsWith(p)) ? next() : apiLimit(c, next)));
   app.use("/api/v1/admin/*", bearerAuth(deps.database, deps.logger));
-  app.use("/api/v1/admin/apps/:appId/*", hideTriggerIds(deps.database));
+  const hiding = hideTriggerIds(deps.database);
+  app.use("/api/v1/admin/apps/:appId/*", hiding);
+  // Their audit rows name triggers of every app below them.
+  app.use("/api/v1/admin/workspaces/:workspaceId/*", hiding);
+  app.use("/api/v1/admin/global/*", hiding);
 
   healthRoutes(app, deps);
   const routes = new RouteRegistry(app);
