@@ -1,23 +1,10 @@
-import type { LookupAddress } from "node:dns";
 import net from "node:net";
+import { scripted } from "./scripted-resolver.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectChecked } from "./connect.ts";
 import { EgressError } from "./errors.ts";
-import { createEgressPolicy, type EgressResolver } from "./policy.ts";
+import { createEgressPolicy } from "./policy.ts";
 
-/** A resolver answering from a table, one answer per lookup in turn (the last repeats). */
-function scripted(table: Record<string, string[][]>): EgressResolver & { calls: string[] } {
-  const calls: string[] = [];
-  const resolver = async (hostname: string): Promise<LookupAddress[]> => {
-    calls.push(hostname);
-    const answers = table[hostname];
-    if (!answers) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
-    const seen = calls.filter((c) => c === hostname).length;
-    const answer = answers[Math.min(seen, answers.length) - 1] ?? [];
-    return answer.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }));
-  };
-  return Object.assign(resolver, { calls });
-}
 
 /** A real listening socket that counts the connections it accepts. */
 async function listener() {

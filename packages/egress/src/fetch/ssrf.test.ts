@@ -1,21 +1,9 @@
-import type { LookupAddress } from "node:dns";
+import { scripted } from "../scripted-resolver.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEgressPolicy, type EgressResolver } from "../policy.ts";
+import { createEgressPolicy } from "../policy.ts";
 import { createFetchClient } from "./client.ts";
 import { countClientConnections, getRequest, rejection, startServer, type TestServer } from "./test-servers.ts";
 
-/** A resolver answering from a table, one answer per lookup in turn (the last repeats); it never asks real DNS. */
-function scripted(table: Record<string, string[][]>): EgressResolver & { calls: string[] } {
-  const calls: string[] = [];
-  const resolver = async (hostname: string): Promise<LookupAddress[]> => {
-    calls.push(hostname);
-    const answers = table[hostname];
-    if (!answers) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
-    const seen = calls.filter((c) => c === hostname).length;
-    return (answers[Math.min(seen, answers.length) - 1] ?? []).map((address) => ({ address, family: address.includes(":") ? 6 : 4 }));
-  };
-  return Object.assign(resolver, { calls });
-}
 
 
 
