@@ -156,4 +156,30 @@ describe("a flood of 25 MiB inbound posts against a real server process", () => 
     }
     expect(grewBy).toBeLessThan(50 * 1e6);
   }, 60_000);
+
+  it("keeps the refusal readable by a client that goes on uploading before it reads", async () => {
+    // The client writes 4 MiB to an unknown trigger and only then reads. The server
+    // answered 401 after the head and closed with upload bytes unread; a plain close
+    // meets those with a RST, which wipes the 401 from the client's receive buffer.
+    const socket = connect(Number(base.port), base.hostname);
+    await new Promise<void>((resolve) => socket.once("connect", resolve));
+    socket.on("error", () => undefined);
+    socket.pause();
+    socket.write([`POST /api/v1/email-inbound/trg_${"8".repeat(24)} HTTP/1.1`, `Host: ${base.host}`, `Content-Length: ${BODY_BYTES}`, "", ""].join("\r\n"));
+    for (let i = 0; i < 64; i++) socket.write(CHUNK);
+    await new Promise((r) => setTimeout(r, 500));
+    const answer = await new Promise<Omit<Answer, "ms"> | null>((resolve) => {
+      let received = Buffer.alloc(0);
+      socket.on("data", (data: Buffer) => {
+        received = Buffer.concat([received, data]);
+        const parsed = parseAnswer(received);
+        if (parsed) resolve(parsed);
+      });
+      socket.on("close", () => resolve(parseAnswer(received)));
+      setTimeout(() => resolve(parseAnswer(received)), 5_000).unref();
+      socket.resume();
+    });
+    socket.destroy();
+    expect(answer?.status).toBe(401);
+  }, 30_000);
 });

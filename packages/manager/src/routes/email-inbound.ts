@@ -3,6 +3,7 @@ import { readCappedBody } from "../body-limit.ts";
 import type { InboundReceiver } from "../email/inbound-receiver.ts";
 import { webhookHeaders } from "../public-triggers.ts";
 import type { RouteRegistry } from "./registry.ts";
+import { closeAfterAnswer } from "../lingering-close.ts";
 
 export const EMAIL_INBOUND_PATH = "/api/v1/email-inbound/:triggerId";
 
@@ -30,7 +31,7 @@ export function emailInboundRoutes(routes: RouteRegistry, receiver: InboundRecei
           : c.json({ event_id: null, duplicate: true, message_id: accepted.messageId }, 200);
       } catch (error) {
         // A refused request's body may be unread: closing beats reading (draining) the rest of it.
-        c.header("Connection", "close");
+        closeAfterAnswer(c);
         throw error;
       } finally {
         lease.release();

@@ -5,6 +5,7 @@ import { readCappedBody } from "../body-limit.ts";
 import { TRIGGER_CHANGED, webhookHeaders, type PublicTriggers } from "../public-triggers.ts";
 import { hookEvent } from "./hook-event.ts";
 import type { RouteRegistry } from "./registry.ts";
+import { closeAfterAnswer } from "../lingering-close.ts";
 
 type HttpTrigger = Extract<TypedTrigger, { kind: "http" }>;
 
@@ -60,7 +61,7 @@ export function hookRoutes(routes: RouteRegistry, deps: { database: Database; lo
         return c.json({ event_id: eventId }, 202);
       } catch (error) {
         // A refused request's body may be unread: closing beats reading (draining) the rest of it.
-        c.header("Connection", "close");
+        closeAfterAnswer(c);
         throw error;
       } finally {
         lease.release();
