@@ -20,6 +20,8 @@ export const FETCH_ERRORS: Readonly<Record<string, { message: string; retryable:
   tls_failed: { message: "fetch: the TLS connection could not be established", retryable: true },
   secret_host_mismatch: { message: "fetch: a host-bound secret was sent to a host it is not bound to", retryable: false },
   redirect_error: { message: 'fetch: the response was a redirect and the request\'s redirect mode is "error"', retryable: false },
+  // Not egress_limit: that one counts the run's subrequests, and its message would mislead.
+  egress_redirect_limit: { message: "fetch: the response redirected more times than the platform follows", retryable: false },
 };
 
 const REDIRECT_MODES = new Set(["follow", "manual", "error"]);

@@ -145,7 +145,8 @@ export interface Host {
    * Performs a script's `fetch` under the egress policy; `signal` aborts it
    * (the script aborted, the timeout passed, or the run ended). Failures
    * throw an Error with a string `code`: `egress_denied`, `egress_limit`,
-   * `egress_timeout`, `egress_too_large`, `dns_failed`, `connect_failed`,
+   * `egress_timeout`, `egress_too_large`, `redirect_error`,
+   * `egress_redirect_limit`, `dns_failed`, `connect_failed`,
    * `tls_failed`, `secret_host_mismatch` (the script sees a fixed message
    * per code, never the error's own). Without it every fetch is refused
    * with `egress_denied`.

@@ -116,7 +116,7 @@ export function createFetchClient(options: FetchClientOptions): FetchClient {
       if (isRedirectStatus(response.statusCode) && mode !== "manual") {
         if (mode === "error") {
           discard(response.body);
-          throw fetchFailure("egress_limit", place, { detail: 'failed: the response is a redirect and the request\'s redirect mode is "error"' });
+          throw fetchFailure("redirect_error", place, { detail: 'failed: the response is a redirect and the request\'s redirect mode is "error"' });
         }
         const location = headerValue(raw, "location");
         // A redirect status without a Location is delivered as it is.

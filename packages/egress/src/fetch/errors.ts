@@ -16,6 +16,10 @@ export type FetchErrorCode =
   | "egress_limit"
   | "egress_timeout"
   | "egress_too_large"
+  /** The request's redirect mode is "error" and the response was a redirect. */
+  | "redirect_error"
+  /** More redirects than MAX_REDIRECTS (redirects.ts), as the Fetch standard's limit of 20. */
+  | "egress_redirect_limit"
   | "dns_failed"
   | "connect_failed"
   | "tls_failed"
@@ -73,7 +77,18 @@ export function abortCode(reason: unknown): FetchErrorCode {
   return "aborted";
 }
 
-const CODES = new Set<FetchErrorCode>(["egress_denied", "egress_limit", "egress_timeout", "egress_too_large", "dns_failed", "connect_failed", "tls_failed", "aborted"]);
+const CODES = new Set<FetchErrorCode>([
+  "egress_denied",
+  "egress_limit",
+  "egress_timeout",
+  "egress_too_large",
+  "redirect_error",
+  "egress_redirect_limit",
+  "dns_failed",
+  "connect_failed",
+  "tls_failed",
+  "aborted",
+]);
 
 /** The error, its causes and an AggregateError's members (autoSelectFamily tries each address), a few levels deep. */
 function flatten(error: unknown, depth = 0): object[] {

@@ -96,14 +96,14 @@ describe("fetch client redirects", () => {
     expect(b.connections()).toBe(0);
   });
 
-  it('fails with egress_limit under redirect: "error", following nothing', async () => {
+  it('fails with redirect_error under redirect: "error", following nothing', async () => {
     const { a, b } = await pair();
     const error = await client.fetch(post(to(a, 302, `${b.origin}/x`), "error")).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "egress_limit" });
+    expect(error).toMatchObject({ code: "redirect_error" });
     expect(b.connections()).toBe(0);
   });
 
-  it("follows 20 redirects and fails with egress_limit on the 21st", async () => {
+  it("follows 20 redirects and fails with egress_redirect_limit on the 21st", async () => {
     const { a } = await pair();
     const chain = (n: number) => {
       let url = `${a.origin}/end`;
@@ -112,7 +112,7 @@ describe("fetch client redirects", () => {
     };
     expect(await client.fetch(post(chain(20)))).toMatchObject({ status: 200, url: `${a.origin}/end` });
     const error = (await client.fetch(post(chain(21))).catch((e: unknown) => e)) as FetchError;
-    expect(error).toMatchObject({ code: "egress_limit", message: `fetch to ${a.origin} after 20 redirects failed: more than 20 redirects` });
+    expect(error).toMatchObject({ code: "egress_redirect_limit", message: `fetch to ${a.origin} after 20 redirects failed: more than 20 redirects` });
   });
 
   it("refuses a redirect to a file: URL with egress_denied", async () => {

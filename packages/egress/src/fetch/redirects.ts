@@ -26,7 +26,7 @@ export interface Hop {
   body: Uint8Array | null;
 }
 
-export type NextHop = { ok: true; value: Hop } | { ok: false; code: "egress_denied" | "egress_limit"; detail: string };
+export type NextHop = { ok: true; value: Hop } | { ok: false; code: "egress_denied" | "egress_redirect_limit"; detail: string };
 
 export function isRedirectStatus(status: number): boolean {
   return REDIRECT_STATUSES.has(status);
@@ -39,7 +39,7 @@ export function isFetchableScheme(url: URL): boolean {
 
 /** The request the redirect `status` to `location` (never null: a redirect without one is delivered as it is) leads to, after `followed` redirects. */
 export function nextHop(hop: Hop, status: number, location: string, followed: number): NextHop {
-  if (followed >= MAX_REDIRECTS) return { ok: false, code: "egress_limit", detail: `failed: more than ${MAX_REDIRECTS} redirects` };
+  if (followed >= MAX_REDIRECTS) return { ok: false, code: "egress_redirect_limit", detail: `failed: more than ${MAX_REDIRECTS} redirects` };
   let url: URL;
   try {
     url = new URL(location, hop.url);
