@@ -1,6 +1,7 @@
-import { and, desc, eq, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { emailMessages, type Db } from "@switchyard/db";
 import { newId } from "../ids.ts";
+import { afterPivot } from "../paging.ts";
 import { executePrepared } from "../outbox/prepared.ts";
 import { InvalidCursorError, NotFoundError } from "../errors.ts";
 import { requireScope, type Principal } from "../principal.ts";
@@ -163,11 +164,11 @@ export async function listEmails(db: Db, principal: Principal, appRef: string, q
   if (query.runId) where.push(eq(emailMessages.runId, query.runId));
   if (query.before !== undefined) {
     const [pivot] = await db
-      .select({ createdAt: emailMessages.createdAt })
+      .select({ id: emailMessages.id })
       .from(emailMessages)
       .where(and(eq(emailMessages.appId, app.id), eq(emailMessages.id, query.before)));
     if (!pivot) throw new InvalidCursorError("before");
-    where.push(or(lt(emailMessages.createdAt, pivot.createdAt), and(eq(emailMessages.createdAt, pivot.createdAt), lt(emailMessages.id, query.before))) as SQL);
+    where.push(afterPivot(emailMessages, emailMessages.createdAt, emailMessages.id, pivot.id));
   }
   return db
     .select()

@@ -1,7 +1,8 @@
-import { and, asc, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, type SQL } from "drizzle-orm";
 import { deadLetters, type Db } from "@switchyard/db";
 import { recordAudit } from "../audit.ts";
 import { NotFoundError } from "../errors.ts";
+import { afterPivot } from "../paging.ts";
 import { requireScope, type Principal } from "../principal.ts";
 import { getApp, type App } from "../tenancy.ts";
 import { enqueue } from "./queue.ts";
@@ -59,11 +60,7 @@ export async function listDeadLetters(db: Db, principal: Principal, appRef: stri
       .where(and(eq(deadLetters.appId, app.id), eq(deadLetters.id, query.before)));
     // Answering the first page again would make a pager loop; say the cursor is gone instead.
     if (!pivot) throw new NotFoundError("dead letter", query.before);
-    // Compared in SQL: a JS Date would drop created_at's microseconds, and the
-    // id breaks ties so rows written in the same instant are neither skipped nor repeated.
-    where.push(
-      sql`(${deadLetters.createdAt}, ${deadLetters.id}) < (select d.created_at, d.id from dead_letters d where d.id = ${pivot.id})`,
-    );
+    where.push(afterPivot(deadLetters, deadLetters.createdAt, deadLetters.id, pivot.id));
   }
   return db
     .select()

@@ -1,7 +1,8 @@
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, type SQL } from "drizzle-orm";
 import { runs, type Db } from "@switchyard/db";
 import { InvalidCursorError, NotFoundError } from "../errors.ts";
 import { newId } from "../ids.ts";
+import { afterPivot } from "../paging.ts";
 import { requireScope, type Principal } from "../principal.ts";
 import { getApp } from "../tenancy.ts";
 
@@ -68,12 +69,13 @@ export async function listRuns(db: Db, principal: Principal, appRef: string, que
     // whether it exists. An unknown cursor is refused rather than ignored,
     // which would silently restart the list from the top.
     const [pivot] = await db
-      .select({ startedAt: runs.startedAt })
+      .select({ id: runs.id })
       .from(runs)
       .where(and(eq(runs.appId, app.id), eq(runs.id, query.before)));
     if (!pivot) throw new InvalidCursorError("before");
-    // Strictly after the cursor in the list's own order (started_at, id), so runs that started in the same instant are neither skipped nor repeated.
-    where.push(or(lt(runs.startedAt, pivot.startedAt), and(eq(runs.startedAt, pivot.startedAt), lt(runs.id, query.before))) as SQL);
+    // Strictly after the cursor in the list's own order (started_at, id), at
+    // the microseconds PostgreSQL keeps, so no run is skipped or repeated.
+    where.push(afterPivot(runs, runs.startedAt, runs.id, pivot.id));
   }
   return db
     .select()
