@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, type SQL } from "drizzle-orm";
 import { deadLetters, type Db } from "@switchyard/db";
 import { recordAudit } from "../audit.ts";
-import { NotFoundError } from "../errors.ts";
+import { InvalidCursorError, NotFoundError } from "../errors.ts";
 import { afterPivot } from "../paging.ts";
 import { requireScope, type Principal } from "../principal.ts";
 import { getApp, type App } from "../tenancy.ts";
@@ -53,13 +53,15 @@ export async function listDeadLetters(db: Db, principal: Principal, appRef: stri
   requireScope(principal, "runs:read");
   const app = await getApp(db, principal, appRef);
   const where = filterOf(app, query);
-  if (query.before) {
+  if (query.before !== undefined) {
     const [pivot] = await db
       .select({ id: deadLetters.id })
       .from(deadLetters)
       .where(and(eq(deadLetters.appId, app.id), eq(deadLetters.id, query.before)));
-    // Answering the first page again would make a pager loop; say the cursor is gone instead.
-    if (!pivot) throw new NotFoundError("dead letter", query.before);
+    // Answering the first page again would make a pager loop; say the cursor
+    // names nothing here, as every listing does (another app's dead letter
+    // and an empty cursor included, so the answer tells nothing of either).
+    if (!pivot) throw new InvalidCursorError("before");
     where.push(afterPivot(deadLetters, deadLetters.createdAt, deadLetters.id, pivot.id));
   }
   return db
