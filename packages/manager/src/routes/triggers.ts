@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { InboundReceiver } from "../email/inbound-receiver.ts";
 import { z } from "zod";
 import type { ManagerDeps } from "../env.ts";
+import { jsonObject } from "./json-object.ts";
 import type { RouteRegistry } from "./registry.ts";
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "use 1-63 lower-case letters, digits, '-' and '_'");
@@ -10,15 +11,15 @@ const createBody = z.strictObject({
   kind: z.enum(TRIGGER_KINDS),
   name,
   script_id: z.string().min(1),
-  config: z.record(z.string(), z.json()).optional(),
-  retry: z.record(z.string(), z.json()).optional(),
+  config: jsonObject.optional(),
+  retry: jsonObject.optional(),
   enabled: z.boolean().optional(),
 });
 const patchBody = z.strictObject({
   name: name.optional(),
   script_id: z.string().min(1).optional(),
-  config: z.record(z.string(), z.json()).optional(),
-  retry: z.record(z.string(), z.json()).optional(),
+  config: jsonObject.optional(),
+  retry: jsonObject.optional(),
   enabled: z.boolean().optional(),
 });
 
