@@ -13,6 +13,8 @@ export type ErrorCode =
   | "rate_limited"
   // Too much work in flight in this process (public trigger bodies); retry after a moment.
   | "overloaded"
+  // A public request's body did not arrive whole in time (a slow or stalled upload).
+  | "request_timeout"
   | "not_configured"
   | "not_ready"
   | "audit_unavailable"

@@ -44,7 +44,7 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
     createInboundReceiver({ database: deps.database, secrets: deps.secrets, logger: deps.logger, maxBytes: emailMaxBytes, smtpDomain: null });
   // Two of the largest emails at once, and never less than 64 MiB: a
   // largest email must always fit, and small bodies should not wait on one.
-  const budget = new BodyBudget(deps.inboundBudgetBytes ?? Math.max(64 * 1024 * 1024, 2 * emailMaxBytes));
+  const budget = new BodyBudget(deps.inboundBudgetBytes ?? Math.max(64 * 1024 * 1024, 2 * emailMaxBytes), deps.bodyReadTimeoutMs);
 
   app.use("*", async (c, next) => {
     const requestId = c.req.header("x-request-id")?.slice(0, 64) || randomUUID();

@@ -16,6 +16,8 @@ export interface ManagerDeps {
   emailMaxBytes?: number;
   /** Bytes of public-endpoint bodies (hooks, inbound email) held at once; past it, 503 with Retry-After. Default max(64 MiB, 2 × emailMaxBytes). */
   inboundBudgetBytes?: number;
+  /** How long a public request (hook, inbound email) may take to send its whole body; past it, 408. Default 10 s. */
+  bodyReadTimeoutMs?: number;
   /** The inbound email receiver shared with the SMTP listener; made here when absent. */
   inbound?: InboundReceiver;
   /** The built dashboard served at `/`; the repository's `dashboard/dist` when absent. */

@@ -14,6 +14,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   unprocessable: 422,
   rate_limited: 429,
   overloaded: 503,
+  request_timeout: 408,
   not_configured: 503,
   not_ready: 503,
   audit_unavailable: 503,
