@@ -121,11 +121,13 @@ describeEachDriver("inbound email", (ctx) => {
     expect(email.raw_id).toBeNull();
   });
 
-  it("refuses an oversized body to a known trigger with 413 (an unknown one with 401), and rate-limits with 429 and Retry-After", async () => {
+  it("refuses an oversized body to an unsigned trigger with 413 (a signed or unknown one with 401), and rate-limits with 429 and Retry-After", async () => {
     const big = Buffer.alloc(MAX_BYTES + 1, 97);
     const send = (id: string) => built.app.request(`/api/v1/email-inbound/${id}`, { method: "POST", body: big, headers: { "content-type": "message/rfc822" } });
     expect((await send(`trg_${"1".repeat(24)}`)).status).toBe(401);
-    expect((await send((await createTrigger("big", { provider: "mime" })).id)).status).toBe(413);
+    // A signed trigger answers as an unknown id does; an unsigned one's URL is its credential, so it says why.
+    expect((await send((await createTrigger("big", { provider: "mime" })).id)).status).toBe(401);
+    expect((await send((await createTrigger("big-open", { provider: "mime", signing: false })).id)).status).toBe(413);
     const limited = await createTrigger("limited", { provider: "generic", signing: false, rate_limit_per_minute: 1 });
     const mail = (n: number) => post(limited.inbound_url, JSON.stringify({ from: "a@example.com", subject: `n${n}` }), { "content-type": "application/json" });
     expect((await mail(1)).status).toBe(202);

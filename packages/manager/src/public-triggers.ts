@@ -1,7 +1,7 @@
 import { generateWebhookSecret, verifyWebhook, type WebhookHeaders } from "@switchyard/crypto";
 import type { Context } from "hono";
 import type { BodyRead } from "./body-limit.ts";
-import { getTriggerById, TRIGGERS_CHANNEL, triggerSecretAad, typedTrigger, type Database, type Logger, type SecretsService, type TypedTrigger } from "@switchyard/core";
+import { getTriggerById, signingOf, TRIGGERS_CHANNEL, triggerSecretAad, typedTrigger, UnauthorizedError, type Database, type Logger, type SecretsService, type SwitchyardError, type TypedTrigger } from "@switchyard/core";
 
 export interface PublicTriggersOptions {
   database: Database;
@@ -119,6 +119,21 @@ export function createPublicTriggers(options: PublicTriggersOptions) {
     async probe(headers: WebhookHeaders, readBody: (cap: number) => Promise<BodyRead>): Promise<void> {
       const read = await readBody(PROBE_BYTES);
       verifyWebhook({ secrets: [dummySecret], headers, body: read.ok ? read.value : new Uint8Array(0) });
+    },
+
+    /**
+     * What to answer for a known trigger's body that could not be read (over
+     * the trigger's cap, the budget spent, not whole by its deadline), before
+     * the caller's proof could be checked. A trigger that checks its callers
+     * answers exactly what an unknown one does (401: `probe` reads at most
+     * PROBE_BYTES and refuses whatever happened), so no 413, 503 or 408 can
+     * tell a prober that the id exists or what its cap is. An unsigned
+     * trigger's URL is its credential: whoever has it may learn why.
+     */
+    unreadBody(trigger: TypedTrigger, error: Exclude<BodyRead, { ok: true }>["error"]): SwitchyardError {
+      if (signingOf(trigger) === "none") return error;
+      logger.warn({ triggerId: trigger.id, reason: error.code }, "public request refused before its signature could be checked");
+      return new UnauthorizedError();
     },
 
     /** The Mailgun signing key of a mailgun trigger; null when it does not open. */

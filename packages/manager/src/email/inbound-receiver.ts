@@ -152,7 +152,8 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
     /**
      * `POST /api/v1/email-inbound/{triggerId}`. An unknown or disabled
      * trigger is refused after reading at most 64 KiB (for a dummy HMAC);
-     * a known one's body is read up to its own cap.
+     * a known one's body is read up to its own cap, and a signed one that
+     * cannot read it (cap, budget, deadline) answers that same 401.
      */
     async receive(triggerId: string, request: InboundRequest): Promise<InboundResult> {
       const trigger = asEmail(await triggers.get(triggerId));
@@ -161,7 +162,8 @@ export function createInboundReceiver(options: InboundReceiverOptions) {
         return refused();
       }
       const body = await request.readBody(capOf(trigger));
-      if (!body.ok) return body;
+      // A signed trigger refuses an unread body as an unknown one would (401).
+      if (!body.ok) return failed(triggers.unreadBody(trigger, body.error));
       return onFreshTrigger(trigger, (fresh, rate) => webhookPass(fresh, request, body.value, rate));
     },
 

@@ -17,9 +17,10 @@ const asHttp = (trigger: TypedTrigger | undefined): HttpTrigger | undefined => (
  * `POST /api/v1/hooks/{triggerId}`: an http trigger's public endpoint. One
  * pipeline: look the trigger up (unknown, disabled or not http: 401, as a
  * bad signature, after at most a 64 KiB probe) → read the body up to the
- * trigger's own `max_body_bytes` → verify Standard Webhooks when the
- * trigger is signed → build the event (400 for what storage cannot hold)
- * → enqueue durably before the 202.
+ * trigger's own `max_body_bytes` (a signed trigger answers any failure
+ * here with that same 401) → verify Standard Webhooks when the trigger is
+ * signed → build the event (400 for what storage cannot hold) → enqueue
+ * durably before the 202.
  */
 export function hookRoutes(routes: RouteRegistry, deps: { database: Database; logger: Logger; triggers: PublicTriggers; budget: BodyBudget }): void {
   const { database, logger, triggers, budget } = deps;
@@ -55,7 +56,7 @@ export function hookRoutes(routes: RouteRegistry, deps: { database: Database; lo
           throw new UnauthorizedError();
         }
         const body = await readBody(trigger.config.max_body_bytes);
-        if (!body.ok) throw body.error;
+        if (!body.ok) throw triggers.unreadBody(trigger, body.error);
         const eventId = await triggers.retryIfChanged(trigger, (fresh) => deliver(c, asHttp(fresh), body.value));
         if (eventId === TRIGGER_CHANGED) throw new UnauthorizedError();
         return c.json({ event_id: eventId }, 202);
