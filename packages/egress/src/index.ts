@@ -14,7 +14,7 @@ export type { EgressErrorCode } from "./errors.ts";
 export type { EgressDecision, EgressPolicy, EgressPolicyOptions, EgressResolver, ResolveResult } from "./policy.ts";
 export type { EgressRule } from "./rules.ts";
 export { isAllowedHost } from "./fetch/allowed-hosts.ts";
-export { createFetchClient, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES } from "./fetch/client.ts";
+export { createFetchClient, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES } from "./fetch/client.ts";
 export { FetchError } from "./fetch/errors.ts";
 export type { FetchCallOptions, FetchClient, FetchClientOptions } from "./fetch/client.ts";
 export type { FetchErrorCode } from "./fetch/errors.ts";

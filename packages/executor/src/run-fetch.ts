@@ -22,6 +22,8 @@ export const FETCH_ERRORS: Readonly<Record<string, { message: string; retryable:
   redirect_error: { message: 'fetch: the response was a redirect and the request\'s redirect mode is "error"', retryable: false },
   // Not egress_limit: that one counts the run's subrequests, and its message would mislead.
   egress_redirect_limit: { message: "fetch: the response redirected more times than the platform follows", retryable: false },
+  // The host holds as many response bodies as it may right now; later the same fetch can succeed.
+  egress_busy: { message: "fetch: the platform is holding too many responses right now; try again later", retryable: true },
 };
 
 const REDIRECT_MODES = new Set(["follow", "manual", "error"]);

@@ -146,7 +146,7 @@ export interface Host {
    * (the script aborted, the timeout passed, or the run ended). Failures
    * throw an Error with a string `code`: `egress_denied`, `egress_limit`,
    * `egress_timeout`, `egress_too_large`, `redirect_error`,
-   * `egress_redirect_limit`, `dns_failed`, `connect_failed`,
+   * `egress_redirect_limit`, `egress_busy`, `dns_failed`, `connect_failed`,
    * `tls_failed`, `secret_host_mismatch` (the script sees a fixed message
    * per code, never the error's own). Without it every fetch is refused
    * with `egress_denied`.

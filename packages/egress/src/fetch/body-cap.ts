@@ -3,14 +3,17 @@
  * past a byte cap: bytes are counted as they arrive (after decoding, so a
  * small compressed body cannot unpack into a large one), and the stream is
  * destroyed, closing its connection, at the first chunk past the cap. At
- * most the cap plus one chunk is ever held.
+ * most the cap plus one chunk is ever held. When a process-wide budget is
+ * given (body-budget.ts), every byte held is taken from it as it arrives,
+ * and given back when the reading ends, whichever way it ends.
  *
  * @example
  * const body = await readCappedBody(response.body, { contentEncoding: "gzip", contentLength: null, maxBytes: 10 * 1024 * 1024 });
- * if (!body.ok) throw ...; // egress_too_large
+ * if (!body.ok) throw ...; // egress_too_large, or egress_busy for reason "busy"
  */
 import { pipeline, type Readable } from "node:stream";
 import zlib from "node:zlib";
+import type { BodyBudget } from "./body-budget.ts";
 
 export interface CappedBodyOptions {
   /** The response's Content-Encoding (all of its values, comma-joined), or null to read the bytes as sent. */
@@ -18,9 +21,12 @@ export interface CappedBodyOptions {
   /** The response's Content-Length, when it gave one. */
   contentLength: number | null;
   maxBytes: number;
+  /** The process's budget of body bytes in flight; none means unbounded across responses. */
+  budget?: BodyBudget;
 }
 
-export type CappedBody = { ok: true; value: Uint8Array } | { ok: false; reason: "too_large" };
+/** `too_large`: past this response's cap; `busy`: the process-wide budget could not cover it. */
+export type CappedBody = { ok: true; value: Uint8Array } | { ok: false; reason: "too_large" | "busy" };
 
 // More codings than this is no real server's answer; such a body is delivered as sent.
 const MAX_CODINGS = 5;
@@ -33,20 +39,47 @@ export async function readCappedBody(source: Readable, options: CappedBodyOption
     discard(source);
     return { ok: false, reason: "too_large" };
   }
+  const budget = options.budget;
+  // Announced past what is left: refused before a byte of it is held.
+  if (budget && decoders.length === 0 && options.contentLength !== null && budget.held() + options.contentLength > budget.limit) {
+    discard(source);
+    return { ok: false, reason: "busy" };
+  }
+  let taken = 0;
+  try {
+    return await readWithin(source, decoders, options.maxBytes, (bytes) => {
+      if (budget && !budget.take(bytes)) return false;
+      taken += bytes;
+      return true;
+    });
+  } finally {
+    // Handed over (the caller returns the body at once) or failed: either way no longer ours to count.
+    budget?.give(taken);
+  }
+}
+
+async function readWithin(source: Readable, decoders: NodeJS.ReadWriteStream[], maxBytes: number, take: (bytes: number) => boolean): Promise<CappedBody> {
   const stream: Readable = decoders.length === 0 ? source : (pipeline as unknown as (...streams: unknown[]) => Readable)(source, ...decoders, ignore);
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     total += chunk.byteLength;
-    if (total > options.maxBytes) {
+    if (total > maxBytes) {
       discard(stream);
       discard(source);
       return { ok: false, reason: "too_large" };
+    }
+    if (!take(chunk.byteLength)) {
+      discard(stream);
+      discard(source);
+      return { ok: false, reason: "busy" };
     }
     chunks.push(chunk);
   }
   // A fresh, exactly sized buffer: Buffer.concat may answer a slice of Node's shared
   // pool, and whoever copies `.buffer` into the sandbox would copy its neighbours too.
+  // The copy is not budgeted: it is made and handed over in one synchronous
+  // step, so at most one body past the budget exists at any moment.
   const body = new Uint8Array(total);
   let at = 0;
   for (const chunk of chunks) {

@@ -20,6 +20,7 @@ import { Agent } from "undici";
 import type { EgressPolicy } from "../policy.ts";
 import type { EgressRule } from "../rules.ts";
 import { isAllowedHost } from "./allowed-hosts.ts";
+import { createBodyBudget } from "./body-budget.ts";
 import { discard, readCappedBody } from "./body-cap.ts";
 import { checkedConnector } from "./connector.ts";
 import { abortCode, FetchError, fetchFailure, reachCode, type FetchPlace } from "./errors.ts";
@@ -31,6 +32,8 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_FETCH_TIMEOUT_MS = 30_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** 25 responses at the 10 MiB cap at once. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
 
 export interface FetchClientOptions {
   policy: EgressPolicy;
@@ -40,6 +43,15 @@ export interface FetchClientOptions {
   maxResponseBytes?: number;
   /** Bytes of one request body (default 10 MiB). */
   maxRequestBodyBytes?: number;
+  /**
+   * Bytes of response bodies this client holds at once, across every fetch
+   * of every run (default 256 MiB). A response that would go past it fails
+   * with `egress_busy`, which is retryable: the process is busy, the
+   * response is not too large (that is `egress_too_large`, which is not).
+   * Failing rather than waiting: bodies that wait for each other's budget
+   * while holding their own could all wait until their timeouts.
+   */
+  maxBufferedBytes?: number;
   /** One fetch, redirects and body included (default 30 s). */
   timeoutMs?: number;
   /** Opening one connection, TLS handshake included (default 10 s). */
@@ -58,6 +70,8 @@ export interface FetchCallOptions {
 export interface FetchClient {
   /** Performs the request; rejects with FetchError. */
   fetch(request: HostFetchRequest, options?: FetchCallOptions): Promise<HostFetchResponse>;
+  /** Bytes of response bodies held now (see `maxBufferedBytes`), for a gauge. */
+  bufferedBytes(): number;
   /** Closes the kept-alive connections; fetches after it fail. */
   close(): Promise<void>;
 }
@@ -72,6 +86,7 @@ const NO_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 export function createFetchClient(options: FetchClientOptions): FetchClient {
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const maxRequestBodyBytes = options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+  const budget = createBodyBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const agent = new Agent({
     connect: checkedConnector(options.policy, { ...(options.ca ? { ca: options.ca } : {}), connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS }),
   });
@@ -136,7 +151,11 @@ export function createFetchClient(options: FetchClientOptions): FetchClient {
         contentEncoding: decoded ? headerValue(raw, "content-encoding") : null,
         contentLength: length !== null && /^\d+$/.test(length) ? Number(length) : null,
         maxBytes: maxResponseBytes,
+        budget,
       });
+      if (!body.ok && body.reason === "busy") {
+        throw fetchFailure("egress_busy", place, { detail: `failed: response bodies in flight would pass this process's budget of ${budget.limit} bytes; try again later` });
+      }
       if (!body.ok) throw fetchFailure("egress_too_large", place, { detail: `failed: the response body is larger than ${maxResponseBytes} bytes` });
       const url = new URL(hop.url);
       url.hash = "";
@@ -147,7 +166,7 @@ export function createFetchClient(options: FetchClientOptions): FetchClient {
   // Closing twice is harmless, as for the service's other parts (undici's
   // Agent throws ClientDestroyedError on a second close).
   let closing: Promise<void> | null = null;
-  return { fetch, close: () => (closing ??= agent.close()) };
+  return { fetch, bufferedBytes: () => budget.held(), close: () => (closing ??= agent.close()) };
 }
 
 /** The script's request as the first hop, or the FetchError that refuses it before anything is opened. */

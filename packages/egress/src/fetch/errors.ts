@@ -20,6 +20,8 @@ export type FetchErrorCode =
   | "redirect_error"
   /** More redirects than MAX_REDIRECTS (redirects.ts), as the Fetch standard's limit of 20. */
   | "egress_redirect_limit"
+  /** Response bodies in flight across the process are at the client's maxBufferedBytes; retryable. */
+  | "egress_busy"
   | "dns_failed"
   | "connect_failed"
   | "tls_failed"
@@ -84,6 +86,7 @@ const CODES = new Set<FetchErrorCode>([
   "egress_too_large",
   "redirect_error",
   "egress_redirect_limit",
+  "egress_busy",
   "dns_failed",
   "connect_failed",
   "tls_failed",
