@@ -163,6 +163,8 @@ function parseRequest(arg: unknown): Parsed {
   if (typeof id !== "number" || !Number.isSafeInteger(id)) return { ok: false, error: "fetch: malformed request" };
   if (typeof method !== "string" || !METHOD.test(method)) return { ok: false, error: "fetch: invalid method" };
   if (typeof url !== "string" || !/^https?:$/.test(safeProtocol(url))) return { ok: false, error: "fetch: the URL must be absolute http or https" };
+  // Refused, not dropped (the Fetch standard's rule; runtime/request.ts says so first, but the isolate is the script's).
+  if (hasCredentials(url)) return { ok: false, error: "fetch: a URL that includes credentials is not allowed; send them in an Authorization header" };
   if (!Array.isArray(headers) || !headers.every((h) => Array.isArray(h) && h.length === 2 && typeof h[0] === "string" && typeof h[1] === "string")) {
     return { ok: false, error: "fetch: invalid headers" };
   }
@@ -173,6 +175,11 @@ function parseRequest(arg: unknown): Parsed {
     ok: true,
     value: { id, request: { method, url: new URL(url).href, headers: headers as Array<[string, string]>, body: bytes, redirect: redirect as HostFetchRequest["redirect"] } },
   };
+}
+
+function hasCredentials(url: string): boolean {
+  const parsed = new URL(url);
+  return parsed.username !== "" || parsed.password !== "";
 }
 
 function safeProtocol(url: string): string {

@@ -60,7 +60,11 @@ export class Request extends Body {
       } catch {
         throw new TypeError(`Request: ${JSON.stringify(String(input))} is not an absolute URL`);
       }
-      if (parsed.username !== "" || parsed.password !== "") throw new TypeError("Request: a URL with credentials is not allowed; send an Authorization header");
+      // The Fetch standard's rule (and its wording in browsers); the URL is not echoed, it holds the credentials.
+      // The host refuses such a URL too (run-fetch.ts): a script can patch URL.prototype's getters.
+      if (parsed.username !== "" || parsed.password !== "") {
+        throw new TypeError("Request cannot be constructed from a URL that includes credentials; send them in an Authorization header");
+      }
       url = parsed.href;
     }
     const options = init ?? {};
