@@ -6,6 +6,7 @@
 import { ActiveRun } from "./active-run.ts";
 import type { AppIsolate, DisposeReason } from "./app-isolate.ts";
 import { IsolatePool } from "./isolate-pool.ts";
+import { maskRecordedUrl } from "./mask-url.ts";
 import { effectiveLimits, resolveOptions, type ExecutorOptions } from "./options.ts";
 import { describeEnd, finishLogs, type RunEnd } from "./outcome.ts";
 import { createRedactor, type SecretRead } from "./redact.ts";
@@ -150,7 +151,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
       cpuMs: Math.round(active.cpuMs * 1000) / 1000,
       secretsRead: [...session.secretsRead],
-      subrequests: session.fetches.subrequests.map((sub) => ({ ...sub, method: redactor.text(sub.method), url: redactor.text(sub.url) })),
+      subrequests: session.fetches.subrequests.map((sub) => ({ ...sub, method: redactor.text(sub.method), url: maskRecordedUrl(sub.url, redactor) })),
     };
   }
 

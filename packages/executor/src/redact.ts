@@ -26,11 +26,25 @@ export const MIN_MASKED_LENGTH = 4;
  */
 export const MIN_MASKED_NUMBER_DIGITS = 6;
 
+/** Where a secret form was found in a text, and the mask that replaces it. */
+export interface SecretMatch {
+  index: number;
+  length: number;
+  mask: string;
+}
+
 export interface Redactor {
   /** True when there is nothing to mask. */
   readonly empty: boolean;
   /** `text` with every known form of every secret masked. */
   text(text: string): string;
+  /**
+   * The forms of secrets found in `text`, left to right, as `text()` would
+   * mask them; with `ignoreCase`, matched whatever the case (a host name,
+   * which the URL parser lowercases). For masking more than the form itself,
+   * e.g. the whole URL path segment it sits in.
+   */
+  find(text: string, options?: { ignoreCase?: boolean }): SecretMatch[];
   /** A JSON value with its strings, keys and secret-equal subtrees masked. */
   value(value: unknown): unknown;
   /**
@@ -139,6 +153,22 @@ export function createRedactor(secrets: Iterable<SecretRead>): Redactor {
   // position take the longest form that matches there.
   const pattern = new RegExp(forms.map(escapeRegExp).join("|"), "g");
   const text = (input: string): string => input.replace(pattern, (found) => maskOf.get(found) ?? found);
+  // Built on first use: only URL hosts are matched without regard to case.
+  let caseless: { pattern: RegExp; maskOf: Map<string, string> } | null = null;
+  const find = (input: string, options: { ignoreCase?: boolean } = {}): SecretMatch[] => {
+    if (options.ignoreCase && !caseless) {
+      const folded = new Map<string, string>();
+      for (const form of forms) if (!folded.has(form.toLowerCase())) folded.set(form.toLowerCase(), maskOf.get(form) as string);
+      caseless = { pattern: new RegExp(pattern.source, "gi"), maskOf: folded };
+    }
+    const using = options.ignoreCase && caseless ? caseless : { pattern, maskOf };
+    const matches: SecretMatch[] = [];
+    for (const found of input.matchAll(using.pattern)) {
+      const mask = using.maskOf.get(options.ignoreCase ? found[0].toLowerCase() : found[0]);
+      if (mask !== undefined) matches.push({ index: found.index, length: found[0].length, mask });
+    }
+    return matches;
+  };
 
   const value = (input: unknown, depth = 0): unknown => {
     if (typeof input === "string") return text(input);
@@ -166,10 +196,10 @@ export function createRedactor(secrets: Iterable<SecretRead>): Redactor {
     return cut === 0 ? input : input.slice(0, input.length - cut);
   };
 
-  return { empty: false, text, value: (input) => value(input), trimPartial };
+  return { empty: false, text, find, value: (input) => value(input), trimPartial };
 }
 
-const IDENTITY: Redactor = { empty: true, text: (s) => s, value: (v) => v, trimPartial: (s) => s };
+const IDENTITY: Redactor = { empty: true, text: (s) => s, find: () => [], value: (v) => v, trimPartial: (s) => s };
 
 /** How many levels of arrays and objects `value` has (0 for a scalar). Iterative. */
 function depthOf(value: unknown): number {

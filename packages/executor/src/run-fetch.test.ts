@@ -19,9 +19,10 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const host: Host = {
-    ...memoryHost({ app_run_fetch: { TOKEN: "tok/with space&more" } }),
+    ...memoryHost({ app_run_fetch: { TOKEN: "tok/with space&more", TENANT: "TenantSecret42" } }),
     async fetch(_ctx, request, signal) {
       reached.push(request);
+      if (new URL(request.url).hostname.endsWith(".invalid")) throw Object.assign(new Error("no such host"), { code: "dns_failed" });
       const response = await fetch(request.url, { method: request.method, headers: request.headers, signal, redirect: "manual" });
       return { status: response.status, statusText: response.statusText, headers: [...response.headers], url: response.url, redirected: false, body: new Uint8Array(await response.arrayBuffer()) };
     },
@@ -61,5 +62,33 @@ describe("a fetch URL with credentials", () => {
     };`);
     expect(out.result).toEqual(["TypeError", "invalid_argument", "fetch: a URL that includes credentials is not allowed; send them in an Authorization header"]);
     expect(reached.length).toBe(before);
+  });
+});
+
+describe("the run record's subrequest URLs", () => {
+  test("mask a secret in the path however it was encoded, whole segment, and in a host of any case", async () => {
+    const out = await run(`export default async (event) => {
+      const token = await secrets.get("TOKEN");
+      const tenant = await secrets.get("TENANT");
+      const once = encodeURIComponent(token);
+      const paths = [
+        "/raw/" + token,
+        "/once/" + once,
+        "/lower/" + once.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+        "/twice/id-" + encodeURIComponent(once) + ".json",
+        "/malformed/%FF%E0%A4%/%zz/" + once,
+      ];
+      for (const path of paths) await (await fetch(event.payload.origin + path + "?t=" + once)).text();
+      try { await fetch("https://" + tenant + ".invalid/x"); } catch {}
+    };`);
+    expect(out.error).toBeNull();
+    expect(out.subrequests.map((s) => s.url)).toEqual([
+      `${origin}/raw/[secret:TOKEN]/[secret:TOKEN]`,
+      `${origin}/once/[secret:TOKEN]`,
+      `${origin}/lower/[secret:TOKEN]`,
+      `${origin}/twice/[secret:TOKEN]`,
+      `${origin}/malformed/%FF%E0%A4%/%zz/[secret:TOKEN]`,
+      "https://[secret:TENANT].invalid/x",
+    ]);
   });
 });
