@@ -6,13 +6,22 @@
  * itself refuses to export or wrap a non-extractable key. Keys the host makes
  * (generate, import, derive, unwrap) are made extractable here only to copy
  * their material into the record.
+ *
+ * The record crosses sealed (AES-256-GCM under a key this process draws at
+ * start and never hands out, bound to the app): the isolate holds the key's
+ * type, algorithm, usages and extractability in the clear, for CryptoKey's
+ * getters, and the rest only as ciphertext. Script code can replace any
+ * builtin the runtime calls (JSON.stringify, an Object.prototype.toJSON,
+ * WeakMap.prototype.set) and so reach the record, but never the material in
+ * it; and a record it alters (extractable: true) or carries to another app
+ * no longer opens. Only the sealed copy's fields are ever used here.
  */
-import { webcrypto } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomBytes, webcrypto } from "node:crypto";
 
 type Subtle = typeof webcrypto.subtle;
 type Key = webcrypto.CryptoKey;
 
-/** A key as it crosses; see the file comment. */
+/** A key as the host knows it; see the file comment. */
 interface KeyRecord {
   type: string;
   extractable: boolean;
@@ -21,10 +30,23 @@ interface KeyRecord {
   material: { format: "jwk" | "raw"; data: unknown };
 }
 
+/** A key as it crosses: what CryptoKey shows, and the whole record sealed. */
+interface SealedKey {
+  type: string;
+  extractable: boolean;
+  algorithm: unknown;
+  usages: string[];
+  sealed: string;
+}
+
 /** The answer: the result's wire JSON, or an error by name (a DOMException name, or "TypeError"). */
 export type SubtleAnswer = { ok: true; json: string } | { ok: false; name: string; message: string };
 
 const subtle: Subtle = webcrypto.subtle;
+// Drawn once per process: sealed keys live in contexts, which never outlive it.
+const SEAL_KEY = randomBytes(32);
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 // Keys node:crypto cannot export: kept as the raw bytes they were imported from.
 const RAW_ONLY = new Set(["HKDF", "PBKDF2"]);
 const MAX_ARG_CHARS = 48 * 1024 * 1024;
@@ -34,23 +56,46 @@ function algorithmName(algorithm: unknown): string {
   return typeof name === "string" ? name.toUpperCase() : "";
 }
 
+function seal(record: KeyRecord, scope: string): SealedKey {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", SEAL_KEY, iv).setAAD(Buffer.from(scope, "utf8"));
+  const body = Buffer.concat([cipher.update(JSON.stringify(record), "utf8"), cipher.final()]);
+  const { type, extractable, algorithm, usages } = record;
+  return { type, extractable, algorithm, usages, sealed: Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64") };
+}
+
+function unseal(key: unknown, scope: string): KeyRecord {
+  const sealed = typeof key === "object" && key !== null ? (key as { sealed?: unknown }).sealed : undefined;
+  const bytes = typeof sealed === "string" ? Buffer.from(sealed, "base64") : Buffer.alloc(0);
+  if (bytes.byteLength <= IV_BYTES + TAG_BYTES) throw new TypeError("crypto.subtle: not a CryptoKey");
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", SEAL_KEY, bytes.subarray(0, IV_BYTES)).setAAD(Buffer.from(scope, "utf8"));
+    decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    return JSON.parse(Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString("utf8")) as KeyRecord;
+  } catch {
+    // Altered, or made for another app: either way not a key of this script's.
+    throw new TypeError("crypto.subtle: not a CryptoKey");
+  }
+}
+
 async function importRecord(record: KeyRecord): Promise<Key> {
-  const algorithm = await decode(record.algorithm);
-  const data = await decode(record.material.data);
+  // Our own sealed record, whose keys are never nested.
+  const algorithm = await decode(record.algorithm, "");
+  const data = await decode(record.material.data, "");
   if (record.material.format === "raw") return subtle.importKey("raw", data as Uint8Array, algorithm as never, false, record.usages as never);
   return subtle.importKey("jwk", data as webcrypto.JsonWebKey, algorithm as never, record.extractable, record.usages as never);
 }
 
-async function decode(value: unknown, depth = 0): Promise<unknown> {
+async function decode(value: unknown, scope: string, depth = 0): Promise<unknown> {
   if (depth > 10) throw new TypeError("argument nested too deeply");
   if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return Promise.all(value.map((v) => decode(v, depth + 1)));
+  if (Array.isArray(value)) return Promise.all(value.map((v) => decode(v, scope, depth + 1)));
   const object = value as Record<string, unknown>;
   if (typeof object.$b === "string") return new Uint8Array(Buffer.from(object.$b, "base64"));
   if (typeof object.$u === "string") return new Uint8Array(Buffer.from(object.$u, "base64"));
-  if (object.$k !== undefined) return importRecord(object.$k as KeyRecord);
+  if (object.$k !== undefined) return importRecord(unseal(object.$k, scope));
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(object)) out[key] = await decode(item, depth + 1);
+  for (const [key, item] of Object.entries(object)) out[key] = await decode(item, scope, depth + 1);
   return out;
 }
 
@@ -60,25 +105,25 @@ function encodeAlgorithm(algorithm: unknown): unknown {
   return Object.fromEntries(Object.entries(algorithm).map(([k, v]) => [k, encodeAlgorithm(v)]));
 }
 
-/** The record of a key made extractable here; `extractable` is what the script asked for. */
-async function recordOf(key: Key, extractable: boolean, raw?: Uint8Array): Promise<{ $k: KeyRecord }> {
+/** The sealed record of a key made extractable here; `extractable` is what the script asked for. */
+async function recordOf(key: Key, extractable: boolean, scope: string, raw?: Uint8Array): Promise<{ $k: SealedKey }> {
   const material: KeyRecord["material"] = raw
     ? { format: "raw", data: { $b: Buffer.from(raw).toString("base64") } }
     : { format: "jwk", data: await subtle.exportKey("jwk", key) };
   // A public key is always extractable (Web Crypto's generateKey does the same).
-  return { $k: { type: key.type, extractable: key.type === "public" ? true : extractable, algorithm: encodeAlgorithm(key.algorithm), usages: [...key.usages], material } };
+  return { $k: seal({ type: key.type, extractable: key.type === "public" ? true : extractable, algorithm: encodeAlgorithm(key.algorithm), usages: [...key.usages], material }, scope) };
 }
 
-async function encodeKeys(made: Key | webcrypto.CryptoKeyPair, extractable: boolean): Promise<unknown> {
-  if ("privateKey" in made) return { publicKey: await recordOf(made.publicKey, extractable), privateKey: await recordOf(made.privateKey, extractable) };
-  return recordOf(made, extractable);
+async function encodeKeys(made: Key | webcrypto.CryptoKeyPair, extractable: boolean, scope: string): Promise<unknown> {
+  if ("privateKey" in made) return { publicKey: await recordOf(made.publicKey, extractable, scope), privateKey: await recordOf(made.privateKey, extractable, scope) };
+  return recordOf(made, extractable, scope);
 }
 
 function bytes(buffer: ArrayBuffer): { $b: string } {
   return { $b: Buffer.from(buffer).toString("base64") };
 }
 
-async function perform(method: string, args: unknown[]): Promise<unknown> {
+async function perform(method: string, args: unknown[], scope: string): Promise<unknown> {
   switch (method) {
     case "digest":
       return bytes(await subtle.digest(...(args as Parameters<Subtle["digest"]>)));
@@ -98,37 +143,41 @@ async function perform(method: string, args: unknown[]): Promise<unknown> {
       const [format, keyData, algorithm, extractable, usages] = args as [string, unknown, unknown, boolean, string[]];
       if (RAW_ONLY.has(algorithmName(algorithm))) {
         const key = await subtle.importKey(format as never, keyData as never, algorithm as never, false, usages as never);
-        return recordOf(key, false, keyData as Uint8Array);
+        return recordOf(key, false, scope, keyData as Uint8Array);
       }
       // A JWK saying "ext": false is imported for copying; the record keeps the script's answer.
       const data = format === "jwk" && keyData !== null && typeof keyData === "object" ? { ...(keyData as object), ext: true } : keyData;
-      return recordOf(await subtle.importKey(format as never, data as never, algorithm as never, true, usages as never), extractable);
+      return recordOf(await subtle.importKey(format as never, data as never, algorithm as never, true, usages as never), extractable, scope);
     }
     case "generateKey": {
       const [algorithm, extractable, usages] = args as [unknown, boolean, string[]];
-      return encodeKeys(await subtle.generateKey(algorithm as never, true, usages as never), extractable);
+      return encodeKeys(await subtle.generateKey(algorithm as never, true, usages as never), extractable, scope);
     }
     case "deriveKey": {
       const [algorithm, baseKey, derived, extractable, usages] = args as [unknown, Key, unknown, boolean, string[]];
-      return recordOf(await subtle.deriveKey(algorithm as never, baseKey, derived as never, true, usages as never), extractable);
+      return recordOf(await subtle.deriveKey(algorithm as never, baseKey, derived as never, true, usages as never), extractable, scope);
     }
     case "unwrapKey": {
       const [format, wrapped, unwrappingKey, unwrapAlgorithm, keyAlgorithm, extractable, usages] = args as [string, Uint8Array, Key, unknown, unknown, boolean, string[]];
-      return recordOf(await subtle.unwrapKey(format as never, wrapped, unwrappingKey, unwrapAlgorithm as never, keyAlgorithm as never, true, usages as never), extractable);
+      return recordOf(await subtle.unwrapKey(format as never, wrapped, unwrappingKey, unwrapAlgorithm as never, keyAlgorithm as never, true, usages as never), extractable, scope);
     }
     default:
       throw new DOMException(`crypto.subtle.${method} is not supported`, "NotSupportedError");
   }
 }
 
-/** Runs one `crypto.subtle` call from the isolate's `{method, args}` JSON. */
-export async function performSubtle(arg: unknown): Promise<SubtleAnswer> {
+/**
+ * Runs one `crypto.subtle` call from the isolate's `{method, args}` JSON.
+ * `scope` (the app's id) is what keys are sealed to: a key opens only in the
+ * scope that made it.
+ */
+export async function performSubtle(arg: unknown, scope: string): Promise<SubtleAnswer> {
   if (typeof arg !== "string" || arg.length > MAX_ARG_CHARS) return { ok: false, name: "DataError", message: "crypto.subtle: the data is too large" };
   try {
     const { method, args } = JSON.parse(arg) as { method: unknown; args: unknown };
     if (typeof method !== "string" || !Array.isArray(args)) return { ok: false, name: "TypeError", message: "crypto.subtle: malformed call" };
-    const decoded = (await decode(args)) as unknown[];
-    return { ok: true, json: JSON.stringify((await perform(method, decoded)) ?? null) };
+    const decoded = (await decode(args, scope)) as unknown[];
+    return { ok: true, json: JSON.stringify((await perform(method, decoded, scope)) ?? null) };
   } catch (error) {
     // node:crypto reports bad arguments as TypeError (ERR_INVALID_ARG_*), the
     // rest as DOMException names; Node 20 spells one of them "InvalidAccessException".

@@ -169,7 +169,7 @@ export class RunSession {
           return ok(toJson((await host.sendEmail(ctx, op === "email.send" ? "text" : "html", message)) ?? null));
         }
         case "subtle": {
-          const answer = await performSubtle(arg);
+          const answer = await performSubtle(arg, ctx.app.id);
           return answer.ok ? ok(answer.json) : errReply(answer.name, answer.message, false);
         }
         case "fetch":

@@ -3,21 +3,24 @@
  * on the host with node:crypto's Web Crypto (native, constant-time): the
  * isolate sends the method, its arguments as copied data (bytes as base64,
  * keys as their private record) and gets copied data back. A key's material
- * lives in a private record here, out of the script's reach; whether it may
- * be exported is checked by node:crypto itself on every use.
+ * is never here: its record holds it sealed by the host (host-subtle.ts), so
+ * a script that reaches the record by replacing a builtin this file calls
+ * finds only ciphertext, and cannot alter it. Whether a key may be exported
+ * is checked by node:crypto itself on every use.
  */
 import { bytesToBase64, base64ToBytes } from "./base64.ts";
 import { decodeReply, host } from "./bridge.ts";
 import { isBufferSource, toBytes } from "./bytes.ts";
 import { DOMException } from "./dom-exception.ts";
 
-/** A key as it crosses: what the host needs to import it again. Opaque to the isolate. */
+/** A key as it crosses: what CryptoKey shows, and what the host needs to import it again, sealed. */
 interface KeyRecord {
   type: string;
   extractable: boolean;
   algorithm: Record<string, unknown>;
   usages: string[];
-  material: unknown;
+  /** Opaque here: the host's ciphertext of the whole record, material included. */
+  sealed: string;
 }
 
 const records = new WeakMap<object, KeyRecord>();
