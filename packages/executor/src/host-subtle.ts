@@ -15,8 +15,12 @@
  * WeakMap.prototype.set) and so reach the record, but never the material in
  * it; and a record it alters (extractable: true) or carries to another app
  * no longer opens. Only the sealed copy's fields are ever used here.
+ *
+ * What a call may cost is bounded before it starts (subtle-limits.ts), and
+ * how many of a run's calls run at once by run-subtle.ts.
  */
 import { createCipheriv, createDecipheriv, randomBytes, webcrypto } from "node:crypto";
+import { checkMadeKey, checkSubtleCall, MAX_CALL_CHARS, SUBTLE_LIMITS, tooManyKeys, tooMuchData } from "./subtle-limits.ts";
 
 type Subtle = typeof webcrypto.subtle;
 type Key = webcrypto.CryptoKey;
@@ -49,7 +53,13 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 // Keys node:crypto cannot export: kept as the raw bytes they were imported from.
 const RAW_ONLY = new Set(["HKDF", "PBKDF2"]);
-const MAX_ARG_CHARS = 48 * 1024 * 1024;
+
+/** One call being decoded: whose keys it may open, and what it has carried so far (subtle-limits.ts). */
+interface CallState {
+  scope: string;
+  keys: number;
+  bytes: number;
+}
 
 function algorithmName(algorithm: unknown): string {
   const name = typeof algorithm === "string" ? algorithm : (algorithm as { name?: unknown } | null)?.name;
@@ -79,24 +89,35 @@ function unseal(key: unknown, scope: string): KeyRecord {
 }
 
 async function importRecord(record: KeyRecord): Promise<Key> {
-  // Our own sealed record, whose keys are never nested.
-  const algorithm = await decode(record.algorithm, "");
-  const data = await decode(record.material.data, "");
+  // Our own sealed record: no keys inside, and its bytes were counted when the key was imported.
+  const own: CallState = { scope: "", keys: SUBTLE_LIMITS.maxKeysPerCall, bytes: 0 };
+  const algorithm = await decode(record.algorithm, own);
+  const data = await decode(record.material.data, own);
   if (record.material.format === "raw") return subtle.importKey("raw", data as Uint8Array, algorithm as never, false, record.usages as never);
   return subtle.importKey("jwk", data as webcrypto.JsonWebKey, algorithm as never, record.extractable, record.usages as never);
 }
 
-async function decode(value: unknown, scope: string, depth = 0): Promise<unknown> {
+async function decode(value: unknown, call: CallState, depth = 0): Promise<unknown> {
   if (depth > 10) throw new TypeError("argument nested too deeply");
   if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return Promise.all(value.map((v) => decode(v, scope, depth + 1)));
+  if (Array.isArray(value)) return Promise.all(value.map((v) => decode(v, call, depth + 1)));
   const object = value as Record<string, unknown>;
-  if (typeof object.$b === "string") return new Uint8Array(Buffer.from(object.$b, "base64"));
-  if (typeof object.$u === "string") return new Uint8Array(Buffer.from(object.$u, "base64"));
-  if (object.$k !== undefined) return importRecord(unseal(object.$k, scope));
+  if (typeof object.$b === "string") return counted(Buffer.from(object.$b, "base64"), call);
+  if (typeof object.$u === "string") return counted(Buffer.from(object.$u, "base64"), call);
+  if (object.$k !== undefined) {
+    // Each key is imported again (an RSA key's JWK parsed): a call gets a few, as many as any method takes.
+    if (++call.keys > SUBTLE_LIMITS.maxKeysPerCall) throw tooManyKeys();
+    return importRecord(unseal(object.$k, call.scope));
+  }
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(object)) out[key] = await decode(item, scope, depth + 1);
+  for (const [key, item] of Object.entries(object)) out[key] = await decode(item, call, depth + 1);
   return out;
+}
+
+function counted(buffer: Buffer, call: CallState): Uint8Array {
+  call.bytes += buffer.byteLength;
+  if (call.bytes > SUBTLE_LIMITS.maxDataBytes) throw tooMuchData();
+  return new Uint8Array(buffer);
 }
 
 function encodeAlgorithm(algorithm: unknown): unknown {
@@ -119,11 +140,18 @@ async function encodeKeys(made: Key | webcrypto.CryptoKeyPair, extractable: bool
   return recordOf(made, extractable, scope);
 }
 
+/** A key imported or unwrapped, once it is known not to be one too costly to use (subtle-limits.ts). */
+function checked(key: Key): Key {
+  checkMadeKey(key);
+  return key;
+}
+
 function bytes(buffer: ArrayBuffer): { $b: string } {
   return { $b: Buffer.from(buffer).toString("base64") };
 }
 
 async function perform(method: string, args: unknown[], scope: string): Promise<unknown> {
+  checkSubtleCall(method, args);
   switch (method) {
     case "digest":
       return bytes(await subtle.digest(...(args as Parameters<Subtle["digest"]>)));
@@ -147,7 +175,7 @@ async function perform(method: string, args: unknown[], scope: string): Promise<
       }
       // A JWK saying "ext": false is imported for copying; the record keeps the script's answer.
       const data = format === "jwk" && keyData !== null && typeof keyData === "object" ? { ...(keyData as object), ext: true } : keyData;
-      return recordOf(await subtle.importKey(format as never, data as never, algorithm as never, true, usages as never), extractable, scope);
+      return recordOf(checked(await subtle.importKey(format as never, data as never, algorithm as never, true, usages as never)), extractable, scope);
     }
     case "generateKey": {
       const [algorithm, extractable, usages] = args as [unknown, boolean, string[]];
@@ -159,7 +187,7 @@ async function perform(method: string, args: unknown[], scope: string): Promise<
     }
     case "unwrapKey": {
       const [format, wrapped, unwrappingKey, unwrapAlgorithm, keyAlgorithm, extractable, usages] = args as [string, Uint8Array, Key, unknown, unknown, boolean, string[]];
-      return recordOf(await subtle.unwrapKey(format as never, wrapped, unwrappingKey, unwrapAlgorithm as never, keyAlgorithm as never, true, usages as never), extractable, scope);
+      return recordOf(checked(await subtle.unwrapKey(format as never, wrapped, unwrappingKey, unwrapAlgorithm as never, keyAlgorithm as never, true, usages as never)), extractable, scope);
     }
     default:
       throw new DOMException(`crypto.subtle.${method} is not supported`, "NotSupportedError");
@@ -172,11 +200,12 @@ async function perform(method: string, args: unknown[], scope: string): Promise<
  * scope that made it.
  */
 export async function performSubtle(arg: unknown, scope: string): Promise<SubtleAnswer> {
-  if (typeof arg !== "string" || arg.length > MAX_ARG_CHARS) return { ok: false, name: "DataError", message: "crypto.subtle: the data is too large" };
+  if (typeof arg !== "string") return { ok: false, name: "TypeError", message: "crypto.subtle: malformed call" };
+  if (arg.length > MAX_CALL_CHARS) return { ok: false, name: "QuotaExceededError", message: tooMuchData().message };
   try {
     const { method, args } = JSON.parse(arg) as { method: unknown; args: unknown };
     if (typeof method !== "string" || !Array.isArray(args)) return { ok: false, name: "TypeError", message: "crypto.subtle: malformed call" };
-    const decoded = (await decode(args, scope)) as unknown[];
+    const decoded = (await decode(args, { scope, keys: 0, bytes: 0 })) as unknown[];
     return { ok: true, json: JSON.stringify((await perform(method, decoded, scope)) ?? null) };
   } catch (error) {
     // node:crypto reports bad arguments as TypeError (ERR_INVALID_ARG_*), the

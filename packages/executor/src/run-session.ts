@@ -3,9 +3,9 @@
  * makes, and collects what the run leaves behind (log lines, the secrets it
  * read) until the outcome is built.
  */
-import { performSubtle } from "./host-subtle.ts";
 import type { SecretRead } from "./redact.ts";
 import { RunFetches } from "./run-fetch.ts";
+import { RunSubtle } from "./run-subtle.ts";
 import { RunTimers } from "./run-timers.ts";
 import { HostError, type Host, type LogLine, type RunContext } from "./types.ts";
 
@@ -72,9 +72,12 @@ export class RunSession {
   /** The run's timers (see run-timers.ts); they are not `pending`: the run's end clears them. */
   readonly timers = new RunTimers((code, message) => errReply(code, message, false), FINISHED);
   readonly fetches: RunFetches;
+  /** The run's crypto.subtle calls, a few at a time (run-subtle.ts). */
+  readonly subtle: RunSubtle;
 
   constructor(private readonly options: RunSessionOptions) {
     this.fetches = new RunFetches(options);
+    this.subtle = new RunSubtle(options.ctx.app.id);
   }
 
   /** Marks the run over: later calls are refused and pending ones answered `run_finished`. */
@@ -82,6 +85,7 @@ export class RunSession {
     this.finished = true;
     this.timers.finish();
     this.fetches.finish();
+    this.subtle.finish();
     for (const answer of this.unanswered) answer(FINISHED);
     this.unanswered.clear();
   }
@@ -169,7 +173,7 @@ export class RunSession {
           return ok(toJson((await host.sendEmail(ctx, op === "email.send" ? "text" : "html", message)) ?? null));
         }
         case "subtle": {
-          const answer = await performSubtle(arg, ctx.app.id);
+          const answer = await this.subtle.perform(arg);
           return answer.ok ? ok(answer.json) : errReply(answer.name, answer.message, false);
         }
         case "fetch":
