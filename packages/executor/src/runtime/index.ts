@@ -1,77 +1,103 @@
 /**
  * The web runtime's classes and functions, put on the global by `install`.
- * Evaluated on a context's first touch of any of them (see loader.ts).
+ * This module is evaluated on a context's first touch of any runtime name
+ * (see loader.ts); each group of names (URL, crypto, fetch...) on the first
+ * touch of one of its own.
  */
-import { AbortController, AbortSignal } from "./abort.ts";
-import { atob, btoa } from "./base64.ts";
-import { Blob, File } from "./blob.ts";
 import { connect } from "./bridge.ts";
-import { Crypto, createCrypto } from "./crypto.ts";
-import { DOMException } from "./dom-exception.ts";
-import { TextDecoder, TextEncoder } from "./encoding.ts";
-import { Event, EventTarget } from "./events.ts";
-import { fetch } from "./fetch.ts";
-import { FormData } from "./form-data.ts";
-import { Headers } from "./headers.ts";
-import { Performance, createPerformance } from "./performance.ts";
-import { Request } from "./request.ts";
-import { Response } from "./response.ts";
-import { structuredClone } from "./structured-clone.ts";
-import { CryptoKey, SubtleCrypto } from "./subtle.ts";
-import { beginRun, clearInterval, clearTimeout, queueMicrotask, setInterval, setTimeout } from "./timers.ts";
-import { whatwgUrl } from "./url.ts";
+import type * as Timers from "./timers.ts";
+import { urlClasses } from "./url.ts";
 
-export { beginRun, connect };
+export { connect };
+
+declare const require: (id: string) => unknown;
+
+// Each module is `require`d where a name first needs it: esbuild makes a
+// required module lazy, so a context pays only for the groups it touches
+// (evaluating all of them cost a fresh context ~150 µs). The string given to
+// `require` must stay a literal for esbuild to bundle it.
+/* eslint-disable @typescript-eslint/consistent-type-imports -- types of the lazily required modules */
+const abort = () => require("./abort.ts") as typeof import("./abort.ts");
+const base64 = () => require("./base64.ts") as typeof import("./base64.ts");
+const blob = () => require("./blob.ts") as typeof import("./blob.ts");
+const crypto = () => require("./crypto.ts") as typeof import("./crypto.ts");
+const domException = () => require("./dom-exception.ts") as typeof import("./dom-exception.ts");
+const encoding = () => require("./encoding.ts") as typeof import("./encoding.ts");
+const events = () => require("./events.ts") as typeof import("./events.ts");
+const fetchModule = () => require("./fetch.ts") as typeof import("./fetch.ts");
+const formData = () => require("./form-data.ts") as typeof import("./form-data.ts");
+const headers = () => require("./headers.ts") as typeof import("./headers.ts");
+const performance = () => require("./performance.ts") as typeof import("./performance.ts");
+const request = () => require("./request.ts") as typeof import("./request.ts");
+const response = () => require("./response.ts") as typeof import("./response.ts");
+const structuredCloneModule = () => require("./structured-clone.ts") as typeof import("./structured-clone.ts");
+const subtle = () => require("./subtle.ts") as typeof import("./subtle.ts");
+/* eslint-enable @typescript-eslint/consistent-type-imports */
+
+let timersModule: typeof Timers | null = null;
+const timers = () => {
+  timersModule ??= require("./timers.ts") as typeof Timers;
+  return timersModule;
+};
+
+/** A run starts in this context: timers of an earlier run are forgotten (none before the timers are first touched). */
+export function beginRun(): void {
+  timersModule?.beginRun();
+}
+
+/** Each global the runtime defines, and how to make its value. */
+const GLOBALS: Record<string, () => unknown> = {
+  AbortController: () => abort().AbortController,
+  AbortSignal: () => abort().AbortSignal,
+  Blob: () => blob().Blob,
+  Crypto: () => crypto().Crypto,
+  CryptoKey: () => subtle().CryptoKey,
+  DOMException: () => domException().DOMException,
+  Event: () => events().Event,
+  EventTarget: () => events().EventTarget,
+  File: () => blob().File,
+  FormData: () => formData().FormData,
+  Headers: () => headers().Headers,
+  Performance: () => performance().Performance,
+  Request: () => request().Request,
+  Response: () => response().Response,
+  SubtleCrypto: () => subtle().SubtleCrypto,
+  TextDecoder: () => encoding().TextDecoder,
+  TextEncoder: () => encoding().TextEncoder,
+  URL: () => urlClasses().URL,
+  URLSearchParams: () => urlClasses().URLSearchParams,
+  atob: () => base64().atob,
+  btoa: () => base64().btoa,
+  clearInterval: () => timers().clearInterval,
+  clearTimeout: () => timers().clearTimeout,
+  crypto: () => crypto().createCrypto(),
+  fetch: () => fetchModule().fetch,
+  performance: () => performance().createPerformance(),
+  queueMicrotask: () => timers().queueMicrotask,
+  setInterval: () => timers().setInterval,
+  setTimeout: () => timers().setTimeout,
+  structuredClone: () => structuredCloneModule().structuredClone,
+};
 
 /**
  * Puts the web globals on `global`, except those `keep` says the script has
- * already given a value of its own. They reach the host only once `connect`
- * has been handed the bridge.
+ * already given a value of its own: `self` at once, each other name as an
+ * accessor that makes its value on first touch and from then on (or once
+ * assigned) is an ordinary data property. They reach the host only once
+ * `connect` has been handed the bridge.
  */
 export function install(global: object, keep: (name: string) => boolean): void {
-  const globals: Record<string, unknown> = {
-    AbortController,
-    AbortSignal,
-    Blob,
-    Crypto,
-    CryptoKey,
-    DOMException,
-    Event,
-    EventTarget,
-    File,
-    FormData,
-    Headers,
-    Performance,
-    Request,
-    Response,
-    SubtleCrypto,
-    TextDecoder,
-    TextEncoder,
-    atob,
-    btoa,
-    clearInterval,
-    clearTimeout,
-    crypto: createCrypto(),
-    fetch,
-    performance: createPerformance(),
-    queueMicrotask,
-    self: global,
-    setInterval,
-    setTimeout,
-    structuredClone,
-  };
   // Same attributes as the builtins: writable, configurable, not enumerable.
   const define = (name: string, value: unknown) => Object.defineProperty(global, name, { value, writable: true, configurable: true, enumerable: false });
-  for (const name of Object.keys(globals)) if (!keep(name)) define(name, globals[name]);
-  // URL and URLSearchParams load whatwg-url on first touch (see url.ts);
-  // from then on, or once assigned, they are ordinary data properties.
-  for (const name of ["URL", "URLSearchParams"] as const) {
+  if (!keep("self")) define("self", global);
+  for (const name of Object.keys(GLOBALS)) {
     if (keep(name)) continue;
+    const make = GLOBALS[name] as () => unknown;
     Object.defineProperty(global, name, {
       configurable: true,
       enumerable: false,
       get: () => {
-        const value = whatwgUrl()[name];
+        const value = make();
         define(name, value);
         return value;
       },

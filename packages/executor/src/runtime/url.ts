@@ -1,41 +1,33 @@
 /**
- * `URL` and `URLSearchParams`: whatwg-url (the URL Standard's reference
- * implementation, checked against the WPT vectors in test/fixtures/wpt),
- * bundled INSIDE the isolate. Its TextEncoder/TextDecoder are the runtime's
- * own (sdk-source.ts injects them), so it needs nothing from the host.
- *
- * Loaded on first use: evaluating it (with tr46's Unicode tables) costs
- * milliseconds, which a context that never touches a URL should not pay.
+ * The runtime's way to `URL` and `URLSearchParams` (url-classes.ts), which
+ * are evaluated on first use: whatwg-url's parser costs a fresh context
+ * ~100 µs to evaluate, which a context that never touches a URL should not
+ * pay. esbuild makes a `require`d module lazy.
  */
-
-/** The part of whatwg-url's exports the runtime uses. */
-interface WhatwgUrl {
-  URL: typeof globalThis.URL;
-  URLSearchParams: typeof globalThis.URLSearchParams;
-}
+import type * as Classes from "./url-classes.ts";
 
 declare const require: (id: string) => unknown;
 
-let lib: WhatwgUrl | null = null;
+let classes: typeof Classes | null = null;
 
-/** whatwg-url, evaluated in this context on the first call. */
-export function whatwgUrl(): WhatwgUrl {
-  lib ??= require("whatwg-url") as WhatwgUrl;
-  return lib;
+/** The classes, evaluated in this context on the first call. */
+export function urlClasses(): typeof Classes {
+  classes ??= require("./url-classes.ts") as typeof Classes;
+  return classes;
 }
 
 /** Parses an absolute URL (throws TypeError when it is not one). */
-export function parseUrl(input: string, base?: string): URL {
-  const { URL } = whatwgUrl();
+export function parseUrl(input: string, base?: string): Classes.URL {
+  const { URL } = urlClasses();
   return base === undefined ? new URL(input) : new URL(input, base);
 }
 
-/** True for a URLSearchParams of this context (without loading whatwg-url to find out). */
-export function isUrlSearchParams(value: unknown): value is URLSearchParams {
-  return lib !== null && value instanceof lib.URLSearchParams;
+/** True for a URLSearchParams of this context (without loading the classes to find out). */
+export function isUrlSearchParams(value: unknown): value is Classes.URLSearchParams {
+  return classes !== null && value instanceof classes.URLSearchParams;
 }
 
 /** Parses `application/x-www-form-urlencoded` text. */
-export function parseUrlEncoded(text: string): URLSearchParams {
-  return new (whatwgUrl().URLSearchParams)(text);
+export function parseUrlEncoded(text: string): Classes.URLSearchParams {
+  return new (urlClasses().URLSearchParams)(text);
 }
