@@ -65,7 +65,7 @@ export function tooMuchData(): DOMException {
 export function checkSubtleCall(method: string, args: readonly unknown[]): void {
   switch (method) {
     case "deriveBits":
-      checkPbkdf2(args[0], typeof args[2] === "number" ? args[2] : null);
+      checkPbkdf2(args[0], args[2] === undefined || args[2] === null ? null : uint32(args[2]));
       return;
     case "deriveKey":
       checkHmacLength(args[2]);
@@ -102,6 +102,15 @@ function params(algorithm: unknown): { name: string; [key: string]: unknown } {
   return { ...(algorithm as object), name: typeof name === "string" ? name.toUpperCase() : "" };
 }
 
+/**
+ * A number as node:crypto's Web IDL conversion (`unsigned long`) will read
+ * it: a string "1e9" is 1e9 and -1 is 4294967295, so a limit checked on the
+ * raw value could be walked around.
+ */
+function uint32(value: unknown): number {
+  return Number(value) >>> 0;
+}
+
 function hashName(hash: unknown): string {
   return params(hash).name;
 }
@@ -109,7 +118,7 @@ function hashName(hash: unknown): string {
 function checkPbkdf2(algorithm: unknown, bits: number | null): void {
   const p = params(algorithm);
   if (p.name !== "PBKDF2") return;
-  if (typeof p.iterations === "number" && p.iterations > L.maxPbkdf2Iterations) {
+  if (uint32(p.iterations) > L.maxPbkdf2Iterations) {
     throw limit("NotSupportedError", `PBKDF2 is limited to ${L.maxPbkdf2Iterations} iterations`);
   }
   if (bits !== null && bits > L.maxPbkdf2Bits) throw limit("NotSupportedError", `PBKDF2 derives at most ${L.maxPbkdf2Bits} bits`);
@@ -118,14 +127,14 @@ function checkPbkdf2(algorithm: unknown, bits: number | null): void {
 /** The bits deriveKey derives for `derivedKeyType`, as Web Crypto's "get key length" answers; null when node:crypto will refuse it anyway. */
 function derivedBits(derivedKeyType: unknown): number | null {
   const p = params(derivedKeyType);
-  if (typeof p.length === "number") return p.length;
+  if (p.length !== undefined && p.length !== null) return uint32(p.length);
   if (p.name === "HMAC") return HASH_BLOCK_BITS[hashName(p.hash)] ?? null;
   return null;
 }
 
 function checkHmacLength(algorithm: unknown): void {
   const p = params(algorithm);
-  if (p.name === "HMAC" && typeof p.length === "number" && p.length > L.maxHmacKeyBits) {
+  if (p.name === "HMAC" && uint32(p.length) > L.maxHmacKeyBits) {
     throw limit("NotSupportedError", `HMAC keys are limited to ${L.maxHmacKeyBits} bits`);
   }
 }
@@ -133,7 +142,7 @@ function checkHmacLength(algorithm: unknown): void {
 function checkRsaGenerate(algorithm: unknown): void {
   const p = params(algorithm);
   if (!p.name.startsWith("RSA")) return;
-  if (typeof p.modulusLength === "number" && p.modulusLength > L.maxRsaGenerateBits) {
+  if (uint32(p.modulusLength) > L.maxRsaGenerateBits) {
     throw limit("NotSupportedError", `RSA keys generated are limited to ${L.maxRsaGenerateBits} bits`);
   }
   if (p.publicExponent instanceof Uint8Array && significantBytes(p.publicExponent) > L.maxRsaExponentBytes) {
