@@ -24,6 +24,8 @@ const PROBE = `() => {
   attempt("without new", () => URL("http://h"));
   attempt("bad base", () => new URL("a", "not a url"));
   attempt("parse", () => [URL.parse("http://h/a")?.href, URL.parse("nope"), URL.parse("b", "http://h/a/")?.href]);
+  attempt("parse symbol", () => URL.parse(Symbol("x")));
+  attempt("null iterator", () => [...new URLSearchParams({ a: "1", [Symbol.iterator]: null })]);
   attempt("canParse", () => [URL.canParse("http://h"), URL.canParse("x"), URL.canParse("x", "http://h")]);
   attempt("brand href", () => Object.getOwnPropertyDescriptor(URL.prototype, "href").get.call({}));
   attempt("brand primitive", () => Object.getOwnPropertyDescriptor(URL.prototype, "href").get.call(1));

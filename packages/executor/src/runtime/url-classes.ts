@@ -109,8 +109,11 @@ export class URL {
 
   static parse(url: string, base?: string): URL | null {
     requireArgs(arguments.length, 1, "Failed to execute 'parse' on 'URL'");
+    // Conversion errors (a Symbol) throw, as Web IDL says; only a failed parse answers null.
+    const input = usv(url, "Failed to execute 'parse' on 'URL'");
+    const baseText = base === undefined ? undefined : usv(base, "Failed to execute 'parse' on 'URL'");
     try {
-      return base === undefined ? new URL(url) : new URL(url, base);
+      return baseText === undefined ? new URL(input) : new URL(input, baseText);
     } catch {
       return null;
     }
@@ -298,8 +301,10 @@ export class URLSearchParams {
     const what = "Failed to construct 'URLSearchParams'";
     if (init !== null && (typeof init === "object" || typeof init === "function")) {
       const object = init as Record<PropertyKey, unknown>;
-      if (object[Symbol.iterator] !== undefined) {
-        for (const pair of object as unknown as Iterable<unknown>) {
+      // Read once, as Web IDL's union conversion does; null is no iterator.
+      const iterator = object[Symbol.iterator];
+      if (iterator !== undefined && iterator !== null) {
+        for (const pair of { [Symbol.iterator]: () => Reflect.apply(iterator as () => Iterator<unknown>, object, []) }) {
           if (pair === null || (typeof pair !== "object" && typeof pair !== "function")) throw new TypeError(`${what}: parameter 1 sequence's element is not an iterable object.`);
           const strings = Array.from(pair as Iterable<unknown>, (v) => usv(v, what));
           if (strings.length !== 2) throw new TypeError(`${what}: parameter 1 sequence's element does not contain exactly two elements.`);
