@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { finished, listeningUrl, startCli } from "./support/cli.ts";
+import { parseAnswer } from "./support/raw-http.ts";
 
 const MIB = 1024 * 1024;
 const BODY_BYTES = 25 * MIB;
@@ -63,33 +64,6 @@ function flood(base: URL, path: string, chunked: boolean): Promise<Answer> {
     };
     socket.write(head, pump);
   });
-}
-
-/** Status and JSON of a whole HTTP/1.1 answer in `bytes` (Content-Length or chunked), or null while incomplete. */
-function parseAnswer(bytes: Buffer): Omit<Answer, "ms"> | null {
-  const text = bytes.toString("latin1");
-  const end = text.indexOf("\r\n\r\n");
-  if (end < 0) return null;
-  const head = text.slice(0, end);
-  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
-  let body = text.slice(end + 4);
-  const length = /\r\ncontent-length: (\d+)/i.exec(head)?.[1];
-  if (length !== undefined) {
-    if (body.length < Number(length)) return null;
-    body = body.slice(0, Number(length));
-  } else {
-    if (!body.endsWith("0\r\n\r\n")) return null;
-    let out = "";
-    for (let at = 0; ; ) {
-      const eol = body.indexOf("\r\n", at);
-      const size = parseInt(body.slice(at, eol), 16);
-      if (size === 0) break;
-      out += body.slice(eol + 2, eol + 2 + size);
-      at = eol + 2 + size + 2;
-    }
-    body = out;
-  }
-  return { status, json: JSON.parse(body) as Answer["json"] };
 }
 
 describe("a flood of 25 MiB inbound posts against a real server process", () => {

@@ -1,10 +1,7 @@
-import { Registry } from "prom-client";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { silentLogger } from "@switchyard/core";
-import { createManagerApp } from "@switchyard/manager";
 import { describeEachDriver } from "./support/databases.ts";
 import { client, managerFor } from "./support/manager.ts";
-import { listen, rawPost } from "./support/raw-http.ts";
+import { listenWithBodyLimits, type listen, rawPost } from "./support/raw-http.ts";
 
 const KIB = 1024;
 /** The process's budget of public bodies here: a 200 KiB body and a 100 KiB one do not fit at once. */
@@ -23,19 +20,7 @@ describeEachDriver("public bodies against slow clients, over real sockets", (ctx
     const appId = (await admin.post("/api/v1/admin/apps", { name: "slow" })).json.id;
     const scriptId = (await admin.post(`/api/v1/admin/apps/${appId}/scripts`, { name: "noop", source: "export default () => 1" })).json.id;
     hook = (await admin.post(`/api/v1/admin/apps/${appId}/triggers`, { kind: "http", name: "open", script_id: scriptId, config: { max_body_bytes: 200 * KIB } })).json.url;
-    const { services } = built;
-    const app = createManagerApp({
-      database: ctx.database,
-      logger: silentLogger,
-      metrics: new Registry(),
-      secrets: services.secrets,
-      scripts: services.scripts,
-      invoker: services.invoker,
-      inbound: built.inbound,
-      inboundBudgetBytes: BUDGET,
-      bodyReadTimeoutMs: DEADLINE_MS,
-    });
-    server = await listen(app);
+    server = await listenWithBodyLimits(ctx.database, built, BUDGET, DEADLINE_MS);
   });
   afterAll(async () => {
     await server?.close();

@@ -1,10 +1,7 @@
-import { Registry } from "prom-client";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { silentLogger } from "@switchyard/core";
-import { createManagerApp } from "@switchyard/manager";
 import { describeEachDriver } from "./support/databases.ts";
 import { client, managerFor } from "./support/manager.ts";
-import { listen, rawPost, type RawAnswer } from "./support/raw-http.ts";
+import { listenWithBodyLimits, type listen, rawPost, type RawAnswer } from "./support/raw-http.ts";
 
 const KIB = 1024;
 const BUDGET = 256 * KIB;
@@ -40,19 +37,7 @@ describeEachDriver("signed public triggers and unknown ids, answered alike befor
       { what: "mailgun email", path: await create("email", "gun", { provider: "mailgun", mailgun_signing_key: "key-0123456789", max_body_bytes: KIB }), unknown: `/api/v1/email-inbound/${UNKNOWN}` },
     );
     openHook = await create("http", "open", { max_body_bytes: BUDGET });
-    const { services } = built;
-    const app = createManagerApp({
-      database: ctx.database,
-      logger: silentLogger,
-      metrics: new Registry(),
-      secrets: services.secrets,
-      scripts: services.scripts,
-      invoker: services.invoker,
-      inbound: built.inbound,
-      inboundBudgetBytes: BUDGET,
-      bodyReadTimeoutMs: DEADLINE_MS,
-    });
-    server = await listen(app);
+    server = await listenWithBodyLimits(ctx.database, built, BUDGET, DEADLINE_MS);
   });
   afterAll(async () => {
     await server?.close();

@@ -3,6 +3,11 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { connect, type Socket } from "node:net";
 import type { Hono } from "hono";
+import { Registry } from "prom-client";
+import { silentLogger } from "@switchyard/core";
+import { createManagerApp } from "@switchyard/manager";
+import type { DriverContext } from "./databases.ts";
+import type { managerFor } from "./manager.ts";
 
 type Serve = (options: { fetch: Hono["fetch"]; hostname: string; port: number }, listening: (info: AddressInfo) => void) => Server;
 
@@ -77,8 +82,30 @@ export function rawPost(port: number, path: string, head: { length?: number; hea
   };
 }
 
+/**
+ * The manager app of `built` on a real port with a public body budget of
+ * `budgetBytes` and a body-read deadline of `deadlineMs`: small enough for a
+ * test to spend them.
+ */
+export function listenWithBodyLimits(database: DriverContext["database"], built: Awaited<ReturnType<typeof managerFor>>, budgetBytes: number, deadlineMs: number) {
+  const { services } = built;
+  return listen(
+    createManagerApp({
+      database,
+      logger: silentLogger,
+      metrics: new Registry(),
+      secrets: services.secrets,
+      scripts: services.scripts,
+      invoker: services.invoker,
+      inbound: built.inbound,
+      inboundBudgetBytes: budgetBytes,
+      bodyReadTimeoutMs: deadlineMs,
+    }),
+  );
+}
+
 /** Status and JSON of a whole HTTP/1.1 answer (Content-Length or chunked), or null while incomplete. */
-function parseAnswer(bytes: Buffer): Omit<RawAnswer, "ms"> | null {
+export function parseAnswer(bytes: Buffer): Omit<RawAnswer, "ms"> | null {
   const text = bytes.toString("latin1");
   const end = text.indexOf("\r\n\r\n");
   if (end < 0) return null;
