@@ -8,3 +8,4 @@ export * from "./scripts.ts";
 export * from "./outbox.ts";
 export * from "./triggers.ts";
 export * from "./email.ts";
+export * from "./connectivity.ts";

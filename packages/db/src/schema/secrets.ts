@@ -1,4 +1,4 @@
-import { integer, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { bytea, createdAt, timestamptz } from "./columns.ts";
 
 /**
@@ -19,6 +19,10 @@ export const secrets = pgTable(
     dataKeyId: text("data_key_id").notNull(),
     // Size of the value's JSON in bytes: shown in metadata without decrypting.
     size: integer("size").notNull(),
+    // Hosts the value may be sent to (`host`, `host:port`, `*.domain`); null
+    // when the value is handed to scripts. Also in the ciphertext's associated
+    // data, so a row whose binding was stripped or changed does not open.
+    boundHosts: jsonb("bound_hosts").$type<string[]>(),
     createdAt: createdAt(),
     updatedAt: timestamptz("updated_at").notNull().defaultNow(),
     updatedBy: text("updated_by").notNull(),
@@ -37,6 +41,7 @@ export const secretVersions = pgTable(
     ciphertext: bytea("ciphertext").notNull(),
     dataKeyId: text("data_key_id").notNull(),
     size: integer("size").notNull(),
+    boundHosts: jsonb("bound_hosts").$type<string[]>(),
     createdAt: createdAt(),
     createdBy: text("created_by").notNull(),
     // How this version came to be: set, import or rollback (with the version rolled back to).
