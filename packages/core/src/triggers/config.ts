@@ -5,7 +5,7 @@ import { ValidationError } from "../errors.ts";
 import { emailConfigInput, type EmailConfig, type EmailSigning } from "./email-config.ts";
 import { standardSecret, type TriggerSecret, type TriggerSigning } from "./signing.ts";
 
-export const TRIGGER_KINDS = ["http", "cron", "dead_letter", "email"] as const;
+export const TRIGGER_KINDS = ["http", "cron", "dead_letter", "email", "connectivity"] as const;
 export type TriggerKind = (typeof TRIGGER_KINDS)[number];
 
 /** API.md's `retry`: default 3 attempts, exponential, 1000 ms. */
@@ -48,9 +48,14 @@ const CONFIG = {
   }),
   dead_letter: z.strictObject({
     // Empty means any: the handler receives every dead letter of the app.
-    source_kinds: z.array(z.enum(["manual", "http", "cron", "email"])).default([]),
+    source_kinds: z.array(z.enum(["manual", "http", "cron", "email", "connectivity"])).default([]),
     trigger_ids: z.array(z.string()).default([]),
     script_ids: z.array(z.string()).default([]),
+  }),
+  // Empty means any: every destination host of the app, every status.
+  connectivity: z.strictObject({
+    hosts: z.array(z.string().min(1).max(253)).max(100).default([]),
+    statuses: z.array(z.enum(["healthy", "degraded", "down"])).default([]),
   }),
 };
 
@@ -61,6 +66,7 @@ export interface HttpConfig {
 }
 export type CronConfig = z.infer<(typeof CONFIG)["cron"]>;
 export type DeadLetterConfig = z.infer<(typeof CONFIG)["dead_letter"]>;
+export type ConnectivityConfig = z.infer<(typeof CONFIG)["connectivity"]>;
 
 /** A trigger's config split in two: what is stored as `config`, and the verification secret it asks for (none for cron and dead_letter). */
 export interface ParsedTriggerConfig {
