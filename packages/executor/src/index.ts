@@ -7,7 +7,7 @@ export { createExecutor } from "./executor.ts";
 export { DEFAULT_LIMITS, DEFAULT_MAX_LIMITS, effectiveLimits } from "./options.ts";
 export { createRedactor, MIN_MASKED_LENGTH, secretForms } from "./redact.ts";
 export { mapStack } from "./source-map.ts";
-export { HostError } from "./types.ts";
+export { HostError, SecretPlaceholder } from "./types.ts";
 export { FETCH_ERRORS } from "./run-fetch.ts";
 
 export type { CompileErrorCode, CompileInput, CompileResult, Diagnostic } from "./compile.ts";
@@ -28,5 +28,6 @@ export type {
   RunRequest,
   RunStatus,
   ScriptLimits,
+  SignAlgorithm,
   Subrequest,
 } from "./types.ts";

@@ -7,7 +7,7 @@ import type { SecretRead } from "./redact.ts";
 import { RunFetches } from "./run-fetch.ts";
 import { RunSubtle } from "./run-subtle.ts";
 import { RunTimers } from "./run-timers.ts";
-import { HostError, type Host, type LogLine, type RunContext } from "./types.ts";
+import { HostError, SecretPlaceholder, type Host, type LogLine, type RunContext, type SignAlgorithm } from "./types.ts";
 
 /**
  * The answer to an SDK call as the bootstrap expects it: `"o" + json`, or
@@ -34,6 +34,10 @@ export interface RawLogLine {
 const MAX_SECRET_NAME = 256;
 
 const LEVELS = new Set<string>(["debug", "info", "log", "warn", "error"]);
+
+const SIGN_ALGORITHMS = new Set<string>(["HMAC-SHA256", "HMAC-SHA512"]);
+// What one secrets.sign may sign (a webhook body, a request to sign).
+const MAX_SIGNED_BYTES = 8 * 1024 * 1024;
 
 const FINISHED = errReply("run_finished", "the run this call belongs to has already finished", false);
 
@@ -137,6 +141,31 @@ export class RunSession {
     });
   }
 
+  /** `secrets.sign`: the bootstrap sends `{name, data, data_encoding, algorithm, encoding}` as JSON. */
+  private async sign(arg: unknown): Promise<HostReply> {
+    const { host, ctx } = this.options;
+    let given: Record<string, unknown>;
+    try {
+      given = typeof arg === "string" ? (JSON.parse(arg) as Record<string, unknown>) : {};
+    } catch {
+      given = {};
+    }
+    const { name, data, data_encoding: dataEncoding, algorithm, encoding } = given;
+    if (typeof name !== "string" || name.length === 0 || name.length > MAX_SECRET_NAME) {
+      return errReply("invalid_argument", `secret name must be a string of 1 to ${MAX_SECRET_NAME} characters`, false);
+    }
+    if (typeof data !== "string" || (dataEncoding !== "utf8" && dataEncoding !== "latin1")) return errReply("invalid_argument", "secrets.sign(name, data): data must be a string or bytes", false);
+    if (!SIGN_ALGORITHMS.has(algorithm as string)) return errReply("invalid_argument", 'secrets.sign: algorithm must be "HMAC-SHA256" or "HMAC-SHA512"', false);
+    if (encoding !== "hex" && encoding !== "base64") return errReply("invalid_argument", 'secrets.sign: encoding must be "hex" or "base64"', false);
+    const bytes = Buffer.from(data, dataEncoding);
+    if (bytes.length > MAX_SIGNED_BYTES) return errReply("too_large", `secrets.sign: data must be at most ${MAX_SIGNED_BYTES} bytes`, false);
+    if (!host.signWithSecret) return errReply("not_configured", "secrets.sign is not available on this host", false);
+    const signature = await host.signWithSecret(ctx, name, bytes, algorithm as SignAlgorithm, encoding);
+    if (signature === null) return errReply("not_found", `secret ${JSON.stringify(name)} is not set`, false);
+    if (!this.finished) this.secretsRead.add(name);
+    return ok(JSON.stringify(signature));
+  }
+
   private async perform(op: string, arg: unknown): Promise<HostReply> {
     const { host, ctx } = this.options;
     try {
@@ -145,7 +174,13 @@ export class RunSession {
           if (typeof arg !== "string" || arg.length === 0 || arg.length > MAX_SECRET_NAME) {
             return errReply("invalid_argument", `secret name must be a string of 1 to ${MAX_SECRET_NAME} characters`, false);
           }
-          const value = (await host.getSecret(ctx, arg)) ?? null;
+          const answer = (await host.getSecret(ctx, arg)) ?? null;
+          if (answer instanceof SecretPlaceholder) {
+            // Not a value: nothing to mask, and nothing of the secret enters.
+            if (!this.finished) this.secretsRead.add(arg);
+            return ok(JSON.stringify(answer.text));
+          }
+          const value = answer;
           const json = toJson(value);
           if (value !== null && !this.finished) this.secretsRead.add(arg);
           // Each distinct value once: a script reading one secret in a loop
@@ -161,6 +196,8 @@ export class RunSession {
         }
         case "secrets.list":
           return ok(toJson(await host.listSecrets(ctx)));
+        case "secrets.sign":
+          return await this.sign(arg);
         case "email.send":
         case "email.sendHtml": {
           if (typeof arg !== "string") return errReply("invalid_argument", "message must be an object", false);

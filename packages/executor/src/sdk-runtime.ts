@@ -92,6 +92,10 @@ export function setupSandbox(factory: () => unknown): Entry {
   const weakMapSet = WeakMap.prototype.set;
   const ErrorCtor = Error;
   const TypeErrorCtor = TypeError;
+  const isView = ArrayBuffer.isView;
+  const Uint8ArrayCtor = Uint8Array;
+  const ArrayBufferCtor = ArrayBuffer;
+  const fromCharCode = String.fromCharCode;
 
   // The web runtime ran in this context just before this bootstrap; taken
   // off the global here, before any script code exists to see it.
@@ -138,9 +142,9 @@ export function setupSandbox(factory: () => unknown): Entry {
     throw sdkError(code, message, retryable);
   }
 
-  function requireName(name: unknown): string {
+  function requireName(name: unknown, method = "secrets.get"): string {
     if (typeof name !== "string" || name.length === 0) {
-      throw sdkError("invalid_argument", "secrets.get(name): name must be a non-empty string", false, TypeErrorCtor);
+      throw sdkError("invalid_argument", method + "(name): name must be a non-empty string", false, TypeErrorCtor);
     }
     return name;
   }
@@ -152,11 +156,34 @@ export function setupSandbox(factory: () => unknown): Entry {
     return jsonStringify(message);
   }
 
+  /**
+   * What `secrets.sign` signs, as `[text, encoding]`: a string as UTF-8, the
+   * bytes of an ArrayBuffer or a view as one character per byte (latin1).
+   */
+  function signedData(data: unknown): [string, "utf8" | "latin1"] {
+    if (typeof data === "string") return [data, "utf8"];
+    let bytes: Uint8Array | null = null;
+    if (data instanceof ArrayBufferCtor) bytes = new Uint8ArrayCtor(data);
+    else if (isView(data)) bytes = new Uint8ArrayCtor(data.buffer, data.byteOffset, data.byteLength);
+    if (bytes === null) throw sdkError("invalid_argument", "secrets.sign(name, data): data must be a string, an ArrayBuffer or a typed array", false, TypeErrorCtor);
+    let text = "";
+    // In chunks: one argument per byte would overflow the stack on a large body.
+    for (let i = 0; i < bytes.length; i += 8192) text += reflectApply(fromCharCode, null, bytes.subarray(i, i + 8192)) as string;
+    return [text, "latin1"];
+  }
+
   const secrets = freeze({
-    /** The secret's JSON value, or null when it is not set. */
+    /** The secret's JSON value, or null when it is not set; a host-bound secret answers its placeholder (`sy_bound_...`). */
     get: async (name: string): Promise<unknown> => call("secrets.get", requireName(name)),
     /** Names of the secrets this app can read. */
     list: async (): Promise<unknown> => call("secrets.list", ""),
+    /** An HMAC of `data` keyed with the secret, computed on the host: `{algorithm: "HMAC-SHA256" | "HMAC-SHA512", encoding: "hex" | "base64"}`. */
+    sign: async (name: string, data: unknown, options?: unknown): Promise<unknown> => {
+      const [text, dataEncoding] = signedData(data);
+      const given = (options ?? {}) as { algorithm?: unknown; encoding?: unknown };
+      if (typeof given !== "object") throw sdkError("invalid_argument", "secrets.sign(name, data, options): options must be an object", false, TypeErrorCtor);
+      return call("secrets.sign", jsonStringify({ name: requireName(name, "secrets.sign"), data: text, data_encoding: dataEncoding, algorithm: given.algorithm ?? "HMAC-SHA256", encoding: given.encoding ?? "hex" }));
+    },
   });
 
   const email = freeze({

@@ -134,10 +134,29 @@ export class HostError extends Error {
   }
 }
 
+/**
+ * What `getSecret` answers for a host-bound secret: a string that stands for
+ * the value in this run. The script gets the text; unlike a value it is not
+ * masked in the run's output (it means nothing outside the run, and the host
+ * audits where it turns up).
+ */
+export class SecretPlaceholder {
+  constructor(readonly text: string) {}
+}
+
+/** The MACs `secrets.sign` computes. */
+export type SignAlgorithm = "HMAC-SHA256" | "HMAC-SHA512";
+
 /** What the SDK calls back into. Every value crossing is plain JSON. */
 export interface Host {
-  /** The secret's JSON value, or null when unset. */
+  /** The secret's JSON value, a SecretPlaceholder for a host-bound secret, or null when unset. */
   getSecret(ctx: RunContext, name: string): Promise<unknown>;
+  /**
+   * An HMAC of `data` keyed with the secret (its text: a string as UTF-8,
+   * any other value as its JSON), in `encoding`; null when the secret is not
+   * set. Without it `secrets.sign` fails with `not_configured`.
+   */
+  signWithSecret?(ctx: RunContext, name: string, data: Buffer, algorithm: SignAlgorithm, encoding: "hex" | "base64"): Promise<string | null>;
   listSecrets(ctx: RunContext): Promise<string[]>;
   /** Sends an email; throws HostError (`not_configured`, `invalid_address`, `too_large`, ...). */
   sendEmail(ctx: RunContext, kind: "text" | "html", message: unknown): Promise<unknown>;

@@ -10,6 +10,7 @@ import type { Logger, SecretsService } from "@switchyard/core";
 import { FetchError, type FetchClient } from "@switchyard/egress";
 import type { HostFetchRequest, HostFetchResponse, RunContext } from "@switchyard/executor";
 import { readAppAllowedHosts, type AppAllowedHosts } from "./app-egress.ts";
+import type { BoundSecrets } from "./bound/bound-secrets.ts";
 
 export interface ScriptFetch {
   fetch(ctx: RunContext, request: HostFetchRequest, signal: AbortSignal): Promise<HostFetchResponse>;
@@ -17,7 +18,7 @@ export interface ScriptFetch {
   forget(runId: string): void;
 }
 
-export function createScriptFetch(deps: { client: FetchClient; secrets: SecretsService; logger: Logger }): ScriptFetch {
+export function createScriptFetch(deps: { client: FetchClient; secrets: SecretsService; logger: Logger; bound: BoundSecrets }): ScriptFetch {
   const narrowing = new Map<string, Promise<AppAllowedHosts>>();
 
   function allowedHostsOf(ctx: RunContext): Promise<AppAllowedHosts> {
@@ -39,7 +40,9 @@ export function createScriptFetch(deps: { client: FetchClient; secrets: SecretsS
         throw new FetchError("egress_denied", "fetch was refused: the app's allowed hosts cannot be read");
       }
       try {
-        return await deps.client.fetch(request, { signal, ...(allowed.value ? { allowedHosts: allowed.value } : {}) });
+        // Host-bound secrets go in here, for their hosts only, and come back out of the answer.
+        const plan = await deps.bound.prepareFetch(ctx, request);
+        return plan.unmask(await deps.client.fetch(plan.request, { signal, ...plan.options, ...(allowed.value ? { allowedHosts: allowed.value } : {}) }));
       } catch (error) {
         // The script sees a code and a fixed message; what happened (the resolved address, the TLS verdict) is the operator's.
         if (error instanceof FetchError) deps.logger.debug({ appId: ctx.app.id, runId: ctx.run.id, code: error.code, error: error.message, cause: describeCause(error.cause) }, "fetch failed");

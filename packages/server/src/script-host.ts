@@ -1,6 +1,8 @@
-import type { Logger, SecretsService } from "@switchyard/core";
+import { createHmac } from "node:crypto";
+import type { Logger, ResolvedSecret, SecretsService } from "@switchyard/core";
 import { EmailError, type EmailSender } from "@switchyard/email";
-import { HostError, type Executor, type Host, type RunContext, type RunOutcome, type RunRequest } from "@switchyard/executor";
+import { HostError, SecretPlaceholder, type Executor, type Host, type RunContext, type RunOutcome, type RunRequest } from "@switchyard/executor";
+import type { BoundSecrets } from "./bound/bound-secrets.ts";
 import type { RunSecrets } from "./run-secrets.ts";
 import type { ScriptFetch } from "./script-fetch.ts";
 
@@ -12,21 +14,35 @@ import type { ScriptFetch } from "./script-fetch.ts";
  * remote server said goes to the operator's log, never to the script.
  * `runs` learns each value handed out, to mask the send log as the run is.
  * `fetch` goes out through the egress client under the operator's policy,
- * narrowed by the app's EGRESS_ALLOWED_HOSTS (script-fetch.ts).
+ * narrowed by the app's EGRESS_ALLOWED_HOSTS (script-fetch.ts). A
+ * host-bound secret is never handed over: the script gets its placeholder
+ * (bound/bound-secrets.ts), and mail carrying one is refused.
  */
-export function createScriptHost(deps: { secrets: SecretsService; email: EmailSender; logger: Logger; runs: RunSecrets; fetch: ScriptFetch }): Host {
+export function createScriptHost(deps: { secrets: SecretsService; email: EmailSender; logger: Logger; runs: RunSecrets; fetch: ScriptFetch; bound: BoundSecrets }): Host {
   const actor = (ctx: RunContext) => ({ type: "run" as const, id: ctx.run.id, appId: ctx.app.id });
   return {
     async getSecret(ctx, name) {
       const hit = await deps.secrets.resolveSecret(ctx.app.id, name, actor(ctx));
-      if (hit) deps.runs.read(ctx.run.id, name, hit.value);
-      return hit ? hit.value : null;
+      if (!hit) return null;
+      const hosts = boundHostsOf(hit);
+      if (hosts) return new SecretPlaceholder(deps.bound.placeholder(ctx, { name, value: hit.value, scope: hit.scope, version: hit.version, boundHosts: hosts }));
+      deps.runs.read(ctx.run.id, name, hit.value);
+      return hit.value;
+    },
+    async signWithSecret(ctx, name, data, algorithm, encoding) {
+      const hit = await deps.secrets.resolveSecret(ctx.app.id, name, actor(ctx));
+      if (!hit) return null;
+      const key = typeof hit.value === "string" ? hit.value : JSON.stringify(hit.value);
+      return createHmac(algorithm === "HMAC-SHA512" ? "sha512" : "sha256", key).update(data).digest(encoding);
     },
     async listSecrets(ctx) {
       return (await deps.secrets.listSecretNames(ctx.app.id)).map((entry) => entry.name);
     },
     async sendEmail(ctx, kind, message) {
       const runId = ctx.run.id;
+      if (await deps.bound.refuseMail(ctx, message)) {
+        throw new HostError("secret_host_mismatch", `email.${kind === "text" ? "send" : "sendHtml"} was refused: the message carries a host-bound secret, which only its hosts may receive`);
+      }
       const origin = { appId: ctx.app.id, runId, eventId: ctx.run.event_id, attempt: ctx.run.attempt, scriptId: deps.runs.scriptOf(runId), redact: (text: string) => deps.runs.redact(runId, text) };
       try {
         const result = await deps.email.send(origin, kind, message);
@@ -47,14 +63,35 @@ export function createScriptHost(deps: { secrets: SecretsService; email: EmailSe
  * could not be written fails the run (retryably): counting it done would let
  * a later replay of the event send the same mail again without knowing.
  */
-export async function settleEmail(executor: Executor, email: EmailSender, runs: RunSecrets, request: RunRequest, logger: Logger): Promise<RunOutcome> {
+export async function settleEmail(executor: Executor, email: EmailSender, runs: RunSecrets, request: RunRequest, logger: Logger, bound: BoundSecrets): Promise<RunOutcome> {
   runs.begin(request);
   try {
     const outcome = await executor.run(request);
+    await auditPlaceholders(bound, request, outcome, logger);
     return await settled(email, request, outcome, logger);
   } finally {
     runs.end(request.ctx.run.id);
+    bound.end(request.ctx.run.id);
   }
+}
+
+/**
+ * Audits the bound secrets' placeholders the run's logs, result or error
+ * carry. They hold no value, so the outcome stands if the audit log cannot
+ * be written; the operator is told.
+ */
+async function auditPlaceholders(bound: BoundSecrets, request: RunRequest, outcome: RunOutcome, logger: Logger): Promise<void> {
+  try {
+    await bound.auditOutcome(request.ctx, outcome);
+  } catch (error) {
+    logger.error({ err: error, runId: request.ctx.run.id }, "a placeholder in a run's output could not be audited");
+  }
+}
+
+/** The hosts a resolved secret is bound to, or null for a value scripts may hold. */
+function boundHostsOf(hit: ResolvedSecret): readonly string[] | null {
+  const hosts = (hit as ResolvedSecret & { boundHosts?: readonly string[] | null }).boundHosts;
+  return hosts && hosts.length > 0 ? hosts : null;
 }
 
 async function settled(email: EmailSender, request: RunRequest, outcome: RunOutcome, logger: Logger): Promise<RunOutcome> {

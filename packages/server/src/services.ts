@@ -5,6 +5,8 @@ import { createEmailSender, createMailer, EmailError, type PlaintextPolicy, type
 import { compileScript, createExecutor, type Executor } from "@switchyard/executor";
 import type { Registry } from "prom-client";
 import { fetchMetrics } from "./fetch-metrics.ts";
+import { auditBoundSecrets } from "./bound/audit-sink.ts";
+import { createBoundSecrets } from "./bound/bound-secrets.ts";
 import { createRunSecrets } from "./run-secrets.ts";
 import { createScriptFetch } from "./script-fetch.ts";
 import { createScriptHost, settleEmail } from "./script-host.ts";
@@ -129,6 +131,7 @@ export function createServices(deps: {
     log: createSendLog(database.db),
   });
   const runSecrets = createRunSecrets();
+  const boundSecrets = createBoundSecrets(auditBoundSecrets(database.db));
   const fetchClient = createFetchClient({
     policy: settings.egress,
     ...(settings.egressCa ? { ca: [settings.egressCa] } : {}),
@@ -136,11 +139,11 @@ export function createServices(deps: {
     maxRequestBodyBytes: settings.fetchLimits.maxRequestBodyBytes,
     timeoutMs: settings.fetchLimits.timeoutMs,
   });
-  const scriptFetch = createScriptFetch({ client: fetchClient, secrets, logger });
+  const scriptFetch = createScriptFetch({ client: fetchClient, secrets, logger, bound: boundSecrets });
   const countFetches = deps.metrics ? fetchMetrics(deps.metrics) : null;
   const toLimits = (l: ServiceSettings["scriptMax"]) => ({ memoryMb: l.memory_mb, cpuMs: l.cpu_ms, wallMs: l.wall_ms });
   const sandbox = createExecutor({
-    host: createScriptHost({ secrets, email: emailSender, logger, runs: runSecrets, fetch: scriptFetch }),
+    host: createScriptHost({ secrets, email: emailSender, logger, runs: runSecrets, fetch: scriptFetch, bound: boundSecrets }),
     poolSize: settings.isolatePool,
     // A worker runs up to workerConcurrency runs of one script version at
     // once; with fewer warm contexts kept, each burst builds new ones
@@ -164,7 +167,7 @@ export function createServices(deps: {
     ...sandbox,
     async run(request) {
       try {
-        const outcome = await settleEmail(sandbox, emailSender, runSecrets, request, logger);
+        const outcome = await settleEmail(sandbox, emailSender, runSecrets, request, logger, boundSecrets);
         countFetches?.(outcome.subrequests);
         return outcome;
       } finally {

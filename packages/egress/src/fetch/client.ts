@@ -65,6 +65,12 @@ export interface FetchCallOptions {
   timeoutMs?: number;
   /** The app's narrowing (EGRESS_ALLOWED_HOSTS, see allowed-hosts.ts): when given, every hop's URL must match one; absent, the policy alone decides. */
   allowedHosts?: readonly EgressRule[];
+  /**
+   * The bindings of the host-bound secrets put into this request: every
+   * hop's URL (the first and each redirect) must match every list, or the
+   * fetch fails with `secret_host_mismatch` before that hop is sent.
+   */
+  boundHosts?: readonly (readonly EgressRule[])[];
 }
 
 export interface FetchClient {
@@ -100,7 +106,7 @@ export function createFetchClient(options: FetchClientOptions): FetchClient {
     if (call.signal?.aborted) forward();
     else call.signal?.addEventListener("abort", forward, { once: true });
     try {
-      return await follow(first, request.redirect, place, controller.signal, call.allowedHosts);
+      return await follow(first, request.redirect, place, controller.signal, call);
     } catch (error) {
       if (error instanceof FetchError) throw error;
       if (controller.signal.aborted) throw fetchFailure(abortCode(controller.signal.reason), place, { cause: error });
@@ -111,11 +117,15 @@ export function createFetchClient(options: FetchClientOptions): FetchClient {
     }
   }
 
-  async function follow(first: Hop, mode: HostFetchRequest["redirect"], place: FetchPlace, signal: AbortSignal, allowedHosts: readonly EgressRule[] | undefined): Promise<HostFetchResponse> {
+  async function follow(first: Hop, mode: HostFetchRequest["redirect"], place: FetchPlace, signal: AbortSignal, call: FetchCallOptions): Promise<HostFetchResponse> {
+    const { allowedHosts, boundHosts } = call;
     let hop = first;
     for (;;) {
       signal.throwIfAborted();
       if (allowedHosts && !isAllowedHost(allowedHosts, hop.url)) throw fetchFailure("egress_denied", place, { detail: "was refused: the app's allowed hosts do not include that destination" });
+      if (boundHosts?.some((rules) => !isAllowedHost(rules, hop.url))) {
+        throw fetchFailure("secret_host_mismatch", place, { detail: "was refused: it carries a host-bound secret and that destination is not one of the secret's hosts" });
+      }
       const headers = outgoingHeaders(hop.headers);
       if (!headers) throw fetchFailure("egress_denied", place, { detail: "was refused: a header name or value is not valid" });
       const response = await agent.request({

@@ -25,6 +25,8 @@ export type FetchErrorCode =
   | "dns_failed"
   | "connect_failed"
   | "tls_failed"
+  /** The request carries a host-bound secret and this hop's destination is not one of its hosts. */
+  | "secret_host_mismatch"
   /** The caller's signal aborted it with no code of its own (the script called abort()). */
   | "aborted";
 
@@ -90,6 +92,7 @@ const CODES = new Set<FetchErrorCode>([
   "dns_failed",
   "connect_failed",
   "tls_failed",
+  "secret_host_mismatch",
   "aborted",
 ]);
 

@@ -1,0 +1,178 @@
+/**
+ * Putting host-bound secret values in place of their placeholders in a
+ * script's fetch request, and taking them back out of the response. Pure
+ * functions over one request; bound-secrets.ts decides whose placeholders
+ * these are and whether the destination may have them.
+ *
+ * A placeholder is `sy_bound_` and 32 base64url characters: it survives
+ * URL, form and JSON encoding unchanged, so it is found as the script wrote
+ * it, and the value is encoded as the place it lands in needs (percent-
+ * encoded in the URL, JSON-escaped in a JSON body, form-encoded in a form
+ * body, as it is elsewhere). Inside `Authorization: Basic` the credentials
+ * are decoded, substituted and encoded again.
+ */
+import type { HostFetchRequest, HostFetchResponse } from "@switchyard/executor";
+
+export const PLACEHOLDER_PREFIX = "sy_bound_";
+const PLACEHOLDER_LENGTH = PLACEHOLDER_PREFIX.length + 32;
+const PLACEHOLDER = /sy_bound_[A-Za-z0-9_-]{32}/g;
+const PREFIX_BYTES = Buffer.from(PLACEHOLDER_PREFIX, "latin1");
+const BASIC = /^(\s*basic\s+)(\S+)(\s*)$/i;
+
+/** What the value of one placeholder is, as text. */
+export type Lookup = (placeholder: string) => string | undefined;
+
+/** How a value is written where it lands. */
+type Encode = (value: string) => string;
+const raw: Encode = (value) => value;
+const jsonEscaped: Encode = (value) => JSON.stringify(value).slice(1, -1);
+const formEncoded: Encode = (value) => new URLSearchParams([["", value]]).toString().slice(1);
+
+/** The placeholders (known to `lookup`) that appear in `text`, each once. */
+export function placeholdersIn(text: string, lookup: Lookup): string[] {
+  if (!text.includes(PLACEHOLDER_PREFIX)) return [];
+  const found = new Set<string>();
+  for (const match of text.matchAll(PLACEHOLDER)) if (lookup(match[0]) !== undefined) found.add(match[0]);
+  return [...found];
+}
+
+/** `text` with each known placeholder replaced by its value, encoded by `encode`; `used` collects the placeholders replaced. */
+function replaceText(text: string, lookup: Lookup, encode: Encode, used: Set<string>): string {
+  if (!text.includes(PLACEHOLDER_PREFIX)) return text;
+  return text.replace(PLACEHOLDER, (match) => {
+    const value = lookup(match);
+    if (value === undefined) return match;
+    used.add(match);
+    return encode(value);
+  });
+}
+
+/** A placeholder in the URL's host: never substituted (it would choose the destination), so the request is refused. */
+export function placeholderInHost(url: URL, lookup: Lookup): boolean {
+  return placeholdersIn(url.host, lookup).length > 0 || placeholdersIn(url.username + url.password, lookup).length > 0;
+}
+
+/** Byte offsets of known placeholders in `body`. */
+function bodyPlaceholders(body: Uint8Array, lookup: Lookup): Array<[number, string]> {
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const found: Array<[number, string]> = [];
+  for (let at = bytes.indexOf(PREFIX_BYTES); at !== -1; at = bytes.indexOf(PREFIX_BYTES, at + 1)) {
+    if (at + PLACEHOLDER_LENGTH > bytes.length) break;
+    const candidate = bytes.toString("latin1", at, at + PLACEHOLDER_LENGTH);
+    if (lookup(candidate) !== undefined) found.push([at, candidate]);
+  }
+  return found;
+}
+
+/** The encoder for a body of this content type. */
+function bodyEncoding(contentType: string | undefined): Encode {
+  const type = (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if (type === "application/json" || type.endsWith("+json")) return jsonEscaped;
+  if (type === "application/x-www-form-urlencoded") return formEncoded;
+  return raw;
+}
+
+function replaceBody(body: Uint8Array, lookup: Lookup, encode: Encode, used: Set<string>): Uint8Array {
+  const found = bodyPlaceholders(body, lookup);
+  if (found.length === 0) return body;
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (const [at, placeholder] of found) {
+    if (at < from) continue;
+    parts.push(Buffer.from(body.buffer, body.byteOffset + from, at - from));
+    parts.push(Buffer.from(encode(lookup(placeholder) as string), "utf8"));
+    used.add(placeholder);
+    from = at + PLACEHOLDER_LENGTH;
+  }
+  parts.push(Buffer.from(body.buffer, body.byteOffset + from, body.byteLength - from));
+  return Buffer.concat(parts);
+}
+
+/** A header value with its placeholders substituted; Basic credentials decoded, substituted and encoded again. */
+function replaceHeader(name: string, value: string, lookup: Lookup, used: Set<string>, basics: string[]): string {
+  if (name.toLowerCase() === "authorization") {
+    const basic = BASIC.exec(value);
+    if (basic) {
+      const decoded = Buffer.from(basic[2] as string, "base64").toString("utf8");
+      const replaced = replaceText(decoded, lookup, raw, used);
+      if (replaced !== decoded) {
+        const encoded = Buffer.from(replaced, "utf8").toString("base64");
+        basics.push(encoded);
+        return `${basic[1] as string}${encoded}${basic[3] as string}`;
+      }
+    }
+  }
+  return replaceText(value, lookup, raw, used);
+}
+
+export interface Substituted {
+  request: HostFetchRequest;
+  /** The placeholders put in, each once. */
+  used: string[];
+  /** Basic credentials as sent (base64), to be masked if the response echoes them. */
+  basics: string[];
+}
+
+/**
+ * The request with every known placeholder in its URL (path and query),
+ * header values and body replaced. The caller has refused placeholders in
+ * the host and in header names, and checks the destination against the
+ * bindings of `used` before sending.
+ */
+export function substitute(request: HostFetchRequest, url: URL, lookup: Lookup): Substituted {
+  const used = new Set<string>();
+  const basics: string[] = [];
+  const href = replaceText(url.href, lookup, encodeURIComponent, used);
+  const headers = request.headers.map(([name, value]): [string, string] => [name, replaceHeader(name, value, lookup, used, basics)]);
+  const contentType = request.headers.find(([name]) => name.toLowerCase() === "content-type")?.[1];
+  const body = request.body ? replaceBody(request.body, lookup, bodyEncoding(contentType), used) : null;
+  return { request: { ...request, url: href, headers, body }, used: [...used], basics };
+}
+
+/** Header names that carry a known placeholder (refused: a name is no place for a secret). */
+export function placeholderInHeaderNames(request: HostFetchRequest, lookup: Lookup): boolean {
+  return request.headers.some(([name]) => placeholdersIn(name, lookup).length > 0);
+}
+
+/** The forms in which a value sent may come back in a response: as sent, JSON-escaped, percent- and form-encoded. */
+export function echoForms(value: string): string[] {
+  const forms = new Set([value, jsonEscaped(value), encodeURIComponent(value), formEncoded(value)]);
+  forms.delete("");
+  return [...forms];
+}
+
+/**
+ * The response with each echo of a value it was sent replaced by that
+ * value's placeholder, in header values and the body: a bound host that
+ * reflects its request (an echo endpoint, an error page quoting a header)
+ * must not hand the value to the script. `echoes` maps each form to the
+ * text put in its place.
+ */
+export function maskResponse(response: HostFetchResponse, echoes: ReadonlyMap<string, string>): HostFetchResponse {
+  if (echoes.size === 0) return response;
+  const forms = [...echoes.keys()].sort((a, b) => b.length - a.length);
+  const maskText = (text: string) => {
+    let out = text;
+    for (const form of forms) if (out.includes(form)) out = out.split(form).join(echoes.get(form) as string);
+    return out;
+  };
+  const headers = response.headers.map(([name, value]): [string, string] => [name, maskText(value)]);
+  let body: Uint8Array = response.body;
+  for (const form of forms) body = replaceBytes(body, Buffer.from(form, "utf8"), Buffer.from(echoes.get(form) as string, "utf8"));
+  return { ...response, headers, body };
+}
+
+function replaceBytes(body: Uint8Array, needle: Buffer, replacement: Buffer): Uint8Array {
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  let at = bytes.indexOf(needle);
+  if (at === -1) return body;
+  const parts: Buffer[] = [];
+  let from = 0;
+  while (at !== -1) {
+    parts.push(bytes.subarray(from, at), replacement);
+    from = at + needle.length;
+    at = bytes.indexOf(needle, from);
+  }
+  parts.push(bytes.subarray(from));
+  return Buffer.concat(parts);
+}
