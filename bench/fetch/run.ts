@@ -7,7 +7,9 @@
  *     GETs made by one run, as the peer makes them; one run per GET is
  *     printed for scale);
  *  2. sequential latency, one awaited GET at a time, interleaved round by
- *     round (support/measure), for the p50/p99 table.
+ *     round (support/measure), for the p50/p99 table;
+ *  3. what a host-bound secret adds on the host to a POST with a 4 KiB body
+ *     (./bound.ts; target: at most 20 µs per request).
  * Systems are listed in ./systems.ts; each reads the whole body.
  *
  * @example
@@ -20,6 +22,7 @@ import { asyncCase, interleave } from "../support/measure.ts";
 import { parseBenchOptions } from "../support/options.ts";
 import { percentile } from "../support/stats.ts";
 import { renderSummaryTable, renderTable } from "../support/table.ts";
+import { BOUND_TARGET_US, measureBound } from "./bound.ts";
 import { startBenchServer } from "./server.ts";
 import { bareNodeFetch, hostFetchClient, scriptFetch, type FetchSystem } from "./systems.ts";
 
@@ -31,8 +34,8 @@ const TARGET = 0.7;
 // Nine rounds, as bench/inbound: one round swings ±10% on a shared two-core machine.
 const plan = (quick: boolean) =>
   quick
-    ? { rounds: 2, requests: 300, inFlight: 8, sequential: { warmupRounds: 20, rounds: 100 } }
-    : { rounds: 9, requests: 3_000, inFlight: 8, sequential: { warmupRounds: 200, rounds: 1_000 } };
+    ? { rounds: 2, requests: 300, inFlight: 8, sequential: { warmupRounds: 20, rounds: 100 }, bound: { warmupRounds: 20, rounds: 50 } }
+    : { rounds: 9, requests: 3_000, inFlight: 8, sequential: { warmupRounds: 200, rounds: 1_000 }, bound: { warmupRounds: 100, rounds: 1_000 } };
 
 const median = (values: readonly number[]) => percentile([...values].sort((a, b) => a - b), 50);
 
@@ -84,9 +87,10 @@ async function main() {
     const peer = systems.find((s) => s.peer) as FetchSystem;
     const peerRate = rates.get(peer.name)?.median as number;
     const ratios = systems.filter((s) => !s.peer).map((s) => ({ system: s.name, judged: s.judged, ratio: (rates.get(s.name)?.median as number) / peerRate }));
+    const bound = await measureBound(p.bound);
 
     if (options.json) {
-      console.log(JSON.stringify({ bench: "fetch", machine: machineInfo(), plan: p, bodyBytes: server.bodyBytes, throughput: Object.fromEntries(rates), latency: Object.fromEntries(latency), ratios, target: TARGET }, null, 2));
+      console.log(JSON.stringify({ bench: "fetch", machine: machineInfo(), plan: p, bodyBytes: server.bodyBytes, throughput: Object.fromEntries(rates), latency: Object.fromEntries(latency), ratios, target: TARGET, bound: { ...bound, targetUs: BOUND_TARGET_US } }, null, 2));
       return;
     }
     const m = machineInfo();
@@ -107,6 +111,10 @@ async function main() {
       const verdict = judged ? `${ratio >= TARGET ? "PASS" : "MISS"} (target ≥ ${TARGET}×)` : "(for scale: a run's start and end on each GET, see bench:executor)";
       console.log(`${system} / bare Node fetch = ${ratio.toFixed(2)}× ${verdict}`);
     }
+    console.log("");
+    console.log("a host-bound secret on the host, POST with a 4 KiB JSON body (placeholder in Authorization and body), per request:");
+    console.log(renderSummaryTable(new Map([["bound secret (placeholder replaced)", bound.bound], ["unbound (the value itself)", bound.unbound]])));
+    console.log(`bound − unbound, p50 = ${bound.addedUs.toFixed(2)} µs ${bound.addedUs <= BOUND_TARGET_US ? "PASS" : "MISS"} (target ≤ ${BOUND_TARGET_US} µs)`);
   } finally {
     for (const system of systems) await system.close();
     await server.close();

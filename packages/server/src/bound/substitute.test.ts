@@ -73,7 +73,8 @@ describe("maskResponse", () => {
   it("replaces every echo of the value, in each form, in headers and body", () => {
     const echoes = new Map(echoForms(VALUE).map((form) => [form, P] as [string, string]));
     const body = Buffer.from(JSON.stringify({ raw: VALUE, echoed: `x=${encodeURIComponent(VALUE)}` }));
-    const masked = maskResponse({ status: 200, statusText: "OK", headers: [["x-echo", VALUE]], url: "https://api.example.com/", redirected: false, body }, echoes);
+    const masked = maskResponse({ status: 200, statusText: "OK", headers: [["x-echo", VALUE]], url: `https://api.example.com/v1/${encodeURIComponent(VALUE)}?k=${encodeURIComponent(VALUE)}`, redirected: false, body }, echoes);
+    expect(masked.url).toBe(`https://api.example.com/v1/${P}?k=${P}`);
     const out = text(masked.body);
     expect(out).not.toContain("live");
     expect(JSON.parse(out)).toEqual({ raw: P, echoed: `x=${P}` });

@@ -143,7 +143,7 @@ export function echoForms(value: string): string[] {
 
 /**
  * The response with each echo of a value it was sent replaced by that
- * value's placeholder, in header values and the body: a bound host that
+ * value's placeholder, in its URL, status text, header values and body: a bound host that
  * reflects its request (an echo endpoint, an error page quoting a header)
  * must not hand the value to the script. `echoes` maps each form to the
  * text put in its place.
@@ -159,7 +159,8 @@ export function maskResponse(response: HostFetchResponse, echoes: ReadonlyMap<st
   const headers = response.headers.map(([name, value]): [string, string] => [name, maskText(value)]);
   let body: Uint8Array = response.body;
   for (const form of forms) body = replaceBytes(body, Buffer.from(form, "utf8"), Buffer.from(echoes.get(form) as string, "utf8"));
-  return { ...response, headers, body };
+  // The final URL is the one sent, value included, when the placeholder was in it.
+  return { ...response, url: maskText(response.url), statusText: maskText(response.statusText), headers, body };
 }
 
 function replaceBytes(body: Uint8Array, needle: Buffer, replacement: Buffer): Uint8Array {
