@@ -19,8 +19,6 @@ export type ErrorCode =
   | "not_ready"
   | "audit_unavailable"
   | "decrypt_failed"
-  // A token asked for a scope that runs code without secrets:reveal, which such code has anyway (tokens.ts).
-  | "scope_requires_reveal"
   // Input PostgreSQL could not store faithfully (json/storable.ts).
   | "unsupported_character"
   | "too_deep"

@@ -2,7 +2,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { generateToken, hashToken } from "@switchyard/crypto";
 import { apiTokens, meta, type Db } from "@switchyard/db";
 import { recordAudit } from "./audit.ts";
-import { ForbiddenError, NotFoundError, SwitchyardError } from "./errors.ts";
+import { ForbiddenError, NotFoundError } from "./errors.ts";
 import { newId } from "./ids.ts";
 import { canSeeWorkspace, requireScope, type Principal, type TokenScope, TOKEN_SCOPES } from "./principal.ts";
 import { getWorkspace } from "./tenancy.ts";
@@ -24,26 +24,6 @@ export interface TokenInput {
   workspaceId?: string | null | undefined;
 }
 
-/**
- * Scopes that make an app's code run: deploying or invoking a script, replaying
- * a dead letter, pointing a trigger at a script. That code can read every
- * secret its app can (`secrets.get`), so these scopes are as strong as
- * `secrets:reveal`, and a token that holds one must say so by holding
- * `secrets:reveal` too (migration 0009 wrote it into older tokens).
- */
-export const SCOPES_THAT_RUN_CODE: readonly TokenScope[] = ["scripts:write", "triggers:write"];
-
-function requireRevealBesideCode(scopes: readonly TokenScope[]): void {
-  if (scopes.includes("admin") || scopes.includes("secrets:reveal")) return;
-  const runsCode = scopes.find((s) => SCOPES_THAT_RUN_CODE.includes(s));
-  if (runsCode === undefined) return;
-  throw new SwitchyardError(
-    "scope_requires_reveal",
-    `${runsCode} lets the token run code that can read every secret of its apps; ask for secrets:reveal as well`,
-    { details: { scope: runsCode, requires: "secrets:reveal" } },
-  );
-}
-
 async function insertToken(db: Db, createdBy: string | null, input: TokenInput): Promise<CreatedToken> {
   const token = generateToken(TOKEN_PREFIX);
   const id = newId("tok");
@@ -56,10 +36,14 @@ async function insertToken(db: Db, createdBy: string | null, input: TokenInput):
 /**
  * Issues a token. Only `admin` may; a token limited to a workspace can only
  * issue tokens limited to the same workspace.
+ *
+ * Scopes that make an app's code run (`scripts:write`, `triggers:write`) do
+ * not need `secrets:reveal`: that code reads the app's unbound secrets, but
+ * a host-bound secret only ever reaches the sandbox as a placeholder, so
+ * such a token reaches bound values by no route (README, security model).
  */
 export async function createToken(db: Db, principal: Principal, input: TokenInput): Promise<CreatedToken> {
   requireScope(principal, "admin");
-  requireRevealBesideCode(input.scopes);
   const workspaceId = await tokenWorkspace(db, principal, input.workspaceId ?? null);
   return db.transaction(async (tx) => {
     const created = await insertToken(tx, principal.id, { ...input, workspaceId });

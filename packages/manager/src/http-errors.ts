@@ -19,7 +19,6 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   not_ready: 503,
   audit_unavailable: 503,
   decrypt_failed: 500,
-  scope_requires_reveal: 400,
   unsupported_character: 400,
   too_deep: 400,
   unsupported_number: 400,
