@@ -191,6 +191,8 @@ describeEachDriver("scripts' fetch where the operator opened local servers", (ct
     expect(text).toMatch(/^switchyard_fetch_requests_total\{outcome="egress_limit"\} [1-9]/m);
     expect(text).toMatch(/^switchyard_fetch_requests_total\{outcome="tls_failed"\} [1-9]/m);
     expect(text).toMatch(/^switchyard_fetch_duration_seconds_count [1-9]/m);
+    // No fetch is in flight now: every body read was handed back to the budget.
+    expect(text).toMatch(/^switchyard_fetch_buffered_bytes 0$/m);
   });
 });
 

@@ -63,10 +63,11 @@ describe("parseConfig", () => {
   });
 
   it("reads the fetch limits with API.md's defaults, naming a bad one's variable", () => {
-    expect(parseConfig({}).fetchLimits).toEqual({ maxSubrequests: 50, maxResponseBytes: 10 * 1024 * 1024, maxRequestBodyBytes: 10 * 1024 * 1024, timeoutMs: 30_000 });
+    expect(parseConfig({}).fetchLimits).toEqual({ maxSubrequests: 50, maxResponseBytes: 10 * 1024 * 1024, maxRequestBodyBytes: 10 * 1024 * 1024, timeoutMs: 30_000, maxBufferedBytes: 256 * 1024 * 1024 });
     expect(
-      parseConfig({ SWITCHYARD_FETCH_MAX_SUBREQUESTS: "0", SWITCHYARD_FETCH_MAX_RESPONSE_BYTES: "4096", SWITCHYARD_FETCH_MAX_REQUEST_BYTES: "1024", SWITCHYARD_FETCH_TIMEOUT_MS: "2500" }).fetchLimits,
-    ).toEqual({ maxSubrequests: 0, maxResponseBytes: 4096, maxRequestBodyBytes: 1024, timeoutMs: 2500 });
+      parseConfig({ SWITCHYARD_FETCH_MAX_SUBREQUESTS: "0", SWITCHYARD_FETCH_MAX_RESPONSE_BYTES: "4096", SWITCHYARD_FETCH_MAX_REQUEST_BYTES: "1024", SWITCHYARD_FETCH_TIMEOUT_MS: "2500", SWITCHYARD_FETCH_MAX_BUFFERED_BYTES: "2097152" }).fetchLimits,
+    ).toEqual({ maxSubrequests: 0, maxResponseBytes: 4096, maxRequestBodyBytes: 1024, timeoutMs: 2500, maxBufferedBytes: 2 * 1024 * 1024 });
+    expect(() => parseConfig({ SWITCHYARD_FETCH_MAX_BUFFERED_BYTES: "1000" })).toThrow(/SWITCHYARD_FETCH_MAX_BUFFERED_BYTES: must be at least 1048576/);
     expect(() => parseConfig({ SWITCHYARD_FETCH_MAX_SUBREQUESTS: "lots" })).toThrow(/SWITCHYARD_FETCH_MAX_SUBREQUESTS: must be a whole number/);
     expect(() => parseConfig({ SWITCHYARD_FETCH_MAX_RESPONSE_BYTES: "0" })).toThrow(/SWITCHYARD_FETCH_MAX_RESPONSE_BYTES: must be at least 1/);
     expect(() => parseConfig({ SWITCHYARD_FETCH_MAX_REQUEST_BYTES: "-5" })).toThrow(/SWITCHYARD_FETCH_MAX_REQUEST_BYTES: must be a whole number/);

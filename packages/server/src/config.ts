@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { createEgressPolicy, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, parseEgressRules, type EgressRule } from "@switchyard/egress";
+import { createEgressPolicy, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, parseEgressRules, type EgressRule } from "@switchyard/egress";
 import { parseSmtpHostRules } from "@switchyard/email";
 import type { ServiceSettings } from "./services.ts";
 import { z } from "zod";
@@ -88,6 +88,7 @@ const schema = z.object({
   SWITCHYARD_FETCH_MAX_RESPONSE_BYTES: int(1, 1024 * 1024 * 1024).default(DEFAULT_MAX_RESPONSE_BYTES),
   SWITCHYARD_FETCH_MAX_REQUEST_BYTES: int(0, 1024 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BODY_BYTES),
   SWITCHYARD_FETCH_TIMEOUT_MS: int(1, 3_600_000).default(DEFAULT_FETCH_TIMEOUT_MS),
+  SWITCHYARD_FETCH_MAX_BUFFERED_BYTES: int(1024 * 1024, 64 * 1024 * 1024 * 1024).default(DEFAULT_MAX_BUFFERED_BYTES),
   SWITCHYARD_EMAIL_ALLOWED_SENDERS: emailAllowlist.optional(),
   SWITCHYARD_EMAIL_ALLOWED_RECIPIENTS: emailAllowlist.optional(),
   SWITCHYARD_EMAIL_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).optional(),
@@ -182,6 +183,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       maxResponseBytes: v.SWITCHYARD_FETCH_MAX_RESPONSE_BYTES,
       maxRequestBodyBytes: v.SWITCHYARD_FETCH_MAX_REQUEST_BYTES,
       timeoutMs: v.SWITCHYARD_FETCH_TIMEOUT_MS,
+      maxBufferedBytes: v.SWITCHYARD_FETCH_MAX_BUFFERED_BYTES,
     },
     emailLimits: {
       allowedSenders: v.SWITCHYARD_EMAIL_ALLOWED_SENDERS ?? null,

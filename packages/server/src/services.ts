@@ -1,6 +1,6 @@
 import { createScriptsService, createSecretsService, createSendLog, NO_EMAIL_LIMITS, readAppEmailSettings, SettingError, type Database, type EmailLimits, type Logger, type StoredLimits } from "@switchyard/core";
 import type { Keyring } from "@switchyard/crypto";
-import { createEgressPolicy, createFetchClient, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, type EgressPolicy } from "@switchyard/egress";
+import { createEgressPolicy, createFetchClient, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, type EgressPolicy } from "@switchyard/egress";
 import { createEmailSender, createMailer, EmailError, type PlaintextPolicy, type SmtpHostRule } from "@switchyard/email";
 import { compileScript, createExecutor, type Executor } from "@switchyard/executor";
 import type { Registry } from "prom-client";
@@ -57,6 +57,8 @@ export interface FetchLimits {
   maxRequestBodyBytes: number;
   /** Longest one fetch may take, redirects and body included (never past the run's wall clock). */
   timeoutMs: number;
+  /** Bytes of response bodies held at once by the process, all runs together; past it a fetch fails with egress_busy. */
+  maxBufferedBytes: number;
 }
 
 export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
@@ -75,7 +77,7 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   smtpAllowedHosts: null,
   egress: createEgressPolicy(),
   egressCa: null,
-  fetchLimits: { maxSubrequests: 50, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES, maxRequestBodyBytes: DEFAULT_MAX_REQUEST_BODY_BYTES, timeoutMs: DEFAULT_FETCH_TIMEOUT_MS },
+  fetchLimits: { maxSubrequests: 50, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES, maxRequestBodyBytes: DEFAULT_MAX_REQUEST_BODY_BYTES, timeoutMs: DEFAULT_FETCH_TIMEOUT_MS, maxBufferedBytes: DEFAULT_MAX_BUFFERED_BYTES },
   emailLimits: NO_EMAIL_LIMITS,
   smtpPlaintext: "loopback",
   emailMaxBytes: 26_214_400,
@@ -138,9 +140,10 @@ export function createServices(deps: {
     maxResponseBytes: settings.fetchLimits.maxResponseBytes,
     maxRequestBodyBytes: settings.fetchLimits.maxRequestBodyBytes,
     timeoutMs: settings.fetchLimits.timeoutMs,
+    maxBufferedBytes: settings.fetchLimits.maxBufferedBytes,
   });
   const scriptFetch = createScriptFetch({ client: fetchClient, secrets, logger, bound: boundSecrets });
-  const countFetches = deps.metrics ? fetchMetrics(deps.metrics) : null;
+  const countFetches = deps.metrics ? fetchMetrics(deps.metrics, fetchClient) : null;
   const toLimits = (l: ServiceSettings["scriptMax"]) => ({ memoryMb: l.memory_mb, cpuMs: l.cpu_ms, wallMs: l.wall_ms });
   const sandbox = createExecutor({
     host: createScriptHost({ secrets, email: emailSender, logger, runs: runSecrets, fetch: scriptFetch, bound: boundSecrets }),
