@@ -14,7 +14,46 @@ const keyring = (spec: string) => {
 const k1 = `k1:${randomBytes(32).toString("base64")}`;
 const k2 = `k2:${randomBytes(32).toString("base64")}`;
 
+// Written by the code before key providers existed (keyring entry
+// `prod-2024:<LEGACY.master>`), frozen here: a data key row and a value sealed
+// with it, as an existing database holds them.
+const LEGACY = {
+  master: "gnplPmtjhj9+7QKfjpIkTIW9JKukLlzbIDEegNC9Wjk=",
+  wrapped: "AQlwcm9kLTIwMjTpT00FHYp65UbIHDnr+M3iIKxYtFyJwQUEger3ZJaSS0TjV82dl06DOgbMzEaeshpuZBI5K5q9Jzcn5eU=",
+  value: "AQtka19sZWdhY3kwMd6ZV+4dlF4QIShu2Ax4VJ6Fk4JiT9RMaF28PxAEWUp2MAh6/5qG/+bzazj8Ru1F8ZzBtkBni+nREZI=",
+};
+
 describeEachDriver("data keys", (ctx) => {
+  it("opens a data key row written before key providers existed, and keeps its stored format", async () => {
+    const ref = { scope: "app" as const, scopeId: "app_legacy" };
+    await ctx.database.db.insert(dataKeys).values({ id: "dk_legacy01", ...ref, wrapped: Buffer.from(LEGACY.wrapped, "base64"), masterKeyId: "prod-2024" });
+    const store = createDataKeyStore({ keyring: keyring(`prod-2024:${LEGACY.master}`) });
+    const key = await store.find(ctx.database.db, ref);
+    expect(JSON.parse(open(key!, Buffer.from(LEGACY.value, "base64"), "fixture|app_legacy|DB_PASSWORD").toString())).toEqual({ password: "kept-since-v0.1" });
+    // A key written now has the same layout: version 1, the key id, nonce, ciphertext, tag.
+    const fresh = await store.getOrCreate(ctx.database.db, { scope: "app", scopeId: "app_new" });
+    const [row] = await ctx.database.db.select().from(dataKeys).where(eq(dataKeys.id, fresh.id));
+    expect(row!.masterKeyId).toBe("prod-2024");
+    expect(row!.wrapped.subarray(0, 11)).toEqual(Buffer.from("\x01\x09prod-2024", "latin1"));
+    expect(row!.wrapped.length).toBe(Buffer.from(LEGACY.wrapped, "base64").length);
+    // The file shares one database: leave no key under a master key the other tests do not hold.
+    await ctx.database.db.delete(dataKeys).where(eq(dataKeys.masterKeyId, "prod-2024"));
+  });
+
+  it("a primed key is unwrapped once and awaited by the read; a failed unwrap is not cached", async () => {
+    const ref = { scope: "workspace" as const, scopeId: "ws_prime" };
+    const key = await createDataKeyStore({ keyring: keyring(k1) }).getOrCreate(ctx.database.db, ref);
+    const [row] = await ctx.database.db.select().from(dataKeys).where(eq(dataKeys.id, key.id));
+    const store = createDataKeyStore({ keyring: keyring(k1) });
+    store.prime(ref, row!);
+    expect((await store.find(ctx.database.db, ref))?.id).toBe(key.id);
+    // A row whose wrapping does not open: the read reports it, and nothing stays cached.
+    const broken = createDataKeyStore({ keyring: keyring(k2) });
+    broken.prime(ref, row!);
+    await expect(broken.find(ctx.database.db, ref)).rejects.toThrow(expect.objectContaining({ code: "unknown_key_id" }));
+    await expect(broken.find(ctx.database.db, ref)).rejects.toThrow(expect.objectContaining({ code: "unknown_key_id" }));
+  });
+
   it("creates one data key per scope even when many stores race for it", async () => {
     const ref = { scope: "app" as const, scopeId: "app_race" };
     const keys = await Promise.all(Array.from({ length: 8 }, () => createDataKeyStore({ keyring: keyring(k1) }).getOrCreate(ctx.database.db, ref)));

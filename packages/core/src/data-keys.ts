@@ -31,25 +31,49 @@ export interface DataKeyStore {
 
 /**
  * Per-scope data keys with an in-process cache of unwrapped keys: unwrapping
- * is an AES-GCM open per lookup, which the read path should not pay each time.
- * Rotation of the master key re-wraps data keys without changing them, so the
- * cache stays valid across it.
+ * is an AES-GCM open per lookup (in this process, or a round trip to an HSM
+ * or KMS), which the read path should not pay each time. Rotation of the
+ * master key re-wraps data keys without changing them, so the cache stays
+ * valid across it, and across a move from one key provider to another.
  */
 export function createDataKeyStore(options: { keyring: Keyring }): DataKeyStore {
   const { keyring } = options;
   const cache = new Map<string, SecretKey>();
+  // Unwraps started by prime() and not yet settled: find() awaits them rather
+  // than asking the provider a second time for the same key.
+  const pending = new Map<string, { id: string; key: Promise<SecretKey> }>();
+
+  function unwrapInto(ref: ScopeRef, row: { id: string; wrapped: Buffer }): Promise<SecretKey> {
+    const at = cacheKey(ref);
+    const key = unwrapDataKey(keyring, row.id, row.wrapped, dataKeyAad(row.id, ref));
+    const entry = { id: row.id, key };
+    pending.set(at, entry);
+    // A failed unwrap is not cached: the next read asks the provider again
+    // (an HSM may be back), and reports the failure itself if it is not.
+    key.then(
+      (unwrapped) => {
+        if (pending.get(at) !== entry) return;
+        pending.delete(at);
+        cache.set(at, unwrapped);
+      },
+      () => {
+        if (pending.get(at) === entry) pending.delete(at);
+      },
+    );
+    return key;
+  }
 
   async function find(db: Db, ref: ScopeRef): Promise<SecretKey | null> {
     const cached = cache.get(cacheKey(ref));
     if (cached) return cached;
+    const inFlight = pending.get(cacheKey(ref));
+    if (inFlight) return inFlight.key;
     const [row] = await db
       .select()
       .from(dataKeys)
       .where(and(eq(dataKeys.scope, ref.scope), eq(dataKeys.scopeId, ref.scopeId)));
     if (!row) return null;
-    const key = unwrapDataKey(keyring, row.id, row.wrapped, dataKeyAad(row.id, ref));
-    cache.set(cacheKey(ref), key);
-    return key;
+    return unwrapInto(ref, row);
   }
 
   async function getOrCreate(db: Db, ref: ScopeRef): Promise<SecretKey> {
@@ -64,7 +88,7 @@ export function createDataKeyStore(options: { keyring: Keyring }): DataKeyStore 
       .values({
         id,
         ...ref,
-        wrapped: wrapDataKey(keyring, key, dataKeyAad(id, ref)),
+        wrapped: await wrapDataKey(keyring, key, dataKeyAad(id, ref)),
         masterKeyId: keyring.activeId,
       })
       .onConflictDoNothing();
@@ -77,44 +101,81 @@ export function createDataKeyStore(options: { keyring: Keyring }): DataKeyStore 
     find,
     getOrCreate,
     prime(ref, row) {
-      if (cache.get(cacheKey(ref))?.id === row.id) return;
-      cache.set(cacheKey(ref), unwrapDataKey(keyring, row.id, row.wrapped, dataKeyAad(row.id, ref)));
+      const at = cacheKey(ref);
+      if (cache.get(at)?.id === row.id || pending.get(at)?.id === row.id) return;
+      cache.delete(at);
+      // Started now, awaited by the read that follows (find); its failure
+      // surfaces there, typed as decrypt_failed, and is handled here too so
+      // it is never an unhandled rejection.
+      unwrapInto(ref, row).catch(() => undefined);
     },
     forget(ref) {
-      if (ref) cache.delete(cacheKey(ref));
-      else cache.clear();
+      if (ref) {
+        cache.delete(cacheKey(ref));
+        pending.delete(cacheKey(ref));
+      } else {
+        cache.clear();
+        pending.clear();
+      }
     },
   };
 }
 
 export interface RotationReport {
+  /** The master key data keys are moved to (the keyring's active key). */
+  target: string;
   /** Data keys already wrapped by the active master key before this run. */
   current: number;
+  /** Data keys not under the active key when this run started. */
+  pending: number;
   /** Data keys re-wrapped by this run (or that would be, with dryRun). */
   rewrapped: number;
+  /** Of those, how many came from each former master key (by id). */
+  from: Record<string, number>;
   /** Data keys that could not be re-wrapped, with the reason (e.g. their master key is not in the keyring). */
   failed: { id: string; masterKeyId: string; reason: string }[];
   dryRun: boolean;
 }
 
+export interface RotationProgress {
+  /** Rows handled so far: re-wrapped or failed. */
+  done: number;
+  /** Rows that were not under the active key at the start. */
+  pending: number;
+  rewrapped: number;
+  failed: number;
+}
+
 /**
- * Re-wraps every data key under the active master key. Each row is its own
- * compare-and-set update (`where master_key_id = <old>`), so a run killed half
- * way leaves every row either old-wrapped or new-wrapped, both readable with a
- * keyring that holds both keys; running again finishes the rest.
+ * Re-wraps every data key under the keyring's active master key, whichever
+ * provider holds either key (environment key to HSM, HSM key to HSM key).
+ * Each row is its own compare-and-set update (`where master_key_id = <old>`),
+ * so a run killed half way leaves every row either old-wrapped or new-wrapped,
+ * both readable with a keyring that holds both keys; running again finishes
+ * the rest.
  */
 export async function rotateDataKeys(
   db: Db,
   keyring: Keyring,
-  options: { dryRun?: boolean; batchSize?: number; onProgress?: (done: number) => void } = {},
+  options: { dryRun?: boolean; batchSize?: number; onProgress?: (progress: RotationProgress) => void } = {},
 ): Promise<RotationReport> {
   const dryRun = options.dryRun ?? false;
   const batchSize = options.batchSize ?? 100;
   const [countRow] = await db
-    .select({ n: sql<number>`count(*)::int` })
-    .from(dataKeys)
-    .where(eq(dataKeys.masterKeyId, keyring.activeId));
-  const report: RotationReport = { current: countRow?.n ?? 0, rewrapped: 0, failed: [], dryRun };
+    .select({
+      current: sql<number>`count(*) filter (where ${dataKeys.masterKeyId} = ${keyring.activeId})::int`,
+      pending: sql<number>`count(*) filter (where ${dataKeys.masterKeyId} <> ${keyring.activeId})::int`,
+    })
+    .from(dataKeys);
+  const report: RotationReport = {
+    target: keyring.activeId,
+    current: countRow?.current ?? 0,
+    pending: countRow?.pending ?? 0,
+    rewrapped: 0,
+    from: {},
+    failed: [],
+    dryRun,
+  };
   // Keyset paging by id: rows re-wrapped behind us drop out of the filter,
   // and rows that failed are not read twice.
   let after = "";
@@ -130,9 +191,10 @@ export async function rotateDataKeys(
       const aad = dataKeyAad(row.id, ref);
       let rewrapped: Buffer;
       try {
-        rewrapped = wrapDataKey(keyring, unwrapDataKey(keyring, row.id, row.wrapped, aad), aad);
+        rewrapped = await wrapDataKey(keyring, await unwrapDataKey(keyring, row.id, row.wrapped, aad), aad);
       } catch (error) {
         report.failed.push({ id: row.id, masterKeyId: row.masterKeyId, reason: (error as Error).message });
+        options.onProgress?.(progressOf(report));
         continue;
       }
       if (!dryRun) {
@@ -142,11 +204,21 @@ export async function rotateDataKeys(
           .where(and(eq(dataKeys.id, row.id), eq(dataKeys.masterKeyId, row.masterKeyId)));
       }
       report.rewrapped += 1;
-      options.onProgress?.(report.rewrapped);
+      report.from[row.masterKeyId] = (report.from[row.masterKeyId] ?? 0) + 1;
+      options.onProgress?.(progressOf(report));
     }
     const last = batch.at(-1);
     if (!last || batch.length < batchSize) break;
     after = last.id;
   }
   return report;
+}
+
+function progressOf(report: RotationReport): RotationProgress {
+  return {
+    done: report.rewrapped + report.failed.length,
+    pending: report.pending,
+    rewrapped: report.rewrapped,
+    failed: report.failed.length,
+  };
 }

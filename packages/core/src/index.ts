@@ -46,7 +46,7 @@ export type { Workspace, App } from "./tenancy.ts";
 export { createToken, revokeToken, authenticateToken, ensureBootstrapToken } from "./tokens.ts";
 export type { CreatedToken, TokenInput } from "./tokens.ts";
 export { createDataKeyStore, rotateDataKeys, dataKeyAad } from "./data-keys.ts";
-export type { DataKeyStore, RotationReport, ScopeRef, SecretScope } from "./data-keys.ts";
+export type { DataKeyStore, RotationProgress, RotationReport, ScopeRef, SecretScope } from "./data-keys.ts";
 export { silentLogger } from "./logger.ts";
 export type { Logger } from "./logger.ts";
 export { checkReadiness } from "./readiness.ts";

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { CryptoError } from "./errors.ts";
-import { isValidKeyId, MAX_KEY_ID_LENGTH } from "./key-id.ts";
+import { isValidWrappingKeyId, MAX_KEY_ID_LENGTH } from "./key-id.ts";
 import { keyMaterial, type SecretKey } from "./secret-key.ts";
 
 // sealed = version (1) | key id length (1) | key id (utf8) | nonce (12) | ciphertext | tag (16)
@@ -9,7 +9,8 @@ const NONCE_LENGTH = 12;
 const TAG_LENGTH = 16;
 const ALGORITHM = "aes-256-gcm";
 
-interface SealedParts {
+/** The parts of a sealed blob; `header` is authenticated along with the caller's associated data. */
+export interface SealedParts {
   header: Buffer;
   keyId: string;
   nonce: Buffer;
@@ -77,12 +78,19 @@ export function sealedKeyId(sealed: Uint8Array): string {
   return parseSealed(sealed).keyId;
 }
 
-function encodeHeader(keyId: string): Buffer {
+/**
+ * The header of a sealed blob (format version, key id). Exported so that key
+ * providers sealing inside an HSM or a KMS write the same self-describing
+ * layout as {@link seal}: `header | nonce (12) | ciphertext | tag (16)`, with
+ * `header + aad` as the AES-GCM associated data.
+ */
+export function encodeHeader(keyId: string): Buffer {
   const id = Buffer.from(keyId, "utf8");
   return Buffer.concat([Buffer.from([FORMAT_VERSION, id.length]), id]);
 }
 
-function parseSealed(sealed: Uint8Array): SealedParts {
+/** Splits a blob in {@link seal}'s layout; throws `malformed_ciphertext` when it is not one. */
+export function parseSealed(sealed: Uint8Array): SealedParts {
   if (!(sealed instanceof Uint8Array)) {
     throw malformed("ciphertext must be bytes");
   }
@@ -103,7 +111,7 @@ function parseSealed(sealed: Uint8Array): SealedParts {
   }
   const keyId = blob.toString("latin1", 2, headerLength);
   // Valid ids are ASCII, so latin1 and utf8 agree; anything else is not ours.
-  if (!isValidKeyId(keyId)) {
+  if (!isValidWrappingKeyId(keyId)) {
     throw malformed("ciphertext names an invalid key id");
   }
   return {

@@ -7,7 +7,8 @@ export type CryptoErrorCode =
   | "decrypt_failed"
   | "unknown_key_id"
   | "malformed_ciphertext"
-  | "invalid_key";
+  | "invalid_key"
+  | "provider_failed";
 
 /**
  * Thrown by the crypto primitives. Messages describe what was wrong in terms

@@ -14,3 +14,16 @@ export const KEY_ID_RULE = "1-64 characters of A-Z a-z 0-9 _ -";
 export function isValidKeyId(id: string): boolean {
   return KEY_ID.test(id);
 }
+
+// A provider's key: a lowercase provider name, a colon, then the provider's
+// own name for the key (e.g. `pkcs11:switchyard-master-2`). The colon keeps
+// them apart from environment keys, whose ids can never contain one.
+const PROVIDER_KEY_ID = /^[a-z][a-z0-9]{0,15}:[A-Za-z0-9_.-]+$/;
+
+/**
+ * The id in a wrapped blob's header: an environment key's id (`k1`) or a
+ * provider's `<provider>:<key name>`, at most 64 characters either way.
+ */
+export function isValidWrappingKeyId(id: string): boolean {
+  return isValidKeyId(id) || (id.length <= MAX_KEY_ID_LENGTH && PROVIDER_KEY_ID.test(id));
+}

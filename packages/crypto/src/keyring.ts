@@ -1,69 +1,91 @@
 import { randomBytes } from "node:crypto";
 import { inspect } from "node:util";
-import { open, seal, sealedKeyId } from "./aead.ts";
+import { sealedKeyId } from "./aead.ts";
 import { CryptoError } from "./errors.ts";
+import { environmentKey, type KeyEncryptionProvider } from "./key-encryption.ts";
 import { KEY_LENGTH, type SecretKey } from "./secret-key.ts";
 
 /**
- * The master keys. The first (active) key seals; every key opens, so blobs
- * sealed before a rotation stay readable. Each blob names its key in its
- * header, which is how `open` picks the key without trial decryption.
+ * The master keys, each behind its provider (environment, PKCS#11, ...). The
+ * first (active) key wraps; every key unwraps, so blobs wrapped before a
+ * rotation, or by another provider during a migration, stay readable. Each
+ * blob names its key in its header, which is how `unwrap` picks the key
+ * without trial decryption.
  *
  * @example
  * const keyring = Keyring.fromKeys([SecretKey.generate("k2"), oldKey]);
- * const sealed = keyring.seal(bytes, "data-key:app/42");  // under k2
- * keyring.open(sealedUnderOldKey, "data-key:app/7");      // still opens
+ * const wrapped = await keyring.wrap(bytes, "data-key:app/42");   // under k2
+ * await keyring.unwrap(wrappedUnderOldKey, "data-key:app/7");     // still opens
  */
 export class Keyring {
   readonly activeId: string;
   readonly ids: readonly string[];
-  readonly #active: SecretKey;
-  readonly #keys: ReadonlyMap<string, SecretKey>;
+  readonly #active: KeyEncryptionProvider;
+  readonly #keys: ReadonlyMap<string, KeyEncryptionProvider>;
 
-  private constructor(active: SecretKey, keys: ReadonlyMap<string, SecretKey>) {
+  private constructor(active: KeyEncryptionProvider, keys: ReadonlyMap<string, KeyEncryptionProvider>) {
     this.#active = active;
     this.#keys = keys;
     this.activeId = active.id;
     this.ids = Object.freeze([...keys.keys()]);
   }
 
-  /** The first key is the active one. Throws `invalid_key` on no keys or a repeated id. */
+  /** Environment keys; the first is the active one. Throws `invalid_key` on no keys or a repeated id. */
   static fromKeys(keys: SecretKey[]): Keyring {
-    const [active] = keys;
+    return Keyring.fromProviders(keys.map(environmentKey));
+  }
+
+  /** Keys of any providers; the first is the active one. Throws `invalid_key` on none or a repeated id. */
+  static fromProviders(providers: readonly KeyEncryptionProvider[]): Keyring {
+    const [active] = providers;
     if (active === undefined) {
       throw new CryptoError("invalid_key", "a keyring needs at least one key");
     }
-    const byId = new Map<string, SecretKey>();
-    for (const key of keys) {
+    const byId = new Map<string, KeyEncryptionProvider>();
+    for (const provider of providers) {
       // Two keys under one id would make "the key named in the blob" ambiguous.
-      if (byId.has(key.id)) {
-        throw new CryptoError("invalid_key", `key id ${key.id} appears more than once in the keyring`);
+      if (byId.has(provider.id)) {
+        throw new CryptoError("invalid_key", `key id ${provider.id} appears more than once in the keyring`);
       }
-      byId.set(key.id, key);
+      byId.set(provider.id, provider);
     }
     return new Keyring(active, byId);
+  }
+
+  /** The same keys with `id` wrapping (`switchyard keys rotate --to`); `unknown_key_id` if it is not here. */
+  withActive(id: string): Keyring {
+    const active = this.#keys.get(id);
+    if (active === undefined) throw this.#unknown(id);
+    return Keyring.fromProviders([active, ...[...this.#keys.values()].filter((k) => k.id !== id)]);
   }
 
   has(id: string): boolean {
     return this.#keys.has(id);
   }
 
-  /** Seals with the active key. */
-  seal(plaintext: Uint8Array, aad: string | Uint8Array): Buffer {
-    return seal(this.#active, plaintext, aad);
+  /** The provider kind holding key `id` (`environment`, `pkcs11`, ...), or undefined. */
+  kindOf(id: string): string | undefined {
+    return this.#keys.get(id)?.kind;
   }
 
-  /** Opens with whichever key the blob names; `unknown_key_id` if it is not in the keyring. */
-  open(sealed: Uint8Array, aad: string | Uint8Array): Buffer {
-    const id = sealedKeyId(sealed);
+  /** Wraps with the active key. */
+  wrap(plaintext: Uint8Array, aad: string | Uint8Array): Promise<Buffer> {
+    return this.#active.wrap(plaintext, aadBytes(aad));
+  }
+
+  /** Unwraps with whichever key the blob names; `unknown_key_id` if it is not in the keyring. */
+  async unwrap(wrapped: Uint8Array, aad: string | Uint8Array): Promise<Buffer> {
+    const id = sealedKeyId(wrapped);
     const key = this.#keys.get(id);
-    if (key === undefined) {
-      throw new CryptoError(
-        "unknown_key_id",
-        `ciphertext was sealed with key ${id}, which is not in the keyring (it has ${this.ids.join(", ")})`,
-      );
-    }
-    return open(key, sealed, aad);
+    if (key === undefined) throw this.#unknown(id);
+    return key.unwrap(wrapped, aadBytes(aad));
+  }
+
+  #unknown(id: string): CryptoError {
+    return new CryptoError(
+      "unknown_key_id",
+      `ciphertext was sealed with key ${id}, which is not in the keyring (it has ${this.ids.join(", ")})`,
+    );
   }
 
   toString(): string {
@@ -77,6 +99,11 @@ export class Keyring {
   [inspect.custom](): string {
     return this.toString();
   }
+}
+
+function aadBytes(aad: string | Uint8Array): Buffer {
+  // An empty string stays empty here: seal refuses it with aad_required.
+  return typeof aad === "string" ? Buffer.from(aad, "utf8") : Buffer.from(aad.buffer, aad.byteOffset, aad.byteLength);
 }
 
 /**
