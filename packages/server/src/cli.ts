@@ -14,6 +14,7 @@ Commands:
   keys generate   print a new random master key
   keys rotate     re-wrap every data key under the active master key
   secrets         list, get, set, delete, import secrets of a running service
+  backup          create, verify or restore an encrypted backup of the database
 
 Run 'switchyard <command> --help' for a command's options.
 Configuration comes from SWITCHYARD_* variables and DATABASE_URL (see README).`,
@@ -66,6 +67,31 @@ Run 'switchyard secrets <verb> --help' for a verb's options.
 
 Example:
   switchyard secrets set API_KEY --app billing < api-key.txt`,
+  backup: `Usage: switchyard backup create --out FILE (--recipient age1... | --passphrase-file FILE) [--json]
+       switchyard backup verify FILE (--identity FILE | --passphrase-file FILE) [--json]
+       switchyard backup restore FILE (--identity FILE | --passphrase-file FILE) [--json]
+
+create   writes one consistent snapshot of the database (DATABASE_URL, or the
+         embedded one in SWITCHYARD_DATA_DIR, which the service must not hold
+         open) to a new file, encrypted with age: to each --recipient (an age
+         public key, repeatable; keep its identity file apart) or to the
+         passphrase on the first line of --passphrase-file. Secrets stay sealed
+         by their data keys, data keys stay wrapped: the backup holds no master
+         key. A manifest inside counts and digests every table.
+verify   reads a backup through without restoring: age authenticates every
+         chunk, and every table's row count and SHA-256 must match.
+restore  fills an EMPTY database (migrated first) from a backup, in one
+         transaction that commits only when the whole file checked out; a
+         database that holds anything is refused and left untouched. The
+         restored instance needs the master key(s) that wrapped the data keys.
+
+Progress goes to stderr on a terminal; --json prints one JSON object.
+Exit codes: 0 done, 1 refused (damaged or cut file, wrong key, database not
+empty, other migration level), 2 usage error.
+
+Example:
+  switchyard backup create --out nightly.age --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
+  switchyard backup verify nightly.age --identity backup-key.txt`,
 };
 
 /** Runs one CLI invocation; resolves to the process exit code. */
@@ -93,6 +119,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, print = (l: s
         if (!verb || verb === "--help" || verb === "-h") return help("secrets", print) + (verb ? 0 : 2);
         const { runSecrets } = await import("./commands/secrets.ts");
         return await runSecrets(rest, env, print);
+      }
+      case "backup": {
+        const verb = rest[0];
+        if (!verb || verb === "--help" || verb === "-h" || rest.includes("--help") || rest.includes("-h")) return help("backup", print) + (verb ? 0 : 2);
+        const { runBackup } = await import("./commands/backup.ts");
+        return await runBackup(rest, env, print);
       }
       default:
         console.error(`switchyard: unknown command ${JSON.stringify(command)}\n`);

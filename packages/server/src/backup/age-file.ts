@@ -1,0 +1,216 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { link, open, readFile, unlink } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { Decrypter, Encrypter, type Identity } from "age-encryption";
+import { BackupError } from "./format.ts";
+
+/** Who can open a backup: age recipients (`age1...`) or one passphrase. */
+export type SealingKeys = { recipients: string[] } | { passphrase: string };
+
+/** What opens a backup: age identities (`AGE-SECRET-KEY-1...`) or a passphrase. */
+export type OpeningKeys = { identities: string[] } | { passphrase: string };
+
+/** age's scrypt work factor for passphrases (its default); tests may lower it to stay fast. */
+export const DEFAULT_SCRYPT_LOG_N = 18;
+
+const AGE_MAGIC = "age-encryption.org/v1\n";
+
+/**
+ * Reads an age identity file: `AGE-SECRET-KEY-1...` lines, `#` comments and
+ * blank lines (the format `age-keygen` writes).
+ */
+export async function readIdentityFile(path: string): Promise<string[]> {
+  const text = await readKeyFile(path, "--identity");
+  const identities: string[] = [];
+  for (const [index, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    if (!/^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+$/.test(line)) {
+      throw new BackupError("usage", `--identity ${path}: line ${index + 1} is not an age identity (AGE-SECRET-KEY-1...)`);
+    }
+    identities.push(line);
+  }
+  if (identities.length === 0) throw new BackupError("usage", `--identity ${path} holds no age identity`);
+  return identities;
+}
+
+/** Reads a passphrase file: its first line, without the line ending. An empty one is refused. */
+export async function readPassphraseFile(path: string): Promise<string> {
+  const text = await readKeyFile(path, "--passphrase-file");
+  const passphrase = text.split(/\r?\n/)[0] ?? "";
+  if (passphrase === "") throw new BackupError("usage", `--passphrase-file ${path}: the first line is empty`);
+  return passphrase;
+}
+
+async function readKeyFile(path: string, flag: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new BackupError("usage", `${flag}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`, { cause: error });
+  }
+}
+
+function encrypterFor(keys: SealingKeys, scryptLogN: number): Encrypter {
+  const encrypter = new Encrypter();
+  if ("passphrase" in keys) {
+    encrypter.setPassphrase(keys.passphrase);
+    encrypter.setScryptWorkFactor(scryptLogN);
+    return encrypter;
+  }
+  if (keys.recipients.length === 0) throw new BackupError("usage", "give at least one --recipient or a --passphrase-file");
+  for (const recipient of keys.recipients) {
+    // typage accepts the prefix and checks the encoding only when it wraps a
+    // key; the same check up front names the recipient before any work.
+    if (!/^age1[02-9ac-hj-np-z]{58,}$/.test(recipient)) {
+      throw new BackupError("usage", `--recipient ${JSON.stringify(recipient)} is not an age recipient (age1... as age-keygen prints it)`);
+    }
+    try {
+      encrypter.addRecipient(recipient);
+    } catch (error) {
+      throw new BackupError("usage", `--recipient ${JSON.stringify(recipient)}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  return encrypter;
+}
+
+/** Checks that every recipient is one age can encrypt to, before any database work. */
+export async function checkSealingKeys(keys: SealingKeys): Promise<void> {
+  if ("passphrase" in keys) return;
+  try {
+    await encrypterFor(keys, DEFAULT_SCRYPT_LOG_N).encrypt(new Uint8Array(0));
+  } catch (error) {
+    if (error instanceof BackupError) throw error;
+    throw new BackupError("usage", `a --recipient is not a valid age recipient: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Encrypts `plaintext` with age into `path`, streaming (age seals 64 KiB
+ * chunks; nothing holds the whole file). The file is written beside its
+ * final name with mode 0600 and linked into place only when complete, so a
+ * failed backup never leaves a file that looks whole, and an existing file is
+ * never overwritten. Resolves to the file's size in bytes.
+ */
+export async function writeEncrypted(
+  path: string,
+  keys: SealingKeys,
+  plaintext: AsyncIterable<Buffer>,
+  options: { scryptLogN?: number } = {},
+): Promise<number> {
+  const encrypter = encrypterFor(keys, options.scryptLogN ?? DEFAULT_SCRYPT_LOG_N);
+  await refuseExisting(path);
+  const partial = `${path}.partial-${process.pid}`;
+  try {
+    const source = Readable.toWeb(Readable.from(plaintext)) as unknown as ReadableStream<Uint8Array>;
+    const sealed = await encrypter.encrypt(source);
+    await pipeline(Readable.fromWeb(sealed as unknown as NodeReadableStream<Uint8Array>), createWriteStream(partial, { flags: "wx", mode: 0o600 }));
+    await link(partial, path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "EEXIST") throw new BackupError("usage", `${path} already exists; backups are never overwritten`);
+      throw error;
+    });
+  } finally {
+    await unlink(partial).catch(() => {});
+  }
+  const handle = await open(path, "r");
+  try {
+    return (await handle.stat()).size;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function refuseExisting(path: string): Promise<void> {
+  const handle = await open(path, "r").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return null;
+    throw new BackupError("usage", `cannot write ${path} (${error.code ?? "error"})`, { cause: error });
+  });
+  if (handle) {
+    await handle.close();
+    throw new BackupError("usage", `${path} already exists; backups are never overwritten`);
+  }
+}
+
+/**
+ * Opens an age file and answers its plaintext as a stream of chunks. The
+ * header is checked before this resolves: a key that opens nothing is
+ * `backup_wrong_key`, a header that was altered `backup_corrupt`. Each 64 KiB
+ * chunk is authenticated as it is read, so an altered or cut payload throws
+ * `backup_corrupt` from the iteration, at the chunk where it is detected;
+ * callers must not trust what they read until the iteration has ended.
+ */
+export async function openEncrypted(path: string, keys: OpeningKeys): Promise<AsyncIterable<Buffer>> {
+  await checkMagic(path);
+  const decrypter = new Decrypter();
+  if ("passphrase" in keys) decrypter.addPassphrase(keys.passphrase);
+  else {
+    for (const identity of keys.identities) {
+      try {
+        decrypter.addIdentity(identity);
+      } catch (error) {
+        throw new BackupError("usage", `an identity is not one age knows: ${(error as Error).message}`, { cause: error });
+      }
+    }
+  }
+  // age tries identities in order: reaching this last one means none of the
+  // operator's keys matched, which is a wrong key, not a damaged file.
+  const sentinel = { reached: false };
+  const last: Identity = {
+    unwrapFileKey() {
+      sentinel.reached = true;
+      return null;
+    },
+  };
+  decrypter.addIdentity(last);
+  const file = Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>;
+  let plaintext: ReadableStream<Uint8Array>;
+  try {
+    plaintext = await decrypter.decrypt(file);
+  } catch (error) {
+    if (sentinel.reached) {
+      const what = "passphrase" in keys ? "the passphrase" : "none of the identities";
+      throw new BackupError("backup_wrong_key", `${what} opens ${path} (a wrong passphrase or identity, or a header that was altered)`, { cause: error });
+    }
+    throw new BackupError("backup_corrupt", `${path} is damaged: its age header does not authenticate (${(error as Error).message})`, { cause: error });
+  }
+  return authenticatedChunks(path, Readable.fromWeb(plaintext as unknown as NodeReadableStream<Uint8Array>));
+}
+
+async function* authenticatedChunks(path: string, plaintext: Readable): AsyncIterable<Buffer> {
+  let offset = 0;
+  try {
+    for await (const chunk of plaintext) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      offset += buffer.length;
+      yield buffer;
+    }
+  } catch (error) {
+    throw new BackupError(
+      "backup_corrupt",
+      `${path} is damaged: its content does not authenticate after ${offset} bytes of plaintext (altered or cut short)`,
+      { cause: error },
+    );
+  } finally {
+    plaintext.destroy();
+  }
+}
+
+async function checkMagic(path: string): Promise<void> {
+  const handle = await open(path, "r").catch((error: NodeJS.ErrnoException) => {
+    throw new BackupError("backup_unreadable", `cannot read ${path} (${error.code ?? "error"})`, { cause: error });
+  });
+  try {
+    const head = Buffer.alloc(AGE_MAGIC.length);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    if (bytesRead === 0) throw new BackupError("backup_not_age", `${path} is empty`);
+    if (head.subarray(0, bytesRead).toString("latin1") !== AGE_MAGIC) {
+      if (head.toString("latin1").startsWith("-----BEGIN")) {
+        throw new BackupError("backup_not_age", `${path} is ASCII-armored; de-armor it first (age -d reads it) or keep the binary file`);
+      }
+      throw new BackupError("backup_not_age", `${path} is not an age-encrypted file (no age-encryption.org/v1 header)`);
+    }
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,190 @@
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import {
+  BackupError,
+  checkMigrationLevel,
+  checkSealingKeys,
+  createBackup,
+  openBackup,
+  readIdentityFile,
+  readPassphraseFile,
+  restoreBackup,
+  verifyBackup,
+  type BackupHeader,
+  type BackupManifest,
+  type OpeningKeys,
+  type Progress,
+  type SealingKeys,
+} from "../backup/index.ts";
+import { parseConfig } from "../config.ts";
+import { createLogger } from "../logger.ts";
+import { openDatabase, pgliteDir } from "../runtime.ts";
+import { StartupError } from "../startup-error.ts";
+
+export interface BackupIo {
+  /** Progress lines go here, rewritten in place; only when it is a terminal. */
+  progress: ((text: string) => void) | null;
+  error(line: string): void;
+}
+
+const processIo = (): BackupIo => ({
+  progress: process.stderr.isTTY ? (text) => process.stderr.write(`\r\x1b[2K${text}`) : null,
+  error: (line) => console.error(line),
+});
+
+/**
+ * `switchyard backup create|verify|restore`. Resolves to the exit code: 0
+ * done, 1 the backup or the database was refused (damaged, wrong key, not
+ * empty...), 2 a usage error. With `--json`, stdout carries one JSON object,
+ * `{ok: true, ...}` or `{ok: false, error: {code, message}}`.
+ *
+ * @example
+ * // switchyard backup create --out nightly.age --recipient age1...
+ * await runBackup(["create", "--out", "nightly.age", "--recipient", "age1..."], process.env, console.log);
+ */
+export async function runBackup(args: string[], env: NodeJS.ProcessEnv, print: (line: string) => void, io: BackupIo = processIo()): Promise<number> {
+  const [verb = "", ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      out: { type: "string" },
+      recipient: { type: "string", multiple: true },
+      identity: { type: "string", multiple: true },
+      "passphrase-file": { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const json = values.json ?? false;
+  try {
+    if (verb === "create") {
+      if (positionals.length) throw new BackupError("usage", `backup create takes no file argument; use --out FILE (got ${JSON.stringify(positionals[0])})`);
+      if (!values.out) throw new BackupError("usage", "backup create needs --out FILE");
+      const keys = await sealingKeys(values.recipient ?? [], values["passphrase-file"]);
+      const config = parseConfig(env);
+      if (!config.databaseUrl && !existsSync(pgliteDir(config))) {
+        throw new BackupError("usage", `there is no embedded database in ${pgliteDir(config)} (set SWITCHYARD_DATA_DIR, or DATABASE_URL for PostgreSQL)`);
+      }
+      const database = await openDatabase(config, createLogger({ ...config, logLevel: "warn" }), "backup");
+      try {
+        const made = await createBackup(database.db, { out: values.out, keys, onProgress: progress(io) });
+        endProgress(io);
+        report(print, json, { ok: true, file: values.out, bytes: made.bytes, manifest: made.manifest }, () => summary("wrote", values.out!, made.header, made.manifest, made.bytes));
+      } finally {
+        await database.close();
+      }
+      return 0;
+    }
+    if (verb === "verify" || verb === "restore") {
+      if (values.out || values.recipient) throw new BackupError("usage", `backup ${verb} takes --identity FILE or --passphrase-file FILE, not --out or --recipient`);
+      if (positionals.length !== 1) throw new BackupError("usage", `backup ${verb} takes one FILE (got ${positionals.length})`);
+      const path = positionals[0]!;
+      const keys = await openingKeys(values.identity ?? [], values["passphrase-file"]);
+      if (verb === "verify") {
+        const { header, manifest } = await verifyBackup(path, keys, { onProgress: progress(io) });
+        endProgress(io);
+        report(print, json, { ok: true, file: path, manifest }, () => [
+          `${path}: authentic; every table's row count and SHA-256 match the manifest`,
+          ...summary("holds", path, header, manifest, null).slice(1),
+        ]);
+        return 0;
+      }
+      const reader = await openBackup(path, keys);
+      await checkMigrationLevel(reader.header);
+      const config = parseConfig(env);
+      const where = config.databaseUrl ? "the PostgreSQL database of DATABASE_URL" : `the embedded database in ${pgliteDir(config)}`;
+      const database = await openDatabase(config, createLogger({ ...config, logLevel: "warn" }), "restore");
+      try {
+        const manifest = await restoreBackup(database.db, reader, { onProgress: progress(io) });
+        endProgress(io);
+        report(print, json, { ok: true, file: path, target: config.databaseUrl ? "postgres" : "pglite", manifest }, () => [
+          `restored ${path} into ${where}; every table's row count and SHA-256 matched the manifest`,
+          ...summary("holds", path, reader.header, manifest, null).slice(1),
+          `start switchyard with the master key(s) that wrapped the data keys (${reader.header.master_key_ids.join(", ") || "none yet"}): the backup holds no master key`,
+        ]);
+      } finally {
+        await database.close();
+      }
+      return 0;
+    }
+    throw new BackupError("usage", `unknown backup command ${JSON.stringify(verb)}; run 'switchyard backup --help'`);
+  } catch (error) {
+    endProgress(io);
+    if (error instanceof StartupError) throw error;
+    if (!(error instanceof BackupError)) {
+      // A database or file system failure: said plainly, with its cause, never as a stack trace.
+      const cause = (error as Error).cause instanceof Error ? `: ${((error as Error).cause as Error).message}` : "";
+      const message = `backup ${verb} failed: ${(error as Error).message.split("\n")[0]}${cause}`;
+      if (json) print(JSON.stringify({ ok: false, error: { code: "failed", message } }));
+      io.error(`switchyard: ${message}`);
+      return 1;
+    }
+    if (json) print(JSON.stringify({ ok: false, error: { code: error.code, message: error.message } }));
+    io.error(`switchyard: ${error.message}`);
+    return error.code === "usage" ? 2 : 1;
+  }
+}
+
+async function sealingKeys(recipients: string[], passphraseFile: string | undefined): Promise<SealingKeys> {
+  if (recipients.length > 0 && passphraseFile) throw new BackupError("usage", "give --recipient or --passphrase-file, not both (age encrypts to one or the other)");
+  if (passphraseFile) return { passphrase: await readPassphraseFile(passphraseFile) };
+  if (recipients.length === 0) throw new BackupError("usage", "backup create needs --recipient age1... (repeatable) or --passphrase-file FILE");
+  const keys = { recipients };
+  await checkSealingKeys(keys);
+  return keys;
+}
+
+async function openingKeys(identityFiles: string[], passphraseFile: string | undefined): Promise<OpeningKeys> {
+  if (identityFiles.length > 0 && passphraseFile) throw new BackupError("usage", "give --identity or --passphrase-file, not both");
+  if (passphraseFile) return { passphrase: await readPassphraseFile(passphraseFile) };
+  if (identityFiles.length === 0) throw new BackupError("usage", "give --identity FILE (an age identity file) or --passphrase-file FILE");
+  const identities: string[] = [];
+  for (const file of identityFiles) identities.push(...(await readIdentityFile(file)));
+  return { identities };
+}
+
+/** Progress on a terminal: at most ~5 updates a second. */
+function progress(io: BackupIo): Progress | undefined {
+  const write = io.progress;
+  if (!write) return undefined;
+  let last = 0;
+  return (table, done, total) => {
+    const now = Date.now();
+    if (now - last < 200 && done < total) return;
+    last = now;
+    write(`${table}: ${done.toLocaleString("en-US")} / ${total.toLocaleString("en-US")} rows`);
+  };
+}
+
+function endProgress(io: BackupIo): void {
+  io.progress?.("");
+}
+
+function report(print: (line: string) => void, json: boolean, value: Record<string, unknown>, text: () => string[]): void {
+  if (json) print(JSON.stringify(value));
+  else for (const line of text()) print(line);
+}
+
+function summary(verb: string, path: string, header: BackupHeader, manifest: BackupManifest, bytes: number | null): string[] {
+  const tables = Object.entries(manifest.tables);
+  const rows = tables.reduce((sum, [, t]) => sum + t.rows, 0);
+  const width = Math.max(...tables.map(([name]) => name.length));
+  return [
+    `${verb} ${path}${bytes === null ? "" : ` (${formatBytes(bytes)})`}`,
+    `made ${header.created_at} at migration ${header.migrations.last} (${header.migrations.count}); ${tables.length} tables, ${rows.toLocaleString("en-US")} rows`,
+    ...tables.map(([name, t]) => `  ${name.padEnd(width)}  ${String(t.rows).padStart(9)} rows  sha256 ${t.sha256.slice(0, 16)}…`),
+    `data keys wrapped by master key(s): ${header.master_key_ids.join(", ") || "none yet"}`,
+  ];
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** For `keys rotate`: a StartupError that says how to skip the backup it could not take. */
+export function backupFailed(error: unknown): StartupError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new StartupError(`the backup before rotation failed: ${message}; nothing was rotated (--no-backup skips it)`, 1);
+}
