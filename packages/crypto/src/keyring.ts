@@ -59,6 +59,11 @@ export class Keyring {
     return Keyring.fromProviders([active, ...[...this.#keys.values()].filter((k) => k.id !== id)]);
   }
 
+  /** Every key, the active one first: to build a keyring from several sources. */
+  get providers(): readonly KeyEncryptionProvider[] {
+    return [...this.#keys.values()];
+  }
+
   has(id: string): boolean {
     return this.#keys.has(id);
   }

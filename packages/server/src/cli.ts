@@ -12,7 +12,7 @@ Commands:
   serve           start the service (HTTP API, workers)
   migrate         apply pending database migrations
   keys generate   print a new random master key
-  keys rotate     re-wrap every data key under the active master key
+  keys rotate     re-wrap every data key under one master key (--to pkcs11)
   secrets         list, get, set, delete, import secrets of a running service
   backup          create, verify or restore an encrypted backup of the database
 
@@ -33,14 +33,28 @@ Options:
 Applies pending migrations to the configured database and exits. Safe to run
 from several processes at once; the service also migrates at start.`,
   keys: `Usage: switchyard keys generate [--id <id>]
-       switchyard keys rotate [--dry-run]
+       switchyard keys rotate [--to pkcs11|environment|<key id>] [--dry-run] [--json]
 
 generate  prints a new base64 master key (with --id, as an id:key entry for
           SWITCHYARD_MASTER_KEYS). Store it in your secret manager.
-rotate    re-wraps every data key under the active (first) master key of
-          SWITCHYARD_MASTER_KEYS; older keys must stay listed until it
-          finishes. Resumable: killed half way, run it again. --dry-run reports
-          what would change.`,
+rotate    re-wraps every data key under one master key: by default the one
+          that wraps at start (the HSM's first SWITCHYARD_PKCS11_KEY_LABEL
+          when SWITCHYARD_PKCS11_* is set, else the first entry of
+          SWITCHYARD_MASTER_KEYS). Every key that wrapped something must stay
+          configured until it finishes. Resumable: killed half way, run it
+          again. Secrets themselves are not re-encrypted.
+
+Options (rotate):
+  --to <where>   pkcs11: the HSM's first key label; environment: the first
+                 environment key; or a key id (pkcs11:master-2, k2)
+  --dry-run      report what would change, write nothing
+  --json         print one JSON object (target, rewrapped, from, failed)
+
+Examples:
+  # environment key -> HSM: configure both, move, then drop the environment key
+  SWITCHYARD_MASTER_KEY=... SWITCHYARD_PKCS11_MODULE=... switchyard keys rotate --to pkcs11
+  # HSM key 1 -> HSM key 2
+  SWITCHYARD_PKCS11_KEY_LABEL=master-2,master-1 switchyard keys rotate`,
   secrets: `Usage: switchyard secrets <verb> [arguments] (--app <id|name> | --workspace <id|name> | --global)
 
 Manages the secrets of a running service through its admin API, at
@@ -200,7 +214,13 @@ async function keysCommand(args: string[], env: NodeJS.ProcessEnv, print: (l: st
   const [verb, ...rest] = args;
   const { values } = parseArgs({
     args: rest,
-    options: { id: { type: "string" }, "dry-run": { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+    options: {
+      id: { type: "string" },
+      to: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (values.help || !verb || verb === "--help" || verb === "-h") return help("keys", print) + (verb ? 0 : 2);
   const { runKeysGenerate, runKeysRotate } = await import("./commands/keys.ts");
@@ -209,7 +229,7 @@ async function keysCommand(args: string[], env: NodeJS.ProcessEnv, print: (l: st
     return 0;
   }
   if (verb === "rotate") {
-    await runKeysRotate(parseConfig(env), values["dry-run"] ?? false, print);
+    await runKeysRotate(parseConfig(env), { dryRun: values["dry-run"] ?? false, to: values.to, json: values.json ?? false }, print);
     return 0;
   }
   console.error(`switchyard: unknown keys command ${JSON.stringify(verb)}`);

@@ -49,6 +49,14 @@ const schema = z.object({
   SWITCHYARD_DB_POOL: int(1, 500).default(10),
   SWITCHYARD_MASTER_KEY: z.string().optional(),
   SWITCHYARD_MASTER_KEYS: z.string().optional(),
+  SWITCHYARD_PKCS11_MODULE: z.string().min(1).optional(),
+  SWITCHYARD_PKCS11_SLOT: z.string().regex(/^\d{1,20}$/, "must be a slot id, a whole number as the token's tools print it (softhsm2-util --show-slots)").optional(),
+  SWITCHYARD_PKCS11_TOKEN_LABEL: z.string().min(1).max(32, "must be at most 32 characters, as PKCS#11 token labels are").optional(),
+  SWITCHYARD_PKCS11_KEY_LABEL: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,57}(,[A-Za-z0-9_.-]{1,57})*$/, "must be a key label (1-57 characters of A-Z a-z 0-9 _ . -), or several separated by commas, the first wrapping new data keys")
+    .optional(),
+  SWITCHYARD_PKCS11_PIN_FILE: z.string().min(1).optional(),
   SWITCHYARD_SECRET_MAX_BYTES: int(1, 16 * 1024 * 1024).default(65536),
   SWITCHYARD_SECRET_VERSIONS: int(1, 1000).default(20),
   SWITCHYARD_SECRET_CACHE_TTL_MS: int(0, 3_600_000).default(30_000),
@@ -118,6 +126,8 @@ export interface Config extends ServiceSettings {
   dbPool: number;
   masterKey: string | undefined;
   masterKeys: string | undefined;
+  /** The PKCS#11 token holding master keys (SWITCHYARD_PKCS11_*), or null when none is configured. */
+  pkcs11: Pkcs11Config | null;
   maxBodyBytes: number;
   /** Inbound SMTP listener address (SWITCHYARD_SMTP_LISTEN), or null when off. */
   smtpListen: { host: string; port: number } | null;
@@ -152,6 +162,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new StartupError("invalid configuration:\n  SWITCHYARD_SMTP_LISTEN needs SWITCHYARD_INBOUND_DOMAIN: trigger addresses are <trigger id>@<that domain>");
   }
   const known = new Set(Object.keys(schema.shape));
+  const pkcs11 = pkcs11Config(v);
   return {
     dev: v.SWITCHYARD_DEV,
     host: v.SWITCHYARD_HOST,
@@ -161,6 +172,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     dbPool: v.SWITCHYARD_DB_POOL,
     masterKey: v.SWITCHYARD_MASTER_KEY,
     masterKeys: v.SWITCHYARD_MASTER_KEYS,
+    pkcs11,
     secretMaxBytes: v.SWITCHYARD_SECRET_MAX_BYTES,
     secretVersionsKept: v.SWITCHYARD_SECRET_VERSIONS,
     secretCacheTtlMs: v.SWITCHYARD_SECRET_CACHE_TTL_MS,
@@ -198,6 +210,36 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     unknownVariables: Object.keys(present).filter(
       (k) => k.startsWith("SWITCHYARD_") && !known.has(k) && !CLIENT_VARIABLES.has(k),
     ),
+  };
+}
+
+/** Where the HSM's master keys are; the PIN stays in its file until the keys are loaded. */
+export interface Pkcs11Config {
+  module: string;
+  slot: bigint | undefined;
+  tokenLabel: string | undefined;
+  /** The first wraps new data keys; all unwrap. */
+  keyLabels: string[];
+  pinFile: string;
+}
+
+/** SWITCHYARD_PKCS11_*: all or nothing, and exactly one of the slot and the token label. */
+function pkcs11Config(v: z.infer<typeof schema>): Pkcs11Config | null {
+  const set = (["SWITCHYARD_PKCS11_MODULE", "SWITCHYARD_PKCS11_SLOT", "SWITCHYARD_PKCS11_TOKEN_LABEL", "SWITCHYARD_PKCS11_KEY_LABEL", "SWITCHYARD_PKCS11_PIN_FILE"] as const).filter((name) => v[name] !== undefined);
+  if (set.length === 0) return null;
+  const missing = (["SWITCHYARD_PKCS11_MODULE", "SWITCHYARD_PKCS11_KEY_LABEL", "SWITCHYARD_PKCS11_PIN_FILE"] as const).filter((name) => v[name] === undefined);
+  if (missing.length > 0) {
+    throw new StartupError(`invalid configuration:\n  ${missing.join(", ")}: needed with ${set.join(", ")} (a PKCS#11 token needs its module, key label and PIN file)`);
+  }
+  if ((v.SWITCHYARD_PKCS11_SLOT === undefined) === (v.SWITCHYARD_PKCS11_TOKEN_LABEL === undefined)) {
+    throw new StartupError("invalid configuration:\n  SWITCHYARD_PKCS11_SLOT, SWITCHYARD_PKCS11_TOKEN_LABEL: set exactly one to choose the token");
+  }
+  return {
+    module: v.SWITCHYARD_PKCS11_MODULE!,
+    slot: v.SWITCHYARD_PKCS11_SLOT === undefined ? undefined : BigInt(v.SWITCHYARD_PKCS11_SLOT),
+    tokenLabel: v.SWITCHYARD_PKCS11_TOKEN_LABEL,
+    keyLabels: v.SWITCHYARD_PKCS11_KEY_LABEL!.split(","),
+    pinFile: v.SWITCHYARD_PKCS11_PIN_FILE!,
   };
 }
 

@@ -1,7 +1,8 @@
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { generateMasterKey, parseKeyring, type Keyring } from "@switchyard/crypto";
-import type { Config } from "./config.ts";
+import { generateMasterKey, Keyring, parseKeyring } from "@switchyard/crypto";
+import type { Pkcs11Token } from "@switchyard/pkcs11";
+import type { Config, Pkcs11Config } from "./config.ts";
 import { StartupError } from "./startup-error.ts";
 
 export const DEV_KEY_FILE = "master.key";
@@ -10,25 +11,79 @@ export interface LoadedKeyring {
   keyring: Keyring;
   /** Set when dev mode generated or read the key from the data folder. */
   devKeyFile?: { path: string; created: boolean };
+  /** The HSM's token and label, when SWITCHYARD_PKCS11_* is set. */
+  pkcs11?: { tokenLabel: string; keyIds: string[] };
+  /** Releases what the keys hold (the PKCS#11 session); the keyring is unusable after. */
+  close(): void;
 }
 
 /**
- * Builds the master keyring from the configuration before any database work.
- * Outside dev mode a missing or bad key stops the start. In dev mode alone a
- * missing key is generated once into the data folder (mode 0600) and read from
- * there afterwards; there is never an unencrypted mode.
+ * Builds the master keyring from the configuration before any database work:
+ * the HSM's keys (SWITCHYARD_PKCS11_*) first, so the HSM wraps new data keys
+ * once it is configured, then the environment's (SWITCHYARD_MASTER_KEY(S)),
+ * which still unwrap what they wrapped until `keys rotate --to pkcs11` has
+ * moved it. Outside dev mode a missing or bad key, and any PKCS#11 refusal (a
+ * missing module, token or key, a wrong PIN), stops the start with its own
+ * message. In dev mode alone, with no HSM and no key, one is generated into
+ * the data folder (mode 0600) and read from there afterwards; there is never
+ * an unencrypted mode.
  */
 export async function loadKeyring(config: Config): Promise<LoadedKeyring> {
   const parsed = parseKeyring({ masterKey: config.masterKey, masterKeys: config.masterKeys, allowWeak: config.dev });
-  if (parsed.ok) return { keyring: parsed.value };
-  if (parsed.error.code !== "missing_key" || !config.dev) {
+  const needsEnvironmentKey = config.pkcs11 === null;
+  if (!parsed.ok && (parsed.error.code !== "missing_key" || (needsEnvironmentKey && !config.dev))) {
     throw new StartupError(`cannot start: ${parsed.error.message}`);
   }
-  const path = join(config.dataDir, DEV_KEY_FILE);
-  const { key, created } = await readOrCreateDevKey(path);
-  const fromFile = parseKeyring({ masterKey: key, allowWeak: true });
-  if (!fromFile.ok) throw new StartupError(`cannot start: the dev key in ${path} is unusable: ${fromFile.error.message}`);
-  return { keyring: fromFile.value, devKeyFile: { path, created } };
+  let environment = parsed.ok ? parsed.value : null;
+  let devKeyFile: LoadedKeyring["devKeyFile"];
+  if (environment === null && needsEnvironmentKey) {
+    const path = join(config.dataDir, DEV_KEY_FILE);
+    const { key, created } = await readOrCreateDevKey(path);
+    const fromFile = parseKeyring({ masterKey: key, allowWeak: true });
+    if (!fromFile.ok) throw new StartupError(`cannot start: the dev key in ${path} is unusable: ${fromFile.error.message}`);
+    environment = fromFile.value;
+    devKeyFile = { path, created };
+  }
+  const token = config.pkcs11 ? await openToken(config.pkcs11) : null;
+  const providers = [...(token?.keys ?? []), ...(environment?.providers ?? [])];
+  let keyring: Keyring;
+  try {
+    keyring = Keyring.fromProviders(providers);
+  } catch (error) {
+    token?.close();
+    throw new StartupError(`cannot start: ${(error as Error).message}`);
+  }
+  return {
+    keyring,
+    ...(devKeyFile ? { devKeyFile } : {}),
+    ...(token ? { pkcs11: { tokenLabel: token.tokenLabel, keyIds: token.keys.map((k) => k.id) } } : {}),
+    close: () => token?.close(),
+  };
+}
+
+async function openToken(settings: Pkcs11Config): Promise<Pkcs11Token> {
+  const pin = await readPin(settings.pinFile);
+  // Loaded only when configured: the native binding stays out of every other start.
+  const { openPkcs11Token, Pkcs11Error } = await import("@switchyard/pkcs11");
+  try {
+    return openPkcs11Token({ module: settings.module, slot: settings.slot, tokenLabel: settings.tokenLabel, keyLabels: settings.keyLabels, pin });
+  } catch (error) {
+    if (error instanceof Pkcs11Error) throw new StartupError(`cannot start: ${error.message}`);
+    throw error;
+  }
+}
+
+async function readPin(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new StartupError(`cannot start: SWITCHYARD_PKCS11_PIN_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  // One line; the newline an editor or `echo` adds is not part of the PIN.
+  const pin = text.replace(/\r?\n$/, "");
+  if (pin === "" || pin.includes("\n")) throw new StartupError(`cannot start: SWITCHYARD_PKCS11_PIN_FILE: ${path} must hold the PIN on one line`);
+  return pin;
 }
 
 async function readOrCreateDevKey(path: string): Promise<{ key: string; created: boolean }> {

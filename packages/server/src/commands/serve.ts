@@ -129,6 +129,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
         await smtpListener?.stop();
         await services.stop();
         await database.close();
+        loaded.close();
         logger.info({}, "stopped");
       })();
       return stopping;
@@ -143,6 +144,13 @@ function warnAboutSetup(config: Config, loaded: LoadedKeyring, logger: Logger): 
     logger.info({}, "DEV MODE: no SWITCHYARD_SMTP_URL; email.send is captured into the send log, not sent");
   } else if (!config.smtpUrl) {
     logger.warn({}, "outbound email is not configured (SWITCHYARD_SMTP_URL): email.send fails with not_configured unless an app sets its own SMTP_URL secret");
+  }
+  if (loaded.pkcs11) {
+    logger.info({ token: loaded.pkcs11.tokenLabel, keys: loaded.pkcs11.keyIds, wrapping: loaded.keyring.activeId }, "master keys held in the PKCS#11 token");
+    const remaining = loaded.keyring.ids.filter((id) => loaded.keyring.kindOf(id) === "environment");
+    if (remaining.length > 0) {
+      logger.warn({ keys: remaining }, "environment master keys are still configured beside the HSM: run `switchyard keys rotate --to pkcs11`, then remove SWITCHYARD_MASTER_KEY(S)");
+    }
   }
   if (loaded.devKeyFile?.created) {
     logger.warn(
