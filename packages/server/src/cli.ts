@@ -84,6 +84,7 @@ Example:
   backup: `Usage: switchyard backup create --out FILE (--recipient age1... | --passphrase-file FILE) [--json]
        switchyard backup verify FILE (--identity FILE | --passphrase-file FILE) [--json]
        switchyard backup restore FILE (--identity FILE | --passphrase-file FILE) [--json]
+       switchyard backup keygen --out FILE [--json]
 
 create   writes one consistent snapshot of the database (DATABASE_URL, or the
          embedded one in SWITCHYARD_DATA_DIR, which the service must not hold
@@ -98,6 +99,8 @@ restore  fills an EMPTY database (migrated first) from a backup, in one
          transaction that commits only when the whole file checked out; a
          database that holds anything is refused and left untouched. The
          restored instance needs the master key(s) that wrapped the data keys.
+keygen   writes a new age identity file (mode 0600) and prints its recipient
+         (age1...), for operators without age-keygen.
 
 Progress goes to stderr on a terminal; --json prints one JSON object.
 Exit codes: 0 done, 1 refused (damaged or cut file, wrong key, database not

@@ -6,3 +6,18 @@ export type { RunningServer, Role } from "./commands/serve.ts";
 export { StartupError } from "./startup-error.ts";
 export { createServices, DEFAULT_SERVICE_SETTINGS } from "./services.ts";
 export type { Services, ServiceSettings } from "./services.ts";
+export {
+  BACKUP_TABLES,
+  SKIPPED_TABLES,
+  BackupError,
+  createBackup,
+  verifyBackup,
+  openBackup,
+  restoreBackup,
+  tableDigests,
+  nonEmptyTables,
+  generateBackupIdentity,
+  openEncrypted,
+  writeEncrypted,
+} from "./backup/index.ts";
+export type { BackupErrorCode, BackupHeader, BackupManifest, OpeningKeys, SealingKeys } from "./backup/index.ts";

@@ -3,7 +3,7 @@ import { link, open, readFile, unlink } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
-import { Decrypter, Encrypter, type Identity } from "age-encryption";
+import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient, type Identity } from "age-encryption";
 import { BackupError } from "./format.ts";
 
 /** Who can open a backup: age recipients (`age1...`) or one passphrase. */
@@ -16,6 +16,16 @@ export type OpeningKeys = { identities: string[] } | { passphrase: string };
 export const DEFAULT_SCRYPT_LOG_N = 18;
 
 const AGE_MAGIC = "age-encryption.org/v1\n";
+
+/**
+ * A new X25519 key pair for backups: the identity file's text (keep it away
+ * from the backups, like age-keygen's output) and its recipient (`age1...`).
+ */
+export async function generateBackupIdentity(): Promise<{ identityFile: string; recipient: string }> {
+  const identity = await generateX25519Identity();
+  const recipient = await identityToRecipient(identity);
+  return { identityFile: `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`, recipient };
+}
 
 /**
  * Reads an age identity file: `AGE-SECRET-KEY-1...` lines, `#` comments and

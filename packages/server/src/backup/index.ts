@@ -11,7 +11,7 @@ export type { BackupTable } from "./tables.ts";
 export { tableDigests, type Progress } from "./snapshot.ts";
 export { checkMigrationLevel, nonEmptyTables, restoreBackup } from "./restore.ts";
 export type { BackupReader } from "./reader.ts";
-export { checkSealingKeys, readIdentityFile, readPassphraseFile, DEFAULT_SCRYPT_LOG_N } from "./age-file.ts";
+export { openEncrypted, writeEncrypted, checkSealingKeys, generateBackupIdentity, readIdentityFile, readPassphraseFile, DEFAULT_SCRYPT_LOG_N } from "./age-file.ts";
 export type { OpeningKeys, SealingKeys } from "./age-file.ts";
 
 /**

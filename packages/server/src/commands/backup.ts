@@ -1,10 +1,12 @@
 import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import {
   BackupError,
   checkMigrationLevel,
   checkSealingKeys,
   createBackup,
+  generateBackupIdentity,
   openBackup,
   readIdentityFile,
   readPassphraseFile,
@@ -73,6 +75,18 @@ export async function runBackup(args: string[], env: NodeJS.ProcessEnv, print: (
       } finally {
         await database.close();
       }
+      return 0;
+    }
+    if (verb === "keygen") {
+      if (!values.out || positionals.length) throw new BackupError("usage", "backup keygen needs --out FILE (the identity file to write) and nothing else");
+      const { identityFile, recipient } = await generateBackupIdentity();
+      await writeFile(values.out, identityFile, { mode: 0o600, flag: "wx" }).catch((error: NodeJS.ErrnoException) => {
+        throw new BackupError("usage", error.code === "EEXIST" ? `${values.out} already exists` : `cannot write ${values.out} (${error.code ?? "error"})`, { cause: error });
+      });
+      report(print, json, { ok: true, identity_file: values.out, recipient }, () => [
+        recipient,
+        `the identity that opens backups made with it is in ${values.out}: keep it apart from them (not beside the backups, not in the database's host)`,
+      ]);
       return 0;
     }
     if (verb === "verify" || verb === "restore") {
