@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createApp, createSecretsService, type Principal, type SecretsService } from "@switchyard/core";
-import { parseKeyring } from "@switchyard/crypto";
+import { parseKeyring, type Keyring } from "@switchyard/crypto";
 import { connect, migrate, type Database, type Driver } from "@switchyard/db";
 import { createScratchDatabase } from "../support/scratch-postgres.ts";
 
@@ -26,6 +26,8 @@ export interface FixtureOptions {
   pglite: boolean;
   /** A URL to a PostgreSQL database whose user may create databases. */
   adminUrl: string;
+  /** The master keyring (an HSM's, say); a random environment key by default. */
+  keyring?: Keyring;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function openFixture(options: FixtureOptions): Promise<SecretsFixtu
     cleanups.push(() => database.close());
     await migrate(database.db);
 
-    const keyring = parseKeyring({ masterKey: randomBytes(32).toString("base64") });
+    const keyring = options.keyring ? { ok: true as const, value: options.keyring } : parseKeyring({ masterKey: randomBytes(32).toString("base64") });
     if (!keyring.ok) throw new Error(`bench keyring refused: ${keyring.error.message}`);
 
     const service = createSecretsService({ database, keyring: keyring.value });

@@ -6,10 +6,16 @@
  * pnpm --filter @switchyard/bench bench:secrets            # PostgreSQL on 127.0.0.1:5432
  * pnpm --filter @switchyard/bench bench:secrets --quick    # smoke run, a few seconds
  * pnpm --filter @switchyard/bench bench:secrets --pglite   # embedded PGlite instead
+ *
+ * With SoftHSM2 installed, the uncached read is also measured with the master
+ * key in a PKCS#11 token (a temporary SoftHSM2 token), beside the environment
+ * keyring: every call unwraps its data key inside the token.
  */
 import { parseArgs } from "node:util";
 import type { Principal } from "@switchyard/core";
-import { open, seal, SecretKey } from "@switchyard/crypto";
+import { generateDataKey, Keyring, open, seal, SecretKey, unwrapDataKey, wrapDataKey } from "@switchyard/crypto";
+import { openPkcs11Token, type Pkcs11Token } from "@switchyard/pkcs11";
+import { createSoftHsm, softHsmAvailable, type SoftHsm } from "../../test/support/softhsm.ts";
 import { machineInfo } from "../support/machine.ts";
 import { asyncCase, interleave, syncCase, type InterleaveOptions } from "../support/measure.ts";
 import { formatNs, type Summary } from "../support/stats.ts";
@@ -44,6 +50,9 @@ const CASES = {
   uncachedSame: "uncached resolve, same run (no audit write)",
   uncachedNew: "uncached resolve, new run (+ audit insert)",
   roundTrip: "database round trip (select 1), for scale",
+  unwrapEnvironment: "data key unwrap, environment keyring",
+  unwrapPkcs11: "data key unwrap, PKCS#11 (SoftHSM2)",
+  uncachedPkcs11: "uncached resolve, same run, PKCS#11 (SoftHSM2)",
 } as const;
 
 /** The short key of a case (`bare`, `cached`, ...) for --json readers. */
@@ -89,6 +98,13 @@ async function main(): Promise<void> {
   const started = performance.now();
 
   const fixture = await openFixture({ pglite: values.pglite, adminUrl: values.url });
+  // The same fixture with the master key in a SoftHSM2 token, when there is one.
+  let hsm: { softhsm: SoftHsm; token: Pkcs11Token; fixture: SecretsFixture } | null = null;
+  if (softHsmAvailable()) {
+    const softhsm = await createSoftHsm({ tokenLabel: "bench", keyLabels: ["bench-master"] });
+    const token = openPkcs11Token({ module: softhsm.module, tokenLabel: softhsm.tokenLabel, keyLabels: ["bench-master"], pin: softhsm.pin });
+    hsm = { softhsm, token, fixture: await openFixture({ pglite: values.pglite, adminUrl: values.url, keyring: Keyring.fromProviders(token.keys) }) };
+  }
   // Ctrl-C stops the run between two samples, so the finally below still
   // closes the pool and drops the scratch database. A second Ctrl-C kills at once.
   const interrupt = new AbortController();
@@ -101,11 +117,16 @@ async function main(): Promise<void> {
 
   let results: Map<string, Summary>;
   try {
-    results = await measure(fixture, plan, interrupt.signal);
+    results = await measure(fixture, plan, interrupt.signal, hsm);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     await fixture.close();
+    if (hsm) {
+      await hsm.fixture.close();
+      hsm.token.close();
+      await hsm.softhsm.remove();
+    }
   }
   const targets = checkTargets(results, fixture.driver === "postgres");
   const elapsedS = (performance.now() - started) / 1000;
@@ -132,7 +153,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function measure(fixture: SecretsFixture, plan: Plan, signal: AbortSignal): Promise<Map<string, Summary>> {
+async function measure(fixture: SecretsFixture, plan: Plan, signal: AbortSignal, hsm: { token: Pkcs11Token; fixture: SecretsFixture } | null): Promise<Map<string, Summary>> {
   const { service, appId, name, value } = fixture;
   const run: Principal = { type: "run", id: "run_bench", appId };
 
@@ -179,10 +200,33 @@ async function measure(fixture: SecretsFixture, plan: Plan, signal: AbortSignal)
       // Not a target: the floor under every query, so the uncached figures
       // can be read as "so many round trips" on any machine.
       asyncCase(CASES.roundTrip, 1, () => fixture.ping()),
+      // The same cold read with the master key in the token: the data key is unwrapped inside it.
+      ...(hsm ? [asyncCase(CASES.uncachedPkcs11, 1, () => hsm.fixture.service.resolveSecret(hsm.fixture.appId, hsm.fixture.name, { type: "run", id: "run_bench", appId: hsm.fixture.appId }), () => hsm.fixture.service.clearCache())] : []),
     ],
     { ...plan.uncached, signal },
   );
-  return new Map([...inMemory, ...uncached]);
+  if (hsm) {
+    const hit = await hsm.fixture.service.resolveSecret(hsm.fixture.appId, hsm.fixture.name, run);
+    if (hit?.value !== hsm.fixture.value) throw new Error("bench: the PKCS#11 fixture did not return its value");
+  }
+  return new Map([...inMemory, ...uncached, ...(hsm ? await unwraps(hsm.token, plan, signal) : [])]);
+}
+
+/** One data key unwrap under each provider, alone: what a cold read adds per data key. */
+async function unwraps(token: Pkcs11Token, plan: Plan, signal: AbortSignal): Promise<Map<string, Summary>> {
+  const environment = Keyring.fromKeys([SecretKey.generate("k1")]);
+  const pkcs11 = Keyring.fromProviders(token.keys);
+  const dataKey = generateDataKey("dk_bench");
+  const aad = "switchyard/data-key/v1|dk_bench|app|app_bench";
+  const underEnvironment = await wrapDataKey(environment, dataKey, aad);
+  const underPkcs11 = await wrapDataKey(pkcs11, dataKey, aad);
+  return interleave(
+    [
+      asyncCase(CASES.unwrapEnvironment, BATCH, () => unwrapDataKey(environment, "dk_bench", underEnvironment, aad)),
+      asyncCase(CASES.unwrapPkcs11, BATCH, () => unwrapDataKey(pkcs11, "dk_bench", underPkcs11, aad)),
+    ],
+    { ...plan.inMemory, rounds: Math.min(plan.inMemory.rounds, 500), signal },
+  );
 }
 
 function checkTargets(results: Map<string, Summary>, onPostgres: boolean): TargetCheck[] {
@@ -229,6 +273,16 @@ function printReport(fixture: SecretsFixture, results: Map<string, Summary>, tar
   console.log(`p50/p99 are per call. "batches of ${BATCH}": each sample is one batch's time / ${BATCH}, so p99 is over`);
   console.log("batches (a single slow call is spread over its batch). ops/s = calls / total time of one caller.");
   console.log("Peer and ours alternate round by round; warm-up rounds are discarded.");
+  const coldEnvironment = results.get(CASES.uncachedSame);
+  const coldPkcs11 = results.get(CASES.uncachedPkcs11);
+  if (coldEnvironment && coldPkcs11) {
+    console.log(
+      `Cold read, master key in the PKCS#11 token vs the environment keyring: ${formatNs(coldPkcs11.p50)} vs ${formatNs(coldEnvironment.p50)} p50 ` +
+        `(${(coldPkcs11.p50 / coldEnvironment.p50).toFixed(2)}×); a warm read never reaches the token.`,
+    );
+  } else {
+    console.log("PKCS#11 cases skipped: SoftHSM2 is not installed (apt-get install softhsm2).");
+  }
   console.log("");
 
   console.log(
