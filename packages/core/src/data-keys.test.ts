@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { expect, it } from "vitest";
-import { open, parseKeyring, seal } from "@switchyard/crypto";
+import { CryptoError, Keyring, open, parseKeyring, seal, type KeyEncryptionProvider } from "@switchyard/crypto";
 import { dataKeys } from "@switchyard/db";
 import { describeEachDriver } from "../../../test/support/databases.ts";
 import { createDataKeyStore, dataKeyAad, rotateDataKeys } from "./data-keys.ts";
@@ -51,7 +51,22 @@ describeEachDriver("data keys", (ctx) => {
     const broken = createDataKeyStore({ keyring: keyring(k2) });
     broken.prime(ref, row!);
     await expect(broken.find(ctx.database.db, ref)).rejects.toThrow(expect.objectContaining({ code: "unknown_key_id" }));
-    await expect(broken.find(ctx.database.db, ref)).rejects.toThrow(expect.objectContaining({ code: "unknown_key_id" }));
+    // A provider that fails once (an HSM restarting): that read fails, the next one asks again and opens.
+    const [real] = keyring(k1).providers;
+    let outages = 1;
+    const flaky: KeyEncryptionProvider = {
+      id: real!.id,
+      kind: "test",
+      wrap: (plaintext, aad) => real!.wrap(plaintext, aad),
+      unwrap: async (wrapped, aad) => {
+        if (outages-- > 0) throw new CryptoError("provider_failed", "the token is not there");
+        return real!.unwrap(wrapped, aad);
+      },
+    };
+    const recovering = createDataKeyStore({ keyring: Keyring.fromProviders([flaky]) });
+    recovering.prime(ref, row!);
+    await expect(recovering.find(ctx.database.db, ref)).rejects.toThrow(expect.objectContaining({ code: "provider_failed" }));
+    expect((await recovering.find(ctx.database.db, ref))?.id).toBe(key.id);
   });
 
   it("creates one data key per scope even when many stores race for it", async () => {
