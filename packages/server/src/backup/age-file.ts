@@ -1,8 +1,4 @@
-import { createReadStream, createWriteStream } from "node:fs";
 import { link, open, readFile, unlink } from "node:fs/promises";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient, type Identity } from "age-encryption";
 import { BackupError } from "./format.ts";
 
@@ -113,9 +109,14 @@ export async function writeEncrypted(
   await refuseExisting(path);
   const partial = `${path}.partial-${process.pid}`;
   try {
-    const source = Readable.toWeb(Readable.from(plaintext)) as unknown as ReadableStream<Uint8Array>;
-    const sealed = await encrypter.encrypt(source);
-    await pipeline(Readable.fromWeb(sealed as unknown as NodeReadableStream<Uint8Array>), createWriteStream(partial, { flags: "wx", mode: 0o600 }));
+    const sealed = await encrypter.encrypt(pulled(plaintext));
+    const out = await open(partial, "wx", 0o600);
+    try {
+      for await (const chunk of chunksOf(sealed)) await out.write(chunk);
+      await out.sync();
+    } finally {
+      await out.close();
+    }
     await link(partial, path).catch((error: NodeJS.ErrnoException) => {
       if (error.code === "EEXIST") throw new BackupError("usage", `${path} already exists; backups are never overwritten`);
       throw error;
@@ -173,7 +174,7 @@ export async function openEncrypted(path: string, keys: OpeningKeys): Promise<As
     },
   };
   decrypter.addIdentity(last);
-  const file = Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>;
+  const file = fileStream(path);
   let plaintext: ReadableStream<Uint8Array>;
   try {
     plaintext = await decrypter.decrypt(file);
@@ -184,25 +185,89 @@ export async function openEncrypted(path: string, keys: OpeningKeys): Promise<As
     }
     throw new BackupError("backup_corrupt", `${path} is damaged: its age header does not authenticate (${(error as Error).message})`, { cause: error });
   }
-  return authenticatedChunks(path, Readable.fromWeb(plaintext as unknown as NodeReadableStream<Uint8Array>));
+  return authenticatedChunks(path, plaintext);
 }
 
-async function* authenticatedChunks(path: string, plaintext: Readable): AsyncIterable<Buffer> {
+async function* authenticatedChunks(path: string, plaintext: ReadableStream<Uint8Array>): AsyncIterable<Buffer> {
   let offset = 0;
-  try {
-    for await (const chunk of plaintext) {
-      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-      offset += buffer.length;
-      yield buffer;
+  const chunks = chunksOf(plaintext)[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await chunks.next();
+    } catch (error) {
+      throw new BackupError(
+        "backup_corrupt",
+        `${path} is damaged: its content does not authenticate after ${offset} bytes of plaintext (altered or cut short)`,
+        { cause: error },
+      );
     }
-  } catch (error) {
-    throw new BackupError(
-      "backup_corrupt",
-      `${path} is damaged: its content does not authenticate after ${offset} bytes of plaintext (altered or cut short)`,
-      { cause: error },
-    );
+    if (next.done) return;
+    offset += next.value.length;
+    yield next.value;
+  }
+}
+
+// Web streams built here rather than through node:stream's adapters: those
+// keep pushing file data into a stream that age has already failed, which
+// throws outside any caller (ERR_INVALID_STATE) and kills the process.
+
+/** A pull-based web stream over an async iterable: nothing is read ahead of the consumer. */
+function pulled(source: AsyncIterable<Buffer>): ReadableStream<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await iterator.next();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    async cancel(reason) {
+      await iterator.return?.(reason);
+    },
+  });
+}
+
+/** A file as a pull-based web stream, 64 KiB a read; the file is closed at its end or on cancel. */
+function fileStream(path: string): ReadableStream<Uint8Array> {
+  let handle: Awaited<ReturnType<typeof open>> | null = null;
+  const close = async () => {
+    const open = handle;
+    handle = null;
+    await open?.close();
+  };
+  return new ReadableStream<Uint8Array>({
+    async start() {
+      handle = await open(path, "r");
+    },
+    async pull(controller) {
+      if (!handle) return;
+      const buffer = Buffer.allocUnsafe(64 * 1024);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) {
+        await close();
+        controller.close();
+      } else controller.enqueue(buffer.subarray(0, bytesRead));
+    },
+    cancel: close,
+  });
+}
+
+/** A web stream's chunks as Buffers; leaving the loop early cancels the stream. */
+async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncIterable<Buffer> {
+  const reader = stream.getReader();
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        finished = true;
+        return;
+      }
+      yield Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    }
   } finally {
-    plaintext.destroy();
+    if (!finished) await reader.cancel().catch(() => {});
+    reader.releaseLock();
   }
 }
 
