@@ -24,6 +24,7 @@ CREATE TABLE "connectivity_status" (
 	"last_error" text,
 	"changes" bigint DEFAULT 0 NOT NULL,
 	"checked_at" timestamp with time zone NOT NULL,
+	"recovered_at" timestamp with time zone,
 	CONSTRAINT "connectivity_status_app_id_host_pk" PRIMARY KEY("app_id","host")
 );
 --> statement-breakpoint

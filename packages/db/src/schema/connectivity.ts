@@ -4,10 +4,12 @@ import { apps } from "./tenancy.ts";
 
 /**
  * What one worker process saw of one destination host of one app's fetches
- * in one minute. Only that worker writes its row (it overwrites it with its
- * running totals), so rows never contend; readers merge the workers' rows.
- * `latency_histogram` counts durations in fixed buckets (the same edges in
- * every row), so percentiles can be taken across workers and minutes.
+ * in one minute (`minute` is the bucket's start: a minute, or a shorter
+ * bucket when the status window is configured under five minutes). Only that
+ * worker writes its row (it overwrites it with its running totals), so rows
+ * never contend; readers merge the workers' rows. `latency_histogram` counts
+ * durations in fixed buckets (the same edges in every row), so percentiles
+ * can be taken across workers and minutes.
  */
 export const connectivityMinutes = pgTable(
   "connectivity_minutes",
@@ -20,7 +22,7 @@ export const connectivityMinutes = pgTable(
     minute: timestamptz("minute").notNull(),
     requests: integer("requests").notNull(),
     errors: integer("errors").notNull(),
-    /** `{code: count}` of the failed requests (an HTTP 5xx counts as `http_5xx`). */
+    /** `{code: count}` of the failed requests (an HTTP 503 counts as `http_503`, a 429 as `http_429`). */
     errorsByCode: jsonb("errors_by_code").$type<Record<string, number>>().notNull(),
     latencyHistogram: jsonb("latency_histogram").$type<number[]>().notNull(),
     lastStatus: integer("last_status"),
@@ -28,8 +30,8 @@ export const connectivityMinutes = pgTable(
     lastErrorAt: timestamptz("last_error_at"),
     lastSuccessAt: timestamptz("last_success_at"),
     lastAttemptAt: timestamptz("last_attempt_at").notNull(),
-    /** The worker's latest attempts, newest last: `[at_ms, ok ? 1 : 0]` pairs, at most 5. */
-    recent: jsonb("recent").$type<Array<[number, 0 | 1]>>().notNull(),
+    /** The worker's latest attempts in this minute, newest last: `[at_ms, ok ? 1 : 0, duration_ms]`, at most 5. */
+    recent: jsonb("recent").$type<Array<[number, 0 | 1, number?]>>().notNull(),
   },
   (t) => [primaryKey({ columns: [t.appId, t.host, t.workerId, t.minute] }), index("connectivity_minutes_minute").on(t.minute)],
 );
@@ -52,6 +54,12 @@ export const connectivityStatus = pgTable(
     /** Bumped on every change; the event's idempotency key names it. */
     changes: bigint("changes", { mode: "number" }).notNull().default(0),
     checkedAt: timestamptz("checked_at").notNull(),
+    /**
+     * When the host last came back from `down` (its last attempts all
+     * succeeded): the error-rate and latency rules count only minutes after
+     * it, so an outage still inside the window does not hold it degraded.
+     */
+    recoveredAt: timestamptz("recovered_at"),
   },
   (t) => [primaryKey({ columns: [t.appId, t.host] })],
 );
