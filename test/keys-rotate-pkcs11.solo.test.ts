@@ -58,7 +58,7 @@ describe.runIf(postgresAvailable() && softHsmAvailable())("switchyard keys rotat
 
   itPostgres("moves 3,000 data keys from the environment key into the HSM: SIGKILLed half way and run again, every secret stays readable at every point", async () => {
     const env = { DATABASE_URL: pg.url, SWITCHYARD_MASTER_KEY: envKey, ...hsm.switchyardEnv("master-1") };
-    const child = startCli(["keys", "rotate", "--to", "pkcs11"], env);
+    const child = startCli(["keys", "rotate", "--to", "pkcs11", "--no-backup"], env);
     // While it runs, a reader keeps opening a spread of secrets; then it is killed part way.
     let passes = 0;
     for (;;) {
@@ -76,7 +76,7 @@ describe.runIf(postgresAvailable() && softHsmAvailable())("switchyard keys rotat
     expect(await countUnder("k1")).toBe(COUNT - partial);
     await readable(both(), scopes);
 
-    const rerun = await runCli(["keys", "rotate", "--to", "pkcs11", "--json"], env);
+    const rerun = await runCli(["keys", "rotate", "--to", "pkcs11", "--json", "--no-backup"], env);
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(JSON.parse(rerun.stdout)).toEqual({
       target: { id: "pkcs11:master-1", provider: "pkcs11" },
@@ -112,7 +112,7 @@ describe.runIf(postgresAvailable() && softHsmAvailable())("switchyard keys rotat
         expect(() => open(k1, asIfK1, `switchyard/data-key/v1|${row.id}|${row.scope}|${row.scopeId}`)).toThrow(expect.objectContaining({ code: "decrypt_failed" }));
       }
       // And the command line, given only the environment key, cannot move a single one back.
-      const back = await runCli(["keys", "rotate", "--to", "environment"], { DATABASE_URL: urlFor(name), SWITCHYARD_MASTER_KEY: envKey });
+      const back = await runCli(["keys", "rotate", "--to", "environment", "--no-backup"], { DATABASE_URL: urlFor(name), SWITCHYARD_MASTER_KEY: envKey });
       expect(back.code).toBe(1);
       expect(back.stderr).toContain(`${COUNT} data key(s) could not be re-wrapped`);
     } finally {
@@ -128,7 +128,7 @@ describe.runIf(postgresAvailable() && softHsmAvailable())("switchyard keys rotat
     expect(dry.stdout).toContain(`would re-wrap ${COUNT} data key(s)`);
     expect(dry.stdout).toContain(`from pkcs11:master-1 (pkcs11): ${COUNT}`);
     expect(await countUnder("pkcs11:master-1")).toBe(COUNT);
-    const moved = await runCli(["keys", "rotate"], env);
+    const moved = await runCli(["keys", "rotate", "--no-backup"], env);
     expect(moved.code, moved.stderr).toBe(0);
     expect(moved.stdout).toContain("active master key: pkcs11:master-2 (pkcs11)");
     expect(await countUnder("pkcs11:master-2")).toBe(COUNT);

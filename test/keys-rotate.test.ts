@@ -52,7 +52,7 @@ describe.runIf(postgresAvailable())("switchyard keys rotate", () => {
 
   itPostgres("killed mid-way and run again, leaves every value readable and every key under the new master key", async () => {
     const env = { DATABASE_URL: pg.url, SWITCHYARD_MASTER_KEYS: `new:${newKey},old:${oldKey}` };
-    const child = startCli(["keys", "rotate"], env);
+    const child = startCli(["keys", "rotate", "--no-backup"], env);
     // Kill it with SIGKILL as soon as it is part way through.
     for (;;) {
       const done = await countUnder("new");
@@ -67,7 +67,7 @@ describe.runIf(postgresAvailable())("switchyard keys rotate", () => {
     expect(partial).toBeLessThan(COUNT);
     await everyValueOpens(keyringOf(`new:${newKey},old:${oldKey}`));
 
-    const rerun = await runCli(["keys", "rotate"], env);
+    const rerun = await runCli(["keys", "rotate", "--no-backup"], env);
     expect(rerun.code).toBe(0);
     expect(rerun.stdout).toContain(`re-wrapped ${COUNT - partial} data key(s)`);
     expect(await countUnder("new")).toBe(COUNT);
@@ -79,7 +79,7 @@ describe.runIf(postgresAvailable())("switchyard keys rotate", () => {
     // A data key wrapped by a master key that is no longer configured anywhere.
     const lost = createDataKeyStore({ keyring: keyringOf(`gone:${randomBytes(32).toString("base64")}`) });
     await lost.getOrCreate(pg.database.db, { scope: "workspace", scopeId: "ws_orphan" });
-    const result = await runCli(["keys", "rotate"], { DATABASE_URL: pg.url, SWITCHYARD_MASTER_KEYS: `new:${newKey}` });
+    const result = await runCli(["keys", "rotate", "--no-backup"], { DATABASE_URL: pg.url, SWITCHYARD_MASTER_KEYS: `new:${newKey}` });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/cannot re-wrap dk_\w+ \(wrapped by gone\)/);
     expect(result.stderr).toMatch(/1 data key\(s\) could not be re-wrapped/);

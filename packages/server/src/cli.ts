@@ -34,6 +34,8 @@ Applies pending migrations to the configured database and exits. Safe to run
 from several processes at once; the service also migrates at start.`,
   keys: `Usage: switchyard keys generate [--id <id>]
        switchyard keys rotate [--to pkcs11|environment|<key id>] [--dry-run] [--json]
+                              (--backup-recipient age1... | --backup-passphrase-file FILE | --no-backup)
+                              [--backup-out FILE]
 
 generate  prints a new base64 master key (with --id, as an id:key entry for
           SWITCHYARD_MASTER_KEYS). Store it in your secret manager.
@@ -48,7 +50,14 @@ Options (rotate):
   --to <where>   pkcs11: the HSM's first key label; environment: the first
                  environment key; or a key id (pkcs11:master-2, k2)
   --dry-run      report what would change, write nothing
-  --json         print one JSON object (target, rewrapped, from, failed)
+  --json         print one JSON object (target, rewrapped, from, failed, backup)
+  --backup-recipient <age1...>, --backup-passphrase-file <file>
+                 rotate takes an encrypted backup first (as 'switchyard backup
+                 create'), to these age recipients or this passphrase
+  --backup-out <file>
+                 where it goes; by default <SWITCHYARD_DATA_DIR>/backups/
+                 keys-rotate-<time>.age
+  --no-backup    rotate without a backup
 
 Examples:
   # environment key -> HSM: configure both, move, then drop the environment key
@@ -222,6 +231,10 @@ async function keysCommand(args: string[], env: NodeJS.ProcessEnv, print: (l: st
       to: { type: "string" },
       "dry-run": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
+      "no-backup": { type: "boolean", default: false },
+      "backup-out": { type: "string" },
+      "backup-recipient": { type: "string", multiple: true },
+      "backup-passphrase-file": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -232,7 +245,15 @@ async function keysCommand(args: string[], env: NodeJS.ProcessEnv, print: (l: st
     return 0;
   }
   if (verb === "rotate") {
-    await runKeysRotate(parseConfig(env), { dryRun: values["dry-run"] ?? false, to: values.to, json: values.json ?? false }, print);
+    const { rotationBackupOptions } = await import("./commands/backup.ts");
+    const backup = await rotationBackupOptions({
+      noBackup: values["no-backup"] ?? false,
+      dryRun: values["dry-run"] ?? false,
+      out: values["backup-out"],
+      recipients: values["backup-recipient"] ?? [],
+      passphraseFile: values["backup-passphrase-file"],
+    });
+    await runKeysRotate(parseConfig(env), { dryRun: values["dry-run"] ?? false, to: values.to, json: values.json ?? false, backup }, print);
     return 0;
   }
   console.error(`switchyard: unknown keys command ${JSON.stringify(verb)}`);

@@ -1,5 +1,7 @@
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Db } from "@switchyard/db";
 import { parseArgs } from "node:util";
 import {
   BackupError,
@@ -18,7 +20,7 @@ import {
   type Progress,
   type SealingKeys,
 } from "../backup/index.ts";
-import { parseConfig } from "../config.ts";
+import { parseConfig, type Config } from "../config.ts";
 import { createLogger } from "../logger.ts";
 import { openDatabase, pgliteDir } from "../runtime.ts";
 import { StartupError } from "../startup-error.ts";
@@ -201,4 +203,50 @@ function formatBytes(bytes: number): string {
 export function backupFailed(error: unknown): StartupError {
   const message = error instanceof Error ? error.message : String(error);
   return new StartupError(`the backup before rotation failed: ${message}; nothing was rotated (--no-backup skips it)`, 1);
+}
+
+/** The backup `keys rotate` takes first: where it goes (default: the data folder) and who can open it. */
+export interface RotationBackup {
+  out: string | undefined;
+  keys: SealingKeys;
+}
+
+/**
+ * Reads `keys rotate`'s backup flags before any work: null when told not to
+ * back up (`--no-backup`) or when nothing is written (`--dry-run`); without
+ * a recipient or passphrase the rotation is refused, since a backup nobody
+ * can open is none.
+ */
+export async function rotationBackupOptions(flags: {
+  noBackup: boolean;
+  dryRun: boolean;
+  out: string | undefined;
+  recipients: string[];
+  passphraseFile: string | undefined;
+}): Promise<RotationBackup | null> {
+  if (flags.noBackup || flags.dryRun) return null;
+  if (flags.recipients.length === 0 && !flags.passphraseFile) {
+    throw new StartupError(
+      "keys rotate takes a backup first: give --backup-recipient age1... (repeatable) or --backup-passphrase-file FILE, or --no-backup to rotate without one",
+      2,
+    );
+  }
+  try {
+    return { out: flags.out, keys: await sealingKeys(flags.recipients, flags.passphraseFile) };
+  } catch (error) {
+    if (error instanceof BackupError) throw new StartupError(error.message.replace(/--recipient|--passphrase-file/g, (flag) => `--backup-${flag.slice(2)}`), 2);
+    throw error;
+  }
+}
+
+/** Takes the backup before a rotation, into `--backup-out` or `<data folder>/backups/keys-rotate-<time>.age`. */
+export async function backupBeforeRotation(db: Db, config: Config, backup: RotationBackup): Promise<{ file: string; bytes: number; rows: number }> {
+  const file = backup.out ?? join(config.dataDir, "backups", `keys-rotate-${new Date().toISOString().replace(/[:.]/g, "-")}.age`);
+  try {
+    if (!backup.out) await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    const made = await createBackup(db, { out: file, keys: backup.keys });
+    return { file, bytes: made.bytes, rows: Object.values(made.manifest.tables).reduce((sum, t) => sum + t.rows, 0) };
+  } catch (error) {
+    throw backupFailed(error);
+  }
 }

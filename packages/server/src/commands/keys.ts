@@ -5,6 +5,7 @@ import { createLogger } from "../logger.ts";
 import { loadKeyring } from "../master-keys.ts";
 import { migrateOrExplain, openDatabase } from "../runtime.ts";
 import { StartupError } from "../startup-error.ts";
+import { backupBeforeRotation, type RotationBackup } from "./backup.ts";
 
 /** `switchyard keys generate`: a new random master key, printed for the operator to store. */
 export function runKeysGenerate(id: string | undefined, print: (line: string) => void): void {
@@ -28,6 +29,8 @@ export interface KeysRotateOptions {
   to?: string | undefined;
   /** Print one JSON object instead of lines. */
   json: boolean;
+  /** The backup taken before any data key is rewritten; null when told not to (`--no-backup`) or on a dry run. */
+  backup?: RotationBackup | null;
   /** Progress lines go here when it is a terminal (stderr by default). */
   progress?: NodeJS.WriteStream;
 }
@@ -46,13 +49,14 @@ export async function runKeysRotate(config: Config, options: KeysRotateOptions, 
     const database = await openDatabase(config, logger, "keys-rotate");
     try {
       await migrateOrExplain(database, logger);
-      // A backup before any row is rewritten belongs here (issue 19: `keys
-      // rotate` takes a backup first unless told not to); a rotation is
-      // resumable and loses nothing, but an operator's worst day starts here.
+      // A rotation is resumable and loses nothing, but an operator's worst
+      // day starts here: the backup comes before any row is rewritten.
+      const backup = options.backup ? await backupBeforeRotation(database.db, config, options.backup) : null;
+      if (backup && !options.json) print(`backup before rotation: ${backup.file} (${backup.rows} rows, ${backup.bytes} bytes)`);
       const meter = progressMeter(options.progress ?? process.stderr, options.dryRun);
       const report = await rotateDataKeys(database.db, keyring, { dryRun: options.dryRun, onProgress: meter.update });
       meter.done();
-      if (options.json) print(JSON.stringify(toJson(report, keyring)));
+      if (options.json) print(JSON.stringify({ ...toJson(report, keyring), ...(backup ? { backup } : {}) }));
       else printSummary(report, keyring, print);
       if (report.failed.length > 0) {
         throw new StartupError(
