@@ -50,7 +50,8 @@ interface Planned extends DotenvEntry {
  * it holds the database (PGlite's only connection) briefly. Only a principal
  * that may reveal has values compared (`unchanged`); for any other, an
  * existing name is written again (or, in a dry run, answered `would_set`).
- * Dry runs are audited too, one `secret.import_preview` row per name.
+ * Dry runs are audited too, one `secret.import_preview` row per name. Each
+ * name keeps its binding: a host-bound secret stays bound to the same hosts.
  */
 export async function importDotenv(vault: Vault, principal: Principal, target: Target, text: string, dryRun: boolean): Promise<ImportReport> {
   const entries = parseDotenv(text);
@@ -106,9 +107,11 @@ function statusDecider(vault: Vault, target: Target, compare: boolean, dryRun: b
   };
 }
 
+/** The next version of an entry, sealed with the binding of the row it replaces: an import keeps each name's binding. */
 function sealNext(key: SecretKey, target: Target, entry: Planned) {
   const version = (entry.seen?.version ?? 0) + 1;
-  return { entry, version, ciphertext: seal(key, entry.json, secretAad(target.own, entry.name, version)), size: entry.json.length };
+  const boundHosts = entry.seen?.boundHosts ?? null;
+  return { entry, version, boundHosts, ciphertext: seal(key, entry.json, secretAad(target.own, entry.name, version, boundHosts)), size: entry.json.length };
 }
 
 /** The target's current rows of `names`, locked until the transaction ends when `lock`. */
@@ -154,6 +157,7 @@ async function writeBatched(
           ciphertext: s.ciphertext,
           dataKeyId: key.id,
           size: s.size,
+          boundHosts: s.boundHosts,
           updatedAt: now,
           updatedBy: principal.id,
         })),
@@ -165,6 +169,8 @@ async function writeBatched(
           ciphertext: sql`excluded.ciphertext`,
           dataKeyId: sql`excluded.data_key_id`,
           size: sql`excluded.size`,
+          // The row's own binding, as sealed: the compare-and-set below guarantees it is the row the entry was decided on.
+          boundHosts: sql`excluded.bound_hosts`,
           updatedAt: sql`excluded.updated_at`,
           updatedBy: sql`excluded.updated_by`,
         },
@@ -182,6 +188,7 @@ async function writeBatched(
         ciphertext: s.ciphertext,
         dataKeyId: key.id,
         size: s.size,
+        boundHosts: s.boundHosts,
         createdBy: principal.id,
         origin: "import",
       })),
@@ -194,7 +201,7 @@ async function writeBatched(
     await recordAuditBatch(
       tx,
       principal,
-      done.map((s) => auditOf(target, s.entry.name, s.version, "secret.import", { status: s.entry.status, line: s.entry.line })),
+      done.map((s) => auditOf(target, s.entry.name, s.version, "secret.import", { status: s.entry.status, line: s.entry.line, ...(s.boundHosts ? { bound_hosts: s.boundHosts } : {}) })),
     );
   }
   if (sealed.length > raced.length) await vault.notify(tx, ref);

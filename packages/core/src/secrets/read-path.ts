@@ -10,6 +10,13 @@ export interface ResolvedSecret {
   value: unknown;
   scope: SecretScope;
   version: number;
+  /**
+   * The hosts the value may be sent to (canonical `host`, `host:port`,
+   * `*.domain`, address entries), from the row that resolved; null when the
+   * value is unbound and scripts may hold it. A bound value must not enter
+   * the sandbox. It is authentic: a row whose binding was edited does not open.
+   */
+  boundHosts: string[] | null;
 }
 
 // Script runs may read one secret many times; the audit log records each
@@ -78,7 +85,7 @@ export class ReadPath {
       if (!row) continue;
       const value = await this.vault.openRow(ref, row);
       await this.audit(actor, target, ref, name, row.version, action);
-      yield { value, scope: ref.scope, version: row.version };
+      yield { value, scope: ref.scope, version: row.version, boundHosts: row.boundHosts ?? null };
     }
   }
 

@@ -5,7 +5,9 @@ import { listAudit, recordAudit, type AuditQuery, type AuditRow } from "../audit
 import type { SecretScope } from "../data-keys.ts";
 import { NotFoundError, SwitchyardError } from "../errors.ts";
 import type { Principal } from "../principal.ts";
+import { canonicalBinding } from "./binding.ts";
 import { importDotenv, type ImportReport } from "./import.ts";
+import { mayLoosen, refuseLoosening, rollbackLoosens, setLoosens } from "./loosening.ts";
 import { ReadPath, type ResolvedSecret } from "./read-path.ts";
 import { authorizeTarget, refuseMissing, type Target, type TargetRef } from "./target.ts";
 import { assertSecretName, encodeValue, maskedPreview } from "./values.ts";
@@ -17,6 +19,8 @@ export interface SecretListing {
   version: number;
   size: number;
   updated_at: Date;
+  /** Hosts the value may be sent to; null when scripts may hold the value. */
+  bound_hosts: string[] | null;
   /** Farther scopes that also define the name and are overridden by this one. */
   overrides: SecretScope[];
 }
@@ -29,7 +33,18 @@ export interface SecretMetadata {
   created_at: Date;
   updated_at: Date;
   updated_by: string;
+  bound_hosts: string[] | null;
+  /** Up to 4 characters of an unbound value of 12 or more; none of a bound one (values.ts). */
   preview: string;
+}
+
+export interface SetOptions {
+  /**
+   * Hosts the value may be sent to (`host`, `host:port`, `*.domain`, an IP
+   * address with an optional port; at most 20). Undefined keeps the current
+   * binding, so a new value never silently unbinds; null or [] unbinds.
+   */
+  boundHosts?: readonly string[] | null;
 }
 
 export type { ImportReport, ImportStatus } from "./import.ts";
@@ -93,7 +108,7 @@ export function createSecretsService(options: VaultOptions) {
       for (const row of rows.sort((a, b) => rank(a.scope) - rank(b.scope))) {
         const winner = byName.get(row.name);
         if (winner) winner.overrides.push(row.scope);
-        else byName.set(row.name, { name: row.name, scope: row.scope, version: row.version, size: row.size, updated_at: row.updatedAt, overrides: [] });
+        else byName.set(row.name, { name: row.name, scope: row.scope, version: row.version, size: row.size, updated_at: row.updatedAt, bound_hosts: row.boundHosts ?? null, overrides: [] });
       }
       return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
     },
@@ -101,6 +116,7 @@ export function createSecretsService(options: VaultOptions) {
     async describe(principal: Principal, ref: TargetRef, name: string): Promise<SecretMetadata> {
       const target = await authorize(principal, ref, "secrets:read", "secret.preview", name);
       const hit = (await nearest(target, name)) ?? (await refuseMissing(db, principal, target, "secret.preview", name));
+      // Opened even when bound (its preview shows nothing): a row that does not open is refused here too.
       const value = await vault.openRow(hit.ref, hit.row);
       // The preview shows up to 4 characters of the value: that is a read, so it is audited.
       await recordAudit(db, principal, {
@@ -122,7 +138,8 @@ export function createSecretsService(options: VaultOptions) {
         created_at: row.createdAt,
         updated_at: row.updatedAt,
         updated_by: row.updatedBy,
-        preview: maskedPreview(value),
+        bound_hosts: row.boundHosts ?? null,
+        preview: maskedPreview(value, row.boundHosts != null),
       };
     },
 
@@ -132,13 +149,25 @@ export function createSecretsService(options: VaultOptions) {
       return hit ?? refuseMissing(db, principal, target, "secret.reveal", name);
     },
 
-    async set(principal: Principal, ref: TargetRef, name: string, value: unknown) {
+    /**
+     * Sets `name` to `value` as a new version, with the binding of
+     * `options.boundHosts` (loosening.ts says who may loosen one). Changing
+     * only the binding is a new version too.
+     */
+    async set(principal: Principal, ref: TargetRef, name: string, value: unknown, options: SetOptions = {}) {
       const target = await authorize(principal, ref, "secrets:write", "secret.set", name);
       const json = encodeValue(value, vault.maxBytes);
-      const { created, row } = await vault.write(target, (tx, key) =>
-        vault.writeVersion(tx, key, principal, target, name, json, "set", { action: "secret.set" }),
-      );
-      return { created, name, scope: target.own.scope, version: row.version, updated_at: row.updatedAt };
+      const binding = options.boundHosts === undefined ? undefined : canonicalBinding(options.boundHosts);
+      const outcome = await vault.write(target, async (tx, key) => {
+        const current = await vault.currentRow(tx, target.own, name, true);
+        const next = binding === undefined ? (current?.boundHosts ?? null) : binding;
+        const loosening = mayLoosen(principal) ? null : await setLoosens(vault, tx, target, current, json, next);
+        if (loosening) return { loosening };
+        return vault.writeVersion(tx, key, principal, target, name, json, "set", { action: "secret.set" }, next);
+      });
+      if ("loosening" in outcome) return refuseLoosening(db, principal, target, "secret.set", name, outcome.loosening);
+      const { created, row } = outcome;
+      return { created, name, scope: target.own.scope, version: row.version, updated_at: row.updatedAt, bound_hosts: row.boundHosts ?? null };
     },
 
     async remove(principal: Principal, ref: TargetRef, name: string): Promise<void> {
@@ -170,6 +199,7 @@ export function createSecretsService(options: VaultOptions) {
           createdAt: secretVersions.createdAt,
           createdBy: secretVersions.createdBy,
           origin: secretVersions.origin,
+          boundHosts: secretVersions.boundHosts,
         })
         .from(secretVersions)
         .where(eq(secretVersions.secretId, row.id))
@@ -180,26 +210,43 @@ export function createSecretsService(options: VaultOptions) {
         created_at: v.createdAt,
         created_by: v.createdBy,
         origin: v.origin,
+        bound_hosts: v.boundHosts ?? null,
         current: v.version === row.version,
       }));
     },
 
+    /** Makes version `version`'s value and binding current again, as a new version. */
     async rollback(principal: Principal, ref: TargetRef, name: string, version: number) {
       const target = await authorize(principal, ref, "secrets:write", "secret.rollback", name);
       const current = await ownRow(principal, target, name, "secret.rollback");
-      const { row } = await vault.write(target, async (tx, key) => {
+      const outcome = await vault.write(target, async (tx, key) => {
         const [old] = await tx
           .select()
           .from(secretVersions)
           .where(and(eq(secretVersions.secretId, current.id), eq(secretVersions.version, version)));
         if (!old) throw new NotFoundError(`version of ${name}`, String(version));
-        const value = await vault.openRow(target.own, { name, version, ciphertext: old.ciphertext, dataKeyId: old.dataKeyId }, tx);
-        return vault.writeVersion(tx, key, principal, target, name, encodeValue(value, Number.MAX_SAFE_INTEGER), `rollback:${version}`, {
-          action: "secret.rollback",
-          details: { from_version: version },
-        });
+        const restored = { name, version, ciphertext: old.ciphertext, dataKeyId: old.dataKeyId, boundHosts: old.boundHosts ?? null };
+        const value = await vault.openRow(target.own, restored, tx);
+        if (!mayLoosen(principal)) {
+          const locked = (await vault.currentRow(tx, target.own, name, true)) ?? current;
+          const loosening = await rollbackLoosens(vault, tx, target, locked, restored, value);
+          if (loosening) return { loosening };
+        }
+        return vault.writeVersion(
+          tx,
+          key,
+          principal,
+          target,
+          name,
+          encodeValue(value, Number.MAX_SAFE_INTEGER),
+          `rollback:${version}`,
+          { action: "secret.rollback", details: { from_version: version } },
+          restored.boundHosts,
+        );
       });
-      return { name, scope: target.own.scope, version: row.version, updated_at: row.updatedAt, rolled_back_to: version };
+      if ("loosening" in outcome) return refuseLoosening(db, principal, target, "secret.rollback", name, outcome.loosening);
+      const { row } = outcome;
+      return { name, scope: target.own.scope, version: row.version, updated_at: row.updatedAt, bound_hosts: row.boundHosts ?? null, rolled_back_to: version };
     },
 
     /** Imports dotenv text into the target's own scope (import.ts says how, and what a dry run tells). */

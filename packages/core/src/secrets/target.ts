@@ -75,7 +75,7 @@ const workspaceLimited = (principal: Principal) =>
   });
 
 /** Writes the `denied` audit row first, then refuses. */
-async function deny(
+export async function deny(
   at: { db: Db; principal: Principal; target: Pick<Target, "own" | "appId" | "workspaceId">; action: string; name: string | null },
   error: Error,
   reason: string,

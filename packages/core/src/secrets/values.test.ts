@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assertSecretName, encodeValue, maskedPreview, secretAad } from "./values.ts";
+import { assertSecretName, BOUND_PREVIEW, encodeValue, maskedPreview, secretAad } from "./values.ts";
 
 describe("secret values", () => {
   it("masks values shorter than 12 characters completely and shows 4 characters of longer ones", () => {
@@ -7,6 +7,12 @@ describe("secret values", () => {
     expect(maskedPreview("123456789012")).toBe("1234••••••••");
     expect(maskedPreview({ k: "a long object value" })).toBe('{"k"••••••••');
     expect(maskedPreview("ééééééééééé")).toBe("••••••••");
+  });
+
+  it("shows not one character of a host-bound value, whatever its length", () => {
+    expect(maskedPreview("sk_live_0123456789abcdef", true)).toBe(BOUND_PREVIEW);
+    expect(maskedPreview("short", true)).toBe(BOUND_PREVIEW);
+    expect(BOUND_PREVIEW).not.toMatch(/sk_l/);
   });
 
   it("validates names as environment variables of at most 128 characters", () => {
@@ -26,7 +32,11 @@ describe("secret values", () => {
       secretAad({ scope: "workspace", scopeId: "a" }, "N", 1),
       secretAad({ scope: "app", scopeId: "a" }, "M", 1),
       secretAad({ scope: "app", scopeId: "a" }, "N", 2),
+      secretAad({ scope: "app", scopeId: "a" }, "N", 1, ["api.example.com"]),
+      secretAad({ scope: "app", scopeId: "a" }, "N", 1, ["api.example.com", "evil.example"]),
     ]);
-    expect(aads.size).toBe(5);
+    expect(aads.size).toBe(7);
+    // Values sealed before bindings existed still open: an unbound value's associated data did not change.
+    expect(secretAad({ scope: "app", scopeId: "a" }, "N", 1, null)).toBe("switchyard/secret/v1|app|a|N|1");
   });
 });

@@ -1,5 +1,6 @@
 import { TooLargeError, ValidationError } from "../errors.ts";
 import type { ScopeRef } from "../data-keys.ts";
+import { bindingAad } from "./binding.ts";
 
 /** Secret names: environment-variable style, so they import from and export to dotenv unchanged. */
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -27,18 +28,25 @@ export function decodeValue(json: Buffer): unknown {
 
 /**
  * Associated data of a sealed secret value: the value opens only as that
- * version of that name in that scope. A ciphertext copied to another app, name,
- * scope or version fails to open.
+ * version of that name in that scope, with that host binding. A ciphertext
+ * copied to another app, name, scope or version fails to open, and so does a
+ * bound one whose stored binding was stripped or changed. An unbound value's
+ * associated data is what it was before bindings existed.
  */
-export function secretAad(ref: ScopeRef, name: string, version: number): string {
-  return `switchyard/secret/v1|${ref.scope}|${ref.scopeId}|${name}|${version}`;
+export function secretAad(ref: ScopeRef, name: string, version: number, boundHosts: readonly string[] | null = null): string {
+  return `switchyard/secret/v1|${ref.scope}|${ref.scopeId}|${name}|${version}${bindingAad(boundHosts)}`;
 }
+
+/** The preview of every host-bound value: a bound value is out of reach without `secrets:reveal`, so not one character is shown. */
+export const BOUND_PREVIEW = "(bound) ••••••••";
 
 /**
  * A masked preview for metadata views: nothing at all of values shorter than
- * 12 characters, else the first 4 characters.
+ * 12 characters, else the first 4 characters; nothing at all of a host-bound
+ * value (BOUND_PREVIEW, whatever its length).
  */
-export function maskedPreview(value: unknown): string {
+export function maskedPreview(value: unknown, bound = false): string {
+  if (bound) return BOUND_PREVIEW;
   const text = typeof value === "string" ? value : JSON.stringify(value);
   const chars = [...text];
   return chars.length < 12 ? "••••••••" : `${chars.slice(0, 4).join("")}••••••••`;

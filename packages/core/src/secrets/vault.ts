@@ -7,9 +7,13 @@ import { SwitchyardError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
 import type { Principal } from "../principal.ts";
+import { sameBinding } from "./binding.ts";
 import { SealedCache, scopeKey, type SealedRow } from "./sealed-cache.ts";
 import { secretAuditFields, type Target } from "./target.ts";
 import { decodeValue, secretAad } from "./values.ts";
+
+/** What opening a sealed value needs: where it is stored, under which key, with which binding. */
+export type OpenableRow = Pick<SealedRow, "name" | "version" | "ciphertext" | "dataKeyId" | "boundHosts">;
 
 /** NOTIFY channel on which every secret write announces its scope, so other processes drop their cache. */
 export const SECRETS_CHANNEL = "switchyard_secrets";
@@ -62,12 +66,18 @@ export class Vault {
     this.stopListening = null;
   }
 
-  /** Opens a sealed row's value. A row that does not open is refused, never skipped. */
-  async openRow(ref: ScopeRef, row: Pick<SealedRow, "name" | "version" | "ciphertext" | "dataKeyId">, db: Db = this.db): Promise<unknown> {
+  /**
+   * Opens a sealed row's value. A row that does not open is refused, never
+   * skipped; that includes a bound row whose stored binding is not the one
+   * sealed into its associated data (stripped, widened, or not a list of hosts).
+   */
+  async openRow(ref: ScopeRef, row: OpenableRow, db: Db = this.db): Promise<unknown> {
     try {
       const key = await this.dataKeys.find(db, ref);
       if (!key || key.id !== row.dataKeyId) throw new Error(`data key ${row.dataKeyId} is not the scope's key`);
-      return decodeValue(open(key, row.ciphertext, secretAad(ref, row.name, row.version)));
+      const bound: unknown = row.boundHosts;
+      if (bound !== null && !(Array.isArray(bound) && bound.every((h) => typeof h === "string"))) throw new Error("the stored binding is not a list of hosts");
+      return decodeValue(open(key, row.ciphertext, secretAad(ref, row.name, row.version, row.boundHosts)));
     } catch (error) {
       this.options.logger?.error({ err: error, scope: ref.scope, scopeId: ref.scopeId, name: row.name }, "a secret failed to open");
       throw new SwitchyardError("decrypt_failed", `secret ${row.name} could not be decrypted`, { cause: error });
@@ -87,6 +97,10 @@ export class Vault {
   /**
    * Writes `json` as the next version of `name` in the target's own scope,
    * inside `tx`, with its audit row and a NOTIFY that is sent on commit.
+   * `boundHosts` (canonical, or null for none) is the version's binding;
+   * undefined keeps the current version's, so a new value never silently
+   * unbinds. The audit row names the binding of a bound version, and says
+   * `binding_changed` when it differs from the version before.
    */
   async writeVersion(
     tx: Db,
@@ -97,12 +111,15 @@ export class Vault {
     json: Buffer,
     origin: string,
     audit: Omit<AuditEntry, "outcome" | "name" | "version" | "scope" | "scopeId" | "appId" | "workspaceId">,
+    boundHosts?: string[] | null,
   ): Promise<{ created: boolean; row: SealedRow }> {
     const ref = target.own;
     const existing = await this.currentRow(tx, ref, name, true);
     const version = (existing?.version ?? 0) + 1;
-    const ciphertext = seal(key, json, secretAad(ref, name, version));
-    const fields = { version, ciphertext, dataKeyId: key.id, size: json.length, updatedAt: new Date(), updatedBy: principal.id };
+    const before = existing?.boundHosts ?? null;
+    const binding = boundHosts === undefined ? before : boundHosts;
+    const ciphertext = seal(key, json, secretAad(ref, name, version, binding));
+    const fields = { version, ciphertext, dataKeyId: key.id, size: json.length, boundHosts: binding, updatedAt: new Date(), updatedBy: principal.id };
     let row: SealedRow | undefined;
     if (existing) {
       [row] = await tx.update(secrets).set(fields).where(eq(secrets.id, existing.id)).returning();
@@ -114,7 +131,7 @@ export class Vault {
         .returning();
       // Someone created it between our read and insert: their row is locked
       // for us now, so go round once more as an update.
-      if (!row) return this.writeVersion(tx, key, principal, target, name, json, origin, audit);
+      if (!row) return this.writeVersion(tx, key, principal, target, name, json, origin, audit, boundHosts);
     }
     if (!row) throw new Error("secret row vanished during write");
     await tx.insert(secretVersions).values({
@@ -123,13 +140,17 @@ export class Vault {
       ciphertext,
       dataKeyId: key.id,
       size: json.length,
+      boundHosts: binding,
       createdBy: principal.id,
       origin,
     });
     await tx
       .delete(secretVersions)
       .where(and(eq(secretVersions.secretId, row.id), lte(secretVersions.version, version - this.versionsKept)));
-    await recordAudit(tx, principal, { ...audit, outcome: "ok", ...secretAuditFields(target, ref, name, version) });
+    // Hosts are metadata (never values): the audit row says where the value may go.
+    const changed = !sameBinding(before, binding);
+    const details = changed || binding ? { ...audit.details, bound_hosts: binding, ...(changed ? { binding_changed: true } : {}) } : audit.details;
+    await recordAudit(tx, principal, { ...audit, details, outcome: "ok", ...secretAuditFields(target, ref, name, version) });
     await this.notify(tx, ref);
     return { created: !existing, row };
   }

@@ -34,7 +34,9 @@ export function buildOpenApi(registry: RouteRegistry, version: string): object {
       tags: [spec.tag],
       parameters,
       responses: {
-        [String(spec.status ?? 200)]: { description: "success" },
+        [String(spec.status ?? 200)]: spec.response
+          ? { description: "success", content: { "application/json": { schema: z.toJSONSchema(spec.response, { io: "output", unrepresentable: "any" }) } } }
+          : { description: "success" },
         default: { description: "error", content: { "application/json": { schema: errorSchema } } },
       },
     };

@@ -25,6 +25,8 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   query?: Q;
   /** Success status for the OpenAPI document. */
   status?: number;
+  /** Shape of the success answer, for the OpenAPI document only (answers are not validated against it). */
+  response?: z.ZodType;
 }
 
 export interface RouteInput<B, Q> {

@@ -4,13 +4,8 @@ import { z } from "zod";
 import type { AppEnv, ManagerDeps } from "../env.ts";
 import { errorBody } from "../http-errors.ts";
 import type { RouteRegistry } from "./registry.ts";
-import { jsonValue } from "./schemas.ts";
+import { listAnswer, metadataAnswer, revealAnswer, rollbackAnswer, rollbackBody, setBody, versionsAnswer, writeAnswer } from "./secret-schemas.ts";
 
-const setBody = z.strictObject({
-  name: z.string(),
-  value: jsonValue.refine((v) => v !== null, "a secret value cannot be null (delete the secret instead)"),
-});
-const rollbackBody = z.strictObject({ version: z.number().int().positive() });
 const importQuery = z.strictObject({ dry_run: z.enum(["true", "false", "1", "0"]).optional() });
 const auditQuery = z.strictObject({
   action: z.string().max(64).optional(),
@@ -52,39 +47,49 @@ export function secretRoutes(routes: RouteRegistry, { secrets }: ManagerDeps): v
     const name = (c: Context<AppEnv>) => c.req.param("name") ?? "";
 
     routes.add(
-      { method: "get", path: p, summary: "List secret names with the scope each comes from (never values)", tag, serviceScope: "secrets:read" },
+      { method: "get", path: p, summary: "List secret names with the scope each comes from (never values)", tag, serviceScope: "secrets:read", response: listAnswer },
       async (c, { principal }) => c.json({ secrets: await secrets.list(principal, target(c)) }),
     );
 
     routes.add(
-      { method: "post", path: p, summary: "Set a secret (a new version); any JSON value", tag, serviceScope: "secrets:write", body: setBody, status: 201 },
+      {
+        method: "post",
+        path: p,
+        summary: "Set a secret (a new version); any JSON value, optionally bound to hosts (a new binding alone is a new version too)",
+        tag,
+        serviceScope: "secrets:write",
+        body: setBody,
+        status: 201,
+        response: writeAnswer,
+      },
       async (c, { body, principal }) => {
-        const { created, ...result } = await secrets.set(principal, target(c), body.name, body.value);
+        const options = body.bound_hosts === undefined ? {} : { boundHosts: body.bound_hosts };
+        const { created, ...result } = await secrets.set(principal, target(c), body.name, body.value, options);
         return c.json(result, created ? 201 : 200);
       },
     );
 
     routes.add(
-      { method: "get", path: `${p}/:name`, summary: "Secret metadata with a masked preview", tag, serviceScope: "secrets:read" },
+      { method: "get", path: `${p}/:name`, summary: "Secret metadata with a masked preview", tag, serviceScope: "secrets:read", response: metadataAnswer },
       async (c, { principal }) => c.json(await secrets.describe(principal, target(c), name(c))),
     );
 
     routes.add(
-      { method: "post", path: `${p}/:name/reveal`, summary: "Reveal a secret's value (audited)", tag, serviceScope: "secrets:reveal" },
+      { method: "post", path: `${p}/:name/reveal`, summary: "Reveal a secret's value (audited)", tag, serviceScope: "secrets:reveal", response: revealAnswer },
       async (c, { principal }) => {
         const hit = await secrets.reveal(principal, target(c), name(c));
         c.header("Cache-Control", "no-store");
-        return c.json({ name: name(c), value: hit.value, scope: hit.scope, version: hit.version });
+        return c.json({ name: name(c), value: hit.value, scope: hit.scope, version: hit.version, bound_hosts: hit.boundHosts });
       },
     );
 
     routes.add(
-      { method: "get", path: `${p}/:name/versions`, summary: "List a secret's versions (metadata only)", tag, serviceScope: "secrets:read" },
+      { method: "get", path: `${p}/:name/versions`, summary: "List a secret's versions (metadata only)", tag, serviceScope: "secrets:read", response: versionsAnswer },
       async (c, { principal }) => c.json({ versions: await secrets.versions(principal, target(c), name(c)) }),
     );
 
     routes.add(
-      { method: "post", path: `${p}/:name/rollback`, summary: "Roll back to a version (as a new version)", tag, serviceScope: "secrets:write", body: rollbackBody },
+      { method: "post", path: `${p}/:name/rollback`, summary: "Roll back to a version's value and binding (as a new version)", tag, serviceScope: "secrets:write", body: rollbackBody, response: rollbackAnswer },
       async (c, { body, principal }) => c.json(await secrets.rollback(principal, target(c), name(c), body.version)),
     );
 
