@@ -95,7 +95,7 @@ describe("switchyard secrets against a running server", { timeout: 90_000 }, () 
     const list = await cli("list", ...app);
     expect(list.code).toBe(0);
     const lines = list.stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^NAME\s+SCOPE\s+VERSION\s+UPDATED\s+OVERRIDES$/);
+    expect(lines[0]).toMatch(/^NAME\s+SCOPE\s+VERSION\s+UPDATED\s+BOUND\s+OVERRIDES$/);
     expect(lines.find((l) => l.startsWith("API_KEY "))).toMatch(/^API_KEY\s+app\s+1\s/);
     expect(list.stdout).not.toContain("sk_live");
     const json = JSON.parse((await cli("list", "--json", ...app)).stdout);
@@ -110,7 +110,7 @@ describe("switchyard secrets against a running server", { timeout: 90_000 }, () 
     expect(versions.code).toBe(0);
     const rows = versions.stdout.trim().split("\n").slice(1);
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatch(/^2 \(current\)\s+\S+ \S+\s+\S+\s+set\s+8$/);
+    expect(rows[0]).toMatch(/^2 \(current\)\s+\S+ \S+\s+\S+\s+set\s+8\s+-$/);
     expect(rows[1]).toMatch(/^1\s/);
 
     const rollback = await cli("rollback", "ROTATED", "--version", "1", ...app);
@@ -120,6 +120,50 @@ describe("switchyard secrets against a running server", { timeout: 90_000 }, () 
     const json = JSON.parse((await cli("versions", "ROTATED", "--json", ...app)).stdout);
     expect(json.versions.map((v: any) => v.version)).toEqual([3, 2, 1]);
     expect((await cli("rollback", "ROTATED", ...app)).code).toBe(2);
+  });
+
+  it("set --bind binds a secret to hosts, list and versions show it, a new value keeps it, --unbind removes it", async () => {
+    const set = await cli("set", "STRIPE_KEY_B", "sk_bound_value_123456", "--bind", "API.Stripe.com", "--bind", "*.stripe.com:443,hooks.example.com", ...app);
+    expect(set.stderr).toBe("");
+    expect(set.stdout).toBe("set STRIPE_KEY_B (version 1, scope app, bound to *.stripe.com:443, api.stripe.com, hooks.example.com)\n");
+    const list = await cli("list", ...app);
+    expect(list.stdout).toMatch(/^STRIPE_KEY_B\s+app\s+1\s+\S+ \S+\s+\*\.stripe\.com:443,api\.stripe\.com,hooks\.example\.com\s+-$/m);
+    expect(list.stdout).toMatch(/^API_KEY\s+app\s+1\s+\S+ \S+\s+-\s+-$/m);
+    expect(list.stdout).not.toContain("sk_bound");
+    const json = JSON.parse((await cli("list", "--json", ...app)).stdout);
+    expect(json.secrets.find((s: any) => s.name === "STRIPE_KEY_B").bound_hosts).toEqual(["*.stripe.com:443", "api.stripe.com", "hooks.example.com"]);
+
+    expect((await cli("set", "STRIPE_KEY_B", "sk_bound_value_rotated", ...app)).stdout).toBe(
+      "set STRIPE_KEY_B (version 2, scope app, bound to *.stripe.com:443, api.stripe.com, hooks.example.com)\n",
+    );
+    expect((await cli("set", "STRIPE_KEY_B", "sk_bound_value_rotated", "--unbind", ...app)).stdout).toBe("set STRIPE_KEY_B (version 3, scope app)\n");
+    const versions = (await cli("versions", "STRIPE_KEY_B", ...app)).stdout.trim().split("\n");
+    expect(versions[0]).toMatch(/\sBOUND$/);
+    expect(versions[1]).toMatch(/^3 \(current\)\s.*\s-$/);
+    expect(versions[2]).toMatch(/^2\s.*\s\*\.stripe\.com:443,api\.stripe\.com,hooks\.example\.com$/);
+  });
+
+  it("set --bind refuses a bad host naming it (exit 1), --bind with --unbind (exit 2), and a loosening by a token that may not reveal (exit 1)", async () => {
+    const bad = await cli("set", "BAD_BIND", "value", "--bind", "ok.example.com", "--bind", "10.0.0.0/8", ...app);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/"10\.0\.0\.0\/8" is a range \(CIDR\).*\(invalid_input\)/);
+    expect((await cli("get", "BAD_BIND", ...app)).code).toBe(1);
+    const both = await cli("set", "BAD_BIND", "value", "--bind", "a.example.com", "--unbind", ...app);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--bind or --unbind, not both/);
+
+    expect((await cli("set", "GUARDED_B", "guarded-value-123", "--bind", "api.example.com", ...app)).code).toBe(0);
+    const made = await fetch(`${env.SWITCHYARD_URL}/api/v1/admin/tokens`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${env.SWITCHYARD_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "writer", scopes: ["secrets:write", "secrets:read"] }),
+    });
+    const writer = { ...env, SWITCHYARD_TOKEN: ((await made.json()) as { token: string }).token };
+    const loosen = await runCli(["secrets", "set", "GUARDED_B", "guarded-value-123", "--unbind", ...app], writer);
+    expect(loosen.code).toBe(1);
+    expect(loosen.stderr).toMatch(/needs the secrets:reveal scope.*\(forbidden\)/);
+    const own = await runCli(["secrets", "set", "GUARDED_B", "writers-own-value", "--unbind", ...app], writer);
+    expect(own.stdout).toBe("set GUARDED_B (version 2, scope app)\n");
   });
 
   it("delete removes a secret; get then exits 1 with not_found", async () => {
@@ -213,5 +257,9 @@ describe("switchyard secrets against a running server", { timeout: 90_000 }, () 
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(`Usage: switchyard secrets ${verb}`);
     }
+    const set = (await runCli(["secrets", "set", "--help"], {})).stdout;
+    expect(set).toContain("--bind HOST");
+    expect(set).toContain("--unbind");
+    expect(set).toMatch(/needs a token with\s+secrets:reveal/);
   });
 });

@@ -74,7 +74,8 @@ Verbs:
   list                         names, scopes and versions (never values)
   get NAME                     print a value (the token needs secrets:reveal)
   set NAME [VALUE]             set a value; without VALUE it is read from
-                               stdin, which keeps it out of shell history
+                               stdin, which keeps it out of shell history;
+                               --bind HOST keeps it out of scripts, sent only to HOST
   delete NAME                  delete a secret and its versions
   versions NAME                a secret's version history
   rollback NAME --version N    make an old value current again

@@ -6,8 +6,9 @@ const TARGETS = "(--app <id|name> | --workspace <id|name> | --global)";
 export const VERB_USAGE = {
   list: `Usage: switchyard secrets list ${TARGETS} [--json]
 
-Lists secret names with the scope each comes from, its version and when it
-changed. For an app this includes what it inherits from its workspace and the
+Lists secret names with the scope each comes from, its version, when it
+changed, and the hosts a host-bound secret may be sent to (BOUND, - when
+unbound). For an app this includes what it inherits from its workspace and the
 global scope; OVERRIDES names farther scopes the nearer value hides. Values are
 never shown.
 
@@ -22,29 +23,44 @@ secrets:reveal scope; every reveal is audited.
 
 Example:
   export API_KEY="$(switchyard secrets get API_KEY --app billing)"`,
-  set: `Usage: switchyard secrets set NAME [VALUE] ${TARGETS} [--json]
+  set: `Usage: switchyard secrets set NAME [VALUE] ${TARGETS} [--json] [--bind HOST]... [--unbind]
 
 Sets a secret (a new version). Without VALUE the value is read from stdin, one
 trailing newline removed, so it stays out of shell history and process lists.
 The value is never printed.
 
-  --json   the value is JSON (an object, number, ...) instead of a string
+A host-bound secret never enters the sandbox: scripts get a placeholder, and
+the value is put in its place only in a fetch to one of its hosts. Without
+--bind or --unbind a secret keeps the binding it has; setting the same value
+with a new binding makes a new version too. Loosening the binding of an
+unchanged value (--unbind, or a host not covered before) needs a token with
+secrets:reveal.
+
+  --json         the value is JSON (an object, number, ...) instead of a string
+  --bind HOST    bind to HOST: host, host:port, *.domain (its subdomains) or an
+                 IP address with an optional port; repeat it, or separate
+                 hosts with commas; replaces the current binding
+  --unbind       remove the binding: scripts may read the value again
 
 Examples:
   switchyard secrets set API_KEY --app billing < api-key.txt
-  switchyard secrets set DB_LOGIN --json --global < db-login.json`,
+  switchyard secrets set DB_LOGIN --json --global < db-login.json
+  switchyard secrets set STRIPE_KEY --app billing --bind api.stripe.com < stripe-key.txt`,
   delete: `Usage: switchyard secrets delete NAME ${TARGETS}
 
 Deletes a secret and all its versions from the target's own scope (an app's
 inherited secrets are deleted at their workspace or --global).`,
   versions: `Usage: switchyard secrets versions NAME ${TARGETS} [--json]
 
-Lists a secret's versions, newest first (metadata only).
+Lists a secret's versions, newest first (metadata only), with the hosts each
+version was bound to (BOUND, - when unbound).
 
   --json   print the API's answer as JSON`,
   rollback: `Usage: switchyard secrets rollback NAME --version N ${TARGETS} [--json]
 
-Makes the value of version N current again, as a new version.
+Makes the value of version N current again, with the binding it had, as a new
+version. When that loosens the binding of the value, the token needs
+secrets:reveal.
 
   --version <n>   the version whose value to restore
   --json          print the API's answer as JSON`,
@@ -68,6 +84,11 @@ export function table(header: string[], rows: string[][]): string[] {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? "").length)));
   return all.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd());
+}
+
+/** A binding as one cell: its hosts, comma-separated, or - when unbound. */
+export function boundCell(hosts: readonly string[] | null | undefined): string {
+  return hosts && hosts.length > 0 ? hosts.join(",") : "-";
 }
 
 /** An API timestamp, to the second: `2025-03-01 12:00:07Z`. */

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { AdminClient } from "../client/admin-client.ts";
 import { StartupError } from "../startup-error.ts";
-import { shortTime, table, type Verb } from "./secrets-format.ts";
+import { boundCell, shortTime, table, type Verb } from "./secrets-format.ts";
 
 /** Parsed options, as node:util's parseArgs gives them. */
 export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -36,6 +36,7 @@ interface SecretRow {
   scope: string;
   version: number;
   updated_at: string;
+  bound_hosts?: string[] | null;
   overrides?: string[];
 }
 interface VersionRow {
@@ -44,6 +45,7 @@ interface VersionRow {
   created_at: string;
   created_by: string;
   origin: string;
+  bound_hosts?: string[] | null;
   current: boolean;
 }
 interface ImportReport {
@@ -57,6 +59,7 @@ interface WriteAnswer {
   name: string;
   scope: string;
   version: number;
+  bound_hosts?: string[] | null;
   rolled_back_to?: number;
 }
 
@@ -70,8 +73,8 @@ export const VERBS: Record<Verb, (ctx: VerbContext) => Promise<void>> = {
     const answer = (await ctx.client.request("GET", `${ctx.base}/secrets`)) as { secrets: SecretRow[] };
     if (ctx.values.json) return printJson(ctx, answer);
     if (answer.secrets.length === 0) return ctx.print(`no secrets for ${ctx.target}`);
-    const rows = answer.secrets.map((s) => [s.name, s.scope, String(s.version), shortTime(s.updated_at), s.overrides?.join(",") || "-"]);
-    for (const line of table(["NAME", "SCOPE", "VERSION", "UPDATED", "OVERRIDES"], rows)) ctx.print(line);
+    const rows = answer.secrets.map((s) => [s.name, s.scope, String(s.version), shortTime(s.updated_at), boundCell(s.bound_hosts), s.overrides?.join(",") || "-"]);
+    for (const line of table(["NAME", "SCOPE", "VERSION", "UPDATED", "BOUND", "OVERRIDES"], rows)) ctx.print(line);
   },
 
   async get(ctx) {
@@ -83,6 +86,8 @@ export const VERBS: Record<Verb, (ctx: VerbContext) => Promise<void>> = {
 
   async set(ctx) {
     const name = arg(ctx, 0);
+    // Checked before stdin is read: a usage error should not cost the operator a typed value.
+    const binding = bindingOption(ctx);
     let raw = ctx.args[1];
     if (raw === undefined) {
       if (ctx.io.stdinIsTty) ctx.io.error(`Type the value of ${name}, then press Ctrl-D (or pipe it in):`);
@@ -99,8 +104,9 @@ export const VERBS: Record<Verb, (ctx: VerbContext) => Promise<void>> = {
         throw new StartupError("the value is not valid JSON (--json was given); nothing was set", 2);
       }
     }
-    const answer = (await ctx.client.request("POST", `${ctx.base}/secrets`, { json: { name, value } })) as WriteAnswer;
-    ctx.print(`set ${answer.name} (version ${answer.version}, scope ${answer.scope})`);
+    const answer = (await ctx.client.request("POST", `${ctx.base}/secrets`, { json: { name, value, ...binding } })) as WriteAnswer;
+    const bound = answer.bound_hosts ? `, bound to ${answer.bound_hosts.join(", ")}` : "";
+    ctx.print(`set ${answer.name} (version ${answer.version}, scope ${answer.scope}${bound})`);
   },
 
   async delete(ctx) {
@@ -117,8 +123,9 @@ export const VERBS: Record<Verb, (ctx: VerbContext) => Promise<void>> = {
       v.created_by,
       v.origin,
       String(v.size),
+      boundCell(v.bound_hosts),
     ]);
-    for (const line of table(["VERSION", "CREATED", "BY", "ORIGIN", "SIZE"], rows)) ctx.print(line);
+    for (const line of table(["VERSION", "CREATED", "BY", "ORIGIN", "SIZE", "BOUND"], rows)) ctx.print(line);
   },
 
   async rollback(ctx) {
@@ -147,6 +154,22 @@ export const VERBS: Record<Verb, (ctx: VerbContext) => Promise<void>> = {
     ctx.print(report.dry_run ? `dry run for ${ctx.target}: ${counts}; nothing was stored` : `imported into ${ctx.target}: ${counts}`);
   },
 };
+
+/**
+ * The `bound_hosts` of a set: `--bind` entries (repeated, or comma-separated),
+ * null for `--unbind`, nothing (keep the current binding) for neither. The
+ * service checks each entry and names any bad one.
+ */
+function bindingOption(ctx: VerbContext): { bound_hosts?: string[] | null } {
+  const given = ctx.values.bind;
+  const binds = (Array.isArray(given) ? given : given === undefined ? [] : [given]).map(String);
+  if (ctx.values.unbind && binds.length > 0) throw ctx.usage("give --bind or --unbind, not both");
+  if (ctx.values.unbind) return { bound_hosts: null };
+  if (binds.length === 0) return {};
+  const hosts = binds.flatMap((b) => b.split(",")).map((h) => h.trim());
+  if (hosts.some((h) => h === "")) throw ctx.usage("--bind needs a host (host, host:port, *.domain or an IP address)");
+  return { bound_hosts: hosts };
+}
 
 async function readText(file: string): Promise<string> {
   try {

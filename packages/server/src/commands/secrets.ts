@@ -20,7 +20,7 @@ const json = { type: "boolean" } as const;
 const SPECS: Record<Verb, { options: Options; args: [min: number, max: number]; synopsis: string }> = {
   list: { options: { json }, args: [0, 0], synopsis: "no arguments" },
   get: { options: { json }, args: [1, 1], synopsis: "NAME" },
-  set: { options: { json }, args: [1, 2], synopsis: "NAME and an optional VALUE" },
+  set: { options: { json, bind: { type: "string", multiple: true }, unbind: { type: "boolean" } }, args: [1, 2], synopsis: "NAME and an optional VALUE" },
   delete: { options: {}, args: [1, 1], synopsis: "NAME" },
   versions: { options: { json }, args: [1, 1], synopsis: "NAME" },
   rollback: { options: { json, version: { type: "string" } }, args: [1, 1], synopsis: "NAME" },
