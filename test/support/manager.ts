@@ -41,6 +41,7 @@ export async function managerFor(database: Database, options: ManagerOptions = {
     secrets: services.secrets,
     scripts: services.scripts,
     invoker: services.invoker,
+    connectivity: services.connectivity,
     inbound,
     emailMaxBytes,
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),

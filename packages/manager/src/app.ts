@@ -8,6 +8,7 @@ import type { AppEnv, ManagerDeps } from "./env.ts";
 import { errorBody, handleError } from "./http-errors.ts";
 import { httpMetrics } from "./metrics.ts";
 import { createInboundReceiver } from "./email/inbound-receiver.ts";
+import { connectivityRoutes } from "./routes/connectivity.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { emailInboundRoutes } from "./routes/email-inbound.ts";
 import { emailRoutes } from "./routes/emails.ts";
@@ -80,6 +81,7 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
   triggerRoutes(routes, deps, inbound);
   hookRoutes(routes, { database: deps.database, logger: deps.logger, triggers: inbound.triggers, budget });
   deadLetterRoutes(routes, deps);
+  connectivityRoutes(routes, deps);
   emailRoutes(routes, deps);
   emailInboundRoutes(routes, inbound, budget);
 

@@ -1,4 +1,4 @@
-import type { Database, Invoker, Logger, Principal, ScriptsService, SecretsService } from "@switchyard/core";
+import type { ConnectivityService, Database, Invoker, Logger, Principal, ScriptsService, SecretsService } from "@switchyard/core";
 import type { Registry } from "prom-client";
 import type { InboundReceiver } from "./email/inbound-receiver.ts";
 
@@ -10,6 +10,8 @@ export interface ManagerDeps {
   secrets: SecretsService;
   scripts: ScriptsService;
   invoker: Invoker;
+  /** The connectivity read side, with the operator's status window; one with the default rules when absent. */
+  connectivity?: ConnectivityService;
   /** Largest admin request body accepted, in bytes. */
   maxBodyBytes?: number;
   /** Largest inbound email accepted, in bytes (SWITCHYARD_EMAIL_MAX_BYTES). */

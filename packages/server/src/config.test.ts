@@ -109,6 +109,13 @@ describe("parseConfig", () => {
     expect(config.unknownVariables).toEqual(["SWITCHYARD_PROT"]);
   });
 
+  it("reads the connectivity window and flush interval, five minutes and one second by default", () => {
+    expect(parseConfig({}).connectivity).toEqual({ windowMs: 300_000, flushMs: 1_000 });
+    expect(parseConfig({ SWITCHYARD_CONNECTIVITY_WINDOW_MS: "5000", SWITCHYARD_CONNECTIVITY_FLUSH_MS: "100" }).connectivity).toEqual({ windowMs: 5_000, flushMs: 100 });
+    expect(() => parseConfig({ SWITCHYARD_CONNECTIVITY_WINDOW_MS: "500" })).toThrow(/SWITCHYARD_CONNECTIVITY_WINDOW_MS: must be at least 1000/);
+    expect(() => parseConfig({ SWITCHYARD_CONNECTIVITY_FLUSH_MS: "1m" })).toThrow(/SWITCHYARD_CONNECTIVITY_FLUSH_MS: must be a whole number/);
+  });
+
   it("treats empty variables as unset", () => {
     expect(parseConfig({ SWITCHYARD_PORT: "", DATABASE_URL: "" })).toMatchObject({ port: 8787, databaseUrl: undefined });
   });

@@ -97,6 +97,8 @@ const schema = z.object({
   SWITCHYARD_FETCH_MAX_REQUEST_BYTES: int(0, 1024 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BODY_BYTES),
   SWITCHYARD_FETCH_TIMEOUT_MS: int(1, 3_600_000).default(DEFAULT_FETCH_TIMEOUT_MS),
   SWITCHYARD_FETCH_MAX_BUFFERED_BYTES: int(1024 * 1024, 64 * 1024 * 1024 * 1024).default(DEFAULT_MAX_BUFFERED_BYTES),
+  SWITCHYARD_CONNECTIVITY_WINDOW_MS: int(1_000, 3_600_000).default(300_000),
+  SWITCHYARD_CONNECTIVITY_FLUSH_MS: int(50, 60_000).default(1_000),
   SWITCHYARD_EMAIL_ALLOWED_SENDERS: emailAllowlist.optional(),
   SWITCHYARD_EMAIL_ALLOWED_RECIPIENTS: emailAllowlist.optional(),
   SWITCHYARD_EMAIL_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).optional(),
@@ -197,6 +199,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       timeoutMs: v.SWITCHYARD_FETCH_TIMEOUT_MS,
       maxBufferedBytes: v.SWITCHYARD_FETCH_MAX_BUFFERED_BYTES,
     },
+    connectivity: { windowMs: v.SWITCHYARD_CONNECTIVITY_WINDOW_MS, flushMs: v.SWITCHYARD_CONNECTIVITY_FLUSH_MS },
     emailLimits: {
       allowedSenders: v.SWITCHYARD_EMAIL_ALLOWED_SENDERS ?? null,
       allowedRecipients: v.SWITCHYARD_EMAIL_ALLOWED_RECIPIENTS ?? null,

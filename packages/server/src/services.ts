@@ -1,5 +1,7 @@
-import { createScriptsService, createSecretsService, createSendLog, NO_EMAIL_LIMITS, readAppEmailSettings, SettingError, type Database, type EmailLimits, type Logger, type StoredLimits } from "@switchyard/core";
+import { createConnectivityRecorder, createConnectivityService, createScriptsService, createSecretsService, createSendLog, DEFAULT_STATUS_RULES, NO_EMAIL_LIMITS, readAppEmailSettings, SettingError, type Database, type EmailLimits, type Logger, type StoredLimits } from "@switchyard/core";
 import type { Keyring } from "@switchyard/crypto";
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { createEgressPolicy, createFetchClient, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, type EgressPolicy } from "@switchyard/egress";
 import { createEmailSender, createMailer, EmailError, type PlaintextPolicy, type SmtpHostRule } from "@switchyard/email";
 import { compileScript, createExecutor, type Executor } from "@switchyard/executor";
@@ -46,6 +48,8 @@ export interface ServiceSettings {
   emailMaxBytes: number;
   /** Dev mode: with no SMTP, mail is kept in the send log as `captured` instead of failing. */
   captureEmail: boolean;
+  /** Health of the APIs scripts fetch: the status rules' window and how often a worker writes its totals (SWITCHYARD_CONNECTIVITY_*). */
+  connectivity: { windowMs: number; flushMs: number };
 }
 
 export interface FetchLimits {
@@ -82,6 +86,7 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   smtpPlaintext: "loopback",
   emailMaxBytes: 26_214_400,
   captureEmail: false,
+  connectivity: { windowMs: DEFAULT_STATUS_RULES.windowMs, flushMs: 1_000 },
 };
 
 /**
@@ -99,6 +104,8 @@ export function createServices(deps: {
   observer?: DispatcherObserver;
   /** Where the fetch metrics are registered (the /metrics registry). */
   metrics?: Registry;
+  /** This process's name in the connectivity rows it writes; default `<hostname>:<pid>:<4 hex>`. */
+  workerId?: string;
 }) {
   const settings = { ...DEFAULT_SERVICE_SETTINGS, ...deps.settings };
   const { database, logger } = deps;
@@ -172,6 +179,8 @@ export function createServices(deps: {
       try {
         const outcome = await settleEmail(sandbox, emailSender, runSecrets, request, logger, boundSecrets);
         countFetches?.(outcome.subrequests);
+        // Memory only: written in batches by the recorder's own timer.
+        connectivityRecorder?.record(request.ctx.app.id, outcome.subrequests);
         return outcome;
       } finally {
         scriptFetch.forget(request.ctx.run.id);
@@ -179,6 +188,21 @@ export function createServices(deps: {
     },
   };
   const invoker = createManualInvoker({ database, scripts });
+  const connectivityRules = { ...DEFAULT_STATUS_RULES, windowMs: settings.connectivity.windowMs };
+  const connectivity = createConnectivityService({ db: database.db, rules: connectivityRules });
+  const connectivityRecorder =
+    deps.worker === false
+      ? null
+      : createConnectivityRecorder({
+          db: database.db,
+          workerId: deps.workerId ?? `${hostname()}:${process.pid}:${randomBytes(2).toString("hex")}`,
+          rules: connectivityRules,
+          flushMs: settings.connectivity.flushMs,
+          logger,
+          onChanges: (changes) => {
+            for (const c of changes) logger.info({ appId: c.appId, host: c.host, from: c.from, to: c.to, lastError: c.lastError }, "connectivity status changed");
+          },
+        });
   const dispatcher = deps.worker === false ? null : createDispatcher({
           database,
           executor,
@@ -194,14 +218,18 @@ export function createServices(deps: {
     executor,
     invoker,
     dispatcher,
+    connectivity,
     /** Subscribes to cross-process invalidations and, in a worker, starts claiming. */
     async start() {
       await secrets.start();
+      connectivityRecorder?.start();
       await dispatcher?.start();
     },
     /** Finishes runs in flight, then releases isolates and listeners. */
     async stop() {
       await dispatcher?.stop();
+      // After the last runs: their fetches are written too.
+      await connectivityRecorder?.stop();
       await sandbox.dispose();
       await fetchClient.close();
       await mailer.close();

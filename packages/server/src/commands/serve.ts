@@ -68,6 +68,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       secrets: services.secrets,
       scripts: services.scripts,
       invoker: services.invoker,
+      connectivity: services.connectivity,
       inbound,
       emailMaxBytes: config.emailMaxBytes,
       maxBodyBytes: config.maxBodyBytes,
