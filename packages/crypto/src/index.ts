@@ -7,6 +7,7 @@ export { CryptoError } from "./errors.ts";
 export { environmentKey } from "./key-encryption.ts";
 export { isValidWrappingKeyId } from "./key-id.ts";
 export { generateMasterKey, Keyring } from "./keyring.ts";
+export { macSha256 } from "./mac.ts";
 export { parseKeyring } from "./parse-keyring.ts";
 export { SecretKey } from "./secret-key.ts";
 export { constantTimeEqual, generateToken, hashToken } from "./tokens.ts";
