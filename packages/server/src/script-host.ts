@@ -90,8 +90,7 @@ async function auditPlaceholders(bound: BoundSecrets, request: RunRequest, outco
 
 /** The hosts a resolved secret is bound to, or null for a value scripts may hold. */
 function boundHostsOf(hit: ResolvedSecret): readonly string[] | null {
-  const hosts = (hit as ResolvedSecret & { boundHosts?: readonly string[] | null }).boundHosts;
-  return hosts && hosts.length > 0 ? hosts : null;
+  return hit.boundHosts && hit.boundHosts.length > 0 ? hit.boundHosts : null;
 }
 
 async function settled(email: EmailSender, request: RunRequest, outcome: RunOutcome, logger: Logger): Promise<RunOutcome> {
