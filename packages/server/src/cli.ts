@@ -15,6 +15,7 @@ Commands:
   keys rotate     re-wrap every data key under one master key (--to pkcs11)
   secrets         list, get, set, delete, import secrets of a running service
   backup          create, verify or restore an encrypted backup of the database
+  audit verify    check the audit log's hash chains: edited, deleted, reordered rows, a cut tail
 
 Run 'switchyard <command> --help' for a command's options.
 Configuration comes from SWITCHYARD_* variables and DATABASE_URL (see README).`,
@@ -119,6 +120,32 @@ empty, other migration level), 2 usage error.
 Example:
   switchyard backup create --out nightly.age --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
   switchyard backup verify nightly.age --identity backup-key.txt`,
+  audit: `Usage: switchyard audit verify [--workspace ID | --global] [--against FILE] [--json]
+
+Checks the audit log (DATABASE_URL, or the embedded one in
+SWITCHYARD_DATA_DIR, which the service must not hold open) with the master
+key(s). Each workspace's rows form a chain (rows without a workspace, the
+global chain): every row carries an HMAC over its content and the previous
+row's HMAC, keyed by a data key the master key wraps, and each chain has a
+signed checkpoint (row count, last row). The service seals new rows about a
+second after they commit; rows not sealed yet are counted, not judged.
+
+Reports per chain the rows checked and the first bad row: edited, deleted (a
+gap), reordered (swapped or moved rows), truncated (the chain is shorter than
+its checkpoint), or checkpoint (missing or forged).
+
+Options:
+  --workspace <id>   one workspace's chain; --global: the global chain
+  --against <file>   an earlier run's --json output, kept outside the database:
+                     every chain must still reach the head it recorded. This
+                     finds a tail cut together with its checkpoint.
+  --json             print one JSON object (ok, chains[])
+
+Exit codes: 0 every chain intact, 1 something is wrong, 2 usage error.
+
+Example:
+  switchyard audit verify --json > /var/backups/audit-heads.json
+  switchyard audit verify --against /var/backups/audit-heads.json`,
 };
 
 /** Runs one CLI invocation; resolves to the process exit code. */
@@ -152,6 +179,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, print = (l: s
         if (!verb || verb === "--help" || verb === "-h" || rest.includes("--help") || rest.includes("-h")) return help("backup", print) + (verb ? 0 : 2);
         const { runBackup } = await import("./commands/backup.ts");
         return await runBackup(rest, env, print);
+      }
+      case "audit": {
+        const verb = rest[0];
+        if (!verb || verb === "--help" || verb === "-h" || rest.includes("--help") || rest.includes("-h")) return help("audit", print) + (verb ? 0 : 2);
+        const { runAudit } = await import("./commands/audit.ts");
+        return await runAudit(rest, env, print);
       }
       default:
         console.error(`switchyard: unknown command ${JSON.stringify(command)}\n`);

@@ -37,7 +37,8 @@ export const BACKUP_TABLES: readonly BackupTable[] = [
   { name: "email_messages", fetch: 100, why: "the send log" },
   { name: "inbound_seen", fetch: 1000, why: "accepted deliveries, so a replayed webhook stays refused after a restore" },
   { name: "inbound_emails", fetch: 4, why: "raw inbound mail of accepted messages, for replay" },
-  { name: "audit_log", fetch: 1000, why: "the audit trail" },
+  { name: "audit_log", fetch: 1000, why: "the audit trail, with each row's place and MAC in its workspace's chain" },
+  { name: "audit_chain_heads", fetch: 1000, why: "each audit chain's signed checkpoint, so a restored log still verifies and a cut tail still shows" },
   { name: "connectivity_status", fetch: 1000, why: "each destination's status, so a restore does not fire a change twice" },
   { name: "connectivity_minutes", fetch: 1000, why: "fetch health per minute (the connectivity API's window)" },
 ];

@@ -48,6 +48,11 @@ export async function startServer(config: Config, role: Role, print: (line: stri
   const services = createServices({ database, keyring: loaded.keyring, logger, settings: config, worker: role !== "api", observer, metrics });
   // Every role listens: a worker's script reads must see changes made through any API process.
   await services.start();
+  // Every role seals: an API-only deployment writes audit rows too. Processes
+  // sharing a database take turns (a try-lock), so this costs one query a second.
+  const { createAuditSealer } = await import("../audit/index.ts");
+  const sealer = createAuditSealer({ db: database.db, keyring: loaded.keyring, logger });
+  sealer.start();
 
 
   let server: ServerType | null = null;
@@ -129,6 +134,8 @@ export async function startServer(config: Config, role: Role, print: (line: stri
         }
         await smtpListener?.stop();
         await services.stop();
+        // After the work in flight, so its audit rows are sealed before the database closes.
+        await sealer.stop();
         await database.close();
         loaded.close();
         logger.info({}, "stopped");
