@@ -1,6 +1,7 @@
 import { request } from "./client.ts";
 import type {
   App,
+  AppConnectivity,
   AuditRow,
   DeadLetter,
   Email,
@@ -92,6 +93,9 @@ export const api = {
     replayMatching: (appId: string, filter: { script_id?: string; trigger_id?: string; kind?: string }) =>
       request<{ replayed: number; event_ids: string[]; more: boolean }>(`${appBase(appId)}/dead-letters/replay`, { json: filter }),
     remove: (appId: string, id: string) => request<void>(`${appBase(appId)}/dead-letters/${enc(id)}`, { method: "DELETE" }),
+  },
+  connectivity: {
+    list: (appId: string) => request<AppConnectivity>(`${appBase(appId)}/connectivity`),
   },
   emails: {
     list: (appId: string, query: { status?: string; before?: string; limit?: number }) =>

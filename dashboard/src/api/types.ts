@@ -191,3 +191,34 @@ export interface Email {
   text?: string | null;
   html?: string | null;
 }
+
+export type ConnectivityStatus = "healthy" | "degraded" | "down";
+
+/** Counts and latency over the status window, and the latest attempt, error and success. */
+export interface ConnectivityCounts {
+  requests: number;
+  errors: number;
+  errors_by_code: Record<string, number>;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  last_success_at: string | null;
+  last_attempt_at: string | null;
+}
+
+/** One destination host of an app's fetches, as `GET /api/v1/admin/apps/{appId}/connectivity` lists it. */
+export interface HostConnectivity extends ConnectivityCounts {
+  host: string;
+  status: ConnectivityStatus;
+  since: string | null;
+  workers: Array<ConnectivityCounts & { worker_id: string }>;
+}
+
+export interface AppConnectivity {
+  app_id: string;
+  window_ms: number;
+  as_of: string;
+  hosts: HostConnectivity[];
+}

@@ -9,6 +9,7 @@ import { ErrorText, Loading } from "../ui/bits.tsx";
 import { useLoad } from "../ui/hooks.ts";
 import { AppsPage } from "./apps.tsx";
 import { AuditPage } from "./audit.tsx";
+import { ConnectivityPage } from "./connectivity.tsx";
 import { DeadLettersPage } from "./dead-letters.tsx";
 import { MailPage } from "./mail.tsx";
 import { RunsPage } from "./runs.tsx";
@@ -24,6 +25,7 @@ export const TABS = [
   { id: "runs", label: "Runs" },
   { id: "dead-letters", label: "Dead letters" },
   { id: "mail", label: "Mail" },
+  { id: "connectivity", label: "Connectivity" },
   { id: "audit", label: "Audit" },
 ] as const;
 
@@ -186,6 +188,8 @@ function TabView({ app, tab, id }: { app: App; tab: string; id: string | undefin
       return <DeadLettersPage app={app} id={id} />;
     case "mail":
       return <MailPage app={app} id={id} />;
+    case "connectivity":
+      return <ConnectivityPage app={app} />;
     case "audit":
       return <AuditPage app={app} />;
     default:
