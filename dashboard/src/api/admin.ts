@@ -49,10 +49,15 @@ export const api = {
   },
   secrets: {
     list: (appId: string) => request<{ secrets: SecretEntry[] }>(`${appBase(appId)}/secrets`).then((r) => r.secrets),
-    set: (place: SecretPlace, name: string, value: unknown) =>
-      request<{ name: string; version: number; updated_at: string }>(`${secretBase(place)}/secrets`, { json: { name, value } }),
+    /** `boundHosts`: undefined keeps the current binding, null removes it. */
+    set: (place: SecretPlace, name: string, value: unknown, boundHosts?: string[] | null) =>
+      request<{ name: string; version: number; updated_at: string; bound_hosts: string[] | null }>(`${secretBase(place)}/secrets`, {
+        json: { name, value, ...(boundHosts === undefined ? {} : { bound_hosts: boundHosts }) },
+      }),
     reveal: (place: SecretPlace, name: string) =>
-      request<{ name: string; value: unknown; scope: SecretScope; version: number }>(`${secretBase(place)}/secrets/${enc(name)}/reveal`, { method: "POST" }),
+      request<{ name: string; value: unknown; scope: SecretScope; version: number; bound_hosts: string[] | null }>(`${secretBase(place)}/secrets/${enc(name)}/reveal`, {
+        method: "POST",
+      }),
     versions: (place: SecretPlace, name: string) =>
       request<{ versions: SecretVersion[] }>(`${secretBase(place)}/secrets/${enc(name)}/versions`).then((r) => r.versions),
     rollback: (place: SecretPlace, name: string, version: number) =>

@@ -32,6 +32,8 @@ export interface SecretEntry {
   version: number;
   size: number;
   updated_at: string;
+  /** Hosts a host-bound secret may be sent to (scripts only get a placeholder); null when unbound. */
+  bound_hosts: string[] | null;
   /** The farther scopes that hold the same name and lose to this one. */
   overrides: SecretScope[];
 }
@@ -42,6 +44,7 @@ export interface SecretVersion {
   created_at: string;
   created_by: string;
   origin: string;
+  bound_hosts: string[] | null;
   current: boolean;
 }
 

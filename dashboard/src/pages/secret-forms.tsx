@@ -16,30 +16,47 @@ function ScopeSelect({ id, value, onChange }: { id: string; value: SecretScope; 
   );
 }
 
+/** The hosts typed in the form, comma- or newline-separated; undefined when none (the binding is kept). */
+export function parseBoundHosts(text: string): string[] | undefined {
+  const hosts = text
+    .split(/[,\n]/)
+    .map((h) => h.trim())
+    .filter(Boolean);
+  return hosts.length > 0 ? hosts : undefined;
+}
+
 /**
  * Sets a secret. The value field is a password field read once on submit and
  * emptied straight after, whatever the answer: the value is not kept in the
- * page's state or DOM.
+ * page's state or DOM. Bound hosts make it a host-bound secret; left empty,
+ * an existing secret keeps its binding, unless "Remove the binding" is ticked.
  */
 export function SetSecret({ app, onSaved }: { app: App; onSaved: () => Promise<void> }) {
   const nameRef = useRef<HTMLInputElement>(null);
   const valueRef = useRef<HTMLInputElement>(null);
+  const hostsRef = useRef<HTMLTextAreaElement>(null);
   const [scope, setScope] = useState<SecretScope>("app");
   const [asJson, setAsJson] = useState(false);
+  const [unbind, setUnbind] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
-  const save = useAction(async (name: string, value: unknown) => {
-    const result = await api.secrets.set(placeOf(app, scope), name, value);
-    setSaved(`${result.name} saved as version ${result.version}.`);
+  const save = useAction(async (name: string, value: unknown, boundHosts: string[] | null | undefined) => {
+    const result = await api.secrets.set(placeOf(app, scope), name, value, boundHosts);
+    const bound = result.bound_hosts ? `, bound to ${result.bound_hosts.join(", ")}` : "";
+    setSaved(`${result.name} saved as version ${result.version}${bound}.`);
     if (nameRef.current) nameRef.current.value = "";
+    if (hostsRef.current) hostsRef.current.value = "";
+    setUnbind(false);
     await onSaved();
   });
 
   const [jsonError, setJsonError] = useState<string | null>(null);
+  const [hostsError, setHostsError] = useState<string | null>(null);
 
   const submit = async (event: Event) => {
     event.preventDefault();
     setSaved(null);
     setJsonError(null);
+    setHostsError(null);
     save.clear();
     const field = valueRef.current;
     const raw = field?.value ?? "";
@@ -54,13 +71,21 @@ export function SetSecret({ app, onSaved }: { app: App; onSaved: () => Promise<v
         return;
       }
     }
-    await save.run(nameRef.current?.value.trim() ?? "", value);
+    const hosts = parseBoundHosts(hostsRef.current?.value ?? "");
+    if (unbind && hosts) {
+      setHostsError("Either list hosts or remove the binding, not both. Type the value again.");
+      return;
+    }
+    await save.run(nameRef.current?.value.trim() ?? "", value, unbind ? null : hosts);
   };
   // The service names the field either in zod issues or, for a bad name, in `details.pattern`.
   const details = save.error?.details as { pattern?: string } | undefined;
   const nameError = save.error?.issueFor("name") ?? (details?.pattern ? save.error?.message : undefined);
   const valueError = jsonError ?? save.error?.issueFor("value") ?? (save.error?.code === "too_large" ? save.error.message : undefined);
-  const fieldError = Boolean(nameError ?? valueError);
+  // Each bad entry is its own issue (`bound_hosts.<index>`); all of them go under the field.
+  const hostIssues = save.error?.issues.filter((i) => i.path === "bound_hosts" || i.path.startsWith("bound_hosts.")).map((i) => i.message) ?? [];
+  const hostsFieldError = hostsError ?? (hostIssues.length > 0 ? hostIssues.join(" ") : undefined);
+  const fieldError = Boolean(nameError ?? valueError ?? hostsFieldError);
 
   return (
     <form class="card" aria-labelledby="set-secret-title" onSubmit={submit} autoComplete="off">
@@ -93,6 +118,32 @@ export function SetSecret({ app, onSaved }: { app: App; onSaved: () => Promise<v
       <label class="check">
         <input type="checkbox" checked={asJson} onChange={(e) => setAsJson((e.target as HTMLInputElement).checked)} /> The value is JSON (an object, number,
         list…)
+      </label>
+      <div class="field">
+        <label for="secret-bound-hosts">Bound hosts (optional)</label>
+        <textarea
+          id="secret-bound-hosts"
+          ref={hostsRef}
+          rows={2}
+          spellcheck={false}
+          autoComplete="off"
+          class="mono"
+          placeholder={"api.stripe.com\n*.example.com:443"}
+          aria-describedby="secret-bound-hosts-help"
+        />
+        <span id="secret-bound-hosts-help" class="muted">
+          Comma or newline separated: host, host:port, *.domain or an IP address. Scripts then get a placeholder, and the value is sent only to these hosts.
+          Left empty, a secret keeps the binding it has.
+        </span>
+        {hostsFieldError && (
+          <span class="field-error" role="alert">
+            {hostsFieldError}
+          </span>
+        )}
+      </div>
+      <label class="check">
+        <input type="checkbox" checked={unbind} onChange={(e) => setUnbind((e.target as HTMLInputElement).checked)} /> Remove the binding (scripts may read the
+        value again; a token needs secrets:reveal to do this for an unchanged value)
       </label>
       <ErrorText error={fieldError ? null : save.error} />
       {saved && (

@@ -1,3 +1,4 @@
+import { Fragment } from "preact";
 import { useEffect } from "preact/hooks";
 import { api } from "../api/admin.ts";
 import type { App, SecretEntry } from "../api/types.ts";
@@ -31,6 +32,9 @@ export function SecretRow(props: { app: App; secret: SecretEntry; open: boolean;
           {secret.scope !== "app" && <span class="muted small-text"> (inherited)</span>}
         </td>
         <td data-label="Version">v{secret.version}</td>
+        <td data-label="Bound to">
+          <BoundHosts hosts={secret.bound_hosts} />
+        </td>
         <td data-label="Last change">
           <Time at={secret.updated_at} />
         </td>
@@ -50,7 +54,7 @@ export function SecretRow(props: { app: App; secret: SecretEntry; open: boolean;
       </tr>
       {props.open && (
         <tr class="details-row" id={detailsId}>
-          <td colSpan={5}>
+          <td colSpan={6}>
             <SecretDetails app={app} secret={secret} onChanged={props.onChanged} />
           </td>
         </tr>
@@ -68,6 +72,11 @@ function SecretDetails({ app, secret, onChanged }: { app: App; secret: SecretEnt
   });
   return (
     <div class="secret-details">
+      {secret.bound_hosts && (
+        <p class="muted" role="note">
+          Host-bound: scripts get a placeholder, never the value; it is sent only in a fetch to {secret.bound_hosts.join(", ")}.
+        </p>
+      )}
       <Reveal app={app} secret={secret} />
       <h3>Versions</h3>
       <Loading when={versions.loading && !versions.data} />
@@ -75,7 +84,7 @@ function SecretDetails({ app, secret, onChanged }: { app: App; secret: SecretEnt
       <ErrorText error={rollback.error} />
       {versions.data && (
         <table class="list compact" aria-label={`Versions of ${secret.name}`}>
-          <ListHead columns={["Version", "Set", "By", "How"]} actions />
+          <ListHead columns={["Version", "Set", "By", "How", "Bound to"]} actions />
           <tbody>
             {versions.data.map((v) => (
               <tr key={v.version}>
@@ -89,6 +98,9 @@ function SecretDetails({ app, secret, onChanged }: { app: App; secret: SecretEnt
                   <code>{v.created_by}</code>
                 </td>
                 <td data-label="How">{v.origin}</td>
+                <td data-label="Bound to">
+                  <BoundHosts hosts={v.bound_hosts} />
+                </td>
                 <td class="row-actions">
                   {!v.current && (
                     <ConfirmButton
@@ -106,6 +118,21 @@ function SecretDetails({ app, secret, onChanged }: { app: App; secret: SecretEnt
         </table>
       )}
     </div>
+  );
+}
+
+/** A binding's hosts, or a muted "not bound" when scripts may read the value. */
+function BoundHosts({ hosts }: { hosts: string[] | null }) {
+  if (!hosts || hosts.length === 0) return <span class="muted">not bound</span>;
+  return (
+    <span class="bound-hosts">
+      {hosts.map((h, i) => (
+        <Fragment key={h}>
+          {i > 0 && ", "}
+          <code>{h}</code>
+        </Fragment>
+      ))}
+    </span>
   );
 }
 

@@ -21,7 +21,7 @@ export function SecretsPage({ app }: { app: App }) {
         <h1>Secrets</h1>
         <p class="muted">
           Scripts of <strong>{app.name}</strong> read these with <code>secrets.get(name)</code>. The app's own value wins over the workspace's, which wins
-          over the global one.
+          over the global one. A host-bound secret reaches scripts only as a placeholder, which the value replaces in a fetch to its hosts.
         </p>
       </div>
       <section aria-labelledby="secret-list-title">
@@ -31,7 +31,7 @@ export function SecretsPage({ app }: { app: App }) {
         <WholeList loaded={secrets} empty="No secrets yet. Set one below, or import a .env file.">
           {(shown) => (
             <table class="list secrets" aria-label="Secrets">
-              <ListHead columns={["Name", "Scope", "Version", "Last change"]} actions />
+              <ListHead columns={["Name", "Scope", "Version", "Bound to", "Last change"]} actions />
               <tbody>
                 {shown.map((s: SecretEntry) => (
                   <SecretRow
