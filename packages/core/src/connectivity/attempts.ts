@@ -23,12 +23,29 @@ export function destinationHost(url: string): string | null {
 }
 
 /**
- * Why a fetch counts as failed, or null when it succeeded. A fetch the
- * script aborted is neither (the caller skips it). An answer counts as a
- * failure when the API says it cannot serve: 5xx, and 429 (rate limited);
- * other 4xx are the caller's mistake, answered by a working API.
+ * Outcomes that say nothing of the destination's health, so they are not
+ * counted at all: the script aborted the fetch, or it was refused on this
+ * side before anything was sent (the egress policy, the run's subrequest
+ * limit, a host-bound secret headed elsewhere, the process's body budget).
+ */
+const NOT_SENT = new Set(["aborted", "egress_denied", "egress_limit", "secret_host_mismatch", "egress_busy"]);
+
+/** Failures that still mean the destination answered (a redirect it may not follow, a body over the cap): successes for its health. */
+const ANSWERED = new Set(["redirect_error", "egress_redirect_limit", "egress_too_large"]);
+
+/** Whether a fetch tells anything of its destination's health (see NOT_SENT). */
+export function countsForHealth(fetch: FetchOutcome): boolean {
+  return !NOT_SENT.has(fetch.outcome);
+}
+
+/**
+ * Why a fetch counts as failed, or null when it succeeded: no answer
+ * (`connect_failed`, `dns_failed`, `tls_failed`, `egress_timeout`), or an
+ * answer that says the API cannot serve: 5xx, and 429 (rate limited); other
+ * 4xx are the caller's mistake, answered by a working API.
  */
 export function failureCode(fetch: FetchOutcome): string | null {
+  if (ANSWERED.has(fetch.outcome)) return null;
   if (fetch.outcome !== "ok") return fetch.outcome;
   if (fetch.status !== null && (fetch.status >= 500 || fetch.status === 429)) return `http_${fetch.status}`;
   return null;

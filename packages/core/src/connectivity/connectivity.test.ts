@@ -55,6 +55,8 @@ describeEachDriver("connectivity records and status", (ctx) => {
     const b = createConnectivityRecorder({ db: db(), workerId: "worker-b", rules, logger: silentLogger, now: c.now });
     a.record(app.id, [...fast("https://api.example.com/v1/a", 8), ...answering("https://api.example.com/v1/a", 404)]);
     a.record(app.id, [{ url: "https://api.example.com/slow", status: null, duration_ms: 700, outcome: "aborted" }]);
+    // Refused on this side before anything was sent: nothing about the API, not counted.
+    for (const outcome of ["egress_denied", "egress_limit", "secret_host_mismatch", "egress_busy"]) a.record(app.id, [{ url: "https://api.example.com/v1/a", status: null, duration_ms: 0, outcome }]);
     await a.flush();
     // Written twice: the row holds the running totals, not a sum of writes.
     a.record(app.id, answering("https://api.example.com/v1/a", 503));

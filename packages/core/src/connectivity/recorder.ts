@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "@switchyard/db";
 import type { Logger } from "../logger.ts";
-import { destinationHost, failureCode, type FetchOutcome } from "./attempts.ts";
+import { countsForHealth, destinationHost, failureCode, type FetchOutcome } from "./attempts.ts";
 import { evaluateHosts, type HostRef } from "./evaluate.ts";
 import type { ConnectivityChange } from "./events.ts";
 import { emptyHistogram, observe, type Histogram } from "./histogram.ts";
@@ -200,12 +200,13 @@ export function createConnectivityRecorder(options: ConnectivityRecorderOptions)
   return {
     /**
      * Adds a run's fetches to this worker's running totals (memory only).
-     * Aborted fetches are left out: the script chose to stop them.
+     * Fetches that were never sent (aborted by the script, refused on this
+     * side) are left out: they say nothing of the destination.
      */
     record(appId: string, fetches: readonly FetchOutcome[]): void {
       const at = now();
       for (const f of fetches) {
-        if (f.outcome === "aborted") continue;
+        if (!countsForHealth(f)) continue;
         const host = destinationHost(f.url);
         if (!host) continue;
         const t = totalsFor(appId, host, at);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { countsForHealth, failureCode } from "./attempts.ts";
 import { emptyHistogram, observe } from "./histogram.ts";
 import { bucketMsFor, decideStatus, DEFAULT_STATUS_RULES, type Attempt, type ConnectivityStatus, type Evidence } from "./rules.ts";
 
@@ -75,5 +76,17 @@ describe("connectivity status rules", () => {
     expect(bucketMsFor(5_000)).toBe(1_000);
     expect(bucketMsFor(1_000)).toBe(1_000);
     expect(bucketMsFor(12_000)).toBe(2_000);
+  });
+});
+
+describe("which fetches count for a destination's health", () => {
+  const fetch = (outcome: string, status: number | null = null) => ({ url: "https://api.example.com/", status, duration_ms: 1, outcome });
+  it("leaves out what was never sent, counts no answer and 5xx/429 as failures, and any other answer as a success", () => {
+    for (const outcome of ["aborted", "egress_denied", "egress_limit", "secret_host_mismatch", "egress_busy"]) expect(countsForHealth(fetch(outcome)), outcome).toBe(false);
+    for (const outcome of ["dns_failed", "connect_failed", "tls_failed", "egress_timeout"]) expect(failureCode(fetch(outcome)), outcome).toBe(outcome);
+    for (const outcome of ["redirect_error", "egress_redirect_limit", "egress_too_large"]) expect(failureCode(fetch(outcome)), outcome).toBeNull();
+    expect(failureCode(fetch("ok", 503))).toBe("http_503");
+    expect(failureCode(fetch("ok", 429))).toBe("http_429");
+    expect(failureCode(fetch("ok", 404))).toBeNull();
   });
 });
