@@ -127,4 +127,28 @@ describe.skipIf(chromiumProblem !== null)("the Connectivity view in a browser", 
     }
     expect(problems.list).toEqual([]);
   }, 90_000);
+
+  it("creates a connectivity trigger from the Triggers tab, and lists it with its filters", async () => {
+    const context = await newContext(browser, { width: 1280, height: 800 });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    watchPage(page, problems);
+    await page.goto(server.link);
+    await page.getByRole("heading", { name: "Apps" }).waitFor();
+    await page.goto(`${server.url}/apps/shop/triggers`);
+    await page.getByRole("button", { name: "New trigger" }).click();
+    await page.getByLabel("Connectivity").check();
+    await page.locator("#trigger-name").fill("alert");
+    await page.locator("#trigger-hosts").fill(`127.0.0.1:${bad.port}, *.example.com`);
+    await page.getByLabel("down", { exact: true }).check();
+    await page.getByRole("button", { name: "Create trigger" }).click();
+    const item = page.getByRole("listitem", { name: "Trigger alert" });
+    await item.waitFor();
+    expect(await item.textContent()).toContain(`127.0.0.1:${bad.port}, *.example.com becoming down`);
+    const app = (await call("GET", "/api/v1/admin/apps/shop")) as { id: string };
+    const triggers = (await call("GET", `/api/v1/admin/apps/${app.id}/triggers`)).triggers as Array<{ name: string; kind: string; config: unknown }>;
+    expect(triggers.find((t) => t.name === "alert")).toMatchObject({ kind: "connectivity", config: { hosts: [`127.0.0.1:${bad.port}`, "*.example.com"], statuses: ["down"] } });
+    await context.close();
+    expect(problems.list).toEqual([]);
+  }, 60_000);
 });

@@ -112,8 +112,8 @@ export interface Subrequest {
   outcome: string;
 }
 
-export type TriggerKind = "http" | "cron" | "dead_letter" | "email";
-export const TRIGGER_KINDS: TriggerKind[] = ["email", "http", "cron", "dead_letter"];
+export type TriggerKind = "http" | "cron" | "dead_letter" | "email" | "connectivity";
+export const TRIGGER_KINDS: TriggerKind[] = ["email", "http", "cron", "dead_letter", "connectivity"];
 
 export interface RetryPolicy {
   max_attempts: number;

@@ -8,14 +8,17 @@ import { useAction } from "../ui/hooks.ts";
 import { PROVIDER_INFO, PROVIDERS, type Provider } from "../email/samples.ts";
 import { ExpectedPayload } from "./email-trigger.tsx";
 
-export const KIND_LABEL: Record<TriggerKind, string> = { email: "Email", http: "HTTP webhook", cron: "Schedule (cron)", dead_letter: "Dead letters" };
+export const KIND_LABEL: Record<TriggerKind, string> = { email: "Email", http: "HTTP webhook", cron: "Schedule (cron)", dead_letter: "Dead letters", connectivity: "Connectivity" };
 
 const KIND_HELP: Record<TriggerKind, string> = {
   email: "Runs the script for each inbound email, posted by a provider's webhook (or received over SMTP when the listener runs).",
   http: "Runs the script for each POST to the trigger's unguessable URL.",
   cron: "Runs the script on a schedule. Each tick fires once, however many workers run.",
   dead_letter: "Runs the script for each dead letter of this app that matches (empty: all).",
+  connectivity: "Runs the script once each time a destination this app's scripts fetch changes status (healthy, degraded, down), for example to send an alert.",
 };
+
+const STATUSES = ["healthy", "degraded", "down"] as const;
 
 const SOURCE_KINDS = ["manual", "http", "cron", "email"] as const;
 
@@ -29,6 +32,9 @@ interface FormState {
   schedule: string;
   timezone: string;
   sourceKinds: string[];
+  /** Connectivity: destinations, comma or newline separated (empty: any). */
+  hosts: string;
+  statuses: string[];
   scriptIds: string[];
   triggerIds: string[];
   provider: Provider;
@@ -56,6 +62,8 @@ function initial(trigger: Trigger | null, scripts: Script[]): FormState {
     schedule: String(c.schedule ?? "*/5 * * * *"),
     timezone: String(c.timezone ?? "UTC"),
     sourceKinds: arr(c.source_kinds),
+    hosts: arr(c.hosts).join(", "),
+    statuses: arr(c.statuses),
     scriptIds: arr(c.script_ids),
     triggerIds: arr(c.trigger_ids),
     provider: (c.provider as Provider | undefined) ?? "generic",
@@ -82,7 +90,7 @@ export function TriggerForm(props: { app: App; scripts: Script[]; triggers: Trig
   const [f, setF] = useState<FormState>(() => initial(trigger, scripts));
   const mailgunKey = useRef<HTMLInputElement>(null);
   const set = <K extends keyof FormState>(k: K, v: FormState[K]) => setF((old) => ({ ...old, [k]: v }));
-  const toggle = (k: "sourceKinds" | "scriptIds" | "triggerIds", v: string) =>
+  const toggle = (k: "sourceKinds" | "scriptIds" | "triggerIds" | "statuses", v: string) =>
     setF((old) => ({ ...old, [k]: old[k].includes(v) ? old[k].filter((x) => x !== v) : [...old[k], v] }));
 
   const [original] = useState(() => JSON.stringify(configOf(initial(trigger, scripts))));
@@ -212,6 +220,23 @@ export function TriggerForm(props: { app: App; scripts: Script[]; triggers: Trig
           )}
         </div>
       )}
+      {f.kind === "connectivity" && (
+        <div class="dl-filters">
+          <div class="field">
+            <label for={id("hosts")}>Destinations (host, host:port or *.domain; comma separated; empty: any)</label>
+            <input id={id("hosts")} value={f.hosts} spellcheck={false} onInput={(ev) => set("hosts", (ev.target as HTMLInputElement).value)} />
+            <FieldError error={e} field="config.hosts" />
+          </div>
+          <fieldset>
+            <legend>When it becomes (none ticked: any)</legend>
+            {STATUSES.map((s) => (
+              <label key={s} class="check">
+                <input type="checkbox" checked={f.statuses.includes(s)} onChange={() => toggle("statuses", s)} /> {s}
+              </label>
+            ))}
+          </fieldset>
+        </div>
+      )}
       {f.kind === "email" && (
         <>
           <div class="inline-form">
@@ -309,5 +334,7 @@ function configOf(f: FormState): Record<string, unknown> {
       return { source_kinds: f.sourceKinds, script_ids: f.scriptIds, trigger_ids: f.triggerIds };
     case "email":
       return { provider: f.provider, ...(f.provider === "mailgun" ? {} : { signing: f.signing }), rate_limit_per_minute: Number(f.rateLimit) };
+    case "connectivity":
+      return { hosts: f.hosts.split(/[\s,]+/).filter(Boolean), statuses: f.statuses };
   }
 }

@@ -161,6 +161,11 @@ function summary(t: Trigger): string {
       const kinds = Array.isArray(c.source_kinds) && c.source_kinds.length > 0 ? (c.source_kinds as string[]).join(", ") : "any kind";
       return `dead letters of ${kinds}`;
     }
+    case "connectivity": {
+      const hosts = Array.isArray(c.hosts) && c.hosts.length > 0 ? (c.hosts as string[]).join(", ") : "any destination";
+      const statuses = Array.isArray(c.statuses) && c.statuses.length > 0 ? (c.statuses as string[]).join(" or ") : "any status";
+      return `${hosts} becoming ${statuses}`;
+    }
     case "email": {
       const mode = signingOf(t);
       return `${String(c.provider ?? "generic")}, ${mode === "none" ? "unsigned" : mode === "mailgun" ? "Mailgun-signed" : "signed"}`;
