@@ -86,13 +86,13 @@ describeEachDriver("what a run cannot store still ends as a run row", (ctx) => {
   });
 
   it("records a completion the database refuses for its data as a bare error run, and writes its batch-mates as they were", async () => {
+    // The worker stops first: running, it could claim (and finish) the two events before this test does.
+    await stopWorker();
     const app = await createApp(db(), SYSTEM, { name: "refused" });
     const ids = await db().transaction(async (tx) => [
       await enqueue(tx, { appId: app.id, scriptId: "scr_x", kind: "manual", event: { kind: "manual" }, origin: "test" }),
       await enqueue(tx, { appId: app.id, scriptId: "scr_x", kind: "manual", event: { kind: "manual" }, origin: "test" }),
     ]);
-    // The running worker may take them first; claim until both are ours.
-    await stopWorker();
     const claimed = (await claim(db(), { limit: 100, leaseMs: 60_000 })).filter((c) => ids.includes(c.id));
     expect(claimed).toHaveLength(2);
     const [good, refused] = ids.map((id) => claimed.find((c) => c.id === id)!) as [ClaimedEvent, ClaimedEvent];
