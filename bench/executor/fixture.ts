@@ -6,7 +6,8 @@
  */
 import vm from "node:vm";
 import { open, seal, SecretKey } from "@switchyard/crypto";
-import { compileScript, type CompiledScript, type Host, type RunRequest } from "@switchyard/executor";
+import { compileScript, type CompiledScript, type Host, type RunRequest, type ThreadHostSpec } from "@switchyard/executor";
+import type { BenchThreadHostData } from "./thread-host.ts";
 
 /** The handler every warm, fresh and cold case runs, as the author writes it. */
 export const TRIVIAL_SOURCE = "export default (event, ctx) => ({ ok: true, kind: event.kind, attempt: ctx.run.attempt });";
@@ -33,8 +34,8 @@ export interface ExecutorFixture {
   /** The same loop over `secrets.list`, which the host answers at once: the cost of crossing alone. */
   crossingLoop: CompiledScript;
   host: Host;
-  /** Secret opens the host has done, to check the script really crossed for each. */
-  opens(): number;
+  /** The executor threads' Host: `getSecret` opens the value on the thread (thread-host.ts). */
+  threadHost: ThreadHostSpec;
   bareOpen(): unknown;
   secretValue: string;
   request(script: CompiledScript, appId?: string): RunRequest;
@@ -52,7 +53,9 @@ export async function openFixture(): Promise<ExecutorFixture> {
   };
   const trivialCode = await compile(TRIVIAL_SOURCE);
   const webCode = await compile(WEB_SOURCE);
-  const loop = (call: string) => `export default async () => { for (let i = 0; i < ${GETS_PER_RUN}; i++) await ${call}; return null; };`;
+  // The loop answers how many calls answered what the first did, so a run that did not cross for each shows.
+  const loop = (call: string) =>
+    `export default async () => { const first = await ${call}; let same = 1; for (let i = 1; i < ${GETS_PER_RUN}; i++) if (JSON.stringify(await ${call}) === JSON.stringify(first)) same++; return { first, same }; };`;
   const loopCode = await compile(loop(`secrets.get("API_KEY")`));
   const crossingCode = await compile(loop("secrets.list()"));
   const limits = { memoryMb: 64, cpuMs: 5_000, wallMs: 30_000 };
@@ -68,16 +71,16 @@ export async function openFixture(): Promise<ExecutorFixture> {
 
   // The peer of the secrets case, and what the host does for each read: the
   // vault's seal shape (AAD naming scope and name), opened and parsed.
-  const key = SecretKey.generate("bench");
+  const keyBytes = new Uint8Array(32);
+  crypto.getRandomValues(keyBytes);
+  const key = SecretKey.fromBytes("bench", keyBytes);
   const secretValue = `sk_live_${"x".repeat(32)}`;
   const aad = "switchyard/secret/v1|app|app_bench|API_KEY|1";
   const sealed = seal(key, Buffer.from(JSON.stringify(secretValue), "utf8"), aad);
   const bareOpen = () => JSON.parse(open(key, sealed, aad).toString("utf8")) as unknown;
-  let opens = 0;
   const host: Host = {
     async getSecret(_ctx, name) {
       if (name !== "API_KEY") return null;
-      opens++;
       return bareOpen();
     },
     async listSecrets() {
@@ -113,7 +116,7 @@ export async function openFixture(): Promise<ExecutorFixture> {
     secretsLoop: script("script_secrets", loopCode, false),
     crossingLoop: script("script_crossing", crossingCode, false),
     host,
-    opens: () => opens,
+    threadHost: { module: new URL("./thread-host.ts", import.meta.url).href, data: { keyBytes, sealed, aad } satisfies BenchThreadHostData },
     bareOpen,
     secretValue,
     request,

@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   const plan = values.quick ? QUICK : FULL;
   const started = performance.now();
   const fixture = await openFixture();
-  const executor = createExecutor({ host: fixture.host });
+  const executor = createExecutor({ host: fixture.host, threadHost: fixture.threadHost });
   let results: Map<string, Summary>;
   try {
     await checkPaths(fixture, executor);
@@ -108,9 +108,9 @@ async function checkPaths(f: ExecutorFixture, executor: Executor): Promise<void>
   if (web.status !== "ok" || JSON.stringify(web.result) !== JSON.stringify(WEB_RESULT)) throw new Error(`bench: ${f.webFresh.id} answered ${JSON.stringify(web)}`);
   if ((await f.nodeVmWarm()) !== expected || (await f.nodeVmFresh()) !== expected) throw new Error("bench: node:vm answered something else");
   if (f.bareOpen() !== f.secretValue) throw new Error("bench: the bare open did not return the value");
-  const before = f.opens();
   const out = await executor.run(f.request(f.secretsLoop));
-  if (out.status !== "ok" || f.opens() - before !== GETS_PER_RUN || out.secretsRead[0] !== "API_KEY") {
+  const read = out.result as { first?: unknown; same?: number } | null;
+  if (out.status !== "ok" || read?.first !== f.secretValue || read.same !== GETS_PER_RUN || out.secretsRead[0] !== "API_KEY") {
     throw new Error(`bench: the secrets script did not read ${GETS_PER_RUN} times: ${JSON.stringify(out.error)}`);
   }
 }
@@ -135,24 +135,25 @@ async function measure(f: ExecutorFixture, executor: Executor, plan: Plan): Prom
   // does not land in the fresh row's isolate.
   const webFresh = await interleave([asyncCase(CASES.webFresh, 1, () => executor.run(f.request(f.webFresh, "app_bench_web")))], plan.fresh);
 
-  // Cold: a new app each time, in an executor of its own made (untimed)
-  // before each sample, so the pool never evicts inside a timed run. The
-  // runtime's code cache is made once per process, like the loader's.
-  let coldExecutor: Executor | null = null;
+  // Cold: a new app each time, in an executor whose threads are warm (the
+  // runtime's code caches are made once per thread, like the loader's).
+  // Its isolates go after 20 ms idle, during the untimed pause before each
+  // sample, so neither the pool's bound nor a sweep lands in a timed run.
+  const coldExecutor = createExecutor({ host: f.host, threadHost: f.threadHost, idleMs: 20 });
+  for (let i = 0; i < 8; i++) await coldExecutor.run(f.request(f.webFresh, `app_cold_warmup_${i}`));
   let apps = 0;
   const coldCase = (name: string, script: CompiledScript): Case =>
     asyncCase(
       name,
       1,
-      () => (coldExecutor as Executor).run(f.request(script, `app_cold_${apps}`)),
-      () => {
-        coldExecutor?.dispose();
-        coldExecutor = createExecutor({ host: f.host });
+      () => coldExecutor.run(f.request(script, `app_cold_${apps}`)),
+      async () => {
         apps++;
+        await new Promise((resolve) => setTimeout(resolve, 30));
       },
     );
   const cold = await interleave([coldCase(CASES.cold, f.trivial), coldCase(CASES.webCold, f.webFresh)], plan.cold);
-  (coldExecutor as Executor | null)?.dispose();
+  coldExecutor.dispose();
 
   // One script run of GETS_PER_RUN calls, timed whole and divided.
   const loopCase = (name: string, script: typeof f.secretsLoop): Case => ({

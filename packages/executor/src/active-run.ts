@@ -18,6 +18,8 @@ export class ActiveRun {
   /** Settles with the reason when the run is ended early; never otherwise. */
   readonly killed: Promise<KillReason>;
   reason: KillReason | null = null;
+  /** The handler's answer arrived: the run is over as far as limits go, and is charged nothing more. */
+  answered = false;
   private resolveKilled: (reason: KillReason) => void = () => {};
   private readonly cpuStart: bigint;
   private cpuNs = 0n;
@@ -41,6 +43,7 @@ export class ActiveRun {
    * conservative, and a run cannot hide its loop behind a sibling.
    */
   sampleCpu(): bigint {
+    if (this.answered) return this.cpuNs;
     const now = this.app.cpuTime();
     if (now !== null) this.cpuNs = now - this.cpuStart;
     return this.cpuNs;
@@ -50,6 +53,16 @@ export class ActiveRun {
     return Number(this.cpuNs) / 1e6;
   }
 
+  /** CPU time left of the run's budget, in ms (negative once over). */
+  cpuLeftMs(): number {
+    return this.limits.cpuMs - Number(this.sampleCpu()) / 1e6;
+  }
+
+  /** Wall-clock time left at `now`, in ms. */
+  wallLeftMs(now: number): number {
+    return this.limits.wallMs - (now - this.startedAt);
+  }
+
   /** The limit this run is over now, if any. */
   overrun(now: number): "cpu" | "wall" | null {
     if (this.sampleCpu() > BigInt(this.limits.cpuMs) * 1_000_000n) return "cpu";
@@ -57,9 +70,20 @@ export class ActiveRun {
     return null;
   }
 
-  /** Ends the run early; the first reason given sticks. */
+  /**
+   * Marks the answer arrived, in the same synchronous entry: the runs a
+   * thread enters next in this isolate neither charge their CPU time to
+   * it nor take it down with them.
+   */
+  answer(): void {
+    this.sampleCpu();
+    this.answered = true;
+    this.app.active.delete(this);
+  }
+
+  /** Ends the run early; the first reason given sticks. A run whose answer arrived is not ended. */
   kill(reason: KillReason): void {
-    if (this.reason !== null) return;
+    if (this.reason !== null || this.answered) return;
     this.reason = reason;
     this.resolveKilled(reason);
   }

@@ -6,7 +6,6 @@
 import ivm from "isolated-vm";
 import type { ActiveRun, KillReason } from "./active-run.ts";
 import { releaseQuietly } from "./handles.ts";
-import { Launcher } from "./launcher.ts";
 import { SandboxContext, type SandboxConfig } from "./sandbox-context.ts";
 import { compileLoader, compileRuntimeProperSync } from "./runtime-script.ts";
 import { SCRIPT_FILENAME, wrapScript } from "./sdk-source.ts";
@@ -20,10 +19,24 @@ export type DisposeReason = "idle" | "evicted" | "timeout" | "memory" | "runaway
 // one app (old versions fall out as new ones deploy).
 const MAX_VERSIONS = 8;
 
+// Code running in the isolate while no run is in it (a continuation a run
+// left behind, answered after its end) gets this long per entry; past it the
+// isolate goes as a runaway.
+const IDLE_ENTRY_MS = 250;
+
+// isolated-vm's timeout is wall-clock time; the limit is CPU time. On a
+// thread of our own the two match until the machine is busier than its
+// cores, so a synchronous entry may run this much past the CPU budget
+// before it is stopped, and a loop is not cut short of its budget by a
+// neighbour's load. The watchdog still checks CPU time between entries.
+const ENTRY_SLACK_MS = 25;
+
 interface VersionSlot {
   /** The code this slot compiled: a same id+version with other code is a different script. */
   code: string;
-  compiled: Promise<ivm.Script>;
+  /** The wrapped text (`wrapScript`), compiled with the slot's first context. */
+  source: string;
+  compiled: ivm.Script | null;
   firstLineColumnOffset: number;
   /**
    * Warm contexts of this version. For a `freshContext` script these are
@@ -42,8 +55,6 @@ export interface AppIsolateOptions {
   sandbox: SandboxConfig;
   contextsPerVersion: number;
   onCatastrophicError: ((message: string) => void) | undefined;
-  /** Told how many runs were started together in one call into the isolate (see launcher.ts). */
-  onBatchedStarts: (runs: number) => void;
   /** Told once, when the isolate is disposed for any reason. */
   onDisposed: (app: AppIsolate, reason: DisposeReason) => void;
 }
@@ -59,10 +70,9 @@ export class AppIsolate {
   idleCpuBaseline: bigint | null = null;
   disposeReason: DisposeReason | null = null;
   private readonly versions = new Map<string, VersionSlot>();
-  private readonly launcher: Launcher;
   private liveContexts = 0;
   /** The web runtime's loader compiled in this isolate, shared by all its contexts; made with the first context. */
-  private loader: Promise<ivm.Script> | null = null;
+  private loader: ivm.Script | null = null;
   /** The runtime proper compiled in this isolate (code only), made when a context first needs it. */
   private runtimeProper: ivm.Script | null = null;
   private readonly compileRuntimeProper = (): ivm.Script => {
@@ -73,8 +83,52 @@ export class AppIsolate {
   constructor(readonly options: AppIsolateOptions) {
     const { memoryMb: memoryLimit, onCatastrophicError } = options;
     this.isolate = new ivm.Isolate(onCatastrophicError ? { memoryLimit, onCatastrophicError } : { memoryLimit });
-    this.launcher = new Launcher(this.isolate, options.onBatchedStarts);
   }
+
+  /**
+   * Calls into the isolate synchronously, under the tightest limit of the
+   * runs in it: the least CPU time left of any run (each is charged the
+   * isolate's whole time while in flight, active-run.ts) or the least wall
+   * time. An entry that overruns is stopped by isolated-vm's timeout; its
+   * runs end (the one whose limit it was by that limit, the others as
+   * collateral) and the isolate goes. Answers whether the call went in.
+   */
+  readonly enter = (ref: ivm.Reference<unknown>, args: unknown[]): boolean => {
+    if (this.disposed) {
+      if (this.disposeReason === null) this.dispose("memory");
+      return false;
+    }
+    const now = performance.now();
+    let timeout = IDLE_ENTRY_MS;
+    let bound: ActiveRun | null = null;
+    let boundBy: KillReason = "cpu";
+    for (const run of this.active) {
+      const cpuLeft = run.cpuLeftMs() + ENTRY_SLACK_MS;
+      const wallLeft = run.wallLeftMs(now);
+      if (bound === null || cpuLeft < timeout) [timeout, bound, boundBy] = [cpuLeft, run, "cpu"];
+      if (wallLeft < timeout) [timeout, bound, boundBy] = [wallLeft, run, "wall"];
+    }
+    try {
+      ref.applySync(undefined, args, { timeout: Math.max(1, Math.ceil(timeout)) });
+      return true;
+    } catch {
+      // The entries never throw on their own (the bootstrap catches what a
+      // script throws): the isolate went at its memory limit, or the call
+      // was stopped at its timeout.
+      if (this.isolate.isDisposed) {
+        this.dispose("memory");
+        return false;
+      }
+      if (bound === null) {
+        this.dispose("runaway");
+        return false;
+      }
+      const at = performance.now();
+      for (const run of this.active) run.kill(run.overrun(at) ?? (run === bound ? boundBy : "collateral"));
+      this.dispose("timeout");
+      return false;
+    }
+  };
 
   get appId(): string {
     return this.options.appId;
@@ -109,46 +163,40 @@ export class AppIsolate {
    * when the script reuses contexts, else a new one. Also answers the column
    * offset of the author's code on line 1, for mapping stack traces.
    */
-  async acquire(script: CompiledScript): Promise<{ context: SandboxContext; firstLineColumnOffset: number }> {
+  acquire(script: CompiledScript): { context: SandboxContext; firstLineColumnOffset: number } {
     const slot = this.slotFor(script);
     const idle = slot.idle.pop();
     if (script.freshContext) this.prepareSpare(script, slot);
     if (idle) return { context: idle, firstLineColumnOffset: slot.firstLineColumnOffset };
-    const context = await this.createContext(slot);
+    const context = this.createContext(slot);
     return { context, firstLineColumnOffset: slot.firstLineColumnOffset };
   }
 
-  private async createContext(slot: VersionSlot): Promise<SandboxContext> {
-    if (this.loader === null) {
-      this.loader = compileLoader(this.isolate);
-      // A failure reaches every run that awaits it.
-      this.loader.catch(() => {});
-    }
-    const [loader, script] = await Promise.all([this.loader, slot.compiled]);
-    const context = await SandboxContext.create(this.isolate, { loader, script, runtimeProper: this.compileRuntimeProper }, this.options.sandbox, this.launcher);
+  private createContext(slot: VersionSlot): SandboxContext {
+    this.loader ??= compileLoader(this.isolate);
+    slot.compiled ??= this.isolate.compileScriptSync(slot.source, { filename: SCRIPT_FILENAME });
+    const context = SandboxContext.create(this.isolate, { loader: this.loader, script: slot.compiled, runtimeProper: this.compileRuntimeProper }, this.options.sandbox, this.enter);
     if (!this.disposed) this.liveContexts++;
     return context;
   }
 
-  /** Makes one unused context ahead for the next run of a `freshContext` script. */
+  /**
+   * Makes one unused context ahead for the next run of a `freshContext`
+   * script, on a later turn of the thread's loop: not in the way of the
+   * run that asked, nor of the runs handed over with it.
+   */
   private prepareSpare(script: CompiledScript, slot: VersionSlot): void {
     if (slot.preparing || slot.idle.length > 0 || this.disposed) return;
     slot.preparing = true;
-    this.createContext(slot).then(
-      (context) => {
-        slot.preparing = false;
-        if (this.disposed || this.versions.get(versionKey(script)) !== slot) {
-          if (!this.disposed) this.liveContexts--;
-          releaseQuietly(context);
-          return;
-        }
-        slot.idle.push(context);
-      },
-      () => {
+    setImmediate(() => {
+      slot.preparing = false;
+      if (this.disposed || this.versions.get(versionKey(script)) !== slot || slot.idle.length > 0) return;
+      try {
+        slot.idle.push(this.createContext(slot));
+      } catch {
         // The run that needs a context makes its own and reports any error.
-        slot.preparing = false;
-      },
-    );
+      }
+    });
   }
 
   /** Takes a context back after a run: kept warm when `reusable` and there is room, else freed. */
@@ -174,7 +222,6 @@ export class AppIsolate {
     for (const run of this.active) run.kill(runReason);
     this.versions.clear();
     this.liveContexts = 0;
-    this.launcher.release();
     if (!this.isolate.isDisposed) {
       try {
         this.isolate.dispose();
@@ -196,11 +243,8 @@ export class AppIsolate {
     }
     if (existing) this.dropSlot(key, existing);
     const wrapped = wrapScript(script.code);
-    const compiled = this.isolate.compileScript(wrapped.source, { filename: SCRIPT_FILENAME });
-    // A compile error is reported to every run that awaits it; this keeps it
-    // from also counting as unhandled when no run is waiting.
-    compiled.catch(() => {});
-    const slot: VersionSlot = { code: script.code, compiled, firstLineColumnOffset: wrapped.firstLineColumnOffset, idle: [] };
+    // Compiled with its first context: a compile error reaches that run.
+    const slot: VersionSlot = { code: script.code, source: wrapped.source, compiled: null, firstLineColumnOffset: wrapped.firstLineColumnOffset, idle: [] };
     this.versions.set(key, slot);
     for (const [oldKey, old] of this.versions) {
       if (this.versions.size <= MAX_VERSIONS) break;
@@ -216,11 +260,7 @@ export class AppIsolate {
       this.liveContexts--;
     }
     // Contexts of this version still running are freed when given back.
-    slot.compiled.then(
-      (compiled) => releaseQuietly(compiled),
-      // Its compile error already reached the runs that awaited it.
-      () => {},
-    );
+    releaseQuietly(slot.compiled);
   }
 }
 

@@ -13,7 +13,7 @@ export { FETCH_ERRORS } from "./run-fetch.ts";
 export type { CompileErrorCode, CompileInput, CompileResult, Diagnostic } from "./compile.ts";
 export type { DisposeReason } from "./app-isolate.ts";
 export type { Executor, ExecutorStats } from "./executor.ts";
-export type { ExecutorOptions } from "./options.ts";
+export type { ExecutorOptions, ThreadHostSpec } from "./options.ts";
 export type { Redactor, SecretRead } from "./redact.ts";
 export type {
   CompiledScript,

@@ -25,8 +25,6 @@ export interface IsolatePoolOptions {
 /** Counts since the pool was made. */
 export interface PoolCounters {
   created: number;
-  /** Runs started in one call into their isolate together with others (launcher.ts). */
-  batchedStarts: number;
   disposed: Record<DisposeReason, number>;
 }
 
@@ -34,7 +32,6 @@ export interface PoolCounters {
 export class IsolatePool {
   readonly counters: PoolCounters = {
     created: 0,
-    batchedStarts: 0,
     disposed: { idle: 0, evicted: 0, timeout: 0, memory: 0, runaway: 0, shutdown: 0 },
   };
   // Map order is the LRU order: least recently used first.
@@ -64,7 +61,6 @@ export class IsolatePool {
         sandbox: this.options.sandbox,
         contextsPerVersion: this.options.contextsPerVersion,
         onCatastrophicError: this.options.onCatastrophicError,
-        onBatchedStarts: (runs) => (this.counters.batchedStarts += runs),
         onDisposed: (gone, reason) => {
           this.counters.disposed[reason]++;
           if (this.apps.get(key) === gone) this.apps.delete(key);

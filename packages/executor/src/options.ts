@@ -4,11 +4,39 @@
  */
 import type { Host, RunContext, ScriptLimits } from "./types.ts";
 
+/**
+ * A Host made on each executor thread, for the calls worth answering there
+ * (a secret read from a cache): `module` exports
+ * `createThreadHost({ main, data }): Host`, where `main` forwards each call
+ * to the executor's `host` on the creating thread, and `data` is `data`
+ * below (anything structured clone can copy).
+ *
+ * @example
+ * createExecutor({ host, threadHost: { module: new URL("./thread-host.ts", import.meta.url).href, data: { key } } });
+ */
+export interface ThreadHostSpec {
+  /** A module URL (file: URL of a .ts or .js module). */
+  module: string;
+  data?: unknown;
+}
+
 /** How `createExecutor` is configured; only `host` is required. */
 export interface ExecutorOptions {
-  /** Backs the SDK: secrets, email. */
+  /** Backs the SDK: secrets, email. Called on the thread that made the executor. */
   host: Host;
-  /** Most warm isolates kept (one per app and memory size), least recently used evicted first. Default 64. */
+  /**
+   * Executor threads: each owns the isolates of a stable share of the apps,
+   * enters them synchronously and serves their SDK calls from its own event
+   * loop, so a script that loops stalls its own thread only. 0 (the
+   * default) runs the isolates on the calling thread, entered the same way:
+   * a script's loop then holds the caller's event loop for up to its CPU
+   * limit, which suits a test harness, not a service (the server starts
+   * one thread per core, SWITCHYARD_EXECUTOR_THREADS).
+   */
+  threads?: number;
+  /** Answers SDK calls on the executor threads themselves; without it every call goes to `host`. */
+  threadHost?: ThreadHostSpec;
+  /** Most warm isolates kept (one per app and memory size), least recently used evicted first; shared out between the threads. Default 64. */
   poolSize?: number;
   /** An isolate with no run for this long is disposed. Default 60_000 ms. */
   idleMs?: number;
@@ -48,6 +76,8 @@ export interface ExecutorOptions {
 /** Options with every default filled in. */
 export interface ResolvedOptions {
   host: Host;
+  threads: number;
+  threadHost: ThreadHostSpec | null;
   poolSize: number;
   idleMs: number;
   defaultLimits: ScriptLimits;
@@ -75,6 +105,8 @@ export function resolveOptions(options: ExecutorOptions): ResolvedOptions {
   const maxLimits = mergeLimits(DEFAULT_MAX_LIMITS, options.maxLimits);
   return {
     host: options.host,
+    threads: nonNegativeInt(options.threads, 0),
+    threadHost: options.threadHost ?? null,
     poolSize: positiveInt(options.poolSize, 64),
     idleMs: positiveInt(options.idleMs, 60_000),
     // Defaults above the caps would make every default run a clamped one.

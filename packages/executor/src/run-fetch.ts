@@ -44,6 +44,8 @@ export interface RunFetchOptions {
 interface InFlight {
   controller: AbortController;
   abortedByScript: boolean;
+  /** Records the fetch as aborted now: the host may answer after the run's outcome is built (on another thread). */
+  markAborted: () => void;
 }
 
 const fail = (code: string): HostReply => {
@@ -78,9 +80,9 @@ export class RunFetches {
     this.subrequests.push(record);
     const t0 = performance.now();
     const timeoutMs = Math.min(this.options.fetchTimeoutMs, this.options.deadline - t0);
-    const flight: InFlight = { controller: new AbortController(), abortedByScript: false };
-    this.inFlight.set(id, flight);
     let timedOut = false;
+    const flight: InFlight = { controller: new AbortController(), abortedByScript: false, markAborted: () => settle("aborted", null, 0) };
+    this.inFlight.set(id, flight);
     const timer = setTimeout(
       () => {
         timedOut = true;
@@ -124,13 +126,17 @@ export class RunFetches {
     const flight = this.inFlight.get(Number(id));
     if (!flight) return;
     flight.abortedByScript = true;
+    flight.markAborted();
     flight.controller.abort();
   }
 
   /** The run ended: fetches still in flight are aborted. */
   finish(): void {
     this.finished = true;
-    for (const flight of this.inFlight.values()) flight.controller.abort();
+    for (const flight of this.inFlight.values()) {
+      flight.markAborted();
+      flight.controller.abort();
+    }
   }
 }
 

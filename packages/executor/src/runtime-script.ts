@@ -25,15 +25,15 @@ let loaderCache: ivm.ExternalCopy<ArrayBuffer> | null = null;
 let properCache: ivm.ExternalCopy<ArrayBuffer> | null = null;
 let warming: Promise<void> | null = null;
 
-/** The loader compiled in `isolate`; the first compile in the process makes its code cache. */
-export async function compileLoader(isolate: ivm.Isolate): Promise<ivm.Script> {
+/** The loader compiled in `isolate`, synchronously; the first compile in the process (or thread) makes its code cache. */
+export function compileLoader(isolate: ivm.Isolate): ivm.Script {
   const source = runtimeSource();
   if (loaderCache !== null) {
-    const script: WithCache = await isolate.compileScript(source, { filename: RUNTIME_FILENAME, cachedData: loaderCache });
+    const script: WithCache = isolate.compileScriptSync(source, { filename: RUNTIME_FILENAME, cachedData: loaderCache });
     if (script.cachedDataRejected !== true) return script;
     script.release();
   }
-  const script: WithCache = await isolate.compileScript(source, { filename: RUNTIME_FILENAME, produceCachedData: true });
+  const script: WithCache = isolate.compileScriptSync(source, { filename: RUNTIME_FILENAME, produceCachedData: true });
   if (script.cachedData) loaderCache = script.cachedData;
   return script;
 }

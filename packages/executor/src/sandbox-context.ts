@@ -2,13 +2,19 @@
  * One V8 context running one script version: its SDK bootstrap, the module's
  * state, and a host port that routes calls to whichever run holds the
  * context now. A context serves one run at a time.
+ *
+ * Every way into the context is a synchronous call from the thread that
+ * owns the isolate (`Enter`): a run's start, and the answer to a host call
+ * that took longer than the call itself (a "settle"). The port is a
+ * synchronous callback, so a call the host answers at once (a log line,
+ * entropy) costs about a microsecond, and an awaited one (a secret, a
+ * timer, a fetch) a few more: no other thread is woken either way.
  */
 import ivm from "isolated-vm";
 import type { SecretRead } from "./redact.ts";
 import { releaseQuietly } from "./handles.ts";
-import type { Launcher } from "./launcher.ts";
 import { randomBytesText } from "./host-random.ts";
-import { errReply, type HostReply, type RunSession } from "./run-session.ts";
+import { errReply, type RunSession } from "./run-session.ts";
 
 /** Per-run caps the bootstrap applies inside the isolate, in characters. */
 export interface SandboxConfig {
@@ -25,6 +31,13 @@ export interface ContextParts {
   /** The runtime proper (`runtimeProperSource`), compiled on first call and run when the context first needs it. */
   runtimeProper: () => ivm.Script;
 }
+
+/**
+ * Enters the isolate synchronously under the limits of the runs in it (see
+ * app-isolate.ts): calls `ref` with `args` and answers whether the isolate
+ * took the call (false when it is gone or the call overran a limit).
+ */
+export type Enter = (ref: ivm.Reference<unknown>, args: unknown[]) => boolean;
 
 /** One context of one script version; see the file comment. */
 export class SandboxContext {
@@ -44,18 +57,23 @@ export class SandboxContext {
   /** Settles the run in flight when its envelope arrives through the port. */
   private answer: ((envelope: unknown) => void) | null = null;
   private released = false;
-  private readonly port: ivm.Reference<(op: unknown, a: unknown, b: unknown, c: unknown) => Promise<HostReply> | string | undefined>;
+  /** Tickets of host calls answered later, per context (sdk-runtime.ts `HostPort`). */
+  private tickets = 0;
+  /** Host calls not yet answered: the context's handles stay until they are. */
+  private unsettled = 0;
+  private freed = false;
+  private readonly port: ivm.Callback<(op: unknown, a: unknown, b: unknown, c: unknown) => string | undefined>;
 
   private constructor(
     private readonly context: ivm.Context,
     private readonly entry: ivm.Reference<unknown>,
     private readonly config: string,
-    private readonly launcher: Launcher,
+    private readonly enter: Enter,
     private readonly runtimeProper: () => ivm.Script,
   ) {
     // The port is created per context and reads `this.current` on every call:
     // a call is attributed by where it came from, never by what it claims.
-    this.port = new ivm.Reference((op: unknown, a: unknown, b: unknown, c: unknown) => {
+    this.port = new ivm.Callback((op: unknown, a: unknown, b: unknown, c: unknown) => {
       const run = this.current;
       if (op === "done") {
         const answer = this.answer;
@@ -75,23 +93,35 @@ export class SandboxContext {
         run?.cancel(op, a);
         return undefined;
       }
-      if (!run) return Promise.resolve(errReply("run_finished", "no run is active in this context", false));
-      return run.call(op, a);
-    });
+      if (!run) return errReply("run_finished", "no run is active in this context", false);
+      // Answered in a later entry: whatever the run's end or the isolate's
+      // disposal, the context stops waiting for nothing but its own ticket.
+      // Delivered even after the context left service (its run ended
+      // with the call unanswered): what the script does with the answer
+      // then is charged to no run, and the isolate goes if it runs away.
+      const ticket = ++this.tickets;
+      this.unsettled++;
+      void run.call(op, a).then((reply) => {
+        this.unsettled--;
+        if (!this.freed) this.enter(this.entry, ["settle", ticket, reply]);
+        if (this.released) this.free();
+      });
+      return `p${ticket}`;
+    }, { sync: true });
   }
 
   /**
    * A new context in `isolate` with the web runtime's loader and then the
    * script version evaluated in it (see `ContextParts`).
    */
-  static async create(isolate: ivm.Isolate, parts: ContextParts, config: SandboxConfig, launcher: Launcher): Promise<SandboxContext> {
-    const context = await isolate.createContext();
+  static create(isolate: ivm.Isolate, parts: ContextParts, config: SandboxConfig, enter: Enter): SandboxContext {
+    const context = isolate.createContextSync();
     try {
-      // Queued in order on the isolate: the loader runs first, then the
-      // script's prologue takes it off the global. One wait for both.
-      parts.loader.runIgnored(context);
-      const entry = (await parts.script.run(context, { reference: true })) as ivm.Reference<unknown>;
-      return new SandboxContext(context, entry, JSON.stringify(config), launcher, parts.runtimeProper);
+      // The loader runs first, then the script's prologue takes it off the
+      // global. Our code only: the author's module runs in the first run.
+      parts.loader.runSync(context);
+      const entry = parts.script.runSync(context, { reference: true }) as ivm.Reference<unknown>;
+      return new SandboxContext(context, entry, JSON.stringify(config), enter, parts.runtimeProper);
     } catch (error) {
       context.release();
       throw error;
@@ -123,22 +153,23 @@ export class SandboxContext {
   /**
    * Runs the handler once with `payload` (`{event, ctx}` as JSON) for `run`.
    * Settles with the bootstrap's envelope (a string; `outcome.ts` checks
-   * it), which arrives through the port after the run's log lines. Never
-   * settles if the isolate dies first: the caller races it with the limits.
+   * it), which arrives through the port after the run's log lines: within
+   * this call when the handler does not wait for the host, else in a later
+   * settle. Never settles if the isolate dies first: the caller races it
+   * with the limits.
    */
-  invoke(run: RunSession, payload: string): Promise<unknown> {
+  invoke(run: RunSession, payload: string, onAnswer: () => void): Promise<unknown> {
     this.current = run;
     this.runs++;
     const first = !this.installed;
     this.installed = true;
-    return new Promise((resolve, reject) => {
-      this.answer = resolve;
-      // The port and config go in once, straight to the entry; the bootstrap
-      // keeps them in its closure. Later runs start through the launcher,
-      // with the other runs of this event-loop turn. Either way an isolate
-      // that is gone rejects this promise.
-      if (first) this.entry.applyIgnored(undefined, [this.port, payload, this.config]);
-      else this.launcher.launch(this.entry, payload, reject);
+    return new Promise((resolve) => {
+      this.answer = (envelope) => {
+        onAnswer();
+        resolve(envelope);
+      };
+      // The port and config go in once; the bootstrap keeps them in its closure.
+      this.enter(this.entry, first ? ["run", payload, this.port, this.config] : ["run", payload]);
     });
   }
 
@@ -147,6 +178,12 @@ export class SandboxContext {
     if (this.released) return;
     this.released = true;
     this.current = null;
-    releaseQuietly(this.entry, this.port, this.context);
+    this.free();
+  }
+
+  private free(): void {
+    if (this.freed || this.unsettled > 0) return;
+    this.freed = true;
+    releaseQuietly(this.entry, this.context);
   }
 }

@@ -7,8 +7,9 @@
  * standard JavaScript builtins (no `Buffer`, `process`, timers), and hold no
  * template literal spanning lines.
  *
- * What it guards: the host port (an isolated-vm `Reference`) lives only in this
- * closure, which is strict mode, so neither `fn.caller` nor a stack-trace
+ * What it guards: the host port (an isolated-vm `Callback`: a plain function
+ * here, called synchronously on the thread that entered the isolate) lives
+ * only in this closure, which is strict mode, so neither `fn.caller` nor a stack-trace
  * hook's `getFunction()` can walk back into it, and the script's own code is
  * compiled outside this lexical scope. Everything the port carries is a
  * string or a flat array of strings, booleans and numbers: copied JSON.
@@ -22,12 +23,13 @@
 import type { Bridge } from "./runtime/bridge.ts";
 import { formatValue } from "./sdk-format.ts";
 
-/** The port as the bootstrap sees it: the subset of isolated-vm's `Reference` it uses. */
-interface HostPort {
-  apply(receiver: undefined, args: readonly unknown[], options: object): Promise<unknown>;
-  applyIgnored(receiver: undefined, args: readonly unknown[]): void;
-  applySync(receiver: undefined, args: readonly unknown[]): unknown;
-}
+/**
+ * The port as the bootstrap sees it: a synchronous call into the host
+ * thread that entered the isolate. An SDK call answers its reply at once, or
+ * `"p" + ticket` when the host's work takes longer: the host then enters the
+ * isolate again with `entry("settle", ticket, reply)`.
+ */
+type HostPort = (op: string, a?: unknown, b?: unknown, c?: unknown) => string | undefined;
 
 /** The web runtime's script leaves this on the global (see runtime/loader.ts); the bootstrap takes it. */
 interface WebRuntime {
@@ -65,8 +67,13 @@ export interface ThrownError {
   discard: boolean;
 }
 
-/** Runs the handler once; the envelope comes back through the port as `["done", envelope]`. */
-type Entry = (port: HostPort | undefined, payload: string, config: string | undefined) => void;
+/**
+ * The host's one way in: `("run", payload, port?, config?)` runs the handler
+ * once (the envelope comes back through the port as `("done", envelope)`);
+ * `("settle", ticket, reply)` answers a host call that took longer than the
+ * call itself.
+ */
+type Entry = (op: "run" | "settle", a: unknown, b?: unknown, c?: unknown) => void;
 
 /** Host replies to SDK calls: `"o" + json`, or `"e" + JSON of [code, message, retryable]`. */
 type HostReply = string;
@@ -84,7 +91,6 @@ export function setupSandbox(factory: () => unknown): Entry {
   const jsonStringify = JSON.stringify;
   const reflectApply = Reflect.apply;
   const defineProperty = Object.defineProperty;
-  const objectKeys = Object.keys;
   const freeze = Object.freeze;
   const isArray = Array.isArray;
   const stringOf = String;
@@ -103,12 +109,16 @@ export function setupSandbox(factory: () => unknown): Entry {
   const webRuntime = runtimeHolder.__sy_runtime;
   delete runtimeHolder.__sy_runtime;
 
-  // Null-prototype option objects: isolated-vm reads `reference`, `copy`,
-  // `promise` off them, and a getter a script put on Object.prototype must
-  // not be able to turn a copied answer into a live host reference.
   // Arguments and answers are strings, which cross as they are (no copy).
-  const callOptions = bare({ result: bare({ promise: true }) });
   const stringSlice = String.prototype.slice;
+  const mapGet = Map.prototype.get;
+  const mapSet = Map.prototype.set;
+  const mapDelete = Map.prototype.delete;
+  const PromiseCtor = Promise;
+  const promiseResolve = Promise.resolve.bind(Promise);
+  const numberOf = Number;
+  // Host calls waiting for their answer, by ticket.
+  const waiting = new Map<number, (reply: HostReply) => void>();
 
   // SDK errors this bootstrap created, with what the host said about them,
   // so an uncaught one reports its code and retry advice.
@@ -120,12 +130,6 @@ export function setupSandbox(factory: () => unknown): Entry {
   // Characters of log text the current run has sent.
   let logChars = 0;
 
-  function bare<T extends object>(o: T): T {
-    const out = Object.create(null) as T;
-    for (const key of objectKeys(o)) (out as Record<string, unknown>)[key] = (o as Record<string, unknown>)[key];
-    return out;
-  }
-
   function sdkError(code: string, message: string, retryable: boolean, Ctor: ErrorConstructor = ErrorCtor): Error {
     const error = new Ctor(message);
     defineProperty(error, "code", { value: code, writable: true, configurable: true, enumerable: true });
@@ -133,9 +137,27 @@ export function setupSandbox(factory: () => unknown): Entry {
     return error;
   }
 
+  /** One host call: its reply now, or a promise of it when the host answers later (see `HostPort`). */
+  function ask(given: HostPort, op: string, arg: string): Promise<HostReply> {
+    const first = given(op, arg) as HostReply;
+    if (first[0] !== "p") return promiseResolve(first);
+    const ticket = numberOf(reflectApply(stringSlice, first, [1]));
+    return new PromiseCtor<HostReply>((resolve) => {
+      reflectApply(mapSet, waiting, [ticket, resolve]);
+    });
+  }
+
+  /** The host's late answer to a call; a ticket nobody waits for is ignored. */
+  function settle(ticket: unknown, reply: unknown): void {
+    const resolve = reflectApply(mapGet, waiting, [ticket]) as ((reply: HostReply) => void) | undefined;
+    if (resolve === undefined) return;
+    reflectApply(mapDelete, waiting, [ticket]);
+    resolve(stringOf(reply));
+  }
+
   async function call(op: string, arg: string): Promise<unknown> {
     if (!port) throw sdkError("not_ready", "the SDK is not available outside a run", false);
-    const reply = (await reflectApply(port.apply, port, [undefined, [op, arg], callOptions])) as HostReply;
+    const reply = await ask(port, op, arg);
     const body = reflectApply(stringSlice, reply, [1]) as string;
     if (reply[0] === "o") return jsonParse(body);
     const [code, message, retryable] = jsonParse(body) as [string, string, boolean];
@@ -222,9 +244,8 @@ export function setupSandbox(factory: () => unknown): Entry {
     const cut = text.length > room;
     if (cut) text = text.slice(0, room);
     logChars += text.length;
-    // Fire and forget: isolated-vm delivers these to the host in order,
-    // ahead of the run's result.
-    reflectApply(port.applyIgnored, port, [undefined, ["log", level, text, cut]]);
+    // Synchronous, so the host has every line before the run's result.
+    port("log", level, text, cut);
   }
 
   const sandboxConsole = {
@@ -239,14 +260,14 @@ export function setupSandbox(factory: () => unknown): Entry {
   const bridge: Bridge = {
     call: (op, arg) => {
       if (!port) return Promise.reject(sdkError("not_ready", "the runtime is not available outside a run", false));
-      return reflectApply(port.apply, port, [undefined, [op, arg], callOptions]) as Promise<string>;
+      return ask(port, op, arg);
     },
     callSync: (op, arg) => {
       if (!port) throw sdkError("not_ready", "the runtime is not available outside a run", false);
-      return reflectApply(port.applySync, port, [undefined, [op, arg]]) as string;
+      return port(op, arg) as string;
     },
     notify: (op, arg) => {
-      if (port) reflectApply(port.applyIgnored, port, [undefined, [op, arg]]);
+      if (port) port(op, arg);
     },
     tagError: (error, code, retryable) => {
       reflectApply(weakMapSet, sdkErrors, [error, { code, retryable }]);
@@ -313,14 +334,18 @@ export function setupSandbox(factory: () => unknown): Entry {
     return "e" + jsonStringify(describe(thrown, discard));
   }
 
-  // The answer goes back through the port ("done") rather than as the
-  // result of the host's call: isolated-vm's fire-and-forget path is ~8 µs
-  // cheaper per run than its promise-result path, and it keeps the answer
-  // in order behind the run's log lines.
-  return function entry(givenPort, payload, configJson): void {
+  // The answer goes back through the port ("done"), in order behind the
+  // run's log lines, whether the handler finished inside this entry or in
+  // a later one (a settle that resumed it).
+  return function entry(op, a, b, c): void {
+    if (op === "settle") {
+      settle(a, b);
+      return;
+    }
+    const payload = stringOf(a);
     if (!port) {
-      port = givenPort;
-      if (configJson !== undefined) config = jsonParse(configJson) as SandboxConfig;
+      port = b as HostPort;
+      if (c !== undefined) config = jsonParse(stringOf(c)) as SandboxConfig;
       install();
     }
     logChars = 0;
@@ -334,7 +359,7 @@ export function setupSandbox(factory: () => unknown): Entry {
       } catch (error) {
         envelope = fail(error, false);
       }
-      if (answering) reflectApply(answering.applyIgnored, answering, [undefined, ["done", envelope]]);
+      if (answering) answering("done", envelope);
     })();
   };
 

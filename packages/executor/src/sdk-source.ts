@@ -145,3 +145,22 @@ export function wrapScript(code: string): WrappedScript {
   // (esbuild's `//# sourceMappingURL=`).
   return { source: `${head}${code}\n;return ${MODULE_GLOBAL};})`, firstLineColumnOffset: head.length };
 }
+
+/** The three texts an executor thread needs, built here once so a thread never runs esbuild. */
+export interface SandboxSources {
+  prologue: string;
+  runtime: string;
+  proper: string;
+}
+
+/** This process's sandbox texts, built on first use. */
+export function sandboxSources(): SandboxSources {
+  return { prologue: bootstrapPrologue(), runtime: runtimeSource(), proper: runtimeProperSource() };
+}
+
+/** Takes texts built by another thread (`sandboxSources`), instead of building them here. */
+export function seedSandboxSources(sources: SandboxSources): void {
+  prologue = sources.prologue;
+  runtime = sources.runtime;
+  proper = sources.proper;
+}

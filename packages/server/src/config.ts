@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
 import { createEgressPolicy, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, parseEgressRules, type EgressRule } from "@switchyard/egress";
 import { parseSmtpHostRules } from "@switchyard/email";
@@ -68,6 +69,8 @@ const schema = z.object({
   SWITCHYARD_SCRIPT_MAX_CPU_MS: int(1, 3_600_000).default(60_000),
   SWITCHYARD_SCRIPT_MAX_WALL_MS: int(1, 3_600_000).default(300_000),
   SWITCHYARD_ISOLATE_POOL: int(1, 10_000).default(64),
+  // Executor threads: each owns a share of the apps' isolates; a looping script stalls its own thread only.
+  SWITCHYARD_EXECUTOR_THREADS: int(1, 256).default(availableParallelism()),
   SWITCHYARD_WORKER_CONCURRENCY: int(1, 1000).default(8),
   SWITCHYARD_LEASE_MS: int(500, 3_600_000).default(15_000),
   SWITCHYARD_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
@@ -183,6 +186,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     scriptDefaults: { memory_mb: v.SWITCHYARD_SCRIPT_MEMORY_MB, cpu_ms: v.SWITCHYARD_SCRIPT_CPU_MS, wall_ms: v.SWITCHYARD_SCRIPT_WALL_MS },
     scriptMax: { memory_mb: v.SWITCHYARD_SCRIPT_MAX_MEMORY_MB, cpu_ms: v.SWITCHYARD_SCRIPT_MAX_CPU_MS, wall_ms: v.SWITCHYARD_SCRIPT_MAX_WALL_MS },
     isolatePool: v.SWITCHYARD_ISOLATE_POOL,
+    executorThreads: v.SWITCHYARD_EXECUTOR_THREADS,
     workerConcurrency: v.SWITCHYARD_WORKER_CONCURRENCY,
     leaseMs: v.SWITCHYARD_LEASE_MS,
     smtpUrl: v.SWITCHYARD_SMTP_URL ?? null,

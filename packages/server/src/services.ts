@@ -1,7 +1,7 @@
 import { createConnectivityRecorder, createConnectivityService, createScriptsService, createSecretsService, createSendLog, DEFAULT_STATUS_RULES, NO_EMAIL_LIMITS, readAppEmailSettings, SettingError, type Database, type EmailLimits, type Logger, type StoredLimits } from "@switchyard/core";
 import type { Keyring } from "@switchyard/crypto";
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { createEgressPolicy, createFetchClient, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, type EgressPolicy } from "@switchyard/egress";
 import { createEmailSender, createMailer, EmailError, type PlaintextPolicy, type SmtpHostRule } from "@switchyard/email";
 import { compileScript, createExecutor, type Executor } from "@switchyard/executor";
@@ -23,6 +23,8 @@ export interface ServiceSettings {
   scriptDefaults: Required<StoredLimits>;
   scriptMax: Required<StoredLimits>;
   isolatePool: number;
+  /** Executor threads (SWITCHYARD_EXECUTOR_THREADS); 0 runs isolates on the main thread (tests of the composition only). */
+  executorThreads: number;
   /** Runs in flight per worker process. */
   workerConcurrency: number;
   /** How long a claim holds an outbox row without renewal: a dead worker's rows return after it. */
@@ -73,6 +75,7 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   scriptDefaults: { memory_mb: 64, cpu_ms: 5_000, wall_ms: 30_000 },
   scriptMax: { memory_mb: 512, cpu_ms: 60_000, wall_ms: 300_000 },
   isolatePool: 64,
+  executorThreads: availableParallelism(),
   workerConcurrency: 8,
   leaseMs: 15_000,
   smtpUrl: null,
@@ -155,6 +158,7 @@ export function createServices(deps: {
   const sandbox = createExecutor({
     host: createScriptHost({ secrets, email: emailSender, logger, runs: runSecrets, fetch: scriptFetch, bound: boundSecrets }),
     poolSize: settings.isolatePool,
+    threads: settings.executorThreads,
     // A worker runs up to workerConcurrency runs of one script version at
     // once; with fewer warm contexts kept, each burst builds new ones
     // (measured: about half the CPU of a no-op job in bench/dispatcher).

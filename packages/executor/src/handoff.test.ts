@@ -12,9 +12,9 @@ const ECHO = `export default async (event, ctx) => {
   return { n: event.n, run: ctx.run.id };
 };`;
 
-describe("runs started in one event-loop turn", () => {
-  test("go to their isolate together, each with its own event, context, logs and result", async () => {
-    const executor = createExecutor({ host, contextsPerVersion: 8 });
+describe("runs handed over in one event-loop turn", () => {
+  test("go to their executor thread together, each with its own event, context, logs and result", async () => {
+    const executor = createExecutor({ host, threads: 1, contextsPerVersion: 8 });
     try {
       const script = compileForTest(ECHO, { appId: "app_launch" });
       const wave = async (from: number) => {
@@ -27,13 +27,12 @@ describe("runs started in one event-loop turn", () => {
           expect(out.logs.map((l) => l.message)).toEqual([`run ${n}`]);
         });
       };
-      // The first run of each context carries its port straight to the
-      // entry; from the second wave on the runs go through the launcher.
+      // Each wave's eight runs reach the app's executor thread in one message.
       await wave(0);
-      expect(executor.stats().totals.batchedStarts).toBe(0);
+      expect(executor.stats().totals.batchedStarts).toBe(8);
       await wave(8);
       await wave(16);
-      expect(executor.stats().totals.batchedStarts).toBe(16);
+      expect(executor.stats().totals.batchedStarts).toBe(24);
       expect(executor.stats()).toMatchObject({ isolates: 1, contexts: 8, activeRuns: 0 });
     } finally {
       executor.dispose();
@@ -41,7 +40,7 @@ describe("runs started in one event-loop turn", () => {
   });
 
   test("runs waiting to be sent when the executor is disposed end as executor_closed, none left hanging", async () => {
-    const executor = createExecutor({ host, contextsPerVersion: 4 });
+    const executor = createExecutor({ host, threads: 1, contextsPerVersion: 4 });
     const script = compileForTest(ECHO, { appId: "app_launch" });
     await Promise.all(Array.from({ length: 4 }, () => executor.run(requestFor(script))));
     // Started in this turn: they wait for the launcher, which runs after dispose().
@@ -52,7 +51,7 @@ describe("runs started in one event-loop turn", () => {
   });
 
   test("a run killed for its limit does not stop the runs started with it from being recorded", async () => {
-    const executor = createExecutor({ host, contextsPerVersion: 4 });
+    const executor = createExecutor({ host, threads: 1, contextsPerVersion: 4 });
     try {
       const script = compileForTest(`export default (event) => { if (event.spin) for (;;); return event.n; };`, { appId: "app_launch_spin", limits: { cpuMs: 100 } });
       await Promise.all(Array.from({ length: 4 }, (_, n) => executor.run({ ...requestFor(script), event: { kind: "manual", n } })));

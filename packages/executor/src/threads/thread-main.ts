@@ -1,0 +1,148 @@
+/**
+ * An executor thread: a local executor (local-executor.ts) whose isolates
+ * this thread owns, enters synchronously and serves from its own event loop.
+ * Runs arrive in batches from the caller's thread; their outcomes, and the
+ * host calls this thread cannot answer itself, go back in batches, one
+ * message per turn of this thread's loop.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { createLocalExecutor } from "../local-executor.ts";
+import type { ExecutorStats, LocalExecutor } from "../local-executor.ts";
+import { seedSandboxSources, type SandboxSources } from "../sdk-source.ts";
+import type { Host, RunOutcome } from "../types.ts";
+import { createForwardingHost, ReportedFailure, type Forwarder } from "./forwarding-host.ts";
+import type { FromThread, HostCall, ThreadConfig, ToThread } from "./protocol.ts";
+
+/** What a thread-host module exports (see `ThreadHostSpec`). */
+export interface ThreadHostModule {
+  createThreadHost?: (options: { main: Host; data: unknown }) => Host | Promise<Host>;
+}
+
+const port = parentPort;
+const { config, sources } = workerData as { config: ThreadConfig; sources: SandboxSources };
+
+let outcomes: Array<{ id: number; outcome: RunOutcome }> = [];
+let calls: Array<{ call: number; request: HostCall }> = [];
+let aborts: number[] = [];
+let flushScheduled = false;
+let lastStats = "";
+
+function send(message: FromThread): void {
+  port?.postMessage(message);
+}
+
+function schedule(): void {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(flush);
+}
+
+// One message per turn: every outcome and host call of the turn together.
+function flush(): void {
+  flushScheduled = false;
+  if (outcomes.length === 0 && calls.length === 0 && aborts.length === 0) return;
+  const stats = changedStats();
+  send({ t: "batch", outcomes, calls, aborts, stats });
+  outcomes = [];
+  calls = [];
+  aborts = [];
+}
+
+function changedStats(): ExecutorStats | null {
+  const stats = executor.stats();
+  const text = JSON.stringify(stats);
+  if (text === lastStats) return null;
+  lastStats = text;
+  return stats;
+}
+
+const forwarder: Forwarder = {
+  call(call, request) {
+    calls.push({ call, request });
+    schedule();
+  },
+  abort(call) {
+    aborts.push(call);
+    schedule();
+  },
+};
+const forwarding = createForwardingHost(forwarder, config.hostHas);
+let executor: LocalExecutor;
+const inFlight = new Set<Promise<void>>();
+let disposing = false;
+
+/** Starts this thread's executor, its SDK backed by `hostModule`'s Host when there is one (bundled in, thread-bundle.ts). */
+export function startThread(hostModule: ThreadHostModule | null): void {
+  if (port === null) throw new Error("executor: thread-main.ts runs only as an executor thread");
+  seedSandboxSources(sources);
+  const early: ToThread[] = [];
+  const onEarly = (message: ToThread) => early.push(message);
+  port.on("message", onEarly);
+  void makeHost(hostModule).then((host) => {
+    executor = start(host);
+    port.off("message", onEarly);
+    port.on("message", receive);
+    for (const message of early) receive(message);
+  });
+}
+
+async function makeHost(hostModule: ThreadHostModule | null): Promise<Host> {
+  if (hostModule === null) return forwarding.host;
+  if (typeof hostModule.createThreadHost !== "function") throw new Error("executor: the thread-host module exports no createThreadHost");
+  return hostModule.createThreadHost({ main: forwarding.host, data: config.threadHost?.data });
+}
+
+function start(host: Host): LocalExecutor {
+  return createLocalExecutor({
+  ...config,
+  host,
+  threads: 0,
+  threadHost: null,
+  // A failure the caller's Host had already reported is not reported twice.
+  onHostFailure: (error, info) => {
+    if (error instanceof ReportedFailure) return;
+    const e = error instanceof Error ? error : new Error(String(error));
+    send({ t: "failure", error: { name: e.name, message: e.message, stack: e.stack ?? null }, info });
+  },
+  onCatastrophicError: config.catastrophic ? (message) => send({ t: "catastrophic", message }) : undefined,
+  });
+}
+
+function receive(message: ToThread): void {
+  if (message.t === "answers") {
+    for (const { call, answer } of message.answers) forwarding.answer(call, answer);
+    return;
+  }
+  if (message.t === "dispose") {
+    void close();
+    return;
+  }
+  const perApp = new Map<string, number>();
+  for (const { request } of message.runs) perApp.set(request.script.appId, (perApp.get(request.script.appId) ?? 0) + 1);
+  for (const n of perApp.values()) if (n > 1) executor.countBatchedStarts(n);
+  for (const { id, request } of message.runs) {
+    const done = executor.run(request).then((outcome) => {
+      outcomes.push({ id, outcome });
+      schedule();
+    });
+    inFlight.add(done);
+    void done.finally(() => inFlight.delete(done));
+  }
+}
+
+// Pool changes between runs (an idle isolate disposed, a spare context
+// made) reach the caller's stats within this long.
+setInterval(() => {
+  if (disposing || executor === undefined) return;
+  const stats = changedStats();
+  if (stats) send({ t: "batch", outcomes: [], calls: [], aborts: [], stats });
+}, 20).unref();
+
+async function close(): Promise<void> {
+  if (disposing) return;
+  disposing = true;
+  executor.dispose();
+  await Promise.allSettled([...inFlight]);
+  flush();
+  send({ t: "closed", stats: executor.stats() });
+}

@@ -1,0 +1,267 @@
+/**
+ * The executor as its caller sees it when isolates run on executor threads.
+ * Each app is pinned to one thread (the least loaded when the app is first
+ * seen), whose executor owns its isolates; the runs handed over in one turn
+ * of the caller's event loop go to each thread in one message, and each
+ * thread answers in batches too (protocol.ts). Host calls a thread cannot
+ * answer itself are performed here, on the caller's Host.
+ *
+ * A thread runs its isolates one entry at a time: a run holds its thread
+ * while its code runs (at most its remaining CPU budget per entry, then it
+ * is stopped), and the thread takes the next run or host answer between
+ * entries, in arrival order. So a script that loops stalls its own thread's
+ * other apps for at most its CPU limit, and never the caller's event loop.
+ */
+import { Worker } from "node:worker_threads";
+import type { Executor, ExecutorStats } from "../local-executor.ts";
+import type { ResolvedOptions } from "../options.ts";
+import { describeEnd } from "../outcome.ts";
+import { createRedactor } from "../redact.ts";
+import { effectiveLimits } from "../options.ts";
+import type { KillReason } from "../active-run.ts";
+import type { RunOutcome, RunRequest } from "../types.ts";
+import { sandboxSources } from "../sdk-source.ts";
+import { answerCall } from "./forwarding-host.ts";
+import { threadBundle } from "./thread-bundle.ts";
+import type { FromThread, HostAnswer, ThreadConfig, ToThread } from "./protocol.ts";
+
+interface PendingRun {
+  request: RunRequest;
+  resolve: (outcome: RunOutcome) => void;
+}
+
+interface ExecutorThread {
+  worker: Worker;
+  /** Runs handed over (or about to be) and not yet answered, by id. */
+  pending: Map<number, PendingRun>;
+  /** Runs of this turn, sent together when it ends. */
+  queue: Array<{ id: number; request: RunRequest }>;
+  answers: Array<{ call: number; answer: HostAnswer }>;
+  flushScheduled: boolean;
+  /** Host calls under way here, to abort a fetch the thread gave up on. */
+  calls: Map<number, AbortController>;
+  stats: ExecutorStats | null;
+  /** Apps pinned to it. */
+  apps: number;
+  closed: boolean;
+}
+
+// An app's pin is forgotten past this many apps per warm isolate: the app
+// then goes to the least loaded thread again, and its old isolate ages out.
+const PINS_PER_POOL_SLOT = 4;
+
+/** Runs isolates on `config.threads` executor threads; see the file comment. */
+export function createThreadedExecutor(config: ResolvedOptions): Executor {
+  const threadConfig: ThreadConfig = {
+    // Each thread keeps its share of the warm isolates.
+    poolSize: Math.max(1, Math.floor(config.poolSize / config.threads)),
+    idleMs: config.idleMs,
+    defaultLimits: config.defaultLimits,
+    maxLimits: config.maxLimits,
+    logMaxBytes: config.logMaxBytes,
+    resultMaxBytes: config.resultMaxBytes,
+    contextsPerVersion: config.contextsPerVersion,
+    watchIntervalMs: config.watchIntervalMs,
+    maxSubrequests: config.maxSubrequests,
+    fetchTimeoutMs: config.fetchTimeoutMs,
+    threadHost: config.threadHost,
+    hostHas: { signWithSecret: typeof config.host.signWithSecret === "function", fetch: typeof config.host.fetch === "function" },
+    catastrophic: config.onCatastrophicError !== undefined,
+  };
+  // Built once per process, before the first thread starts (esbuild, ~100 ms).
+  const sources = sandboxSources();
+  const code = threadBundle(config.threadHost?.module ?? null);
+  const threads: ExecutorThread[] = [];
+  const pins = new Map<string, ExecutorThread>();
+  let runIds = 0;
+  let closed = false;
+
+  for (let i = 0; i < config.threads; i++) threads.push(start());
+
+  function start(): ExecutorThread {
+    const worker = new Worker(code, { eval: true, workerData: { config: threadConfig, sources }, name: "switchyard-executor" });
+    const thread: ExecutorThread = { worker, pending: new Map(), queue: [], answers: [], flushScheduled: false, calls: new Map(), stats: null, apps: 0, closed: false };
+    worker.on("message", (message: FromThread) => receive(thread, message));
+    worker.on("error", (error) => lost(thread, error));
+    worker.on("exit", () => lost(thread, null));
+    // The caller's process may end while its threads idle.
+    worker.unref();
+    return thread;
+  }
+
+  function receive(thread: ExecutorThread, message: FromThread): void {
+    switch (message.t) {
+      case "batch": {
+        if (message.stats) thread.stats = message.stats;
+        // Before the outcomes: a run that aborted a fetch and ended has its host request aborted by then.
+        for (const call of message.aborts) thread.calls.get(call)?.abort();
+        for (const { id, outcome } of message.outcomes) {
+          const run = thread.pending.get(id);
+          thread.pending.delete(id);
+          run?.resolve(outcome);
+        }
+        for (const { call, request } of message.calls) {
+          const controller = new AbortController();
+          thread.calls.set(call, controller);
+          void answerCall(config.host, request, controller.signal, config.onHostFailure).then((answer) => {
+            thread.calls.delete(call);
+            thread.answers.push({ call, answer });
+            schedule(thread);
+          });
+        }
+        refreshRef(thread);
+        return;
+      }
+      case "failure": {
+        const error = Object.assign(new Error(message.error.message), { name: message.error.name, stack: message.error.stack ?? undefined });
+        config.onHostFailure(error, message.info);
+        return;
+      }
+      case "catastrophic":
+        config.onCatastrophicError?.(message.message);
+        return;
+      case "closed":
+        thread.stats = message.stats;
+        thread.closed = true;
+        void thread.worker.terminate();
+        return;
+    }
+  }
+
+  // A thread that died (a bug, or V8 giving up on it) takes its runs with
+  // it: they end as their isolate's collateral and may be retried; its apps
+  // go to a new thread.
+  function lost(thread: ExecutorThread, error: unknown): void {
+    if (thread.closed) return;
+    thread.closed = true;
+    if (error !== null) config.onHostFailure(error, { op: "executor.thread", ctx: { app: { id: "", name: "" }, trigger: null, run: { id: "", attempt: 0, event_id: "" } } });
+    for (const [id, run] of thread.pending) {
+      thread.pending.delete(id);
+      run.resolve(endedOutcome(run.request, closed ? "shutdown" : "collateral"));
+    }
+    for (const [app, pinned] of pins) if (pinned === thread) pins.delete(app);
+    const index = threads.indexOf(thread);
+    if (!closed && index >= 0) threads[index] = start();
+  }
+
+  function schedule(thread: ExecutorThread): void {
+    if (thread.flushScheduled) return;
+    thread.flushScheduled = true;
+    setImmediate(() => flush(thread));
+  }
+
+  // One message per thread per turn: every run and host answer of the turn.
+  function flush(thread: ExecutorThread): void {
+    thread.flushScheduled = false;
+    if (thread.closed) return;
+    if (thread.answers.length > 0) {
+      post(thread, { t: "answers", answers: thread.answers });
+      thread.answers = [];
+    }
+    if (thread.queue.length > 0) {
+      post(thread, { t: "runs", runs: thread.queue });
+      thread.queue = [];
+    }
+  }
+
+  function post(thread: ExecutorThread, message: ToThread): void {
+    thread.worker.postMessage(message);
+  }
+
+  // A thread with runs in flight keeps the process alive; an idle one does not.
+  function refreshRef(thread: ExecutorThread): void {
+    if (thread.pending.size > 0 || thread.calls.size > 0) thread.worker.ref();
+    else thread.worker.unref();
+  }
+
+  function threadFor(appId: string): ExecutorThread {
+    const pinned = pins.get(appId);
+    if (pinned && !pinned.closed) {
+      // Re-inserted: Map order is least recently used first.
+      pins.delete(appId);
+      pins.set(appId, pinned);
+      return pinned;
+    }
+    let best = threads[0] as ExecutorThread;
+    for (const thread of threads) if (thread.apps < best.apps) best = thread;
+    best.apps++;
+    pins.set(appId, best);
+    if (pins.size > config.poolSize * PINS_PER_POOL_SLOT) {
+      const [oldest, thread] = pins.entries().next().value as [string, ExecutorThread];
+      pins.delete(oldest);
+      thread.apps--;
+    }
+    return best;
+  }
+
+  function endedOutcome(request: RunRequest, reason: KillReason): RunOutcome {
+    const limits = effectiveLimits(request.script.limits, config.defaultLimits, config.maxLimits);
+    const described = describeEnd({ end: { kind: "killed", reason }, script: request.script, limits, redactor: createRedactor([]), firstLineColumnOffset: 0, resultMaxBytes: config.resultMaxBytes });
+    return {
+      status: described.status,
+      result: null,
+      resultTruncated: false,
+      error: described.error,
+      logs: [],
+      logsTruncated: false,
+      startedAt: new Date(),
+      durationMs: 0,
+      cpuMs: 0,
+      secretsRead: [],
+      subrequests: [],
+    };
+  }
+
+  return {
+    run(request) {
+      if (closed) return Promise.reject(new Error("executor: run() after dispose()"));
+      const thread = threadFor(request.script.appId);
+      const id = ++runIds;
+      return new Promise<RunOutcome>((resolve) => {
+        thread.pending.set(id, { request, resolve });
+        thread.queue.push({ id, request });
+        thread.worker.ref();
+        schedule(thread);
+      });
+    },
+    stats() {
+      const sum: ExecutorStats = {
+        isolates: 0,
+        contexts: 0,
+        idleContexts: 0,
+        activeRuns: 0,
+        totals: { runs: 0, isolatesCreated: 0, batchedStarts: 0, isolatesDisposed: { idle: 0, evicted: 0, timeout: 0, memory: 0, runaway: 0, shutdown: 0 }, timeouts: 0, ooms: 0 },
+      };
+      for (const thread of threads) {
+        sum.activeRuns += thread.pending.size;
+        const s = thread.stats;
+        if (!s) continue;
+        sum.isolates += s.isolates;
+        sum.contexts += s.contexts;
+        sum.idleContexts += s.idleContexts;
+        sum.totals.runs += s.totals.runs;
+        sum.totals.isolatesCreated += s.totals.isolatesCreated;
+        sum.totals.batchedStarts += s.totals.batchedStarts;
+        sum.totals.timeouts += s.totals.timeouts;
+        sum.totals.ooms += s.totals.ooms;
+        for (const reason of Object.keys(sum.totals.isolatesDisposed) as Array<keyof typeof sum.totals.isolatesDisposed>) {
+          sum.totals.isolatesDisposed[reason] += s.totals.isolatesDisposed[reason];
+        }
+      }
+      return sum;
+    },
+    dispose() {
+      if (closed) return;
+      closed = true;
+      for (const thread of threads) {
+        // Runs not handed over yet end here; the thread ends the rest.
+        for (const { id, request } of thread.queue) {
+          thread.pending.get(id)?.resolve(endedOutcome(request, "shutdown"));
+          thread.pending.delete(id);
+        }
+        thread.queue = [];
+        if (!thread.closed) post(thread, { t: "dispose" });
+      }
+    },
+  };
+}
