@@ -9,3 +9,4 @@ export * from "./outbox.ts";
 export * from "./triggers.ts";
 export * from "./email.ts";
 export * from "./connectivity.ts";
+export * from "./webhooks.ts";
