@@ -10,3 +10,4 @@ export * from "./triggers.ts";
 export * from "./email.ts";
 export * from "./connectivity.ts";
 export * from "./webhooks.ts";
+export * from "./stats.ts";

@@ -49,4 +49,6 @@ export const BACKUP_TABLES: readonly BackupTable[] = [
 export const SKIPPED_TABLES: Readonly<Record<string, string>> = {
   switchyard_migrations:
     "the migration level is recorded in the manifest instead; a restore migrates the empty database itself and refuses a backup of another level",
+  queue_samples: "the stats API's queue samples: a day of monitoring, not state; a restored instance starts sampling again",
+  inbound_minutes: "the stats API's inbound counts: a day of monitoring, not state; a restored instance starts counting again",
 };
