@@ -107,3 +107,7 @@ export { CONNECTIVITY_STATUSES, DEFAULT_STATUS_RULES, bucketMsFor, decideStatus 
 export type { ConnectivityStatus, StatusRules } from "./connectivity/rules.ts";
 export type { ConnectivityChange, ConnectivityEvent } from "./connectivity/events.ts";
 export type { FetchOutcome } from "./connectivity/attempts.ts";
+export { createRunFeed } from "./runs-stream/feed.ts";
+export type { RunFeed, RunFeedOptions, RunSubscription } from "./runs-stream/feed.ts";
+export { cursorAfterRun } from "./runs-stream/finished-runs.ts";
+export type { RunCursor } from "./runs-stream/finished-runs.ts";
