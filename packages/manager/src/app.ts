@@ -19,6 +19,7 @@ import { hookRoutes } from "./routes/hooks.ts";
 import { scriptRoutes } from "./routes/scripts.ts";
 import { triggerRoutes } from "./routes/triggers.ts";
 import { secretRoutes } from "./routes/secrets.ts";
+import { sdkTypesRoutes } from "./routes/sdk-types.ts";
 import { tenancyRoutes } from "./routes/tenancy.ts";
 import { dashboardRoutes } from "./static.ts";
 
@@ -84,6 +85,7 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
   connectivityRoutes(routes, deps);
   emailRoutes(routes, deps);
   emailInboundRoutes(routes, inbound, budget);
+  sdkTypesRoutes(routes, deps);
 
   const openapi = buildOpenApi(routes, deps.version ?? "dev");
   app.get("/api/v1/openapi.json", (c) => c.json(openapi));

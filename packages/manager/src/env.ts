@@ -22,6 +22,8 @@ export interface ManagerDeps {
   bodyReadTimeoutMs?: number;
   /** The inbound email receiver shared with the SMTP listener; made here when absent. */
   inbound?: InboundReceiver;
+  /** The script declarations served at `/api/v1/sdk.d.ts` (`@switchyard/executor`'s `sdkTypes()`); 503 when absent. */
+  sdkTypes?: string;
   /** The built dashboard served at `/`; the repository's `dashboard/dist` when absent. */
   dashboardDir?: string;
   /** Build/version string shown by /healthz. */

@@ -78,6 +78,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       emailMaxBytes: config.emailMaxBytes,
       maxBodyBytes: config.maxBodyBytes,
       version: "0.1.0",
+      sdkTypes: (await import("@switchyard/executor")).sdkTypes(),
     });
     if (config.smtpListen) {
       const listener = createSmtpListener({
