@@ -43,6 +43,7 @@ export async function managerFor(database: Database, options: ManagerOptions = {
     invoker: services.invoker,
     connectivity: services.connectivity,
     inbound,
+    inboundTally: services.inboundTally,
     emailMaxBytes,
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
   });

@@ -1,4 +1,4 @@
-import type { ConnectivityService, Database, Invoker, Logger, Principal, ScriptsService, SecretsService } from "@switchyard/core";
+import type { ConnectivityService, Database, InboundTally, Invoker, Logger, Principal, ScriptsService, SecretsService } from "@switchyard/core";
 import type { Registry } from "prom-client";
 import type { InboundReceiver } from "./email/inbound-receiver.ts";
 
@@ -22,6 +22,8 @@ export interface ManagerDeps {
   bodyReadTimeoutMs?: number;
   /** The inbound email receiver shared with the SMTP listener; made here when absent. */
   inbound?: InboundReceiver;
+  /** Counts inbound email and http-trigger answers for the stats API (the composition root starts and stops it); nothing is counted when absent. */
+  inboundTally?: Pick<InboundTally, "record">;
   /** The script declarations served at `/api/v1/sdk.d.ts` (`@switchyard/executor`'s `sdkTypes()`); 503 when absent. */
   sdkTypes?: string;
   /** The built dashboard served at `/`; the repository's `dashboard/dist` when absent. */

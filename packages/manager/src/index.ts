@@ -3,3 +3,4 @@ export { createInboundReceiver } from "./email/inbound-receiver.ts";
 export type { InboundReceiver, InboundReceiverOptions, InboundRequest, InboundResult } from "./email/inbound-receiver.ts";
 export type { ManagerDeps, AppEnv } from "./env.ts";
 export { errorBody } from "./http-errors.ts";
+export { countSmtpDeliveries } from "./inbound-counts.ts";

@@ -25,7 +25,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
     throw new StartupError(`--role ${role} needs DATABASE_URL: the embedded PGlite serves one process, which runs every role`);
   }
   // Loaded only now, after the key check: a refused start stays fast and touches nothing.
-  const [{ serve: serveHttp }, { ensureBootstrapToken }, { createManagerApp, createInboundReceiver }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }, { createServices }, { queueMetrics }, { createSmtpListener }] =
+  const [{ serve: serveHttp }, { ensureBootstrapToken }, { countSmtpDeliveries, createManagerApp, createInboundReceiver }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }, { createServices }, { queueMetrics }, { createSmtpListener }] =
     await Promise.all([
       import("@hono/node-server"),
       import("@switchyard/core"),
@@ -75,6 +75,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       invoker: services.invoker,
       connectivity: services.connectivity,
       inbound,
+      inboundTally: services.inboundTally,
       emailMaxBytes: config.emailMaxBytes,
       maxBodyBytes: config.maxBodyBytes,
       version: "0.1.0",
@@ -86,7 +87,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
         port: config.smtpListen.port,
         maxBytes: config.emailMaxBytes,
         lookup: (address) => inbound.lookupAddress(address),
-        deliver: (message) => inbound.receiveSmtp(message),
+        deliver: countSmtpDeliveries(services.inboundTally, inbound.triggers, (message) => inbound.receiveSmtp(message)),
         logger,
       });
       const at = await listener.start().catch((error: NodeJS.ErrnoException) => {
