@@ -14,6 +14,7 @@ import { createScriptFetch } from "./script-fetch.ts";
 import { createScriptHost, settleEmail } from "./script-host.ts";
 import { createDispatcher, type DispatcherObserver } from "@switchyard/dispatcher";
 import { createManualInvoker } from "./manual-invoker.ts";
+import { createOperatorWebhooks } from "./operator-webhooks.ts";
 
 export interface ServiceSettings {
   secretMaxBytes: number;
@@ -191,6 +192,8 @@ export function createServices(deps: {
     },
   };
   const invoker = createManualInvoker({ database, scripts });
+  // Secret change webhooks: accepted and delivered under the operator's egress policy; workers deliver.
+  const operatorWebhooks = createOperatorWebhooks({ database, secrets, logger, egress: settings.egress, egressCa: settings.egressCa, worker: deps.worker !== false });
   const connectivityRules = { ...DEFAULT_STATUS_RULES, windowMs: settings.connectivity.windowMs };
   const connectivity = createConnectivityService({ db: database.db, rules: connectivityRules });
   const connectivityRecorder =
@@ -225,6 +228,7 @@ export function createServices(deps: {
     invoker,
     dispatcher,
     connectivity,
+    webhooks: operatorWebhooks.service,
     inboundTally,
     queueSampler,
     /** Subscribes to cross-process invalidations and, in a worker, starts claiming. */
@@ -234,10 +238,12 @@ export function createServices(deps: {
       inboundTally.start();
       queueSampler?.start();
       await dispatcher?.start();
+      await operatorWebhooks.start();
     },
     /** Finishes runs in flight, then releases isolates and listeners. */
     async stop() {
       await dispatcher?.stop();
+      await operatorWebhooks.stop();
       // After the last runs: their fetches are written too.
       await connectivityRecorder?.stop();
       await queueSampler?.stop();
