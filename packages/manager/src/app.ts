@@ -16,6 +16,7 @@ import { emailRoutes } from "./routes/emails.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { buildOpenApi } from "./routes/openapi.ts";
 import { RouteRegistry } from "./routes/registry.ts";
+import { runStreamRoutes } from "./routes/runs-stream.ts";
 import { HOOKS_PATH, hookRoutes } from "./routes/hooks.ts";
 import { scriptRoutes } from "./routes/scripts.ts";
 import { triggerRoutes } from "./routes/triggers.ts";
@@ -85,6 +86,7 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
   const routes = new RouteRegistry(app);
   tenancyRoutes(routes, deps);
   secretRoutes(routes, deps);
+  runStreamRoutes(routes, deps, deps.runStream);
   scriptRoutes(routes, deps);
   triggerRoutes(routes, deps, inbound);
   hookRoutes(routes, { database: deps.database, logger: deps.logger, triggers: inbound.triggers, budget });

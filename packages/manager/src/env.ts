@@ -1,6 +1,7 @@
 import type { ConnectivityService, Database, InboundTally, Invoker, Logger, Principal, ScriptsService, SecretsService } from "@switchyard/core";
 import type { Registry } from "prom-client";
 import type { InboundReceiver } from "./email/inbound-receiver.ts";
+import type { RunStreamOptions } from "./routes/runs-stream.ts";
 
 /** What the manager needs from the composition root. */
 export interface ManagerDeps {
@@ -26,6 +27,8 @@ export interface ManagerDeps {
   inboundTally?: Pick<InboundTally, "record">;
   /** The script declarations served at `/api/v1/sdk.d.ts` (`@switchyard/executor`'s `sdkTypes()`); 503 when absent. */
   sdkTypes?: string;
+  /** The live tail of runs: the process's feed (closed by the composition root at shutdown) and the heartbeat interval. */
+  runStream?: RunStreamOptions;
   /** The built dashboard served at `/`; the repository's `dashboard/dist` when absent. */
   dashboardDir?: string;
   /** Build/version string shown by /healthz. */

@@ -25,7 +25,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
     throw new StartupError(`--role ${role} needs DATABASE_URL: the embedded PGlite serves one process, which runs every role`);
   }
   // Loaded only now, after the key check: a refused start stays fast and touches nothing.
-  const [{ serve: serveHttp }, { ensureBootstrapToken }, { countSmtpDeliveries, createManagerApp, createInboundReceiver }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }, { createServices }, { queueMetrics }, { createSmtpListener }] =
+  const [{ serve: serveHttp }, { createRunFeed, ensureBootstrapToken }, { countSmtpDeliveries, createManagerApp, createInboundReceiver }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }, { createServices }, { queueMetrics }, { createSmtpListener }] =
     await Promise.all([
       import("@hono/node-server"),
       import("@switchyard/core"),
@@ -58,6 +58,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
   let server: ServerType | null = null;
   let url: string | null = null;
   let smtpListener: { stop(): Promise<void> } | null = null;
+  let runFeed: { close(): void } | null = null;
   if (role !== "worker") {
     const inbound = createInboundReceiver({
       database,
@@ -66,6 +67,9 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       maxBytes: config.emailMaxBytes,
       smtpDomain: config.smtpListen ? config.inboundDomain : null,
     });
+    // Open run streams end at stop, before the HTTP server waits for its connections.
+    const feed = createRunFeed({ db: database.db, logger });
+    runFeed = feed;
     const app = createManagerApp({
       database,
       logger,
@@ -73,6 +77,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       secrets: services.secrets,
       scripts: services.scripts,
       invoker: services.invoker,
+      runStream: { feed },
       connectivity: services.connectivity,
       inbound,
       inboundTally: services.inboundTally,
@@ -127,6 +132,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       stopping ??= (async () => {
         logger.info({}, "shutting down");
         const http = server as ServerType | null;
+        runFeed?.close();
         if (http) {
           await new Promise<void>((resolve) => {
             http.close(() => resolve());
