@@ -42,6 +42,7 @@ export async function managerFor(database: Database, options: ManagerOptions = {
     scripts: services.scripts,
     invoker: services.invoker,
     connectivity: services.connectivity,
+    webhooks: services.webhooks,
     inbound,
     inboundTally: services.inboundTally,
     emailMaxBytes,

@@ -9,6 +9,7 @@ import { errorBody, handleError } from "./http-errors.ts";
 import { httpMetrics } from "./metrics.ts";
 import { createInboundReceiver } from "./email/inbound-receiver.ts";
 import { connectivityRoutes } from "./routes/connectivity.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
 import { countInbound } from "./inbound-counts.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { EMAIL_INBOUND_PATH, emailInboundRoutes } from "./routes/email-inbound.ts";
@@ -92,6 +93,7 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
   hookRoutes(routes, { database: deps.database, logger: deps.logger, triggers: inbound.triggers, budget });
   deadLetterRoutes(routes, deps);
   connectivityRoutes(routes, deps);
+  webhookRoutes(routes, deps);
   statsRoutes(routes, deps);
   emailRoutes(routes, deps);
   emailInboundRoutes(routes, inbound, budget);

@@ -1,4 +1,5 @@
 import type { ConnectivityService, Database, InboundTally, Invoker, Logger, Principal, ScriptsService, SecretsService } from "@switchyard/core";
+import type { WebhooksService } from "@switchyard/core";
 import type { Registry } from "prom-client";
 import type { InboundReceiver } from "./email/inbound-receiver.ts";
 import type { RunStreamOptions } from "./routes/runs-stream.ts";
@@ -13,6 +14,8 @@ export interface ManagerDeps {
   invoker: Invoker;
   /** The connectivity read side, with the operator's status window; one with the default rules when absent. */
   connectivity?: ConnectivityService;
+  /** Operator webhooks with the operator's egress policy; one with the default policy when absent. */
+  webhooks?: WebhooksService;
   /** Largest admin request body accepted, in bytes. */
   maxBodyBytes?: number;
   /** Largest inbound email accepted, in bytes (SWITCHYARD_EMAIL_MAX_BYTES). */

@@ -79,6 +79,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       invoker: services.invoker,
       runStream: { feed },
       connectivity: services.connectivity,
+      webhooks: services.webhooks,
       inbound,
       inboundTally: services.inboundTally,
       emailMaxBytes: config.emailMaxBytes,
