@@ -16,6 +16,20 @@ import { waitFor } from "./support/wait.ts";
 // every byte they receive.
 
 const VALUE = `sk_live_${randomBytes(16).toString("hex")}`;
+// A value that URL parsers, JSON encoders and HTML templates each write differently.
+const ODD = `pa'ss!w\u00f6rd<&>/~(${randomBytes(6).toString("hex")})`;
+/** How servers in other languages write a value back: Python's ensure_ascii, Go's JSON, PHP's, lower-case percent, HTML, base64. */
+const escapings = (value: string) => {
+  const json = JSON.stringify(value).slice(1, -1);
+  return [
+    json.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`),
+    json.replace(/[<>&]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`),
+    json.replace(/\//g, "\\/"),
+    encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()),
+    value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/'/g, "&#39;"),
+    Buffer.from(value).toString("base64"),
+  ];
+};
 const forms = (value: string) => [value, Buffer.from(value).toString("base64"), [...value].reverse().join(""), [...value].map((c) => c.charCodeAt(0)).join(",")];
 
 describeEachDriver("host-bound secrets", (ctx) => {
@@ -60,6 +74,17 @@ describeEachDriver("host-bound secrets", (ctx) => {
       }
       // An echo endpoint: reflects what it got, as some APIs' error pages do.
       if (req.url.startsWith("/echo")) return void res.end(JSON.stringify({ headers: req.headers, body: req.body, url: req.url }));
+      // The value written back the ways other languages' servers write it.
+      if (req.url.startsWith("/escaped")) return void res.end(escapings(String(req.headers["x-api-key"])).join("\n"));
+      // An answer in a coding the host cannot decode, with the value inside.
+      if (req.url.startsWith("/zstd")) {
+        res.writeHead(200, { "content-encoding": "zstd" });
+        return void res.end(`zstd?${String(req.headers["x-api-key"])}`);
+      }
+      if (req.url.startsWith("/missing")) {
+        res.writeHead(404);
+        return void res.end("not found");
+      }
       res.writeHead(200, { "content-type": "application/json" });
       res.end('{"ok":true}');
     });
@@ -74,8 +99,15 @@ describeEachDriver("host-bound secrets", (ctx) => {
     built = await managerFor(ctx.database, { worker: true, settings });
     admin = client(built.app, built.adminToken!);
     appId = (await admin.post("/api/v1/admin/apps", { name: "bound" })).json.id;
-    const set = await admin.post(`/api/v1/admin/apps/${appId}/secrets`, { name: "STRIPE_KEY", value: VALUE, bound_hosts: [a.host] });
-    expect(set.status, JSON.stringify(set.json)).toBe(201);
+    for (const [name, value, bound_hosts] of [
+      ["STRIPE_KEY", VALUE, [a.host]],
+      ["ODD_KEY", ODD, [a.host]],
+      // No port named: https only, so never to A's plain http.
+      ["TLS_ONLY", VALUE, ["127.0.0.1"]],
+    ] as const) {
+      const set = await admin.post(`/api/v1/admin/apps/${appId}/secrets`, { name, value, bound_hosts });
+      expect(set.status, JSON.stringify(set.json)).toBe(201);
+    }
   });
   afterAll(async () => {
     await built?.services.stop();
@@ -170,6 +202,8 @@ describeEachDriver("host-bound secrets", (ctx) => {
       bytes: await secrets.sign("STRIPE_KEY", new Uint8Array([0, 255, 128, 7])),
       missing: await secrets.sign("NOPE", "x").catch((e) => e.code),
       bad: await secrets.sign("STRIPE_KEY", "x", { algorithm: "MD5" }).catch((e) => e.code),
+      // A run signs at most 64 MiB in all: the ninth sign of nearly 8 MiB is refused.
+      budget: await (async () => { const big = "x".repeat(8 * 1024 * 1024 - 1024); const codes = []; for (let i = 0; i < 9; i++) codes.push(await secrets.sign("STRIPE_KEY", big).then(() => "ok", (e) => e.code)); return codes.join(","); })(),
     })`);
     expect(row.error).toBeNull();
     expect(row.result).toEqual({
@@ -178,10 +212,45 @@ describeEachDriver("host-bound secrets", (ctx) => {
       bytes: createHmac("sha256", VALUE).update(Buffer.from([0, 255, 128, 7])).digest("hex"),
       missing: "not_found",
       bad: "invalid_argument",
+      budget: "ok,ok,ok,ok,ok,ok,ok,ok,too_large",
     });
   });
 
-  it("gives a token that may deploy scripts but not reveal secrets no route to the value", async () => {
+  it("never hands the value back through response.url, an escaped echo, a byte range or an undecodable coding", async () => {
+    const row = await run(
+      `export default async (event) => {
+        const t = await secrets.get("ODD_KEY");
+        const a = event.payload.a;
+        const out = {};
+        out.url = (await fetch(a + "/plain?key=" + t)).url;
+        out.missing = (await fetch(a + "/missing/" + t + "?q=" + t)).url;
+        out.escaped = await (await fetch(a + "/escaped", { headers: { "x-api-key": t, "accept-encoding": "identity", range: "bytes=3-" } })).text();
+        out.zstd = await fetch(a + "/zstd", { headers: { "x-api-key": t, "accept-encoding": "zstd" } }).then((r) => r.text(), (e) => e.code);
+        out.tls = await fetch(a + "/tls", { headers: { "x-api-key": await secrets.get("TLS_ONLY") } }).then(() => "sent", (e) => e.code);
+        out.t = t;
+        return out;
+      }`,
+      { a: a.origin },
+    );
+    expect(row.error).toBeNull();
+    const out = row.result as Record<string, string>;
+    expect(out.url).toBe(`${a.origin}/plain?key=${out.t}`);
+    expect(out.missing).toBe(`${a.origin}/missing/${out.t}?q=${out.t}`);
+    // The host asked for the answer whole and in a coding it decodes, whatever the script said.
+    const escaped = a.requests.find((r) => r.url === "/escaped");
+    expect(escaped?.headers["x-api-key"]).toBe(ODD);
+    expect(escaped?.headers.range).toBeUndefined();
+    expect(escaped?.headers["accept-encoding"]).toBe("gzip, deflate, br");
+    expect(out.escaped.split("\n")).toHaveLength(escapings(ODD).length);
+    expect(out.zstd).toBe("egress_denied");
+    expect(out.tls).toBe("secret_host_mismatch");
+    expect(a.requests.some((r) => r.url === "/tls")).toBe(false);
+    // What the script got, as it got it (JSON would escape the escapes), and everything stored.
+    const stored = `${Object.values(out).join("\n")}\n${await everythingStored()}`;
+    for (const form of [ODD, encodeURIComponent(ODD), encodeURIComponent(ODD).replace(/'/g, "%27"), ...escapings(ODD)]) expect(stored).not.toContain(form);
+  });
+
+  it("gives a token that may deploy scripts but not reveal secrets no route to the value but through its bound host", async () => {
     const made = await admin.post("/api/v1/admin/tokens", { name: "deployer", scopes: ["scripts:read", "scripts:write", "runs:read", "secrets:read"] });
     expect(made.status).toBe(201);
     const deployer = client(built.app, made.json.token);

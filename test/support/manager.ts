@@ -42,7 +42,9 @@ export async function managerFor(database: Database, options: ManagerOptions = {
     scripts: services.scripts,
     invoker: services.invoker,
     connectivity: services.connectivity,
+    webhooks: services.webhooks,
     inbound,
+    inboundTally: services.inboundTally,
     emailMaxBytes,
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
   });

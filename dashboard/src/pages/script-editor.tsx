@@ -9,8 +9,9 @@ import { LazyCodeEditor } from "../ui/lazy-code-editor.tsx";
 import { useAction, useLoad } from "../ui/hooks.ts";
 import { InvokePanel } from "./invoke-panel.tsx";
 
-const TEMPLATE = `// The default export handles every event this script gets.
-// SDK: secrets.get/list, email.send/sendHtml, console.*; see event.kind.
+const TEMPLATE = `// The default export handles every event this script gets; see event.kind.
+// SDK: secrets.get/list/sign, email.send/sendHtml, console.*, fetch (types: /api/v1/sdk.d.ts).
+/** @param {Switchyard.Event} event @param {Switchyard.Context} ctx */
 export default async function (event, ctx) {
   console.log("handling", event.kind, "attempt", ctx.run.attempt);
   return { ok: true };

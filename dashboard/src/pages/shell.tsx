@@ -12,6 +12,7 @@ import { AuditPage } from "./audit.tsx";
 import { ConnectivityPage } from "./connectivity.tsx";
 import { DeadLettersPage } from "./dead-letters.tsx";
 import { MailPage } from "./mail.tsx";
+import { OverviewPage } from "./overview.tsx";
 import { RunsPage } from "./runs.tsx";
 import { ScriptsPage } from "./scripts.tsx";
 import { SecretsPage } from "./secrets.tsx";
@@ -19,6 +20,7 @@ import { SignIn } from "./sign-in.tsx";
 import { TriggersPage } from "./triggers.tsx";
 
 export const TABS = [
+  { id: "overview", label: "Overview" },
   { id: "secrets", label: "Secrets" },
   { id: "scripts", label: "Scripts" },
   { id: "triggers", label: "Triggers" },
@@ -86,8 +88,8 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
   const current = route ? apps.data?.find((a) => a.id === route.appId || a.name === route.appId) : undefined;
 
   useEffect(() => {
-    document.title = current ? `${current.name} · ${tabLabel(route?.tab)} · Switchyard` : "Switchyard";
-  }, [current, route?.tab]);
+    document.title = current ? `${current.name} · ${tabLabel(route?.tab)} · Switchyard` : location.path === "/overview" ? "Overview · Switchyard" : "Switchyard";
+  }, [current, route?.tab, location.path]);
 
   return (
     <IdentityContext.Provider value={identity}>
@@ -95,6 +97,9 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
         <header class="topbar">
           <a class="brand" href="/">
             Switchyard
+          </a>
+          <a class="topbar-link" href="/overview" aria-current={location.path === "/overview" ? "page" : undefined}>
+            Overview
           </a>
           {apps.data && apps.data.length > 0 && (
             <label class="app-switch">
@@ -128,6 +133,10 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
         </header>
         {route ? (
           <AppView appRef={route.appId} tab={route.tab} id={route.id} app={current} appsLoading={apps.loading} onAppsChanged={apps.reload} />
+        ) : location.path === "/overview" ? (
+          <main class="content">
+            <OverviewPage app={null} />
+          </main>
         ) : location.path === "/" || location.path === "/apps" ? (
           <main class="content">
             <AppsPage apps={apps} />
@@ -176,6 +185,8 @@ function AppView(props: { appRef: string; tab: string; id: string | undefined; a
 
 function TabView({ app, tab, id }: { app: App; tab: string; id: string | undefined }) {
   switch (tab) {
+    case "overview":
+      return <OverviewPage app={app} />;
     case "secrets":
       return <SecretsPage app={app} />;
     case "scripts":

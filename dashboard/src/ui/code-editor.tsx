@@ -27,6 +27,8 @@ export function CodeEditor(props: { initial: string; language: "js" | "ts"; labe
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const language = useRef(new Compartment());
+  // TypeScript's diagnostics, completion and hover, once its worker answers (typescript/extensions.ts).
+  const types = useRef(new Compartment());
 
   useEffect(() => {
     if (!host.current) return;
@@ -46,6 +48,7 @@ export function CodeEditor(props: { initial: string; language: "js" | "ts"; labe
           lintGutter(),
           theme,
           language.current.of(javascript({ typescript: props.language === "ts" })),
+          types.current.of([]),
           EditorView.contentAttributes.of({ "aria-label": props.label }),
           // A deploy's diagnostics describe the deployed text: editing makes them stale.
           EditorView.updateListener.of((u) => {
@@ -64,6 +67,30 @@ export function CodeEditor(props: { initial: string; language: "js" | "ts"; labe
 
   useEffect(() => {
     view.current?.dispatch({ effects: language.current.reconfigure(javascript({ typescript: props.language === "ts" })) });
+  }, [props.language]);
+
+  // Each language is its own file for the language service (script.js is checked as JavaScript).
+  useEffect(() => {
+    let current = true;
+    void (async () => {
+      try {
+        const { typescriptExtensions, typescriptWorker } = await import("./typescript/extensions.ts");
+        const worker = await typescriptWorker();
+        const editor = view.current;
+        if (!current || !editor) return;
+        const extensions = await typescriptExtensions(worker, props.language, editor.state.doc.toString());
+        if (!current || view.current !== editor) return;
+        editor.dispatch({ effects: types.current.reconfigure(extensions) });
+        host.current?.setAttribute("data-types", "ready");
+      } catch (error) {
+        // The editor works without it; say why where a developer looks.
+        console.warn("the script editor runs without TypeScript:", error);
+        host.current?.setAttribute("data-types", "unavailable");
+      }
+    })();
+    return () => {
+      current = false;
+    };
   }, [props.language]);
 
   useImperativeHandle(props.handle, () => ({

@@ -9,6 +9,7 @@ export { createRedactor, MIN_MASKED_LENGTH, secretForms } from "./redact.ts";
 export { mapStack } from "./source-map.ts";
 export { HostError, SecretPlaceholder } from "./types.ts";
 export { FETCH_ERRORS } from "./run-fetch.ts";
+export { SDK_TYPES_PATH, sdkTypes } from "./sdk-types.ts";
 
 export type { CompileErrorCode, CompileInput, CompileResult, Diagnostic } from "./compile.ts";
 export type { DisposeReason } from "./app-isolate.ts";

@@ -38,6 +38,9 @@ const LEVELS = new Set<string>(["debug", "info", "log", "warn", "error"]);
 const SIGN_ALGORITHMS = new Set<string>(["HMAC-SHA256", "HMAC-SHA512"]);
 // What one secrets.sign may sign (a webhook body, a request to sign).
 const MAX_SIGNED_BYTES = 8 * 1024 * 1024;
+// What one run may sign in all: hashing happens on the host's thread, outside
+// the script's CPU limit, so a loop of large signs must stop somewhere.
+const MAX_SIGNED_BYTES_PER_RUN = 64 * 1024 * 1024;
 
 const FINISHED = errReply("run_finished", "the run this call belongs to has already finished", false);
 
@@ -69,6 +72,7 @@ export class RunSession {
   pending = 0;
   private readonly seenValues = new Set<string>();
   private logBytes = 0;
+  private signedBytes = 0;
   private finished = false;
   /** Answers of calls still under way: finish() answers them `run_finished`. */
   private readonly unanswered = new Set<(reply: HostReply) => void>();
@@ -159,6 +163,8 @@ export class RunSession {
     if (encoding !== "hex" && encoding !== "base64") return errReply("invalid_argument", 'secrets.sign: encoding must be "hex" or "base64"', false);
     const bytes = Buffer.from(data, dataEncoding);
     if (bytes.length > MAX_SIGNED_BYTES) return errReply("too_large", `secrets.sign: data must be at most ${MAX_SIGNED_BYTES} bytes`, false);
+    if (this.signedBytes + bytes.length > MAX_SIGNED_BYTES_PER_RUN) return errReply("too_large", `secrets.sign: a run may sign at most ${MAX_SIGNED_BYTES_PER_RUN} bytes in all`, false);
+    this.signedBytes += bytes.length;
     if (!host.signWithSecret) return errReply("not_configured", "secrets.sign is not available on this host", false);
     const signature = await host.signWithSecret(ctx, name, bytes, algorithm as SignAlgorithm, encoding);
     if (signature === null) return errReply("not_found", `secret ${JSON.stringify(name)} is not set`, false);

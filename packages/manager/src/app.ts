@@ -9,16 +9,21 @@ import { errorBody, handleError } from "./http-errors.ts";
 import { httpMetrics } from "./metrics.ts";
 import { createInboundReceiver } from "./email/inbound-receiver.ts";
 import { connectivityRoutes } from "./routes/connectivity.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
+import { countInbound } from "./inbound-counts.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
-import { emailInboundRoutes } from "./routes/email-inbound.ts";
+import { EMAIL_INBOUND_PATH, emailInboundRoutes } from "./routes/email-inbound.ts";
 import { emailRoutes } from "./routes/emails.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { buildOpenApi } from "./routes/openapi.ts";
 import { RouteRegistry } from "./routes/registry.ts";
-import { hookRoutes } from "./routes/hooks.ts";
+import { runStreamRoutes } from "./routes/runs-stream.ts";
+import { HOOKS_PATH, hookRoutes } from "./routes/hooks.ts";
 import { scriptRoutes } from "./routes/scripts.ts";
 import { triggerRoutes } from "./routes/triggers.ts";
 import { secretRoutes } from "./routes/secrets.ts";
+import { statsRoutes } from "./routes/stats.ts";
+import { sdkTypesRoutes } from "./routes/sdk-types.ts";
 import { tenancyRoutes } from "./routes/tenancy.ts";
 import { dashboardRoutes } from "./static.ts";
 
@@ -73,17 +78,26 @@ export function createManagerApp(deps: ManagerDeps): Hono<AppEnv> {
   app.use("/api/v1/admin/workspaces/:workspaceId/*", hiding);
   app.use("/api/v1/admin/global/*", hiding);
 
+  if (deps.inboundTally) {
+    app.use(EMAIL_INBOUND_PATH, countInbound(deps.inboundTally, inbound.triggers, "email"));
+    app.use(HOOKS_PATH, countInbound(deps.inboundTally, inbound.triggers, "http"));
+  }
+
   healthRoutes(app, deps);
   const routes = new RouteRegistry(app);
   tenancyRoutes(routes, deps);
   secretRoutes(routes, deps);
+  runStreamRoutes(routes, deps, deps.runStream);
   scriptRoutes(routes, deps);
   triggerRoutes(routes, deps, inbound);
   hookRoutes(routes, { database: deps.database, logger: deps.logger, triggers: inbound.triggers, budget });
   deadLetterRoutes(routes, deps);
   connectivityRoutes(routes, deps);
+  webhookRoutes(routes, deps);
+  statsRoutes(routes, deps);
   emailRoutes(routes, deps);
   emailInboundRoutes(routes, inbound, budget);
+  sdkTypesRoutes(routes, deps);
 
   const openapi = buildOpenApi(routes, deps.version ?? "dev");
   app.get("/api/v1/openapi.json", (c) => c.json(openapi));

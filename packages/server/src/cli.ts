@@ -16,6 +16,7 @@ Commands:
   secrets         list, get, set, delete, import secrets of a running service
   backup          create, verify or restore an encrypted backup of the database
   audit verify    check the audit log's hash chains: edited, deleted, reordered rows, a cut tail
+  test FILE       run a script on this machine against a sample event (mail captured)
 
 Run 'switchyard <command> --help' for a command's options.
 Configuration comes from SWITCHYARD_* variables and DATABASE_URL (see README).`,
@@ -185,6 +186,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, print = (l: s
         if (!verb || verb === "--help" || verb === "-h" || rest.includes("--help") || rest.includes("-h")) return help("audit", print) + (verb ? 0 : 2);
         const { runAudit } = await import("./commands/audit.ts");
         return await runAudit(rest, env, print);
+      }
+      case "test": {
+        const { runTest } = await import("./commands/test.ts");
+        return await runTest(rest, print);
       }
       default:
         console.error(`switchyard: unknown command ${JSON.stringify(command)}\n`);

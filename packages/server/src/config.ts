@@ -102,6 +102,7 @@ const schema = z.object({
   SWITCHYARD_FETCH_MAX_BUFFERED_BYTES: int(1024 * 1024, 64 * 1024 * 1024 * 1024).default(DEFAULT_MAX_BUFFERED_BYTES),
   SWITCHYARD_CONNECTIVITY_WINDOW_MS: int(1_000, 3_600_000).default(300_000),
   SWITCHYARD_CONNECTIVITY_FLUSH_MS: int(50, 60_000).default(1_000),
+  SWITCHYARD_STATS_SAMPLE_MS: int(100, 60_000).default(10_000),
   SWITCHYARD_EMAIL_ALLOWED_SENDERS: emailAllowlist.optional(),
   SWITCHYARD_EMAIL_ALLOWED_RECIPIENTS: emailAllowlist.optional(),
   SWITCHYARD_EMAIL_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).optional(),
@@ -204,6 +205,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       maxBufferedBytes: v.SWITCHYARD_FETCH_MAX_BUFFERED_BYTES,
     },
     connectivity: { windowMs: v.SWITCHYARD_CONNECTIVITY_WINDOW_MS, flushMs: v.SWITCHYARD_CONNECTIVITY_FLUSH_MS },
+    statsSampleMs: v.SWITCHYARD_STATS_SAMPLE_MS,
     emailLimits: {
       allowedSenders: v.SWITCHYARD_EMAIL_ALLOWED_SENDERS ?? null,
       allowedRecipients: v.SWITCHYARD_EMAIL_ALLOWED_RECIPIENTS ?? null,

@@ -1,4 +1,4 @@
-import { createConnectivityRecorder, createConnectivityService, createScriptsService, createSecretsService, createSendLog, DEFAULT_STATUS_RULES, NO_EMAIL_LIMITS, readAppEmailSettings, SettingError, type Database, type EmailLimits, type Logger, type StoredLimits } from "@switchyard/core";
+import { createConnectivityRecorder, createConnectivityService, createInboundTally, createQueueSampler, createScriptsService, createSecretsService, createSendLog, DEFAULT_STATUS_RULES, NO_EMAIL_LIMITS, readAppEmailSettings, SettingError, type Database, type EmailLimits, type Logger, type StoredLimits } from "@switchyard/core";
 import type { Keyring } from "@switchyard/crypto";
 import { randomBytes } from "node:crypto";
 import { availableParallelism, hostname } from "node:os";
@@ -14,6 +14,7 @@ import { createScriptFetch } from "./script-fetch.ts";
 import { createScriptHost, settleEmail } from "./script-host.ts";
 import { createDispatcher, type DispatcherObserver } from "@switchyard/dispatcher";
 import { createManualInvoker } from "./manual-invoker.ts";
+import { createOperatorWebhooks } from "./operator-webhooks.ts";
 
 export interface ServiceSettings {
   secretMaxBytes: number;
@@ -52,6 +53,8 @@ export interface ServiceSettings {
   captureEmail: boolean;
   /** Health of the APIs scripts fetch: the status rules' window and how often a worker writes its totals (SWITCHYARD_CONNECTIVITY_*). */
   connectivity: { windowMs: number; flushMs: number };
+  /** How often a worker samples the outbox for the stats API's queue series (SWITCHYARD_STATS_SAMPLE_MS). */
+  statsSampleMs: number;
 }
 
 export interface FetchLimits {
@@ -90,6 +93,7 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   emailMaxBytes: 26_214_400,
   captureEmail: false,
   connectivity: { windowMs: DEFAULT_STATUS_RULES.windowMs, flushMs: 1_000 },
+  statsSampleMs: 10_000,
 };
 
 /**
@@ -192,6 +196,8 @@ export function createServices(deps: {
     },
   };
   const invoker = createManualInvoker({ database, scripts });
+  // Secret change webhooks: accepted and delivered under the operator's egress policy; workers deliver.
+  const operatorWebhooks = createOperatorWebhooks({ database, secrets, logger, egress: settings.egress, egressCa: settings.egressCa, worker: deps.worker !== false });
   const connectivityRules = { ...DEFAULT_STATUS_RULES, windowMs: settings.connectivity.windowMs };
   const connectivity = createConnectivityService({ db: database.db, rules: connectivityRules });
   const connectivityRecorder =
@@ -207,6 +213,9 @@ export function createServices(deps: {
             for (const c of changes) logger.info({ appId: c.appId, host: c.host, from: c.from, to: c.to, lastError: c.lastError }, "connectivity status changed");
           },
         });
+  // Stats: every process counts the inbound requests it answers; workers sample the queue.
+  const inboundTally = createInboundTally({ db: database.db, logger });
+  const queueSampler = deps.worker === false ? null : createQueueSampler({ db: database.db, logger, intervalMs: settings.statsSampleMs });
   const dispatcher = deps.worker === false ? null : createDispatcher({
           database,
           executor,
@@ -223,17 +232,26 @@ export function createServices(deps: {
     invoker,
     dispatcher,
     connectivity,
+    webhooks: operatorWebhooks.service,
+    inboundTally,
+    queueSampler,
     /** Subscribes to cross-process invalidations and, in a worker, starts claiming. */
     async start() {
       await secrets.start();
       connectivityRecorder?.start();
+      inboundTally.start();
+      queueSampler?.start();
       await dispatcher?.start();
+      await operatorWebhooks.start();
     },
     /** Finishes runs in flight, then releases isolates and listeners. */
     async stop() {
       await dispatcher?.stop();
+      await operatorWebhooks.stop();
       // After the last runs: their fetches are written too.
       await connectivityRecorder?.stop();
+      await queueSampler?.stop();
+      await inboundTally.stop();
       await sandbox.dispose();
       await fetchClient.close();
       await mailer.close();

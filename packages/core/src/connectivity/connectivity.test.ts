@@ -189,6 +189,17 @@ describeEachDriver("connectivity records and status", (ctx) => {
     expect(w.stats()).toEqual({ pairs: 2, unevaluated: 0 });
   });
 
+  it("caps the hosts one app holds, so an app fetching endless hostnames leaves room for the others", async () => {
+    const { app: noisy } = await appWithTriggers([]);
+    const { app: quiet } = await appWithTriggers([]);
+    const w = createConnectivityRecorder({ db: db(), workerId: "w", rules, logger: silentLogger, maxPairs: 50, maxHostsPerApp: 10 });
+    for (let i = 0; i < 100; i++) w.record(noisy.id, fast(`https://h${i}.example/`));
+    w.record(quiet.id, fast("https://api.example.com/"));
+    await w.flush();
+    expect(await db().select().from(connectivityMinutes).where(eq(connectivityMinutes.appId, noisy.id))).toHaveLength(10);
+    expect(await db().select().from(connectivityMinutes).where(eq(connectivityMinutes.appId, quiet.id))).toHaveLength(1);
+  });
+
   describeRace(ctx);
 });
 

@@ -19,6 +19,8 @@ export interface ConnectivityRecorderOptions {
   retentionMs?: number;
   /** Distinct (app, host) pairs held per bucket; attempts past it are dropped and counted (default 5000). */
   maxPairs?: number;
+  /** Distinct hosts one app may hold per bucket (default 200): one app fetching endless hostnames must not crowd out every other app's records. */
+  maxHostsPerApp?: number;
   /** Called with the changes a flush made (logs, metrics). */
   onChanges?: (changes: ConnectivityChange[]) => void;
   now?: () => number;
@@ -68,6 +70,9 @@ export function createConnectivityRecorder(options: ConnectivityRecorderOptions)
   const flushMs = options.flushMs ?? 1_000;
   const retentionMs = options.retentionMs ?? 24 * 3_600_000;
   const maxPairs = options.maxPairs ?? 5_000;
+  const maxHostsPerApp = options.maxHostsPerApp ?? 200;
+  /** Entries of `totals` per app, kept with it. */
+  const perApp = new Map<string, number>();
   const bucketMs = bucketMsFor(rules.windowMs);
   const totals = new Map<string, Totals>();
   /** Hosts whose evaluation failed: tried again at the next flush. */
@@ -84,7 +89,9 @@ export function createConnectivityRecorder(options: ConnectivityRecorderOptions)
     let t = totals.get(key);
     if (t) return t;
     // Bounded: random hostnames from one script must not grow memory and rows without end.
-    if (totals.size >= maxPairs) return null;
+    const held = perApp.get(appId) ?? 0;
+    if (totals.size >= maxPairs || held >= maxHostsPerApp) return null;
+    perApp.set(appId, held + 1);
     t = {
       appId,
       host,
@@ -155,9 +162,15 @@ export function createConnectivityRecorder(options: ConnectivityRecorderOptions)
       for (const t of dirty) unevaluated.set(`${t.appId}\n${t.host}`, { appId: t.appId, host: t.host });
     }
     // A past bucket, written in full, is not needed in memory any more.
-    for (const [key, t] of totals) if (t.bucket < current && t.version === t.flushed) totals.delete(key);
+    for (const [key, t] of totals) {
+      if (t.bucket >= current || t.version !== t.flushed) continue;
+      totals.delete(key);
+      const held = (perApp.get(t.appId) ?? 1) - 1;
+      if (held > 0) perApp.set(t.appId, held);
+      else perApp.delete(t.appId);
+    }
     if (dropped > 0) {
-      logger.warn({ dropped, maxPairs }, "connectivity: too many distinct destinations at once; attempts past the limit were not recorded");
+      logger.warn({ dropped, maxPairs, maxHostsPerApp }, "connectivity: too many distinct destinations at once; attempts past the limit were not recorded");
       dropped = 0;
     }
     if (unevaluated.size > 0) {

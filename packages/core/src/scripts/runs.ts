@@ -1,5 +1,5 @@
 import { and, desc, eq, type SQL } from "drizzle-orm";
-import { runs, type Db } from "@switchyard/db";
+import { RUN_FINISHED_XID, runs, type Db } from "@switchyard/db";
 import { InvalidCursorError, NotFoundError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { afterPivot } from "../paging.ts";
@@ -33,16 +33,17 @@ export interface RunFinish {
 
 /** Inserts a run row in state `running`; its id is the run id scripts see in `ctx.run.id`. */
 export async function startRun(db: Db, start: RunStart, id = newId("run")): Promise<Run> {
-  const [row] = await db.insert(runs).values({ id, ...start, status: "running" }).returning();
+  // Not finished yet: the live tail must not see it until finishRun.
+  const [row] = await db.insert(runs).values({ id, ...start, status: "running", finishXid: null }).returning();
   if (!row) throw new Error("run insert returned nothing");
   return row;
 }
 
-/** Writes a run's outcome (already redacted by the executor). */
+/** Writes a run's outcome (already redacted by the executor); the live tail sees it once this commits. */
 export async function finishRun(db: Db, runId: string, finish: RunFinish): Promise<void> {
   await db
     .update(runs)
-    .set({ ...finish, result: finish.result ?? null, error: finish.error ?? null, subrequests: finish.subrequests ?? [], finishedAt: new Date() })
+    .set({ ...finish, result: finish.result ?? null, error: finish.error ?? null, subrequests: finish.subrequests ?? [], finishedAt: new Date(), finishXid: RUN_FINISHED_XID })
     .where(eq(runs.id, runId));
 }
 

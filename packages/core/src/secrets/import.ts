@@ -5,6 +5,7 @@ import { recordAuditBatch, type AuditEntry } from "../audit.ts";
 import { SwitchyardError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { hasScope, type Principal } from "../principal.ts";
+import { publishSecretChanges } from "../secret-events/publish.ts";
 import { parseDotenv, type DotenvEntry } from "./dotenv.ts";
 import type { SealedRow } from "./sealed-cache.ts";
 import { secretAuditFields, type Target } from "./target.ts";
@@ -202,6 +203,10 @@ async function writeBatched(
       tx,
       principal,
       done.map((s) => auditOf(target, s.entry.name, s.version, "secret.import", { status: s.entry.status, line: s.entry.line, ...(s.boundHosts ? { bound_hosts: s.boundHosts } : {}) })),
+    );
+    await publishSecretChanges(
+      tx,
+      done.map((s) => ({ name: s.entry.name, ...ref, version: s.version, action: s.entry.seen ? "updated" : "created", actor: principal, workspaceId: target.workspaceId })),
     );
   }
   if (sealed.length > raced.length) await vault.notify(tx, ref);

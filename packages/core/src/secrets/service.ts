@@ -2,9 +2,10 @@ import { and, desc, eq, or } from "drizzle-orm";
 import { open, seal, sealedKeyId } from "@switchyard/crypto";
 import { secrets, secretVersions, type Db } from "@switchyard/db";
 import { listAudit, recordAudit, type AuditQuery, type AuditRow } from "../audit.ts";
-import type { SecretScope } from "../data-keys.ts";
+import type { ScopeRef, SecretScope } from "../data-keys.ts";
 import { NotFoundError, SwitchyardError } from "../errors.ts";
 import type { Principal } from "../principal.ts";
+import { publishSecretChanges } from "../secret-events/publish.ts";
 import { canonicalBinding } from "./binding.ts";
 import { importDotenv, type ImportReport } from "./import.ts";
 import { mayLoosen, refuseLoosening, rollbackLoosens, setLoosens } from "./loosening.ts";
@@ -64,6 +65,22 @@ export function createSecretsService(options: VaultOptions) {
   const vault = new Vault(options);
   const reads = new ReadPath(vault);
   const db = vault.db;
+
+  async function sealForScope(tx: Db, ref: ScopeRef, aad: string, plaintext: Buffer): Promise<Buffer> {
+    const key = await vault.dataKeys.getOrCreate(tx, ref);
+    return seal(key, plaintext, aad);
+  }
+
+  async function openForScope(ref: ScopeRef, aad: string, sealed: Buffer): Promise<Buffer> {
+    try {
+      const key = await vault.dataKeys.find(db, ref);
+      if (!key || key.id !== sealedKeyId(sealed)) throw new Error("the scope's data key did not seal this value");
+      return open(key, sealed, aad);
+    } catch (error) {
+      options.logger?.error({ err: error, scope: ref.scope, scopeId: ref.scopeId, aad }, "a platform-held secret failed to open");
+      throw new SwitchyardError("decrypt_failed", "a stored secret could not be decrypted", { cause: error });
+    }
+  }
 
   const authorize = (principal: Principal, ref: TargetRef, need: Parameters<typeof authorizeTarget>[3], action: string, name?: string) => {
     if (name !== undefined) assertSecretName(name);
@@ -185,6 +202,7 @@ export function createSecretsService(options: VaultOptions) {
           name,
           version: row.version,
         });
+        await publishSecretChanges(tx, [{ name, ...target.own, version: row.version, action: "deleted", actor: principal, workspaceId: target.workspaceId }]);
         await vault.notify(tx, target.own);
       });
     },
@@ -285,22 +303,19 @@ export function createSecretsService(options: VaultOptions) {
      * Seals a platform-held secret of an app (an email trigger's signing
      * secret) with the app's data key, bound by `aad` to where it is stored.
      */
-    async sealForApp(tx: Db, appId: string, aad: string, plaintext: Buffer): Promise<Buffer> {
-      const key = await vault.dataKeys.getOrCreate(tx, { scope: "app", scopeId: appId });
-      return seal(key, plaintext, aad);
+    sealForApp(tx: Db, appId: string, aad: string, plaintext: Buffer): Promise<Buffer> {
+      return sealForScope(tx, { scope: "app", scopeId: appId }, aad, plaintext);
     },
 
     /** Opens what sealForApp sealed; anything that does not open is decrypt_failed, never skipped. */
-    async openForApp(appId: string, aad: string, sealed: Buffer): Promise<Buffer> {
-      try {
-        const key = await vault.dataKeys.find(db, { scope: "app", scopeId: appId });
-        if (!key || key.id !== sealedKeyId(sealed)) throw new Error("the app's data key did not seal this value");
-        return open(key, sealed, aad);
-      } catch (error) {
-        options.logger?.error({ err: error, appId, aad }, "an app-held secret failed to open");
-        throw new SwitchyardError("decrypt_failed", "a stored secret could not be decrypted", { cause: error });
-      }
+    openForApp(appId: string, aad: string, sealed: Buffer): Promise<Buffer> {
+      return openForScope({ scope: "app", scopeId: appId }, aad, sealed);
     },
+
+    /** Seals a platform-held secret with a scope's data key (an operator webhook's, with the global or its workspace's). */
+    sealForScope,
+    /** Opens what sealForScope sealed; decrypt_failed otherwise. */
+    openForScope,
   };
 }
 

@@ -7,6 +7,8 @@ import { SwitchyardError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
 import type { Principal } from "../principal.ts";
+import type { SecretChangeAction } from "../secret-events/events.ts";
+import { publishSecretChanges } from "../secret-events/publish.ts";
 import { sameBinding } from "./binding.ts";
 import { SealedCache, scopeKey, type SealedRow } from "./sealed-cache.ts";
 import { secretAuditFields, type Target } from "./target.ts";
@@ -100,7 +102,8 @@ export class Vault {
    * `boundHosts` (canonical, or null for none) is the version's binding;
    * undefined keeps the current version's, so a new value never silently
    * unbinds. The audit row names the binding of a bound version, and says
-   * `binding_changed` when it differs from the version before.
+   * `binding_changed` when it differs from the version before. The change is
+   * announced to `secret_changed` triggers and operator webhooks in `tx`.
    */
   async writeVersion(
     tx: Db,
@@ -151,6 +154,8 @@ export class Vault {
     const changed = !sameBinding(before, binding);
     const details = changed || binding ? { ...audit.details, bound_hosts: binding, ...(changed ? { binding_changed: true } : {}) } : audit.details;
     await recordAudit(tx, principal, { ...audit, details, outcome: "ok", ...secretAuditFields(target, ref, name, version) });
+    const action: SecretChangeAction = !existing ? "created" : origin.startsWith("rollback:") ? "rolled_back" : changed ? "binding_changed" : "updated";
+    await publishSecretChanges(tx, [{ name, ...ref, version, action, actor: principal, workspaceId: target.workspaceId }]);
     await this.notify(tx, ref);
     return { created: !existing, row };
   }

@@ -2,10 +2,11 @@ import { Cron } from "croner";
 import { z } from "zod";
 import type { RetryPolicy } from "@switchyard/db";
 import { ValidationError } from "../errors.ts";
+import { NAME_PATTERN, NAME_PATTERN_MESSAGE } from "../secret-events/name-pattern.ts";
 import { emailConfigInput, type EmailConfig, type EmailSigning } from "./email-config.ts";
 import { standardSecret, type TriggerSecret, type TriggerSigning } from "./signing.ts";
 
-export const TRIGGER_KINDS = ["http", "cron", "dead_letter", "email", "connectivity"] as const;
+export const TRIGGER_KINDS = ["http", "cron", "dead_letter", "email", "connectivity", "secret_changed"] as const;
 export type TriggerKind = (typeof TRIGGER_KINDS)[number];
 
 /** API.md's `retry`: default 3 attempts, exponential, 1000 ms. */
@@ -48,7 +49,7 @@ const CONFIG = {
   }),
   dead_letter: z.strictObject({
     // Empty means any: the handler receives every dead letter of the app.
-    source_kinds: z.array(z.enum(["manual", "http", "cron", "email", "connectivity"])).default([]),
+    source_kinds: z.array(z.enum(["manual", "http", "cron", "email", "connectivity", "secret_changed"])).default([]),
     trigger_ids: z.array(z.string()).default([]),
     script_ids: z.array(z.string()).default([]),
   }),
@@ -56,6 +57,13 @@ const CONFIG = {
   connectivity: z.strictObject({
     hosts: z.array(z.string().min(1).max(253)).max(100).default([]),
     statuses: z.array(z.enum(["healthy", "degraded", "down"])).default([]),
+  }),
+  // Empty means any: changes in every scope the app reads (its own, its
+  // workspace's, global), to any name. Each scope has one id for an app, so
+  // the scope names it.
+  secret_changed: z.strictObject({
+    scopes: z.array(z.enum(["global", "workspace", "app"])).max(3).default([]),
+    names: z.array(z.string().regex(NAME_PATTERN, NAME_PATTERN_MESSAGE)).max(50).default([]),
   }),
 };
 
@@ -67,6 +75,7 @@ export interface HttpConfig {
 export type CronConfig = z.infer<(typeof CONFIG)["cron"]>;
 export type DeadLetterConfig = z.infer<(typeof CONFIG)["dead_letter"]>;
 export type ConnectivityConfig = z.infer<(typeof CONFIG)["connectivity"]>;
+export type SecretChangedConfig = z.infer<(typeof CONFIG)["secret_changed"]>;
 
 /** A trigger's config split in two: what is stored as `config`, and the verification secret it asks for (none for cron and dead_letter). */
 export interface ParsedTriggerConfig {

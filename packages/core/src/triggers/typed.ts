@@ -1,5 +1,5 @@
 import type { triggers } from "@switchyard/db";
-import type { ConnectivityConfig, CronConfig, DeadLetterConfig, HttpConfig } from "./config.ts";
+import type { ConnectivityConfig, CronConfig, DeadLetterConfig, HttpConfig, SecretChangedConfig } from "./config.ts";
 import type { EmailConfig } from "./email-config.ts";
 import type { TriggerSigning } from "./signing.ts";
 
@@ -8,7 +8,7 @@ export type Trigger = typeof triggers.$inferSelect;
 type Of<K extends Trigger["kind"], C> = Omit<Trigger, "kind" | "config"> & { kind: K; config: C };
 
 /** A trigger whose `config` has its kind's type: narrow on `kind`. */
-export type TypedTrigger = Of<"http", HttpConfig> | Of<"email", EmailConfig> | Of<"cron", CronConfig> | Of<"dead_letter", DeadLetterConfig> | Of<"connectivity", ConnectivityConfig>;
+export type TypedTrigger = Of<"http", HttpConfig> | Of<"email", EmailConfig> | Of<"cron", CronConfig> | Of<"dead_letter", DeadLetterConfig> | Of<"connectivity", ConnectivityConfig> | Of<"secret_changed", SecretChangedConfig>;
 
 /**
  * A stored trigger with its config typed by kind. Configs are validated by

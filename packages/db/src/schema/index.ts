@@ -9,3 +9,5 @@ export * from "./outbox.ts";
 export * from "./triggers.ts";
 export * from "./email.ts";
 export * from "./connectivity.ts";
+export * from "./webhooks.ts";
+export * from "./stats.ts";

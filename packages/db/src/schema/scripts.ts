@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { createdAt, timestamptz } from "./columns.ts";
 import { apps } from "./tenancy.ts";
 
@@ -35,6 +35,9 @@ export const scripts = pgTable(
   (t) => [uniqueIndex("scripts_app_name").on(t.appId, t.name)],
 );
 
+/** The current transaction's id as a bigint: a run's `finish_xid`, wherever its outcome is written. */
+export const RUN_FINISHED_XID = sql`(pg_current_xact_id()::text::bigint)`;
+
 /** Every attempt of a script run, with its redacted logs, result and error. */
 export const runs = pgTable(
   "runs",
@@ -62,9 +65,17 @@ export const runs = pgTable(
     subrequests: jsonb("subrequests").$type<unknown[]>().notNull().default([]),
     result: jsonb("result"),
     error: jsonb("error"),
+    // The transaction that recorded the run's outcome (its 64-bit xid8), set
+    // by this default when the finished run is inserted; an UPDATE that
+    // finishes a run must set RUN_FINISHED_XID itself. The live tail orders
+    // finished runs by it and delivers one only when every transaction below
+    // it has ended, so a run committed late by another worker is never
+    // skipped (packages/core/src/runs-stream). Null for runs from before it.
+    finishXid: bigint("finish_xid", { mode: "number" }).default(RUN_FINISHED_XID),
   },
   (t) => [
     index("runs_app_started").on(t.appId, t.startedAt),
+    index("runs_app_finish_xid").on(t.appId, t.finishXid),
     // Listing an app's failed runs by status, newest first. Partial: a run
     // that ended ok (the bulk of them) adds no entry here, so the hot path
     // writes one index entry less per run; listing ok runs walks

@@ -18,7 +18,7 @@ export const triggers = pgTable(
     scriptId: text("script_id")
       .notNull()
       .references(() => scripts.id, { onDelete: "cascade" }),
-    kind: text("kind", { enum: ["http", "cron", "dead_letter", "email", "connectivity"] }).notNull(),
+    kind: text("kind", { enum: ["http", "cron", "dead_letter", "email", "connectivity", "secret_changed"] }).notNull(),
     name: text("name").notNull(),
     config: jsonb("config").$type<Record<string, unknown>>().notNull(),
     retry: jsonb("retry").$type<RetryPolicy>().notNull(),

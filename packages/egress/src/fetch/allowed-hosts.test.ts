@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEgressPolicy } from "../policy.ts";
 import { parseEgressRules } from "../rules.ts";
-import { isAllowedHost } from "./allowed-hosts.ts";
+import { isAllowedHost, isBoundHost } from "./allowed-hosts.ts";
 import { createFetchClient } from "./client.ts";
 import { getRequest, startServer, type TestServer } from "./test-servers.ts";
 
@@ -50,5 +50,12 @@ describe("an app's allowed hosts", () => {
         await narrow.close();
       }
     });
+  });
+
+  it("let a host-bound secret travel over plain http only where the binding names the port", () => {
+    const rules = parseEgressRules("api.example.com, *.example.org, 10.0.0.1, api.example.net:80, 127.0.0.1:8080");
+    const bound = (url: string) => isBoundHost(rules, new URL(url));
+    expect([bound("https://api.example.com/"), bound("https://x.example.org/"), bound("https://10.0.0.1/"), bound("http://api.example.net/"), bound("http://127.0.0.1:8080/")]).toEqual([true, true, true, true, true]);
+    expect([bound("http://api.example.com/"), bound("http://x.example.org/"), bound("http://10.0.0.1/"), bound("http://127.0.0.1:8081/"), bound("https://api.example.net/")]).toEqual([false, false, false, false, false]);
   });
 });

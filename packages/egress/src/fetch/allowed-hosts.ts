@@ -31,3 +31,14 @@ export function isAllowedHost(allowed: readonly EgressRule[], url: URL): boolean
   if (name === null) return false;
   return allowed.some((rule) => rule.kind === "host" && ruleMatches(rule, name, NO_ADDRESS, port, false));
 }
+
+/**
+ * Whether `url` may carry a host-bound secret under `rules`: as
+ * isAllowedHost, except that plain `http:` needs an entry that names its
+ * port. A binding to `api.example.com` means that API over TLS; sending its
+ * credential in clear (a script's `http://` URL, or a redirect down to one)
+ * must be asked for by naming the port (`api.example.com:80`).
+ */
+export function isBoundHost(rules: readonly EgressRule[], url: URL): boolean {
+  return isAllowedHost(url.protocol === "https:" ? rules : rules.filter((rule) => rule.port !== null), url);
+}

@@ -89,35 +89,44 @@ async function readWithin(source: Readable, decoders: NodeJS.ReadWriteStream[], 
   return { ok: true, value: body };
 }
 
-/**
- * Decoders for the codings, last applied first; none when any coding is one
- * fetch does not decode (the body is then delivered as sent, as undici does).
- * `deflate` is the zlib format RFC 9110 names.
- */
-function decodersFor(contentEncoding: string | null): NodeJS.ReadWriteStream[] {
+/** The codings named, in the order applied; null when there are too many to decode. */
+function codingsOf(contentEncoding: string | null): string[] | null {
   if (contentEncoding === null) return [];
   const codings = contentEncoding
     .toLowerCase()
     .split(",")
     .map((coding) => coding.trim())
     .filter((coding) => coding !== "" && coding !== "identity");
-  if (codings.length > MAX_CODINGS) return [];
-  const decoders: NodeJS.ReadWriteStream[] = [];
-  for (const coding of codings.reverse()) {
-    const decoder = decoderFor(coding);
-    if (!decoder) return [];
-    decoders.push(decoder);
-  }
-  return decoders;
+  return codings.length > MAX_CODINGS ? null : codings;
 }
 
-function decoderFor(coding: string): NodeJS.ReadWriteStream | null {
+const DECODED = new Set(["gzip", "x-gzip", "deflate", "br"]);
+
+/**
+ * Whether a body sent with this `Content-Encoding` reaches the script
+ * decoded; otherwise it is delivered as sent.
+ */
+export function decodesContentEncoding(contentEncoding: string | null): boolean {
+  return codingsOf(contentEncoding)?.every((coding) => DECODED.has(coding)) ?? false;
+}
+
+/**
+ * Decoders for the codings, last applied first; none when any coding is one
+ * fetch does not decode (the body is then delivered as sent, as undici does).
+ * `deflate` is the zlib format RFC 9110 names.
+ */
+function decodersFor(contentEncoding: string | null): NodeJS.ReadWriteStream[] {
+  if (!decodesContentEncoding(contentEncoding)) return [];
+  return (codingsOf(contentEncoding) as string[]).reverse().map(decoderFor);
+}
+
+/** The decoder of one of the DECODED codings. */
+function decoderFor(coding: string): NodeJS.ReadWriteStream {
   // Sync flush at the end, as browsers and undici do: a body cut short still yields what arrived.
   const flush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
   if (coding === "gzip" || coding === "x-gzip") return zlib.createGunzip(flush);
   if (coding === "deflate") return zlib.createInflate(flush);
-  if (coding === "br") return zlib.createBrotliDecompress({ flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
-  return null;
+  return zlib.createBrotliDecompress({ flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
 }
 
 /**

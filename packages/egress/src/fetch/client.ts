@@ -19,7 +19,7 @@
 import { Agent } from "undici";
 import type { EgressPolicy } from "../policy.ts";
 import type { EgressRule } from "../rules.ts";
-import { isAllowedHost } from "./allowed-hosts.ts";
+import { isAllowedHost, isBoundHost } from "./allowed-hosts.ts";
 import { createBodyBudget } from "./body-budget.ts";
 import { discard, readCappedBody } from "./body-cap.ts";
 import { checkedConnector } from "./connector.ts";
@@ -123,7 +123,7 @@ export function createFetchClient(options: FetchClientOptions): FetchClient {
     for (;;) {
       signal.throwIfAborted();
       if (allowedHosts && !isAllowedHost(allowedHosts, hop.url)) throw fetchFailure("egress_denied", place, { detail: "was refused: the app's allowed hosts do not include that destination" });
-      if (boundHosts?.some((rules) => !isAllowedHost(rules, hop.url))) {
+      if (boundHosts?.some((rules) => !isBoundHost(rules, hop.url))) {
         throw fetchFailure("secret_host_mismatch", place, { detail: "was refused: it carries a host-bound secret and that destination is not one of the secret's hosts" });
       }
       const headers = outgoingHeaders(hop.headers);

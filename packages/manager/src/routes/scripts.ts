@@ -48,7 +48,8 @@ const scriptJson = (s: Script, withSource: boolean) => ({
   ...(withSource ? { source: s.source } : {}),
 });
 
-const runJson = (r: Run, full: boolean) => ({
+/** A run as the API shows it; `full` adds its logs and result (one run, and the live tail). */
+export const runJson = (r: Run, full: boolean) => ({
   id: r.id,
   app_id: r.appId,
   script_id: r.scriptId,

@@ -41,6 +41,10 @@ export const BACKUP_TABLES: readonly BackupTable[] = [
   { name: "audit_chain_heads", fetch: 1000, why: "each audit chain's signed checkpoint, so a restored log still verifies and a cut tail still shows" },
   { name: "connectivity_status", fetch: 1000, why: "each destination's status, so a restore does not fire a change twice" },
   { name: "connectivity_minutes", fetch: 1000, why: "fetch health per minute (the connectivity API's window)" },
+  { name: "queue_samples", fetch: 1000, why: "the outbox sampled per minute (the stats API's queue series), so the Overview keeps its last day" },
+  { name: "inbound_minutes", fetch: 1000, why: "inbound requests accepted and refused per minute (the stats API), the only record of refusals" },
+  { name: "operator_webhooks", fetch: 1000, why: "operator webhooks with their sealed signing secrets, so receivers keep verifying after a restore" },
+  { name: "webhook_deliveries", fetch: 100, why: "secret change events still to deliver, and dead-lettered ones kept for redelivery" },
 ];
 
 /** Tables a backup leaves out on purpose, and why. */

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { RunContext, HostFetchRequest, HostFetchResponse, RunOutcome } from "@switchyard/executor";
-import { FetchError, parseEgressRules, isAllowedHost, type EgressRule, type FetchCallOptions } from "@switchyard/egress";
+import { decodesContentEncoding, FetchError, parseEgressRules, isBoundHost, type EgressRule, type FetchCallOptions } from "@switchyard/egress";
 import { echoForms, maskResponse, placeholderInHeaderNames, placeholderInHost, placeholdersIn, substitute, PLACEHOLDER_PREFIX, type Lookup } from "./substitute.ts";
 
 /** A bound secret as the read path answers it. */
@@ -52,6 +52,12 @@ interface RunBindings {
 }
 
 const HOST_MISMATCH = "fetch was refused: the request carries a host-bound secret and its destination is not one of the secret's hosts";
+const UNREADABLE_ANSWER = "fetch failed: the answer to a request carrying a host-bound secret came in an encoding the host cannot decode, so it could not be checked for the secret";
+// The answer must come whole and in a coding the host decodes, or it cannot
+// be searched for echoes of the value: the client's own Accept-Encoding, no
+// byte ranges (a range could start inside an echo and hand back its tail).
+const ANSWER_SHAPING = new Set(["accept-encoding", "range", "if-range"]);
+const readableAnswerHeaders = (headers: HostFetchRequest["headers"]) => headers.filter(([name]) => !ANSWER_SHAPING.has(name.toLowerCase()));
 // Shorter echoes are not masked in responses: they would match unrelated bytes.
 const MIN_ECHO = 4;
 
@@ -127,7 +133,7 @@ export function createBoundSecrets(audit: BoundAuditSink) {
       const done = substitute(request, url, lookup);
       if (done.used.length === 0) return plain;
       const used = done.used.map((placeholder) => bindings.byPlaceholder.get(placeholder) as Bound);
-      const strangers = used.filter((bound) => !isAllowedHost(bound.rules, url));
+      const strangers = used.filter((bound) => !isBoundHost(bound.rules, url));
       if (strangers.length > 0) {
         for (const bound of strangers) await record(ctx, bindings, bound, "secret.denied", destination, "destination is not a bound host");
         throw new FetchError("secret_host_mismatch", HOST_MISMATCH);
@@ -138,7 +144,18 @@ export function createBoundSecrets(audit: BoundAuditSink) {
         for (const form of echoForms(lookup(placeholder) as string)) if (form.length >= MIN_ECHO) echoes.set(form, placeholder);
       }
       for (const basic of done.basics) echoes.set(basic, "[bound credentials]");
-      return { request: done.request, options: { boundHosts: used.map((bound) => bound.rules) }, unmask: (response) => maskResponse(response, echoes) };
+      // The URL the script asked for, placeholder and all: an answer that was
+      // not redirected reports it, so the value never comes back through
+      // `response.url` however the URL parser re-encoded it.
+      const asked = new URL(request.url);
+      asked.hash = "";
+      const unmask = (response: HostFetchResponse): HostFetchResponse => {
+        const encoding = response.headers.find(([name]) => name.toLowerCase() === "content-encoding")?.[1] ?? null;
+        if (response.body.byteLength > 0 && !decodesContentEncoding(encoding)) throw new FetchError("egress_denied", UNREADABLE_ANSWER);
+        const masked = maskResponse(response, echoes);
+        return response.redirected ? masked : { ...masked, url: asked.href };
+      };
+      return { request: { ...done.request, headers: readableAnswerHeaders(done.request.headers) }, options: { boundHosts: used.map((bound) => bound.rules) }, unmask };
     },
 
     /**

@@ -134,9 +134,55 @@ export function placeholderInHeaderNames(request: HostFetchRequest, lookup: Look
   return request.headers.some(([name]) => placeholdersIn(name, lookup).length > 0);
 }
 
-/** The forms in which a value sent may come back in a response: as sent, JSON-escaped, percent- and form-encoded. */
+/** `\uXXXX` for each character `keep` does not accept, in lower- or upper-case hex. */
+function unicodeEscaped(text: string, keep: RegExp, upper: boolean): string {
+  let out = "";
+  for (const char of text) {
+    if (keep.test(char)) out += char;
+    else for (let i = 0; i < char.length; i++) out += `\\u${char.charCodeAt(i).toString(16).padStart(4, "0")[upper ? "toUpperCase" : "toLowerCase"]()}`;
+  }
+  return out;
+}
+
+// Python's ensure_ascii (and Java's) escape all but printable ASCII; Go escapes <, > and &.
+const PRINTABLE_ASCII = /^[\x20-\x7e]$/u;
+const NOT_HTML_SPECIAL = /^[^<>&]$/u;
+const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const lowerHex = (encoded: string) => encoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase());
+
+/**
+ * The forms in which a value sent may come back in a response: as sent;
+ * JSON-escaped as JavaScript, PHP (`\/`), Python's `ensure_ascii` and Go
+ * (`\u003c`) write it; percent- and form-encoded, with upper- or lower-case
+ * hex, and as the URL parser re-encodes a query (`'` as `%27`); HTML-escaped;
+ * and base64 of its UTF-8 bytes. A host that transforms it otherwise can
+ * still hand it back (the README says so).
+ */
 export function echoForms(value: string): string[] {
-  const forms = new Set([value, jsonEscaped(value), encodeURIComponent(value), formEncoded(value)]);
+  const json = jsonEscaped(value);
+  const percent = encodeURIComponent(value);
+  const inQuery = percent.replace(/'/g, "%27");
+  const form = formEncoded(value);
+  const base64 = Buffer.from(value, "utf8").toString("base64");
+  const forms = new Set([
+    value,
+    json,
+    json.replace(/\//g, "\\/"),
+    unicodeEscaped(json, PRINTABLE_ASCII, false),
+    unicodeEscaped(json, PRINTABLE_ASCII, true),
+    unicodeEscaped(json, NOT_HTML_SPECIAL, false),
+    percent,
+    inQuery,
+    form,
+    lowerHex(percent),
+    lowerHex(inQuery),
+    lowerHex(form),
+    value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] as string),
+    value.replace(/[&<>"']/g, (char) => `&#x${char.charCodeAt(0).toString(16)};`),
+    base64,
+    base64.replace(/=+$/, ""),
+    Buffer.from(value, "utf8").toString("base64url"),
+  ]);
   forms.delete("");
   return [...forms];
 }

@@ -25,7 +25,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
     throw new StartupError(`--role ${role} needs DATABASE_URL: the embedded PGlite serves one process, which runs every role`);
   }
   // Loaded only now, after the key check: a refused start stays fast and touches nothing.
-  const [{ serve: serveHttp }, { ensureBootstrapToken }, { createManagerApp, createInboundReceiver }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }, { createServices }, { queueMetrics }, { createSmtpListener }] =
+  const [{ serve: serveHttp }, { createRunFeed, ensureBootstrapToken }, { countSmtpDeliveries, createManagerApp, createInboundReceiver }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }, { createServices }, { queueMetrics }, { createSmtpListener }] =
     await Promise.all([
       import("@hono/node-server"),
       import("@switchyard/core"),
@@ -58,6 +58,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
   let server: ServerType | null = null;
   let url: string | null = null;
   let smtpListener: { stop(): Promise<void> } | null = null;
+  let runFeed: { close(): void } | null = null;
   if (role !== "worker") {
     const inbound = createInboundReceiver({
       database,
@@ -66,6 +67,9 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       maxBytes: config.emailMaxBytes,
       smtpDomain: config.smtpListen ? config.inboundDomain : null,
     });
+    // Open run streams end at stop, before the HTTP server waits for its connections.
+    const feed = createRunFeed({ db: database.db, logger });
+    runFeed = feed;
     const app = createManagerApp({
       database,
       logger,
@@ -73,11 +77,15 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       secrets: services.secrets,
       scripts: services.scripts,
       invoker: services.invoker,
+      runStream: { feed },
       connectivity: services.connectivity,
+      webhooks: services.webhooks,
       inbound,
+      inboundTally: services.inboundTally,
       emailMaxBytes: config.emailMaxBytes,
       maxBodyBytes: config.maxBodyBytes,
       version: "0.1.0",
+      sdkTypes: (await import("@switchyard/executor")).sdkTypes(),
     });
     if (config.smtpListen) {
       const listener = createSmtpListener({
@@ -85,7 +93,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
         port: config.smtpListen.port,
         maxBytes: config.emailMaxBytes,
         lookup: (address) => inbound.lookupAddress(address),
-        deliver: (message) => inbound.receiveSmtp(message),
+        deliver: countSmtpDeliveries(services.inboundTally, inbound.triggers, (message) => inbound.receiveSmtp(message)),
         logger,
       });
       const at = await listener.start().catch((error: NodeJS.ErrnoException) => {
@@ -125,6 +133,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       stopping ??= (async () => {
         logger.info({}, "shutting down");
         const http = server as ServerType | null;
+        runFeed?.close();
         if (http) {
           await new Promise<void>((resolve) => {
             http.close(() => resolve());
