@@ -56,7 +56,9 @@ describe("executor threads", () => {
     for (const out of outs) expect(out.error?.code).toMatch(/^(cpu_limit|isolate_disposed)$/);
     expect(outs.filter((o) => o.error?.code === "cpu_limit").length).toBeGreaterThanOrEqual(2);
     expect(lags.length).toBeGreaterThan(50);
-    expect(Math.max(...lags)).toBeLessThan(50);
+    // Issue #17's bar: the caller's loop delayed under 50 ms at p99.
+    const sorted = [...lags].sort((x, y) => x - y);
+    expect(sorted[Math.ceil(sorted.length * 0.99) - 1]).toBeLessThan(50);
     const stats = executor.stats();
     expect(stats.totals.timeouts).toBeGreaterThanOrEqual(2);
   });
