@@ -14,6 +14,11 @@ Commands:
   keys generate   print a new random master key
   keys rotate     re-wrap every data key under one master key (--to pkcs11)
   secrets         list, get, set, delete, import secrets of a running service
+  scripts         deploy a .ts or .js file as a script, list scripts
+  invoke          run a script once with a payload and print the run
+  triggers        list and create triggers
+  runs            list, show and tail (live) an app's runs
+  dead-letters    list and replay dead letters
   backup          create, verify or restore an encrypted backup of the database
   audit verify    check the audit log's hash chains: edited, deleted, reordered rows, a cut tail
   test FILE       run a script on this machine against a sample event (mail captured)
@@ -181,6 +186,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, print = (l: s
         if (!verb || verb === "--help" || verb === "-h") return help("secrets", print) + (verb ? 0 : 2);
         const { runSecrets } = await import("./commands/secrets.ts");
         return await runSecrets(rest, env, print);
+      }
+      case "scripts":
+      case "invoke":
+      case "triggers":
+      case "runs":
+      case "dead-letters": {
+        const { runLoop } = await import("./commands/loop.ts");
+        return await runLoop(command, rest, env, print);
       }
       case "backup": {
         const verb = rest[0];
