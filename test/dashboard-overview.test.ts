@@ -132,7 +132,7 @@ describe.skipIf(chromiumProblem !== null)("the Overview in a browser", () => {
       expect(await caption(page, "Dead letters per minute").textContent()).toBe("1 event dead-lettered in the last hour (still held).");
       // The slow runs waited behind one another: the sampler saw the queue.
       expect(await caption(page, "Queue depth").textContent()).toMatch(/^At most [1-9]\d* events waiting and [1-9]\d* due in the last hour; 0 waiting now\.$/);
-      expect(await caption(page, "Run duration").textContent()).toMatch(/^p50 \d+ ms and p95 \d+ ms in the last hour/);
+      expect(await caption(page, "Run duration").textContent()).toMatch(/^p50 [\d.]+ m?s and p95 [\d.]+ m?s in the last hour/);
       // Each chart drew on a canvas as wide as its box, with a legend naming its series.
       const canvas = figures(page).first().locator("canvas");
       const box = await figures(page).first().boundingBox();

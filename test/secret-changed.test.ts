@@ -25,7 +25,7 @@ interface Fired {
   kind: string;
   name: string;
   scope: string;
-  scope_id: string;
+  scope_id: string | null;
   version: number;
   action: string;
   actor: { type: string; id: string };
@@ -128,7 +128,7 @@ describeEachDriver("the secret_changed trigger", (ctx) => {
     const global = await fired();
     // alpha's stripe-own trigger watches the app scope only.
     expect(who(global)).toEqual(["alpha/any", "beta/any", "gamma/any"]);
-    expect(global.every((f) => f.scope === "global" && f.scope_id === "")).toBe(true);
+    expect(global.every((f) => f.scope === "global" && f.scope_id === null)).toBe(true);
 
     await admin.post(`/api/v1/admin/workspaces/${workspace2}/secrets`, { name: "OTHER_TEAM", value: VALUE });
     expect(who(await fired())).toEqual(["gamma/any"]);

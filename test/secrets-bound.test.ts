@@ -241,7 +241,7 @@ describeEachDriver("host-bound secrets", (ctx) => {
     expect(escaped?.headers["x-api-key"]).toBe(ODD);
     expect(escaped?.headers.range).toBeUndefined();
     expect(escaped?.headers["accept-encoding"]).toBe("gzip, deflate, br");
-    expect(out.escaped.split("\n")).toHaveLength(escapings(ODD).length);
+    expect(String(out.escaped).split("\n")).toHaveLength(escapings(ODD).length);
     expect(out.zstd).toBe("egress_denied");
     expect(out.tls).toBe("secret_host_mismatch");
     expect(a.requests.some((r) => r.url === "/tls")).toBe(false);

@@ -147,7 +147,7 @@ declare namespace Switchyard {
     };
   }
 
-  /** A secret the app can read was set, rolled back or deleted. Never carries the value. */
+  /** A secret the app can read (its own, its workspace's, a global one) changed. Never carries the value. */
   interface SecretChangedEvent {
     kind: "secret_changed";
     secret_changed: {
@@ -155,12 +155,12 @@ declare namespace Switchyard {
       scope: "global" | "workspace" | "app";
       /** The workspace's or app's id; null for a global secret. */
       scope_id: string | null;
-      /** The version the change made; null when the secret was deleted. */
-      version: number | null;
-      /** What happened, e.g. `set`, `rollback`, `delete`. */
-      action: string;
-      /** Who did it, e.g. `{ type: "token", id: "tok_..." }`. */
-      actor: { type: string; id: string | null; [key: string]: Json | undefined };
+      /** The version the change made; for `deleted`, the last version there was. */
+      version: number;
+      /** `binding_changed`: the version's host binding differs from the one before (its value may have changed too). */
+      action: "created" | "updated" | "binding_changed" | "rolled_back" | "deleted";
+      /** Who did it: `{ type: "token", id: "tok_..." }`, or `{ type: "system", ... }`. */
+      actor: { type: "token" | "run" | "system"; id: string };
     };
   }
 

@@ -14,6 +14,11 @@ Commands:
   keys generate   print a new random master key
   keys rotate     re-wrap every data key under one master key (--to pkcs11)
   secrets         list, get, set, delete, import secrets of a running service
+  scripts         deploy a .ts or .js file as a script, list scripts
+  invoke          run a script once with a payload and print the run
+  triggers        list and create triggers
+  runs            list, show and tail (live) an app's runs
+  dead-letters    list and replay dead letters
   backup          create, verify or restore an encrypted backup of the database
   audit verify    check the audit log's hash chains: edited, deleted, reordered rows, a cut tail
   test FILE       run a script on this machine against a sample event (mail captured)
@@ -121,25 +126,32 @@ empty, other migration level), 2 usage error.
 Example:
   switchyard backup create --out nightly.age --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
   switchyard backup verify nightly.age --identity backup-key.txt`,
-  audit: `Usage: switchyard audit verify [--workspace ID | --global] [--against FILE] [--json]
+  audit: `Usage: switchyard audit verify [--workspace ID | --global] [--against FILE] [--grace DURATION] [--json]
 
 Checks the audit log (DATABASE_URL, or the embedded one in
 SWITCHYARD_DATA_DIR, which the service must not hold open) with the master
 key(s). Each workspace's rows form a chain (rows without a workspace, the
 global chain): every row carries an HMAC over its content and the previous
 row's HMAC, keyed by a data key the master key wraps, and each chain has a
-signed checkpoint (row count, last row). The service seals new rows about a
-second after they commit; rows not sealed yet are counted, not judged.
+signed checkpoint (row count, last row); each chain's start is recorded in
+the global chain. The service seals new rows about a second after they
+commit; rows unsealed for less than the grace period are counted, not judged.
 
 Reports per chain the rows checked and the first bad row: edited, deleted (a
 gap), reordered (swapped or moved rows), truncated (the chain is shorter than
-its checkpoint), or checkpoint (missing or forged).
+its checkpoint), checkpoint (missing or forged: "chain head missing"),
+restarted (started again after its seals were removed), unattested (its start
+is missing from the global chain), unsealed (a row older than the chain's
+head without a seal, or any row unsealed past the grace period).
 
 Options:
-  --workspace <id>   one workspace's chain; --global: the global chain
+  --workspace <id>   one workspace's chain; --global: the global chain. An id
+                     that is neither a workspace nor a chain exits 1
   --against <file>   an earlier run's --json output, kept outside the database:
                      every chain must still reach the head it recorded. This
-                     finds a tail cut together with its checkpoint.
+                     finds a tail cut together with its checkpoint, and a
+                     reset of every chain at once
+  --grace <time>     how long a row may stay unsealed (90s, 5m, 1h; default 5m)
   --json             print one JSON object (ok, chains[])
 
 Exit codes: 0 every chain intact, 1 something is wrong, 2 usage error.
@@ -174,6 +186,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, print = (l: s
         if (!verb || verb === "--help" || verb === "-h") return help("secrets", print) + (verb ? 0 : 2);
         const { runSecrets } = await import("./commands/secrets.ts");
         return await runSecrets(rest, env, print);
+      }
+      case "scripts":
+      case "invoke":
+      case "triggers":
+      case "runs":
+      case "dead-letters": {
+        const { runLoop } = await import("./commands/loop.ts");
+        return await runLoop(command, rest, env, print);
       }
       case "backup": {
         const verb = rest[0];

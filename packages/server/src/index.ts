@@ -5,8 +5,8 @@ export { startServer } from "./commands/serve.ts";
 export type { RunningServer, Role } from "./commands/serve.ts";
 export { StartupError } from "./startup-error.ts";
 export { createServices, DEFAULT_SERVICE_SETTINGS } from "./services.ts";
-export { createAuditSealer, sealAudit, verifyAuditChains, sealingAuditKey, findAuditKey, AUDIT_KEY_SCOPE } from "./audit/index.ts";
-export type { AuditSealer, SealPass, AuditProblem, AuditProblemKind, AuditVerifyOptions, AuditVerifyReport, ChainReport, SavedHead } from "./audit/index.ts";
+export { createAuditSealer, sealAudit, verifyAuditChains, sealingAuditKey, findAuditKey, AUDIT_KEY_SCOPE, CHAIN_STARTED, UNSEALED_GRACE_MS } from "./audit/index.ts";
+export type { AuditSealer, SealerMemo, SealPass, AuditProblem, AuditProblemKind, AuditVerifyOptions, AuditVerifyReport, ChainReport, SavedHead } from "./audit/index.ts";
 export type { Services, ServiceSettings } from "./services.ts";
 export {
   BACKUP_TABLES,

@@ -35,7 +35,9 @@ export interface SecretChangeActor {
 export interface SecretChangedFields {
   name: string;
   scope: SecretScope;
-  scope_id: string;
+  /** The app's or workspace's id; null for a global secret. */
+  scope_id: string | null;
+  /** The version the change made; for `deleted`, the last version there was. */
   version: number;
   action: SecretChangeAction;
   actor: SecretChangeActor;
@@ -60,7 +62,7 @@ export interface SecretChangedEvent {
 export const changeFields = (change: SecretChange): SecretChangedFields => ({
   name: change.name,
   scope: change.scope,
-  scope_id: change.scopeId,
+  scope_id: change.scope === "global" ? null : change.scopeId,
   version: change.version,
   action: change.action,
   actor: { type: change.actor.type, id: change.actor.id },

@@ -3,10 +3,12 @@ import type { Db } from "@switchyard/core";
 import type { Keyring, SecretKey } from "@switchyard/crypto";
 import { resultRows } from "@switchyard/db";
 import { CHAIN_ROW_COLUMNS, headMac, macMatches, rowMac, type ChainRow } from "./chain-row.ts";
+import { readAttestations, type Attestation } from "./attest.ts";
 import { findAuditKey } from "./key.ts";
+import { UNSEALED_GRACE_MS } from "./sealer.ts";
 
 /** What broke a chain, at its first bad position. */
-export type AuditProblemKind = "edited" | "deleted" | "reordered" | "truncated" | "checkpoint";
+export type AuditProblemKind = "edited" | "deleted" | "reordered" | "truncated" | "checkpoint" | "unsealed" | "restarted" | "unattested";
 
 export interface AuditProblem {
   what: AuditProblemKind;
@@ -35,8 +37,10 @@ export interface ChainReport {
   workspace_id: string | null;
   /** Sealed rows checked before the first problem (all of them when ok). */
   rows_checked: number;
-  /** Rows not sealed yet (written in the last moments): neither checked nor tampered. */
+  /** Rows not sealed: those written in the last moments are neither checked nor tampered. */
   unsealed: number;
+  /** Of those, rows unsealed for longer than the grace period: a failure (seals removed, or no sealer running). */
+  overdue: number;
   /** The checkpoint in the database, as this run found it. */
   head: SavedHead | null;
   ok: boolean;
@@ -58,6 +62,8 @@ export interface AuditVerifyOptions {
    */
   against?: { workspace_id: string | null; head: SavedHead | null }[];
   onProgress?: (workspace: string | null, rows: number) => void;
+  /** How long a row may stay unsealed before that is a failure; 5 minutes by default (the sealer runs every second). */
+  graceMs?: number;
 }
 
 const PAGE = 5000;
@@ -74,11 +80,10 @@ const PAGE = 5000;
  */
 export async function verifyAuditChains(db: Db, keyring: Keyring, options: AuditVerifyOptions = {}): Promise<AuditVerifyReport> {
   const only = options.workspace === undefined ? null : (options.workspace ?? "");
-  const unsealed = new Map(
-    resultRows<{ chain: string; n: string }>(
-      await db.execute(sql`select coalesce(workspace_id, '') as chain, count(*)::text as n from audit_log where chain_seq is null group by 1`),
-    ).map((r) => [r.chain, Number(r.n)]),
-  );
+  const unsealed = await unsealedRows(db, options.graceMs ?? UNSEALED_GRACE_MS);
+  const starts = new Map<string, Attestation[]>();
+  const attestations = await readAttestations(db);
+  for (const a of attestations) starts.set(a.workspace, [...(starts.get(a.workspace) ?? []), a]);
   const heads = new Map(
     resultRows<{ chain: string; seq: string; last_id: string; last_mac: string; sealed_at: string; key_id: string; mac: string }>(
       await db.execute(sql`
@@ -91,7 +96,7 @@ export async function verifyAuditChains(db: Db, keyring: Keyring, options: Audit
     await db.execute(sql`select distinct coalesce(workspace_id, '') as chain from audit_log where chain_seq is not null`),
   ).map((r) => r.chain);
   const saved = new Map((options.against ?? []).map((c) => [c.workspace_id ?? "", c.head]));
-  const names = [...new Set([...sealedChains, ...unsealed.keys(), ...heads.keys(), ...saved.keys()])]
+  const names = [...new Set([...sealedChains, ...unsealed.keys(), ...heads.keys(), ...saved.keys(), ...starts.keys()])]
     .filter((chain) => only === null || chain === only)
     .sort();
   const key = await findAuditKey(db, keyring);
@@ -102,7 +107,8 @@ export async function verifyAuditChains(db: Db, keyring: Keyring, options: Audit
     const report: ChainReport = {
       workspace_id: chain === "" ? null : chain,
       rows_checked: 0,
-      unsealed: unsealed.get(chain) ?? 0,
+      unsealed: unsealed.get(chain)?.count ?? 0,
+      overdue: unsealed.get(chain)?.overdue ?? 0,
       head: head ? { seq: Number(head.seq), last_id: Number(head.last_id), last_mac: head.last_mac, sealed_at: head.sealed_at } : null,
       ok: true,
       problem: null,
@@ -117,17 +123,43 @@ export async function verifyAuditChains(db: Db, keyring: Keyring, options: Audit
       fail({ what: "checkpoint", seq: 1, id: null, message: "the chain is sealed but the audit chain key is missing from data_keys" });
       continue;
     }
+    const started = starts.get(chain) ?? [];
+    const pending = unsealed.get(chain);
+    if (started.length > 1) {
+      const [first, again] = started as [Attestation, Attestation];
+      fail({
+        what: "restarted",
+        seq: 1,
+        id: again.firstRow,
+        message: `chain restarted: it was started at id ${first.firstRow} (global row id ${first.id}) and again at id ${again.firstRow} (global row id ${again.id}); its checkpoint and seals had been removed`,
+      });
+      continue;
+    }
     let last: { seq: number; id: number; mac: string } | null = null;
+    let first: number | null = null;
     if (key) {
       const walked = await walk(db, key, chain, (rows) => options.onProgress?.(report.workspace_id, rows));
       report.rows_checked = walked.checked;
       last = walked.last;
+      first = walked.firstId;
       if (walked.problem) {
-        fail(walked.problem);
+        // A gap whose rows are still there, unsealed and older than the head, is a seal removed, not a row deleted.
+        if (walked.problem.what === "deleted" && pending?.beforeHead) fail(strippedAt(walked.problem, pending));
+        else fail(walked.problem);
         continue;
       }
     }
     const lastSeq = last?.seq ?? 0;
+    const [start] = started;
+    if (start && first !== null && first !== start.firstRow) {
+      fail({
+        what: "restarted",
+        seq: 1,
+        id: first,
+        message: `chain restarted: it was started at id ${start.firstRow} (global row id ${start.id}) but now starts at id ${first}`,
+      });
+      continue;
+    }
     if (head && key) {
       const stored = { chain, seq: Number(head.seq), lastId: Number(head.last_id), lastMac: head.last_mac, sealedAt: new Date(head.sealed_at), keyId: head.key_id };
       if (!macMatches(headMac(key, stored), head.mac)) {
@@ -148,6 +180,16 @@ export async function verifyAuditChains(db: Db, keyring: Keyring, options: Audit
         fail({ what: "checkpoint", seq: stored.seq, id: stored.lastId, message: `the checkpoint (row ${stored.seq}, id ${stored.lastId}) does not match the chain's last row` });
         continue;
       }
+    } else if (lastSeq === 0 && (start || (chain === "" && attestations.length > 0))) {
+      fail({
+        what: "checkpoint",
+        seq: 1,
+        id: start?.firstRow ?? null,
+        message: start
+          ? `chain head missing: the chain was started at id ${start.firstRow} (global row id ${start.id}) but has no checkpoint and no sealed row; its seals were removed`
+          : "chain head missing: the global chain records chain starts but has no checkpoint and no sealed row; its seals were removed",
+      });
+      continue;
     } else if (lastSeq > 0) {
       fail({
         what: "checkpoint",
@@ -155,6 +197,23 @@ export async function verifyAuditChains(db: Db, keyring: Keyring, options: Audit
         id: last?.id ?? null,
         message: `the chain's checkpoint is missing (deleted, perhaps with rows after id ${last?.id}); a head saved outside the database says how many rows there were`,
       });
+      continue;
+    }
+    if (chain !== "" && lastSeq > 0 && !start) {
+      fail({
+        what: "unattested",
+        seq: 1,
+        id: first,
+        message: "the chain's start is not recorded in the global chain (rows of the global chain were removed, or no sealer has run since the upgrade that records starts)",
+      });
+      continue;
+    }
+    if (pending?.overdue) {
+      fail(
+        pending.beforeHead
+          ? { what: "unsealed", seq: lastSeq + 1, id: pending.firstBeforeHead, message: `unsealed row before the head: ${pending.beforeHead} row(s) older than the chain's last sealed row have no seal (first id ${pending.firstBeforeHead}); their seals were removed` }
+          : { what: "unsealed", seq: lastSeq + 1, id: pending.firstOverdue, message: `${pending.overdue} row(s) not sealed for longer than the grace period (first id ${pending.firstOverdue}): no sealer has run (start the service), or their seals were removed` },
+      );
       continue;
     }
     const kept = saved.get(chain);
@@ -198,6 +257,8 @@ async function* chainRows(db: Db, chain: string): AsyncGenerator<ChainRow> {
 
 interface Walked {
   checked: number;
+  /** The id at position 1, when there is one. */
+  firstId: number | null;
   last: { seq: number; id: number; mac: string } | null;
   problem: AuditProblem | null;
 }
@@ -205,12 +266,15 @@ interface Walked {
 async function walk(db: Db, key: SecretKey, chain: string, progress: (rows: number) => void): Promise<Walked> {
   let checked = 0;
   let prev: { seq: number; id: number; mac: string } | null = null;
+  let firstId: number | null = null;
   for await (const row of chainRows(db, chain)) {
+    if (row.seq === "1") firstId = Number(row.id);
     const seq = Number(row.seq);
     const expected: number = (prev?.seq ?? 0) + 1;
     if (seq !== expected) {
       return {
         checked,
+        firstId,
         last: prev,
         problem: {
           what: "deleted",
@@ -226,6 +290,7 @@ async function walk(db: Db, key: SecretKey, chain: string, progress: (rows: numb
       const from = await movedFrom(db, key, chain, row, prev?.mac ?? null);
       return {
         checked,
+        firstId,
         last: prev,
         problem: (from !== null
           ? { what: "reordered", seq, id: Number(row.id), moved_from_id: from, message: `row ${seq} (id ${row.id}) holds what was sealed as id ${from}: rows were swapped or moved` }
@@ -237,7 +302,7 @@ async function walk(db: Db, key: SecretKey, chain: string, progress: (rows: numb
     if (checked % 10_000 === 0) progress(checked);
   }
   progress(checked);
-  return { checked, last: prev, problem: null };
+  return { checked, firstId, last: prev, problem: null };
 }
 
 /**
@@ -255,4 +320,49 @@ async function movedFrom(db: Db, key: SecretKey, chain: string, bad: ChainRow, p
     before = other.mac;
   }
   return null;
+}
+
+interface Unsealed {
+  count: number;
+  overdue: number;
+  firstOverdue: number | null;
+  /** Unsealed rows older than the chain's sealed head (by more than the grace): stripped of their seals. */
+  beforeHead: number;
+  firstBeforeHead: number | null;
+}
+
+/** Per chain, its unsealed rows: how many, how many past the grace period, how many older than its head. */
+async function unsealedRows(db: Db, graceMs: number): Promise<Map<string, Unsealed>> {
+  const grace = sql`${graceMs} * interval '1 millisecond'`;
+  const rows = resultRows<{ chain: string; n: string; overdue: string; first_overdue: string | null; before_head: string; first_before_head: string | null }>(
+    await db.execute(sql`
+      select coalesce(a.workspace_id, '') as chain, count(*)::text as n,
+        count(*) filter (where a.created_at < now() - ${grace})::text as overdue,
+        (min(a.id) filter (where a.created_at < now() - ${grace}))::text as first_overdue,
+        count(*) filter (where a.created_at < hr.created_at - ${grace})::text as before_head,
+        (min(a.id) filter (where a.created_at < hr.created_at - ${grace}))::text as first_before_head
+      from audit_log a
+        left join audit_chain_heads h on h.chain = coalesce(a.workspace_id, '')
+        left join audit_log hr on hr.id = h.last_id
+      where a.chain_seq is null group by 1`),
+  );
+  const id = (text: string | null) => (text === null ? null : Number(text));
+  return new Map(
+    rows.map((r) => [
+      r.chain,
+      { count: Number(r.n), overdue: Number(r.overdue), firstOverdue: id(r.first_overdue), beforeHead: Number(r.before_head), firstBeforeHead: id(r.first_before_head) },
+    ]),
+  );
+}
+
+/** A gap in the chain where the missing rows are still there, unsealed: their seals were removed. */
+function strippedAt(gap: AuditProblem, pending: Unsealed): AuditProblem {
+  return {
+    what: "unsealed",
+    seq: gap.seq,
+    id: pending.firstBeforeHead,
+    after_id: gap.after_id ?? null,
+    ...(gap.before_id !== undefined ? { before_id: gap.before_id } : {}),
+    message: `unsealed row before the head: the chain skips from ${gap.after_id ? `id ${gap.after_id}` : "the start"} to id ${gap.before_id} at row ${gap.seq}, and ${pending.beforeHead} row(s) older than its head have no seal (first id ${pending.firstBeforeHead}): their seals were removed`,
+  };
 }

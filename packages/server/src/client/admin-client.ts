@@ -53,6 +53,12 @@ export interface AdminClient {
   /** The service's base URL (never the token), for messages. */
   readonly url: string;
   request(method: string, path: string, options?: RequestOptions): Promise<unknown>;
+  /**
+   * GETs a long-lived answer (Server-Sent Events) and hands back the open
+   * response, without the request timeout; an error answer throws ApiError
+   * as `request` does. `signal` ends it.
+   */
+  openStream(path: string, options: { headers?: Record<string, string>; query?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
 }
 
 /**
@@ -105,6 +111,21 @@ export function createAdminClient(baseUrl: string, token: string): AdminClient {
         return json;
       }
       const error = errorEnvelope(json);
+      if (error) throw new ApiError(res.status, error.code, error.message, error.details);
+      throw new ApiError(res.status, `http_${res.status}`, `HTTP ${res.status} ${res.statusText} from ${url}; is SWITCHYARD_URL a Switchyard?`);
+    },
+    async openStream(path, options) {
+      const query = options.query ? `?${new URLSearchParams(options.query).toString()}` : "";
+      const headers = { authorization: `Bearer ${token}`, accept: "text/event-stream", ...options.headers };
+      let res: Response;
+      try {
+        res = await fetch(`${url}${path}${query}`, { headers, signal: options.signal ?? null });
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        throw new UnreachableError(url, error);
+      }
+      if (res.ok && res.body) return res;
+      const error = errorEnvelope(parseJson(await res.text().catch(() => "")));
       if (error) throw new ApiError(res.status, error.code, error.message, error.details);
       throw new ApiError(res.status, `http_${res.status}`, `HTTP ${res.status} ${res.statusText} from ${url}; is SWITCHYARD_URL a Switchyard?`);
     },

@@ -53,6 +53,10 @@ export async function startServer(config: Config, role: Role, print: (line: stri
   const { createAuditSealer } = await import("../audit/index.ts");
   const sealer = createAuditSealer({ db: database.db, keyring: loaded.keyring, logger });
   sealer.start();
+  if (config.logLevel !== "debug" && config.logLevel !== "info" && config.logLevel !== "trace") {
+    // The checkpoint lines are the copy of the chain heads kept outside the database; say so once, loudly.
+    logger.warn({ logLevel: config.logLevel }, "audit checkpoint lines are logged at info and SWITCHYARD_LOG_LEVEL hides them: keep 'audit verify --json' output elsewhere instead, or log at info");
+  }
 
 
   let server: ServerType | null = null;
