@@ -112,8 +112,8 @@ export interface Subrequest {
   outcome: string;
 }
 
-export type TriggerKind = "http" | "cron" | "dead_letter" | "email" | "connectivity";
-export const TRIGGER_KINDS: TriggerKind[] = ["email", "http", "cron", "dead_letter", "connectivity"];
+export type TriggerKind = "http" | "cron" | "dead_letter" | "email" | "connectivity" | "secret_changed";
+export const TRIGGER_KINDS: TriggerKind[] = ["email", "http", "cron", "dead_letter", "connectivity", "secret_changed"];
 
 export interface RetryPolicy {
   max_attempts: number;

@@ -8,7 +8,7 @@ import { useAction } from "../ui/hooks.ts";
 import { PROVIDER_INFO, PROVIDERS, type Provider } from "../email/samples.ts";
 import { ExpectedPayload } from "./email-trigger.tsx";
 
-export const KIND_LABEL: Record<TriggerKind, string> = { email: "Email", http: "HTTP webhook", cron: "Schedule (cron)", dead_letter: "Dead letters", connectivity: "Connectivity" };
+export const KIND_LABEL: Record<TriggerKind, string> = { email: "Email", http: "HTTP webhook", cron: "Schedule (cron)", dead_letter: "Dead letters", connectivity: "Connectivity", secret_changed: "Secret changed" };
 
 const KIND_HELP: Record<TriggerKind, string> = {
   email: "Runs the script for each inbound email, posted by a provider's webhook (or received over SMTP when the listener runs).",
@@ -16,7 +16,10 @@ const KIND_HELP: Record<TriggerKind, string> = {
   cron: "Runs the script on a schedule. Each tick fires once, however many workers run.",
   dead_letter: "Runs the script for each dead letter of this app that matches (empty: all).",
   connectivity: "Runs the script once each time a destination this app's scripts fetch changes status (healthy, degraded, down), for example to send an alert.",
+  secret_changed: "Runs the script once for each change of a secret this app reads (its own, its workspace's, a global one): set, binding change, rollback, delete. The event names the secret, never its value.",
 };
+
+const SECRET_SCOPES = ["app", "workspace", "global"] as const;
 
 const STATUSES = ["healthy", "degraded", "down"] as const;
 
@@ -35,6 +38,9 @@ interface FormState {
   /** Connectivity: destinations, comma or newline separated (empty: any). */
   hosts: string;
   statuses: string[];
+  /** Secret changed: the scopes to hear (none: any), and name patterns, comma or newline separated (empty: any). */
+  secretScopes: string[];
+  names: string;
   scriptIds: string[];
   triggerIds: string[];
   provider: Provider;
@@ -64,6 +70,8 @@ function initial(trigger: Trigger | null, scripts: Script[]): FormState {
     sourceKinds: arr(c.source_kinds),
     hosts: arr(c.hosts).join(", "),
     statuses: arr(c.statuses),
+    secretScopes: arr(c.scopes),
+    names: arr(c.names).join(", "),
     scriptIds: arr(c.script_ids),
     triggerIds: arr(c.trigger_ids),
     provider: (c.provider as Provider | undefined) ?? "generic",
@@ -90,7 +98,7 @@ export function TriggerForm(props: { app: App; scripts: Script[]; triggers: Trig
   const [f, setF] = useState<FormState>(() => initial(trigger, scripts));
   const mailgunKey = useRef<HTMLInputElement>(null);
   const set = <K extends keyof FormState>(k: K, v: FormState[K]) => setF((old) => ({ ...old, [k]: v }));
-  const toggle = (k: "sourceKinds" | "scriptIds" | "triggerIds" | "statuses", v: string) =>
+  const toggle = (k: "sourceKinds" | "scriptIds" | "triggerIds" | "statuses" | "secretScopes", v: string) =>
     setF((old) => ({ ...old, [k]: old[k].includes(v) ? old[k].filter((x) => x !== v) : [...old[k], v] }));
 
   const [original] = useState(() => JSON.stringify(configOf(initial(trigger, scripts))));
@@ -237,6 +245,24 @@ export function TriggerForm(props: { app: App; scripts: Script[]; triggers: Trig
           </fieldset>
         </div>
       )}
+      {f.kind === "secret_changed" && (
+        <div class="dl-filters">
+          <fieldset>
+            <legend>Secrets of (none ticked: any)</legend>
+            {SECRET_SCOPES.map((s) => (
+              <label key={s} class="check">
+                <input type="checkbox" checked={f.secretScopes.includes(s)} onChange={() => toggle("secretScopes", s)} /> {s === "app" ? "this app" : s === "workspace" ? "its workspace" : "global"}
+              </label>
+            ))}
+          </fieldset>
+          <FieldError error={e} field="config.scopes" />
+          <div class="field">
+            <label for={id("names")}>Names (patterns like STRIPE_* or *_TOKEN; comma separated; empty: any)</label>
+            <input id={id("names")} value={f.names} class="mono" spellcheck={false} onInput={(ev) => set("names", (ev.target as HTMLInputElement).value)} />
+            <FieldError error={e} field="config.names" />
+          </div>
+        </div>
+      )}
       {f.kind === "email" && (
         <>
           <div class="inline-form">
@@ -336,5 +362,7 @@ function configOf(f: FormState): Record<string, unknown> {
       return { provider: f.provider, ...(f.provider === "mailgun" ? {} : { signing: f.signing }), rate_limit_per_minute: Number(f.rateLimit) };
     case "connectivity":
       return { hosts: f.hosts.split(/[\s,]+/).filter(Boolean), statuses: f.statuses };
+    case "secret_changed":
+      return { scopes: f.secretScopes, names: f.names.split(/[\s,]+/).filter(Boolean) };
   }
 }

@@ -166,6 +166,11 @@ function summary(t: Trigger): string {
       const statuses = Array.isArray(c.statuses) && c.statuses.length > 0 ? (c.statuses as string[]).join(" or ") : "any status";
       return `${hosts} becoming ${statuses}`;
     }
+    case "secret_changed": {
+      const scopes = Array.isArray(c.scopes) && c.scopes.length > 0 ? (c.scopes as string[]).join(", ") : "any scope";
+      const names = Array.isArray(c.names) && c.names.length > 0 ? (c.names as string[]).join(", ") : "any name";
+      return `secrets of ${scopes} named ${names}`;
+    }
     case "email": {
       const mode = signingOf(t);
       return `${String(c.provider ?? "generic")}, ${mode === "none" ? "unsigned" : mode === "mailgun" ? "Mailgun-signed" : "signed"}`;
