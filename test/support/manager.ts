@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { ensureBootstrapToken, silentLogger, type Database } from "@switchyard/core";
 import { parseKeyring, type Keyring } from "@switchyard/crypto";
 import { createInboundReceiver, createManagerApp, DEFAULT_EMAIL_MAX_BYTES } from "@switchyard/manager";
+import { sdkTypes } from "@switchyard/executor";
 import { createServices, type ServiceSettings } from "@switchyard/server";
 import { Registry } from "prom-client";
 
@@ -46,6 +47,8 @@ export async function managerFor(database: Database, options: ManagerOptions = {
     inbound,
     inboundTally: services.inboundTally,
     emailMaxBytes,
+    // As `serve` wires it, so every documented route answers here too.
+    sdkTypes: sdkTypes(),
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
   });
   const bootstrap = await ensureBootstrapToken(database.db);
