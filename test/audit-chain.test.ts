@@ -29,7 +29,7 @@ async function write(db: Db, workspaceId: string | null, n: number): Promise<num
 
 async function idsOf(db: Db, workspaceId: string | null): Promise<number[]> {
   return resultRows<{ id: string }>(
-    await db.execute(sql`select id::text as id from audit_log where coalesce(workspace_id, '') = ${workspaceId ?? ""} order by chain_seq nulls last, id`),
+    await db.execute(sql`select id::text as id from audit_log where coalesce(workspace_id, '') = ${workspaceId ?? ""} order by chain_seq nulls last, audit_log.id`),
   ).map((r) => Number(r.id));
 }
 
