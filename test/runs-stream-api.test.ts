@@ -66,17 +66,17 @@ describe("GET /api/v1/admin/apps/{appId}/runs/stream", () => {
     const scoped = (await admin.post("/api/v1/admin/tokens", { name: "scripts-only", scopes: ["scripts:read"] })).json;
     const forbidden = await open(streamPath("shop"), scoped.token);
     expect(forbidden.status).toBe(403);
-    expect((await forbidden.json()).error.code).toBe("forbidden");
+    expect(((await forbidden.json()) as any).error.code).toBe("forbidden");
 
     const elsewhere = (await admin.post("/api/v1/admin/workspaces", { name: "elsewhere" })).json;
     const tenant = (await admin.post("/api/v1/admin/tokens", { name: "tenant", scopes: ["runs:read"], workspace_id: elsewhere.id })).json;
     const hidden = await open(streamPath("shop"), tenant.token);
     expect(hidden.status).toBe(404);
-    expect((await hidden.json()).error.code).toBe("not_found");
+    expect(((await hidden.json()) as any).error.code).toBe("not_found");
 
     const bad = await open(streamPath("shop"), manager.adminToken, { "last-event-id": "run_made_up" });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatchObject({ code: "invalid_cursor" });
+    expect(((await bad.json()) as any).error).toMatchObject({ code: "invalid_cursor" });
     expect((await open(streamPath("shop"), null)).status).toBe(401);
   });
 
@@ -86,7 +86,7 @@ describe("GET /api/v1/admin/apps/{appId}/runs/stream", () => {
     const refused = await open(streamPath("shop"), manager.adminToken);
     expect(refused.status).toBe(503);
     expect(refused.headers.get("retry-after")).toBe("5");
-    expect((await refused.json()).error).toMatchObject({ code: "overloaded" });
+    expect(((await refused.json()) as any).error).toMatchObject({ code: "overloaded" });
     expect(feed.size).toBe(2);
     await a.close();
     await waitFor(async () => feed.size === 1, 5_000);

@@ -41,7 +41,7 @@ export function collectEvents(res: Response) {
     events,
     state,
     ended,
-    runs: () => events.filter((e) => e.event === "run").map((e) => ({ ...(JSON.parse(e.data) as Record<string, any>), receivedAt: e.at })),
+    runs: (): Record<string, any>[] => events.filter((e) => e.event === "run").map((e) => ({ ...(JSON.parse(e.data) as Record<string, any>), receivedAt: e.at })),
     close: () => reader.cancel().catch(() => undefined),
   };
 }
