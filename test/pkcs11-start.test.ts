@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -49,6 +49,21 @@ describe.runIf(softHsmAvailable())("switchyard serve with the master key in a PK
     }
     expect(new Set(messages.values()).size).toBe(refusals().length);
   }, 60_000);
+
+  it("warns at start when the PIN file is readable by group or others", async () => {
+    const pinFile = join(scratch, "open-pin");
+    await writeFile(pinFile, `${hsm.pin}\n`);
+    await chmod(pinFile, 0o644);
+    const server = startCli(["serve", "--port", "0"], { ...hsm.switchyardEnv("master-1"), SWITCHYARD_PKCS11_PIN_FILE: pinFile, SWITCHYARD_DATA_DIR: join(scratch, "data-open-pin") });
+    try {
+      await listeningUrl(server);
+      expect(server.output.stdout).toMatch(/SWITCHYARD_PKCS11_PIN_FILE .*open-pin is readable by others \(mode 644\): chmod 600 it/);
+      expect(server.output.stdout).not.toContain(hsm.pin);
+    } finally {
+      server.kill("SIGTERM");
+      expect((await finished(server)).code).toBe(0);
+    }
+  });
 
   it("starts with the HSM alone (no environment key) and keeps secrets it can read back after a restart", async () => {
     const env = { ...hsm.switchyardEnv("master-1"), SWITCHYARD_DATA_DIR: join(scratch, "data-ok") };

@@ -15,6 +15,12 @@ export interface Pkcs11Options {
   keyLabels: readonly string[];
   /** The user PIN. */
   pin: string;
+  /**
+   * After a lost session whose re-login failed for any reason but the PIN
+   * (token removed, HSM down), how long calls fail at once before one of them
+   * tries again. A refused PIN is never tried again: restart with the right one.
+   */
+  reloginBackoffMs?: number;
 }
 
 /** An open, logged-in token and its keys as key-encryption providers. */
@@ -88,9 +94,21 @@ function openOn(lib: PKCS11, options: Pkcs11Options, release: () => void): Pkcs1
   let session = login(lib, slot, tokenLabel, options.pin);
   let handles = new Map(options.keyLabels.map((label) => [label, findKey(lib, session, tokenLabel, label)]));
 
+  const backoffMs = options.reloginBackoffMs ?? 30_000;
+  // The last re-login that failed. Each C_Login with a wrong PIN (changed on
+  // the token, say) spends one of the token's PIN retries, and every call
+  // after a lost session would try again: a busy service would lock the PIN
+  // in a moment. So a refused PIN stops all use of the token until restart,
+  // and any other failure holds calls off for `backoffMs`. Calls are
+  // synchronous, so one re-login runs at a time: the concurrent callers
+  // behind it find it failed here instead of each logging in.
+  let relogin: { at: number; error: Pkcs11Error } | null = null;
+  const pinRefused = () => relogin !== null && (relogin.error.code === "pin_incorrect" || relogin.error.code === "pin_locked");
+
   // Runs one token operation; if the session was lost (token reinserted,
   // HSM restarted), logs in again once and retries.
   const withSession = <T>(label: string, run: (session: Handle, key: Handle) => T): T => {
+    if (relogin && (pinRefused() || Date.now() - relogin.at < backoffMs)) throw stopped(relogin.error, pinRefused());
     try {
       return run(session, handles.get(label)!);
     } catch (error) {
@@ -100,8 +118,15 @@ function openOn(lib: PKCS11, options: Pkcs11Options, release: () => void): Pkcs1
       } catch {
         // Already gone: that is why we are here.
       }
-      session = login(lib, slot, tokenLabel, options.pin);
-      handles = new Map(options.keyLabels.map((l) => [l, findKey(lib, session, tokenLabel, l)]));
+      try {
+        session = login(lib, slot, tokenLabel, options.pin);
+        handles = new Map(options.keyLabels.map((l) => [l, findKey(lib, session, tokenLabel, l)]));
+        relogin = null;
+      } catch (failed) {
+        const cause = failed instanceof Pkcs11Error ? failed : new Pkcs11Error("login_failed", `cannot log in to token ${JSON.stringify(tokenLabel)} again (${ckr(failed)})`, { cause: failed });
+        relogin = { at: Date.now(), error: cause };
+        throw stopped(cause, pinRefused());
+      }
       return run(session, handles.get(label)!);
     }
   };
@@ -127,6 +152,17 @@ function openOn(lib: PKCS11, options: Pkcs11Options, release: () => void): Pkcs1
       release();
     },
   };
+}
+
+/** The error every call gets while re-login is held off: what failed, and what it takes to come back. */
+function stopped(cause: Pkcs11Error, forGood: boolean): Pkcs11Error {
+  return new Pkcs11Error(
+    cause.code,
+    forGood
+      ? `the token's session was lost and logging in again failed: ${cause.message}; not trying again until restart (each wrong PIN spends one of the token's retries): fix SWITCHYARD_PKCS11_PIN_FILE and restart`
+      : `the token's session was lost and logging in again failed: ${cause.message}; trying again shortly`,
+    { cause },
+  );
 }
 
 function findToken(lib: PKCS11, options: Pkcs11Options): { slot: Handle; label: string } {

@@ -13,6 +13,8 @@ export interface LoadedKeyring {
   devKeyFile?: { path: string; created: boolean };
   /** The HSM's token and label, when SWITCHYARD_PKCS11_* is set. */
   pkcs11?: { tokenLabel: string; keyIds: string[] };
+  /** What the operator should fix but that does not stop the start (logged by serve as warnings). */
+  warnings: string[];
   /** Releases what the keys hold (the PKCS#11 session); the keyring is unusable after. */
   close(): void;
 }
@@ -44,7 +46,8 @@ export async function loadKeyring(config: Config): Promise<LoadedKeyring> {
     environment = fromFile.value;
     devKeyFile = { path, created };
   }
-  const token = config.pkcs11 ? await openToken(config.pkcs11) : null;
+  const warnings: string[] = [];
+  const token = config.pkcs11 ? await openToken(config.pkcs11, warnings) : null;
   const providers = [...(token?.keys ?? []), ...(environment?.providers ?? [])];
   let keyring: Keyring;
   try {
@@ -57,12 +60,19 @@ export async function loadKeyring(config: Config): Promise<LoadedKeyring> {
     keyring,
     ...(devKeyFile ? { devKeyFile } : {}),
     ...(token ? { pkcs11: { tokenLabel: token.tokenLabel, keyIds: token.keys.map((k) => k.id) } } : {}),
+    warnings,
     close: () => token?.close(),
   };
 }
 
-async function openToken(settings: Pkcs11Config): Promise<Pkcs11Token> {
+async function openToken(settings: Pkcs11Config, warnings: string[]): Promise<Pkcs11Token> {
   const pin = await readPin(settings.pinFile);
+  // Warned, not refused (unlike the dev key file): the PIN alone opens nothing
+  // without the token, and mounted secrets often come group-readable.
+  const mode = (await stat(settings.pinFile)).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    warnings.push(`SWITCHYARD_PKCS11_PIN_FILE ${settings.pinFile} is readable by ${mode & 0o007 ? "others" : "its group"} (mode ${mode.toString(8)}): chmod 600 it`);
+  }
   // Loaded only when configured: the native binding stays out of every other start.
   const { openPkcs11Token, Pkcs11Error } = await import("@switchyard/pkcs11");
   try {

@@ -166,6 +166,7 @@ function warnAboutSetup(config: Config, loaded: LoadedKeyring, logger: Logger): 
   } else if (!config.smtpUrl) {
     logger.warn({}, "outbound email is not configured (SWITCHYARD_SMTP_URL): email.send fails with not_configured unless an app sets its own SMTP_URL secret");
   }
+  for (const warning of loaded.warnings) logger.warn({}, warning);
   if (loaded.pkcs11) {
     logger.info({ token: loaded.pkcs11.tokenLabel, keys: loaded.pkcs11.keyIds, wrapping: loaded.keyring.activeId }, "master keys held in the PKCS#11 token");
     const remaining = loaded.keyring.ids.filter((id) => loaded.keyring.kindOf(id) === "environment");
