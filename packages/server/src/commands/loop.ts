@@ -85,7 +85,7 @@ export async function runLoop(
   } catch (error) {
     if (error instanceof ApiError) {
       if (json) print(JSON.stringify({ error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } }, null, 2));
-      for (const line of apiErrorLines(error)) io.error(line);
+      for (const line of [...apiErrorLines(error), ...issueLines(error)]) io.error(line);
       return 1;
     }
     if (error instanceof UnreachableError) {
@@ -94,4 +94,11 @@ export async function runLoop(
     }
     throw error;
   }
+}
+
+/** A 400's field issues in a `{issues: [{path, message}]}` body (trigger configs), which apiErrorLines does not read. */
+function issueLines(error: ApiError): string[] {
+  const issues = (error.details as { issues?: unknown } | undefined)?.issues;
+  if (!Array.isArray(issues)) return [];
+  return (issues as { path?: unknown; message?: unknown }[]).map((i) => `  ${i.path ? `${String(i.path)}: ` : ""}${String(i.message)}`);
 }
