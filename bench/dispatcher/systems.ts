@@ -1,5 +1,5 @@
 /**
- * The two systems under test, each driven the same way: a drain (N jobs
+ * The systems under test, each driven the same way: a drain (N jobs
  * queued before the workers start; time until the last completion is
  * committed) and a latency phase (workers running; jobs enqueued one at a
  * time; enqueue commit to handler start).
@@ -12,6 +12,7 @@ import { createServices } from "@switchyard/server";
 import { Logger, makeWorkerUtils, run, type Runner } from "graphile-worker";
 import postgres from "postgres";
 import { startCpuMeter, type CpuSplit } from "../support/cpu-meter.ts";
+import type { AssembledPeer } from "./assembled-peer.ts";
 import { committedTransactions, sleep, vacuumScratch } from "./db-stats.ts";
 
 const SYSTEM: Principal = { type: "system", id: "bench" };
@@ -201,8 +202,12 @@ export interface GraphileMode {
 
 const silentGraphileLogger = new Logger(() => () => {});
 
-/** Installs graphile-worker's schema (graphile_worker) in the scratch database. */
-export async function setupGraphile(scratch: Scratch, concurrency: number, mode: GraphileMode): Promise<System> {
+/**
+ * Installs graphile-worker's schema (graphile_worker) in the scratch database.
+ * With `peer`, its task does the assembled peer's work (an isolate run, a run
+ * row) after the job's start is recorded; the job counts as done after it.
+ */
+export async function setupGraphile(scratch: Scratch, concurrency: number, mode: GraphileMode, peer?: AssembledPeer): Promise<System> {
   const utilsOptions = { connectionString: scratch.url, logger: silentGraphileLogger };
   const utils = await makeWorkerUtils(utilsOptions);
   try {
@@ -210,7 +215,13 @@ export async function setupGraphile(scratch: Scratch, concurrency: number, mode:
   } finally {
     await utils.release();
   }
-  const start = (task: (payload: unknown) => void): Promise<Runner> =>
+  // A failing task would be retried by graphile-worker, and the bench would wait out its timeout: stop at the first.
+  let failure: unknown;
+  const finished = (count: number, target: number) => {
+    if (failure !== undefined) throw new Error("bench: the assembled peer's task failed", { cause: failure });
+    return count >= target;
+  };
+  const start = (started: (payload: unknown) => void, done: () => void): Promise<Runner> =>
     run({
       connectionString: scratch.url,
       concurrency,
@@ -218,7 +229,20 @@ export async function setupGraphile(scratch: Scratch, concurrency: number, mode:
       // The same fallback poll as our dispatcher (NOTIFY wakes both).
       pollInterval: 250,
       logger: silentGraphileLogger,
-      taskList: { noop: async (payload) => task(payload) },
+      taskList: {
+        noop: async (payload, helpers) => {
+          started(payload);
+          if (peer) {
+            try {
+              await peer.work(payload, helpers);
+            } catch (error) {
+              failure ??= error;
+              throw error;
+            }
+          }
+          done();
+        },
+      },
       ...(mode.preset ? { preset: mode.preset } : {}),
     });
 
@@ -248,10 +272,10 @@ export async function setupGraphile(scratch: Scratch, concurrency: number, mode:
         let done = 0;
         const meter = startCpuMeter();
         const started = performance.now();
-        const runner = await start(() => void done++);
+        const runner = await start(() => {}, () => void done++);
         let cpu: CpuSplit;
         try {
-          await waitUntil("the drain", () => done >= jobs);
+          await waitUntil("the drain", () => finished(done, jobs));
           // Batched completion commits after the handler returns: the drain ends when the last job row is gone.
           while ((await queued()) !== 0) {
             if (performance.now() - started > TIMEOUT_MS) throw new Error("bench: graphile-worker's jobs were not deleted");
@@ -264,6 +288,7 @@ export async function setupGraphile(scratch: Scratch, concurrency: number, mode:
         }
         after = await committedTransactions(scratch.adminUrl, scratch.name);
         if (done !== jobs) throw new Error(`bench: graphile-worker ran ${done} jobs for ${jobs} queued`);
+        await peer?.checkAndClear(jobs);
         return { jobs, seconds, commits: after - before - ownQueries, cpu };
       } finally {
         await check.end({ timeout: 2 });
@@ -274,26 +299,29 @@ export async function setupGraphile(scratch: Scratch, concurrency: number, mode:
       const startedAt = new Map<string, number>();
       const enqueuedAt = new Map<string, number>();
       let done = 0;
-      const runner = await start((payload) => {
-        const key = (payload as { k?: string }).k;
-        if (key) startedAt.set(key, Date.now());
-        done++;
-      });
+      const runner = await start(
+        (payload) => {
+          const key = (payload as { k?: string }).k;
+          if (key) startedAt.set(key, Date.now());
+        },
+        () => void done++,
+      );
       const utils = await makeWorkerUtils(utilsOptions);
       try {
         for (let i = 0; i < LATENCY_WARMUP; i++) await utils.addJob("noop", {});
-        await waitUntil("the warm-up jobs", () => done >= LATENCY_WARMUP);
+        await waitUntil("the warm-up jobs", () => finished(done, LATENCY_WARMUP));
         for (let i = 0; i < plan.jobs; i++) {
           const key = `l${i}`;
           await utils.addJob("noop", { k: key });
           enqueuedAt.set(key, Date.now());
           await sleep(plan.spacingMs);
         }
-        await waitUntil("the latency jobs", () => done >= LATENCY_WARMUP + plan.jobs);
+        await waitUntil("the latency jobs", () => finished(done, LATENCY_WARMUP + plan.jobs));
       } finally {
         await utils.release();
         await runner.stop();
       }
+      await peer?.checkAndClear(LATENCY_WARMUP + plan.jobs);
       return [...enqueuedAt].map(([key, at]) => (startedAt.get(key) as number) - at);
     },
   };
