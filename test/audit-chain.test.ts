@@ -171,8 +171,8 @@ describeEachDriver("the tamper-evident audit log", (ctx) => {
     try {
       const file = join(dir, "b.age");
       const keys = { passphrase: "correct horse battery staple audit" };
-      await createBackup(db(), { out: file, keys, scryptLogN: 10 });
-      await restoreBackup(target.db, await openBackup(file, keys));
+      await createBackup(db(), { out: file, keys, keyring, scryptLogN: 10 });
+      await restoreBackup(target.db, await openBackup(file, keys), { keyring });
       const before = await verifyAuditChains(db(), keyring);
       const after = await verifyAuditChains(target.db, keyring);
       expect(after.chains).toEqual(before.chains);

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { copyFile, mkdtemp, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -5,16 +6,25 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { connect, resultRows, type Database } from "@switchyard/db";
 import { createApp, type Principal } from "@switchyard/core";
+import { parseKeyring, type Keyring } from "@switchyard/crypto";
 import { nonEmptyTables, tableDigests, type BackupManifest } from "@switchyard/server";
 import { runCli } from "./support/cli.ts";
 import { createPostgresDatabase, itPostgres, postgresAvailable, type PostgresDatabase } from "./support/databases.ts";
-import { managerFor, testKeyring } from "./support/manager.ts";
+import { managerFor } from "./support/manager.ts";
 
 const APPS = 10;
 const SECRETS_PER_APP = 1000;
 const SCRIPTS = 1000;
 const system: Principal = { type: "system", id: "backup-test" };
-const keyring = testKeyring();
+const masterKey = randomBytes(32).toString("base64");
+const keyring = keyringOf(masterKey);
+/** The instance's master key: `backup create` MACs with a key it wraps, `restore` checks that MAC with it. */
+const withKey = (env: Record<string, string>) => ({ ...env, SWITCHYARD_MASTER_KEY: masterKey });
+function keyringOf(key: string): Keyring {
+  const parsed = parseKeyring({ masterKey: key });
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  return parsed.value;
+}
 const valueOf = (app: number, i: number, version: number) => `v${version}-app${app}-secret${i}-${"x".repeat(40)}`;
 
 describe.runIf(postgresAvailable())("switchyard backup, 10,000 secrets and 1,000 scripts, through the command", () => {
@@ -76,29 +86,36 @@ describe.runIf(postgresAvailable())("switchyard backup, 10,000 secrets and 1,000
   });
 
   itPostgres("creates a backup whose manifest counts every row, and verify finds every count and digest", async () => {
-    const created = await cli(["backup", "create", "--out", file(), "--recipient", recipient, "--json"], { DATABASE_URL: source.url });
+    const created = await cli(["backup", "create", "--out", file(), "--recipient", recipient, "--json"], withKey({ DATABASE_URL: source.url }));
     expect(created.code, created.stderr).toBe(0);
     manifest = JSON.parse(created.stdout).manifest;
     expect(manifest.tables.secrets!.rows).toBe(APPS * SECRETS_PER_APP);
     expect(manifest.tables.secret_versions!.rows).toBe(2 * APPS * SECRETS_PER_APP);
     expect(manifest.tables.scripts!.rows).toBe(SCRIPTS);
-    expect(manifest.tables.data_keys!.rows).toBe(APPS);
+    // One per app, and the backup origin key.
+    expect(manifest.tables.data_keys!.rows).toBe(APPS + 1);
     expect(manifest.tables).toEqual((await tableDigests(source.database.db)).tables);
     expect((await stat(file())).mode & 0o777).toBe(0o600);
     // Nothing of the plaintext shows through.
     expect((await readFile(file())).includes(Buffer.from("app0-secret1"))).toBe(false);
 
-    const verified = await cli(["backup", "verify", file(), "--identity", identity(), "--json"], {});
+    const verified = await cli(["backup", "verify", file(), "--identity", identity(), "--json"], withKey({}));
     expect(verified.code, verified.stderr).toBe(0);
-    expect(JSON.parse(verified.stdout).manifest).toEqual(manifest);
-    const text = await cli(["backup", "verify", file(), "--identity", identity()], {});
-    expect(text.stdout).toMatch(/authentic; every table's row count and SHA-256 match the manifest/);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ origin: "checked", manifest });
+    const text = await cli(["backup", "verify", file(), "--identity", identity()], withKey({}));
+    expect(text.stdout).toMatch(/authentic, made by an instance holding this master key; every table's row count and SHA-256 match the manifest/);
+    const unchecked = await cli(["backup", "verify", file(), "--identity", identity()], {});
+    expect(unchecked.code, unchecked.stderr).toBe(0);
+    expect(unchecked.stdout).toMatch(/origin not checked \(no master key configured\)/);
+    const stranger = await cli(["backup", "verify", file(), "--identity", identity()], { SWITCHYARD_MASTER_KEY: randomBytes(32).toString("base64") });
+    expect(stranger.code).toBe(1);
+    expect(stranger.stderr).toMatch(/does not open with the configured master key/);
     expect(text.stdout).toMatch(/secret_versions\s+20000 rows/);
   }, 300_000);
 
   itPostgres("restores into a fresh embedded PGlite folder with every count, digest and value equal", async () => {
     const dataDir = join(dir, "restored-pglite");
-    const restored = await cli(["backup", "restore", file(), "--identity", identity()], { SWITCHYARD_DATA_DIR: dataDir });
+    const restored = await cli(["backup", "restore", file(), "--identity", identity()], withKey({ SWITCHYARD_DATA_DIR: dataDir }));
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toMatch(/restored .* into the embedded database/);
     expect(restored.stdout).toContain(`master key(s) that wrapped the data keys (${keyring.activeId})`);
@@ -114,7 +131,7 @@ describe.runIf(postgresAvailable())("switchyard backup, 10,000 secrets and 1,000
   itPostgres("restores into a fresh PostgreSQL database with every count, digest and value equal", async () => {
     const target = await createPostgresDatabase({ migrated: false });
     try {
-      const restored = await cli(["backup", "restore", file(), "--identity", identity(), "--json"], { DATABASE_URL: target.url });
+      const restored = await cli(["backup", "restore", file(), "--identity", identity(), "--json"], withKey({ DATABASE_URL: target.url }));
       expect(restored.code, restored.stderr).toBe(0);
       expect(JSON.parse(restored.stdout)).toMatchObject({ ok: true, target: "postgres", manifest });
       expect((await tableDigests(target.database.db)).tables).toEqual(manifest.tables);
@@ -131,7 +148,7 @@ describe.runIf(postgresAvailable())("switchyard backup, 10,000 secrets and 1,000
     expect(verify.stderr).toMatch(message);
     const target = await createPostgresDatabase({ migrated: false });
     try {
-      const restore = await cli(["backup", "restore", path, ...keyArgs], { DATABASE_URL: target.url });
+      const restore = await cli(["backup", "restore", path, ...keyArgs], withKey({ DATABASE_URL: target.url }));
       expect(restore.code).toBe(1);
       expect(restore.stderr).toMatch(message);
       expect(await nonEmptyTables(target.database.db)).toEqual([]);
@@ -161,7 +178,7 @@ describe.runIf(postgresAvailable())("switchyard backup, 10,000 secrets and 1,000
     await writeFile(passFile, "correct horse battery staple\n", { mode: 0o600 });
     await writeFile(wrongFile, "correct horse battery stapler\n", { mode: 0o600 });
     const sealed = join(dir, "pass.age");
-    const created = await cli(["backup", "create", "--out", sealed, "--passphrase-file", passFile], { DATABASE_URL: source.url });
+    const created = await cli(["backup", "create", "--out", sealed, "--passphrase-file", passFile], withKey({ DATABASE_URL: source.url }));
     expect(created.code, created.stderr).toBe(0);
     const verified = await cli(["backup", "verify", sealed, "--passphrase-file", passFile, "--json"], {});
     expect(verified.code, verified.stderr).toBe(0);
@@ -171,7 +188,7 @@ describe.runIf(postgresAvailable())("switchyard backup, 10,000 secrets and 1,000
 
   itPostgres("refuses a database that is not empty and leaves it untouched", async () => {
     const before = await tableDigests(source.database.db);
-    const restore = await cli(["backup", "restore", file(), "--identity", identity(), "--json"], { DATABASE_URL: source.url });
+    const restore = await cli(["backup", "restore", file(), "--identity", identity(), "--json"], withKey({ DATABASE_URL: source.url }));
     expect(restore.code).toBe(1);
     expect(JSON.parse(restore.stdout).error.code).toBe("database_not_empty");
     expect(restore.stderr).toMatch(/the database is not empty \(rows in apps, api_tokens, meta, data_keys, secrets, secret_versions, scripts, audit_log\)/);
@@ -189,9 +206,10 @@ describe.runIf(postgresAvailable())("switchyard backup, 10,000 secrets and 1,000
       [["backup", "verify", identity(), "--identity", identity()], 1, /is not an age-encrypted file/],
       [["backup", "verify", file(), "--identity", join(dir, "pass.txt")], 2, /is not an age identity/],
       [["backup", "frobnicate"], 2, /unknown backup command "frobnicate"/],
+      [["backup", "restore", file(), "--identity", identity()], 2, /backup restore needs the master key\(s\) of the instance that made the backup/],
     ];
     for (const [args, code, message] of cases) {
-      const result = await cli(args, { DATABASE_URL: source.url });
+      const result = await cli(args, args[1] === "restore" ? { DATABASE_URL: source.url } : withKey({ DATABASE_URL: source.url }));
       expect([args.join(" "), result.code]).toEqual([args.join(" "), code]);
       expect(result.stderr).toMatch(message);
     }

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { resultRows, type Database } from "@switchyard/db";
 import {
@@ -42,6 +43,7 @@ describeEachDriver("encrypted backups", (ctx) => {
   let dir: string;
   let file: string;
   let identities: string[];
+  let recipient: string;
   let seeded: Seeded;
   let manifest: BackupManifest;
 
@@ -50,8 +52,9 @@ describeEachDriver("encrypted backups", (ctx) => {
     file = join(dir, "backup.age");
     const identity = await generateBackupIdentity();
     identities = identity.identityFile.split("\n").filter((l) => l.startsWith("AGE-SECRET-KEY-"));
+    recipient = identity.recipient;
     seeded = await seedForBackup(ctx.database, keyring);
-    manifest = (await createBackup(ctx.database.db, { out: file, keys: { recipients: [identity.recipient] } })).manifest;
+    manifest = (await createBackup(ctx.database.db, { out: file, keys: { recipients: [identity.recipient] }, keyring })).manifest;
   });
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 
@@ -61,8 +64,8 @@ describeEachDriver("encrypted backups", (ctx) => {
     expect(manifest.tables.inbound_seen!.rows).toBe(1);
     expect(manifest.master_key_ids).toEqual([keyring.activeId]);
     expect(manifest.tables).toEqual((await tableDigests(ctx.database.db)).tables);
-    const verified = await verifyBackup(file, { identities });
-    expect(verified.manifest).toEqual(manifest);
+    const verified = await verifyBackup(file, { identities }, { keyring });
+    expect(verified).toMatchObject({ manifest, origin: "checked" });
   });
 
   const targets: [string, () => Promise<{ database: Database; drop(): Promise<void> }>][] = [
@@ -82,7 +85,7 @@ describeEachDriver("encrypted backups", (ctx) => {
     it(`restores into ${name} row for row; tokens, secrets and signing secrets work with the same master key only`, async () => {
       const target = await open();
       try {
-        const restored = await restoreBackup(target.database.db, await openBackup(file, { identities }));
+        const restored = await restoreBackup(target.database.db, await openBackup(file, { identities }), { keyring });
         expect(restored).toEqual(manifest);
         expect((await tableDigests(target.database.db)).tables).toEqual(manifest.tables);
         const db = target.database.db;
@@ -128,7 +131,7 @@ describeEachDriver("encrypted backups", (ctx) => {
 
   it("refuses a database that is not empty and leaves it as it was", async () => {
     const before = await tableDigests(ctx.database.db);
-    const error = await refusal(restoreBackup(ctx.database.db, await openBackup(file, { identities })));
+    const error = await refusal(restoreBackup(ctx.database.db, await openBackup(file, { identities }), { keyring }));
     expect(error.code).toBe("database_not_empty");
     expect(error.message).toMatch(/rows in workspaces, apps, api_tokens/);
     expect((await tableDigests(ctx.database.db)).tables).toEqual(before.tables);
@@ -148,7 +151,7 @@ describeEachDriver("encrypted backups", (ctx) => {
     expect((await refusal(verifyBackup(forged, keys))).code).toBe("backup_digest_mismatch");
     const target = await openPglite();
     try {
-      const error = await refusal(restoreBackup(target.db, await openBackup(forged, keys)));
+      const error = await refusal(restoreBackup(target.db, await openBackup(forged, keys), { keyring }));
       expect(error.code).toBe("backup_digest_mismatch");
       expect(error.message).toMatch(/table secrets/);
       expect(await nonEmptyTables(target.db)).toEqual([]);
@@ -162,5 +165,82 @@ describeEachDriver("encrypted backups", (ctx) => {
     const keys = { identities: other.identityFile.split("\n").filter((l) => l.startsWith("AGE-SECRET-KEY-")) };
     expect((await refusal(verifyBackup(file, keys))).code).toBe("backup_wrong_key");
     expect((await refusal(openBackup(file, { passphrase: "not it" }))).code).toBe("backup_wrong_key");
+  });
+
+  /**
+   * What someone holding only the recipient can write: the instance's backup
+   * with an api_tokens row changed to theirs, every digest and count made to
+   * match, encrypted to the same `age1...` recipient. (They could not read
+   * the original; starting from it only gives them more than they have.)
+   */
+  async function craft(name: string, origin: "kept" | "dropped"): Promise<string> {
+    const lines = (await collect(await openEncrypted(file, { identities }))).toString("utf8").split("\n");
+    let table = "";
+    const digests = new Map<string, ReturnType<typeof createHash>>();
+    const out: string[] = [];
+    let swapped = false;
+    for (const line of lines) {
+      if (line.startsWith("T")) {
+        table = (JSON.parse(line.slice(1)) as { table: string }).table;
+        digests.set(table, createHash("sha256"));
+      }
+      if (line.startsWith("R")) {
+        let row = line.slice(1);
+        // The attacker's token: the admin token's row, now with a hash they know the token of.
+        if (table === "api_tokens" && !swapped) {
+          swapped = true;
+          row = row.replace(/"token_hash": "[^"]*"/, `"token_hash": "${createHash("sha256").update("attacker's token").digest("hex")}"`);
+        }
+        digests.get(table)!.update(`${row}\n`);
+        out.push(`R${row}`);
+        continue;
+      }
+      if (line.startsWith("M")) {
+        const forged = JSON.parse(line.slice(1)) as BackupManifest;
+        for (const [t, digest] of digests) forged.tables[t]!.sha256 = digest.digest("hex");
+        out.push(`M${JSON.stringify(forged)}`);
+        continue;
+      }
+      if (line.startsWith("S") && origin === "dropped") continue;
+      out.push(line);
+    }
+    expect(out.join("\n")).toContain(createHash("sha256").update("attacker's token").digest("hex"));
+    const crafted = join(dir, name);
+    await writeEncrypted(crafted, { recipients: [recipient] }, (async function* () {
+      yield Buffer.from(out.join("\n"));
+    })());
+    return crafted;
+  }
+
+  it("refuses a backup crafted with only the age recipient: verify with the master key and restore both say it is not this instance's", async () => {
+    for (const [name, origin, reason] of [
+      ["crafted.age", "kept", /origin MAC does not match/],
+      ["unsigned.age", "dropped", /carries no origin MAC/],
+    ] as const) {
+      const crafted = await craft(name, origin);
+      // age and every digest check out: without the master key, verify can only say it did not check the origin.
+      expect((await verifyBackup(crafted, { identities })).origin).toBe("not_checked");
+      const error = await refusal(verifyBackup(crafted, { identities }, { keyring }));
+      expect([error.code, error.message]).toEqual(["backup_origin", expect.stringMatching(reason)]);
+      const target = await openPglite();
+      try {
+        const refused = await refusal(restoreBackup(target.db, await openBackup(crafted, { identities }), { keyring }));
+        expect([refused.code, refused.message]).toEqual(["backup_origin", expect.stringMatching(reason)]);
+        expect(await nonEmptyTables(target.db)).toEqual([]);
+      } finally {
+        await target.close();
+      }
+    }
+  });
+
+  it("refuses a genuine backup under another master key, before anything commits", async () => {
+    const target = await openPglite();
+    try {
+      const error = await refusal(restoreBackup(target.db, await openBackup(file, { identities }), { keyring: testKeyring() }));
+      expect([error.code, error.message]).toEqual(["backup_origin", expect.stringMatching(/does not open with the configured master key/)]);
+      expect(await nonEmptyTables(target.db)).toEqual([]);
+    } finally {
+      await target.close();
+    }
   });
 });

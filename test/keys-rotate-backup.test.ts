@@ -63,9 +63,10 @@ describe.runIf(postgresAvailable())("switchyard keys rotate takes a backup first
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     const identities = (await readFile(identity(), "utf8")).split("\n").filter((l) => l.startsWith("AGE-SECRET-KEY-"));
     const { manifest } = await verifyBackup(file, { identities });
-    expect(manifest.master_key_ids).toEqual(["old"]);
-    expect(manifest.tables.data_keys!.rows).toBe(COUNT);
-    expect(await countUnder("new")).toBe(COUNT);
+    // The rotated data keys were under "old"; the backup's origin key (made for this first backup) is under "new".
+    expect(manifest.master_key_ids).toEqual(["new", "old"]);
+    expect(manifest.tables.data_keys!.rows).toBe(COUNT + 1);
+    expect(await countUnder("new")).toBe(COUNT + 1);
   });
 
   itPostgres("writes to --backup-out with a passphrase and names it in --json; a backup that fails stops the rotation", async () => {

@@ -6,8 +6,11 @@
  *                      level, each table's columns and row count
  *   T{"table":name}    a table begins; its rows follow
  *   R{row}             one row as PostgreSQL's jsonb text of it
- *   M{manifest}        once, last: per table the row count and the SHA-256 of
+ *   M{manifest}        once: per table the row count and the SHA-256 of
  *                      its row lines (each row's JSON and "\n")
+ *   S{origin}          once, last: an HMAC over the header's and the
+ *                      manifest's JSON text under the instance's backup
+ *                      origin key (origin.ts), which proves who made it
  *
  * The manifest comes last because its digests are computed as the rows
  * stream out; age authenticates every 64 KiB chunk and marks the last one,
@@ -59,6 +62,7 @@ export type BackupErrorCode =
   | "backup_wrong_key"
   | "backup_corrupt"
   | "backup_digest_mismatch"
+  | "backup_origin"
   | "backup_format"
   | "backup_migration_level"
   | "database_not_empty"

@@ -6,6 +6,7 @@ import {
   type BackupHeader,
   type BackupManifest,
 } from "./format.ts";
+import type { BackupOrigin } from "./origin.ts";
 import { BACKUP_TABLES } from "./tables.ts";
 
 /** The longest line a backup may hold: a row of raw inbound mail (25 MiB as hex) fits with room. */
@@ -32,8 +33,15 @@ export interface RowVisitor {
  * const manifest = await reader.body({ row: (table, json) => ... });
  */
 export class BackupReader {
+  /** The manifest's JSON text as written, once `body` has read it (what the origin MAC covers). */
+  manifestText = "";
+  /** The origin MAC after the manifest; null when the file has none. */
+  origin: BackupOrigin | null = null;
+
   private constructor(
     readonly header: BackupHeader,
+    /** The header's JSON text as written. */
+    readonly headerText: string,
     private readonly rest: AsyncIterator<Buffer>,
   ) {}
 
@@ -47,7 +55,7 @@ export class BackupReader {
       throw new BackupError("backup_format", `backup format version ${header.format_version} is not one this switchyard reads (it reads ${BACKUP_FORMAT_VERSION})`);
     }
     checkTableOrder(header);
-    return new BackupReader(header, lines);
+    return new BackupReader(header, first.value.subarray(1).toString("utf8"), lines);
   }
 
   /** Reads every row, then checks counts and digests against the manifest; resolves to the manifest. */
@@ -95,7 +103,12 @@ export class BackupReader {
       if (tag === 0x4d /* M */) {
         await finishTable();
         const manifest = parseTagged(line, "M", "the manifest") as BackupManifest;
-        if ((await this.rest.next()).done !== true) throw new BackupError("backup_format", "the backup goes on after its manifest");
+        this.manifestText = line.subarray(1).toString("utf8");
+        const after = await this.rest.next();
+        if (!after.done && after.value[0] === 0x53 /* S */) {
+          this.origin = parseTagged(after.value, "S", "the origin MAC") as BackupOrigin;
+          if ((await this.rest.next()).done !== true) throw new BackupError("backup_format", "the backup goes on after its origin MAC");
+        } else if (!after.done) throw new BackupError("backup_format", "the backup goes on after its manifest");
         if (tableIndex !== this.header.tables.length) {
           throw new BackupError("backup_format", `the backup holds ${tableIndex} of the ${this.header.tables.length} tables its header lists`);
         }

@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
+import type { Keyring } from "@switchyard/crypto";
 import { loadMigrations, migrate, resultRows, type Db } from "@switchyard/db";
 import { BackupError, type BackupHeader, type BackupManifest, type ColumnInfo } from "./format.ts";
+import { originCheck } from "./origin.ts";
 import type { BackupReader } from "./reader.ts";
 import type { Progress } from "./snapshot.ts";
 import { BACKUP_TABLES } from "./tables.ts";
@@ -69,9 +71,12 @@ function refuseNonEmpty(tables: string[]): void {
  *
  * The master key never travels in a backup: the restored data keys are still
  * wrapped, and open only with the master key provider that wrapped them
- * (`header.master_key_ids` names those keys).
+ * (`header.master_key_ids` names those keys). That `keyring` also checks the
+ * backup's origin before anything commits (origin.ts): a file written by
+ * someone with only the age recipient is refused.
  */
-export async function restoreBackup(db: Db, reader: BackupReader, options: { onProgress?: Progress } = {}): Promise<BackupManifest> {
+export async function restoreBackup(db: Db, reader: BackupReader, options: { keyring: Keyring; onProgress?: Progress }): Promise<BackupManifest> {
+  const origin = originCheck(options.keyring);
   await checkMigrationLevel(reader.header);
   refuseNonEmpty(await nonEmptyTables(db));
   await migrate(db);
@@ -98,7 +103,8 @@ export async function restoreBackup(db: Db, reader: BackupReader, options: { onP
         table = name;
         done = 0;
       },
-      async row(_table, json) {
+      async row(table, json) {
+        origin.row(table, json);
         batch.push(json.toString("utf8"));
         batchBytes += json.length;
         if (batch.length >= BATCH_ROWS || batchBytes >= BATCH_BYTES) await flush();
@@ -108,6 +114,7 @@ export async function restoreBackup(db: Db, reader: BackupReader, options: { onP
         options.onProgress?.(table, done, total.get(table) ?? 0);
       },
     });
+    await origin.check(reader.headerText, reader.manifestText, reader.origin);
     await resetSequences(tx, reader.header);
     return manifest;
   });

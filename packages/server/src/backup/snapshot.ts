@@ -32,7 +32,7 @@ const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 export async function snapshot<T>(
   db: Db,
   sink: (plaintext: AsyncIterable<Buffer>) => Promise<T>,
-  options: { onProgress?: Progress } = {},
+  options: { onProgress?: Progress; sign?: (headerText: string, manifestText: string) => object } = {},
 ): Promise<{ header: BackupHeader; manifest: BackupManifest; result: T }> {
   return db.transaction(
     async (tx) => {
@@ -49,7 +49,7 @@ export async function snapshot<T>(
         master_key_ids: header.master_key_ids,
         tables: {},
       };
-      const result = await sink(lines(tx, header, manifest, options.onProgress));
+      const result = await sink(lines(tx, header, manifest, options.onProgress, options.sign));
       if (Object.keys(manifest.tables).length !== header.tables.length) {
         throw new Error("the backup's sink stopped reading before the last table");
       }
@@ -69,8 +69,15 @@ export async function tableDigests(db: Db): Promise<BackupManifest> {
   return manifest;
 }
 
-async function* lines(tx: Db, header: BackupHeader, manifest: BackupManifest, onProgress?: Progress): AsyncIterable<Buffer> {
-  yield Buffer.from(`H${JSON.stringify(header)}\n`);
+async function* lines(
+  tx: Db,
+  header: BackupHeader,
+  manifest: BackupManifest,
+  onProgress?: Progress,
+  sign?: (headerText: string, manifestText: string) => object,
+): AsyncIterable<Buffer> {
+  const headerText = JSON.stringify(header);
+  yield Buffer.from(`H${headerText}\n`);
   for (const [index, table] of header.tables.entries()) {
     const spec = BACKUP_TABLES.find((t) => t.name === table.name) as BackupTable;
     yield Buffer.from(`T${JSON.stringify({ table: table.name })}\n`);
@@ -92,7 +99,9 @@ async function* lines(tx: Db, header: BackupHeader, manifest: BackupManifest, on
     await tx.execute(sql.raw(`close ${cursor}`));
     manifest.tables[table.name] = { rows, sha256: digest.digest("hex") };
   }
-  yield Buffer.from(`M${JSON.stringify(manifest)}\n`);
+  const manifestText = JSON.stringify(manifest);
+  yield Buffer.from(`M${manifestText}\n`);
+  if (sign) yield Buffer.from(`S${JSON.stringify(sign(headerText, manifestText))}\n`);
 }
 
 const ROW_TAG = Buffer.from("R");

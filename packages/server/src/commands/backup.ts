@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import type { Keyring } from "@switchyard/crypto";
 import type { Db } from "@switchyard/db";
 import { parseArgs } from "node:util";
 import {
@@ -22,6 +23,7 @@ import {
 } from "../backup/index.ts";
 import { parseConfig, type Config } from "../config.ts";
 import { createLogger } from "../logger.ts";
+import { DEV_KEY_FILE, loadKeyring } from "../master-keys.ts";
 import { openDatabase, pgliteDir } from "../runtime.ts";
 import { StartupError } from "../startup-error.ts";
 
@@ -69,13 +71,19 @@ export async function runBackup(args: string[], env: NodeJS.ProcessEnv, print: (
       if (!config.databaseUrl && !existsSync(pgliteDir(config))) {
         throw new BackupError("usage", `there is no embedded database in ${pgliteDir(config)} (set SWITCHYARD_DATA_DIR, or DATABASE_URL for PostgreSQL)`);
       }
-      const database = await openDatabase(config, createLogger({ ...config, logLevel: "warn" }), "backup");
+      // The master keyring wraps the key that proves this instance made the backup (backup/origin.ts).
+      const loaded = await loadKeyring(config);
       try {
-        const made = await createBackup(database.db, { out: values.out, keys, onProgress: progress(io) });
-        endProgress(io);
-        report(print, json, { ok: true, file: values.out, bytes: made.bytes, manifest: made.manifest }, () => summary("wrote", values.out!, made.header, made.manifest, made.bytes));
+        const database = await openDatabase(config, createLogger({ ...config, logLevel: "warn" }), "backup");
+        try {
+          const made = await createBackup(database.db, { out: values.out, keys, keyring: loaded.keyring, onProgress: progress(io) });
+          endProgress(io);
+          report(print, json, { ok: true, file: values.out, bytes: made.bytes, manifest: made.manifest }, () => summary("wrote", values.out!, made.header, made.manifest, made.bytes));
+        } finally {
+          await database.close();
+        }
       } finally {
-        await database.close();
+        loaded.close();
       }
       return 0;
     }
@@ -96,22 +104,39 @@ export async function runBackup(args: string[], env: NodeJS.ProcessEnv, print: (
       if (positionals.length !== 1) throw new BackupError("usage", `backup ${verb} takes one FILE (got ${positionals.length})`);
       const path = positionals[0]!;
       const keys = await openingKeys(values.identity ?? [], values["passphrase-file"]);
+      const config = parseConfig(env);
       if (verb === "verify") {
-        const { header, manifest } = await verifyBackup(path, keys, { onProgress: progress(io) });
-        endProgress(io);
-        report(print, json, { ok: true, file: path, manifest }, () => [
-          `${path}: authentic; every table's row count and SHA-256 match the manifest`,
-          ...summary("holds", path, header, manifest, null).slice(1),
-        ]);
+        const loaded = masterKeyConfigured(config) ? await loadKeyring(config) : null;
+        try {
+          const { header, manifest, origin } = await verifyBackup(path, keys, { onProgress: progress(io), keyring: loaded?.keyring ?? null });
+          endProgress(io);
+          report(print, json, { ok: true, file: path, origin, manifest }, () => [
+            origin === "checked"
+              ? `${path}: authentic, made by an instance holding this master key; every table's row count and SHA-256 match the manifest`
+              : `${path}: origin not checked (no master key configured): intact, but anyone holding the age recipient could have made it; every table's row count and SHA-256 match the manifest`,
+            ...summary("holds", path, header, manifest, null).slice(1),
+          ]);
+        } finally {
+          loaded?.close();
+        }
         return 0;
+      }
+      if (!masterKeyConfigured(config)) {
+        throw new BackupError(
+          "usage",
+          "backup restore needs the master key(s) of the instance that made the backup (SWITCHYARD_MASTER_KEY(S) or SWITCHYARD_PKCS11_*): it checks the backup's origin with them before committing, and the restored instance opens its secrets with them",
+        );
       }
       const reader = await openBackup(path, keys);
       await checkMigrationLevel(reader.header);
-      const config = parseConfig(env);
+      const loaded = await loadKeyring(config);
       const where = config.databaseUrl ? "the PostgreSQL database of DATABASE_URL" : `the embedded database in ${pgliteDir(config)}`;
-      const database = await openDatabase(config, createLogger({ ...config, logLevel: "warn" }), "restore");
+      const database = await openDatabase(config, createLogger({ ...config, logLevel: "warn" }), "restore").catch((error: unknown) => {
+        loaded.close();
+        throw error;
+      });
       try {
-        const manifest = await restoreBackup(database.db, reader, { onProgress: progress(io) });
+        const manifest = await restoreBackup(database.db, reader, { keyring: loaded.keyring, onProgress: progress(io) });
         endProgress(io);
         report(print, json, { ok: true, file: path, target: config.databaseUrl ? "postgres" : "pglite", manifest }, () => [
           `restored ${path} into ${where}; every table's row count and SHA-256 matched the manifest`,
@@ -120,6 +145,7 @@ export async function runBackup(args: string[], env: NodeJS.ProcessEnv, print: (
         ]);
       } finally {
         await database.close();
+        loaded.close();
       }
       return 0;
     }
@@ -199,6 +225,15 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
+/**
+ * Whether a master key is configured: the environment's, an HSM's, or (dev
+ * mode) the generated key file. `backup verify` checks the origin only then;
+ * it never generates a key.
+ */
+function masterKeyConfigured(config: Config): boolean {
+  return Boolean(config.masterKey || config.masterKeys || config.pkcs11 || (config.dev && existsSync(join(config.dataDir, DEV_KEY_FILE))));
+}
+
 /** For `keys rotate`: a StartupError that says how to skip the backup it could not take. */
 export function backupFailed(error: unknown): StartupError {
   const message = error instanceof Error ? error.message : String(error);
@@ -240,11 +275,11 @@ export async function rotationBackupOptions(flags: {
 }
 
 /** Takes the backup before a rotation, into `--backup-out` or `<data folder>/backups/keys-rotate-<time>.age`. */
-export async function backupBeforeRotation(db: Db, config: Config, backup: RotationBackup): Promise<{ file: string; bytes: number; rows: number }> {
+export async function backupBeforeRotation(db: Db, config: Config, backup: RotationBackup, keyring: Keyring): Promise<{ file: string; bytes: number; rows: number }> {
   const file = backup.out ?? join(config.dataDir, "backups", `keys-rotate-${new Date().toISOString().replace(/[:.]/g, "-")}.age`);
   try {
     if (!backup.out) await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    const made = await createBackup(db, { out: file, keys: backup.keys });
+    const made = await createBackup(db, { out: file, keys: backup.keys, keyring });
     return { file, bytes: made.bytes, rows: Object.values(made.manifest.tables).reduce((sum, t) => sum + t.rows, 0) };
   } catch (error) {
     throw backupFailed(error);

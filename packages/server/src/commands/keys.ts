@@ -51,7 +51,7 @@ export async function runKeysRotate(config: Config, options: KeysRotateOptions, 
       await migrateOrExplain(database, logger);
       // A rotation is resumable and loses nothing, but an operator's worst
       // day starts here: the backup comes before any row is rewritten.
-      const backup = options.backup ? await backupBeforeRotation(database.db, config, options.backup) : null;
+      const backup = options.backup ? await backupBeforeRotation(database.db, config, options.backup, loaded.keyring) : null;
       if (backup && !options.json) print(`backup before rotation: ${backup.file} (${backup.rows} rows, ${backup.bytes} bytes)`);
       const meter = progressMeter(options.progress ?? process.stderr, options.dryRun);
       const report = await rotateDataKeys(database.db, keyring, { dryRun: options.dryRun, onProgress: meter.update });
