@@ -62,6 +62,23 @@ describe("GET /api/v1/admin/apps/{appId}/runs/stream", () => {
     await stream.close();
   });
 
+  it("shows a token that may not manage triggers trg_hidden for every trigger id, as the runs list does", async () => {
+    const hooks = (await admin.post("/api/v1/admin/apps", { name: "hooks" })).json;
+    const script = (await admin.post(`/api/v1/admin/apps/${hooks.id}/scripts`, { name: "echo", source: "export default (e) => { console.log('path', e.http.path); return e.http.path }" })).json;
+    const trigger = (await admin.post(`/api/v1/admin/apps/${hooks.id}/triggers`, { kind: "http", name: "in", script_id: script.id })).json;
+    expect(trigger.id).toMatch(/^trg_/);
+    const reader = (await admin.post("/api/v1/admin/tokens", { name: "reader", scopes: ["runs:read"] })).json;
+    const res = await open(streamPath(hooks.id), reader.token);
+    expect(res.status).toBe(200);
+    const stream = collectEvents(res);
+    expect((await app.request(`/api/v1/hooks/${trigger.id}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(202);
+    await waitFor(async () => stream.runs().length === 1, 10_000);
+    const seen = JSON.stringify(stream.events);
+    expect(seen).not.toContain(trigger.id);
+    expect(stream.runs()[0]).toMatchObject({ trigger_id: "trg_hidden", status: "ok" });
+    await stream.close();
+  });
+
   it("refuses a token without runs:read (403), an app of another workspace (404) and an unknown Last-Event-ID (400), in API.md's error shape", async () => {
     const scoped = (await admin.post("/api/v1/admin/tokens", { name: "scripts-only", scopes: ["scripts:read"] })).json;
     const forbidden = await open(streamPath("shop"), scoped.token);

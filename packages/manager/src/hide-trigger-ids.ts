@@ -30,7 +30,7 @@ export function hideTriggerIds(database: Database): MiddlewareHandler<AppEnv> {
     if (!principal || hasScope(principal, "triggers:write")) return;
     // Nothing to rewrite: 204/304 and bodiless answers (a Response with a body and status 204 is an error).
     if (c.res.body === null || c.res.status === 204 || c.res.status === 304) return;
-    // A stream is written as it goes; nothing streamed names a trigger today.
+    // A stream is written as it goes: its route masks each event with maskAllTriggerIds.
     if ((c.res.headers.get("content-type") ?? "").startsWith("text/event-stream")) return;
     const hidden = await hiddenIds(c, database);
     if (hidden !== "all" && hidden.size === 0) return;
@@ -41,6 +41,16 @@ export function hideTriggerIds(database: Database): MiddlewareHandler<AppEnv> {
     c.res.headers.delete("content-length");
     c.res = new Response(Buffer.from(replaced, "latin1"), { status: c.res.status, headers: c.res.headers });
   };
+}
+
+/**
+ * For a stream, which cannot be rewritten after the fact: every trigger id
+ * in `text` reads `trg_hidden` (triggers made while the stream is open are
+ * hidden too), unless the token may manage triggers.
+ */
+export function maskAllTriggerIds(principal: Parameters<typeof hasScope>[0]): (text: string) => string {
+  if (hasScope(principal, "triggers:write")) return (text) => text;
+  return (text) => text.replace(TRIGGER_ID, HIDDEN_TRIGGER_ID);
 }
 
 async function hiddenIds(c: Context<AppEnv>, database: Database): Promise<Hidden> {

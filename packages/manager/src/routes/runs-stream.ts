@@ -2,6 +2,7 @@ import { createRunFeed, cursorAfterRun, getApp, type RunFeed } from "@switchyard
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import type { ManagerDeps } from "../env.ts";
+import { maskAllTriggerIds } from "../hide-trigger-ids.ts";
 import type { RouteRegistry } from "./registry.ts";
 import { runJson } from "./scripts.ts";
 
@@ -53,6 +54,8 @@ export function runStreamRoutes(routes: RouteRegistry, { database, logger }: Man
       const app = await getApp(database.db, principal, c.req.param("appId") ?? "");
       const lastEventId = c.req.header("last-event-id") || query.last_event_id;
       const cursor = lastEventId ? await cursorAfterRun(database.db, app.id, lastEventId) : null;
+      // An unsigned trigger's id is its credential (hide-trigger-ids.ts): a token that may not manage triggers never reads one here.
+      const mask = maskAllTriggerIds(principal);
       const subscription = await feed.subscribe(app.id, cursor);
       // Buffering proxies (nginx) would hold events back until a buffer fills.
       c.header("X-Accel-Buffering", "no");
@@ -62,7 +65,7 @@ export function runStreamRoutes(routes: RouteRegistry, { database, logger }: Man
         try {
           await stream.write(`retry: ${RECONNECT_MS}\n: connected\n\n`);
           for (let batch = await subscription.next(); batch; batch = await subscription.next()) {
-            for (const run of batch) await stream.writeSSE({ id: run.id, event: "run", data: JSON.stringify(runJson(run, true)) });
+            for (const run of batch) await stream.writeSSE({ id: run.id, event: "run", data: mask(JSON.stringify(runJson(run, true))) });
           }
         } catch (error) {
           // The database failed under an open stream. The client reconnects
