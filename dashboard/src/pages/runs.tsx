@@ -1,5 +1,6 @@
-import { useCallback } from "preact/hooks";
+import { useCallback, useRef } from "preact/hooks";
 import { api } from "../api/admin.ts";
+import { useRunStream } from "../api/run-stream.ts";
 import { RUN_STATUSES, type App, type Run } from "../api/types.ts";
 import { appPath, setQuery, useLocation } from "../router.ts";
 import { ErrorText, Loading, StatusBadge, Time } from "../ui/bits.tsx";
@@ -27,6 +28,9 @@ function RunPage({ app, id }: { app: App; id: string }) {
   );
 }
 
+/** usePaged's default page size. */
+const PAGE = 50;
+
 /** Filters live in the query string, so a filtered view is a link. */
 function RunList({ app }: { app: App }) {
   const { query } = useLocation();
@@ -41,7 +45,22 @@ function RunList({ app }: { app: App }) {
       api.runs.list(app.id, { status, script_id: scriptId, trigger_id: triggerId, event_id: eventId, before, limit }),
     [app.id, status, scriptId, triggerId, eventId],
   );
-  const runs = usePaged<Run>(fetchPage, (r) => r.id, [fetchPage], { refreshMs: 2000 });
+  // A run that finishes arrives on the live tail; the list is then read
+  // again (once per burst), so its order and filters stay the server's.
+  // Without the tail (refused, reconnecting) the list polls instead.
+  const reload = useRef<(() => Promise<void>) | null>(null);
+  const pending = useRef<number | null>(null);
+  const live = useRunStream(app.id, (r) => {
+    const shown = (!status || r.status === status) && (!scriptId || r.script_id === scriptId) && (!triggerId || r.trigger_id === triggerId) && (!eventId || r.event_id === eventId);
+    if (!shown || pending.current !== null) return;
+    pending.current = window.setTimeout(() => {
+      pending.current = null;
+      void reload.current?.();
+    }, 100);
+  });
+  const runs = usePaged<Run>(fetchPage, (r) => r.id, [fetchPage], { refreshMs: live ? undefined : 2000 });
+  // Past the first page a reload would drop the pages loaded since.
+  reload.current = runs.items.length > PAGE ? null : runs.reload;
   const scriptName = (sid: string) => scripts.data?.find((s) => s.id === sid)?.name ?? sid;
   const triggerName = (tid: string | null) => (tid ? (triggers.data?.find((t) => t.id === tid)?.name ?? tid) : "manual");
 
@@ -49,6 +68,11 @@ function RunList({ app }: { app: App }) {
     <>
       <div class="page-head">
         <h1>Runs</h1>
+        {live && (
+          <span class="badge badge-ok" title="Runs appear here as they finish">
+            Live
+          </span>
+        )}
       </div>
       <form class="filters" aria-label="Filter runs" onSubmit={(e) => e.preventDefault()}>
         <FilterSelect id="runs-status" label="Status" param="status" value={status} options={RUN_STATUSES} />
