@@ -49,6 +49,21 @@ describeEachDriver("runs feed", (ctx) => {
     feed.close();
   });
 
+  it("gives each holder at most its share of the streams, and its place back when one closes", async () => {
+    const app = await createApp(db(), SYSTEM, { name: "feed-share" });
+    const feed = createRunFeed({ db: db(), logger: silentLogger, maxStreams: 10, maxStreamsPerHolder: 2 });
+    const mine = [await feed.subscribe(app.id, null, "workspace:a"), await feed.subscribe(app.id, null, "workspace:a")];
+    await expect(feed.subscribe(app.id, null, "workspace:a")).rejects.toMatchObject({ code: "overloaded" });
+    const theirs = await feed.subscribe(app.id, null, "workspace:b");
+    mine[0]!.close();
+    mine[0]!.close(); // twice: gives back one place, not two
+    const again = await feed.subscribe(app.id, null, "workspace:a");
+    await expect(feed.subscribe(app.id, null, "workspace:a")).rejects.toMatchObject({ code: "overloaded" });
+    for (const sub of [mine[1]!, theirs, again]) sub.close();
+    expect(feed.size).toBe(0);
+    feed.close();
+  });
+
   it("replays the runs finished after a Last-Event-ID in order, then goes on live", async () => {
     const app = await createApp(db(), SYSTEM, { name: "feed-resume" });
     for (const id of ["run_r1", "run_r2", "run_r3"]) await recordRun(db(), app.id, id);

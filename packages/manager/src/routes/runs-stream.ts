@@ -56,7 +56,9 @@ export function runStreamRoutes(routes: RouteRegistry, { database, logger }: Man
       const cursor = lastEventId ? await cursorAfterRun(database.db, app.id, lastEventId) : null;
       // An unsigned trigger's id is its credential (hide-trigger-ids.ts): a token that may not manage triggers never reads one here.
       const mask = maskAllTriggerIds(principal);
-      const subscription = await feed.subscribe(app.id, cursor);
+      // A workspace's tokens share its places; a token of the whole instance has its own.
+      const holder = principal.type === "token" ? (principal.workspaceId ? `workspace:${principal.workspaceId}` : `token:${principal.id}`) : principal.type;
+      const subscription = await feed.subscribe(app.id, cursor, holder);
       // Buffering proxies (nginx) would hold events back until a buffer fills.
       c.header("X-Accel-Buffering", "no");
       return streamSSE(c, async (stream) => {
