@@ -198,6 +198,23 @@ describeEachDriver("operator webhooks", (ctx) => {
     expect((await deliveriesOf(made.json.id)).length).toBe(2);
   });
 
+  it("holds a workspace to 20 webhooks (409 conflict past it, nothing written), and frees a place on delete", async () => {
+    const ws = (await admin.post("/api/v1/admin/workspaces", { name: "many-hooks" })).json.id as string;
+    const made: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const answer = await create({ url: `${receiver.url}?n=${i}`, events: ["secret.changed"], workspace_id: ws });
+      expect(answer.status, JSON.stringify(answer.json)).toBe(201);
+      made.push(answer.json.id);
+    }
+    const refused = await create({ url: receiver.url, events: ["secret.changed"], workspace_id: ws });
+    expect(refused.status).toBe(409);
+    expect(refused.json.error).toMatchObject({ code: "conflict", details: { limit: 20 } });
+    expect(await ctx.database.db.select().from(operatorWebhooks).where(eq(operatorWebhooks.workspaceId, ws))).toHaveLength(20);
+    expect((await admin.delete(`/api/v1/admin/webhooks/${made[0]}`)).status).toBe(204);
+    expect((await create({ url: receiver.url, events: ["secret.changed"], workspace_id: ws })).status).toBe(201);
+    for (const id of (await ctx.database.db.select().from(operatorWebhooks).where(eq(operatorWebhooks.workspaceId, ws))).map((w) => w.id)) await admin.delete(`/api/v1/admin/webhooks/${id}`);
+  });
+
   it("audits creation, rotation and deletion without the secret, and keeps values out of every delivery", async () => {
     const audit = await ctx.database.db.select().from(auditLog);
     const actions = audit.map((a) => a.action);

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, ne, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, isNull, lt, ne, type SQL } from "drizzle-orm";
 import { generateWebhookSecret } from "@switchyard/crypto";
 import { notifyIn, operatorWebhooks, webhookDeliveries, type Db, type RetryPolicy } from "@switchyard/db";
 import { createEgressPolicy, type EgressPolicy } from "@switchyard/egress";
@@ -21,6 +21,14 @@ export const WEBHOOK_EVENTS = [SECRET_CHANGED_EVENT] as const;
 
 /** Six attempts over about five minutes (10 s, 20 s, 40 s, 80 s, 160 s apart), then a dead letter. */
 export const WEBHOOK_RETRY: RetryPolicy = { max_attempts: 6, backoff: "exponential", base_ms: 10_000 };
+
+/**
+ * Webhooks per workspace (and for the whole instance): each change is
+ * delivered to every one, so without a bound a workspace admin could make
+ * each of its changes cost thousands of slow deliveries in a queue every
+ * tenant shares.
+ */
+export const MAX_WEBHOOKS_PER_SCOPE = 20;
 
 /** Seals and opens a webhook's secret with a scope's data key (the secrets service does). */
 export interface WebhookSealer {
@@ -113,6 +121,13 @@ export function createWebhooksService({ db, sealer, egress = createEgressPolicy(
       const secret = generateWebhookSecret();
       const principalId = principal.id;
       return db.transaction(async (tx) => {
+        const [existing] = await tx
+          .select({ n: count() })
+          .from(operatorWebhooks)
+          .where(workspaceId === null ? isNull(operatorWebhooks.workspaceId) : eq(operatorWebhooks.workspaceId, workspaceId));
+        if ((existing?.n ?? 0) >= MAX_WEBHOOKS_PER_SCOPE) {
+          throw new ConflictError(`${workspaceId === null ? "the instance" : "this workspace"} already has ${MAX_WEBHOOKS_PER_SCOPE} webhooks; delete one first`, { limit: MAX_WEBHOOKS_PER_SCOPE });
+        }
         const secretSealed = await sealer.sealForScope(tx, webhookScope(workspaceId), webhookSecretAad(id), Buffer.from(secret));
         const [webhook] = await tx.insert(operatorWebhooks).values({ id, url, events, workspaceId, secretSealed, retry, createdBy: principalId }).returning();
         if (!webhook) throw new Error("the webhook row was not written");
