@@ -78,7 +78,7 @@ export class ActiveRun {
   answer(): void {
     this.sampleCpu();
     this.answered = true;
-    this.app.active.delete(this);
+    this.app.leave(this);
   }
 
   /** Ends the run early; the first reason given sticks. A run whose answer arrived is not ended. */

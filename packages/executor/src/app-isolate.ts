@@ -19,10 +19,15 @@ export type DisposeReason = "idle" | "evicted" | "timeout" | "memory" | "runaway
 // one app (old versions fall out as new ones deploy).
 const MAX_VERSIONS = 8;
 
-// Code running in the isolate while no run is in it (a continuation a run
-// left behind, answered after its end) gets this long per entry; past it the
-// isolate goes as a runaway.
-const IDLE_ENTRY_MS = 250;
+/**
+ * CPU time the isolate may use, in all, while no run is in it: code a run
+ * left behind (a continuation of a host call answered `run_finished` at its
+ * end), which no run pays for. Every entry made then shares it, counted
+ * from when the last run left (`idleCpuBaseline`); past it the isolate goes
+ * as a runaway. One budget, not one per entry: a run ending with 50 calls
+ * unanswered makes 50 entries.
+ */
+export const IDLE_CPU_BUDGET_NS = 250_000_000n;
 
 // isolated-vm's timeout is wall-clock time; the limit is CPU time. On a
 // thread of our own the two match until the machine is busier than its
@@ -66,7 +71,7 @@ export class AppIsolate {
   readonly active = new Set<ActiveRun>();
   /** `performance.now()` of the last run's end (or the isolate's creation). */
   lastUsed = performance.now();
-  /** CPU time when the isolate last went idle: code running after that belongs to no run. */
+  /** CPU time when the last run left the isolate (null while one is in it): code running after that belongs to no run. */
   idleCpuBaseline: bigint | null = null;
   disposeReason: DisposeReason | null = null;
   private readonly versions = new Map<string, VersionSlot>();
@@ -91,7 +96,9 @@ export class AppIsolate {
    * isolate's whole time while in flight, active-run.ts) or the least wall
    * time. An entry that overruns is stopped by isolated-vm's timeout; its
    * runs end (the one whose limit it was by that limit, the others as
-   * collateral) and the isolate goes. Answers whether the call went in.
+   * collateral) and the isolate goes. With no run in it, the entry gets
+   * what is left of the idle budget (`IDLE_CPU_BUDGET_NS`), and the isolate
+   * goes as a runaway once that is spent. Answers whether the call went in.
    */
   readonly enter = (ref: ivm.Reference<unknown>, args: unknown[]): boolean => {
     if (this.disposed) {
@@ -99,7 +106,12 @@ export class AppIsolate {
       return false;
     }
     const now = performance.now();
-    let timeout = IDLE_ENTRY_MS;
+    // Replaced by the first run's limit below when a run is in the isolate.
+    let timeout = this.active.size === 0 ? this.idleCpuLeftMs() : Infinity;
+    if (timeout <= 0) {
+      this.dispose("runaway");
+      return false;
+    }
     let bound: ActiveRun | null = null;
     let boundBy: KillReason = "cpu";
     for (const run of this.active) {
@@ -129,6 +141,28 @@ export class AppIsolate {
       return false;
     }
   };
+
+  /** A run starts in this isolate: from now its CPU time is charged to the runs in it. */
+  join(run: ActiveRun): void {
+    this.active.add(run);
+    this.idleCpuBaseline = null;
+  }
+
+  /**
+   * A run leaves (its handler answered, or it ended): once none is left,
+   * what runs from here on belongs to no run and spends the idle budget.
+   */
+  leave(run: ActiveRun): void {
+    if (this.active.delete(run) && this.active.size === 0) this.idleCpuBaseline = this.cpuTime();
+  }
+
+  /** What is left of the idle budget, in ms (0 or less once spent); see `IDLE_CPU_BUDGET_NS`. */
+  idleCpuLeftMs(): number {
+    const cpu = this.cpuTime();
+    if (cpu === null) return 0;
+    this.idleCpuBaseline ??= cpu;
+    return Number(IDLE_CPU_BUDGET_NS - (cpu - this.idleCpuBaseline)) / 1e6;
+  }
 
   get appId(): string {
     return this.options.appId;

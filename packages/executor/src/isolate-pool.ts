@@ -6,11 +6,6 @@
 import { AppIsolate, type DisposeReason } from "./app-isolate.ts";
 import type { SandboxConfig } from "./sandbox-context.ts";
 
-// An isolate with no run in flight should be still. More CPU than this after
-// it went idle means code no run owns (a continuation left behind by a run
-// that ended); no limit would stop it, so the isolate goes.
-const RUNAWAY_IDLE_CPU_NS = 250_000_000n;
-
 const SWEEP_EVERY_MS = 1_000;
 
 /** The pool's bounds and what each isolate is made with. */
@@ -76,7 +71,6 @@ export class IsolatePool {
   /** Called when a run leaves `app`: starts its idle clock and makes room if the pool overflowed. */
   released(app: AppIsolate): void {
     app.lastUsed = performance.now();
-    if (app.active.size === 0) app.idleCpuBaseline = app.cpuTime();
     this.evictOverflow();
   }
 
@@ -102,8 +96,9 @@ export class IsolatePool {
         app.dispose("memory");
         continue;
       }
-      const cpu = app.cpuTime();
-      if (app.idleCpuBaseline !== null && cpu !== null && cpu - app.idleCpuBaseline > RUNAWAY_IDLE_CPU_NS) {
+      // Entries check the idle budget themselves (app-isolate.ts); this
+      // catches an isolate that spent it with no entry since.
+      if (app.idleCpuLeftMs() <= 0) {
         app.dispose("runaway");
       } else if (now - app.lastUsed >= this.options.idleMs) {
         app.dispose("idle");

@@ -92,7 +92,7 @@ export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
 
     const app = pool.get(script.appId, limits.memoryMb);
     const active = new ActiveRun(app, limits, t0);
-    app.active.add(active);
+    app.join(active);
     watchdog.add(active);
     let context: SandboxContext | undefined;
     let firstLineColumnOffset = 0;
@@ -126,7 +126,7 @@ export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
     } finally {
       watchdog.delete(active);
       active.sampleCpu();
-      app.active.delete(active);
+      app.leave(active);
       session.finish();
     }
     // Once killed, `work` rejects when the isolate goes; nobody waits for it.
