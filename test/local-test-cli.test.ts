@@ -59,6 +59,23 @@ describe("switchyard test", () => {
     expect(broken.stdout).toContain(`${file}:3:13: Unexpected ";"`);
   });
 
+  it("prints what a script logs and returns with terminal controls escaped, in text and in --json", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sy-local-test-"));
+    const file = join(dir, "controls.js");
+    // ESC ] 0 ; title BEL, an erase-line and carriage return, and a C1 CSI (which JSON.stringify leaves as it is).
+    await writeFile(file, 'export default () => { console.log("A\\x1b]0;pwned\\x07B\\x1b[2K\\rFAKE ok"); return "x\\u009b31mred"; }\n');
+    const text = await runCli(["test", file], {});
+    const json = await runCli(["test", file, "--json"], {});
+    await rm(dir, { recursive: true });
+    expect(text.code).toBe(0);
+    for (const out of [text.stdout, json.stdout]) {
+      // eslint-disable-next-line no-control-regex
+      expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+      expect(out).toContain("\\u001b]0;pwned");
+    }
+    expect(JSON.parse(json.stdout).result).toBe("x\u009b31mred");
+  });
+
   it("exits 2 for usage errors: no file, an unreadable file, an event that is not an event, a bad --secret", async () => {
     const cases = [
       [],

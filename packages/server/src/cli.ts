@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { Role } from "./commands/serve.ts";
+import { terminalSafe } from "./commands/terminal-safe.ts";
 import { parseConfig } from "./config.ts";
 import { StartupError } from "./startup-error.ts";
 
@@ -193,7 +194,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, print = (l: s
       case "runs":
       case "dead-letters": {
         const { runLoop } = await import("./commands/loop.ts");
-        return await runLoop(command, rest, env, print);
+        // What these print comes from scripts and remote servers: no terminal control reaches the operator's screen.
+        return await runLoop(command, rest, env, (line) => print(terminalSafe(line)));
       }
       case "backup": {
         const verb = rest[0];
@@ -209,7 +211,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, print = (l: s
       }
       case "test": {
         const { runTest } = await import("./commands/test.ts");
-        return await runTest(rest, print);
+        return await runTest(rest, (line) => print(terminalSafe(line)));
       }
       default:
         console.error(`switchyard: unknown command ${JSON.stringify(command)}\n`);

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { adminClientFromEnv, ApiError, UnreachableError } from "../client/admin-client.ts";
 import { StartupError } from "../startup-error.ts";
+import { terminalSafe } from "./terminal-safe.ts";
 import { apiErrorLines } from "./secrets-format.ts";
 import { GROUP_USAGE, VERB_USAGE } from "./loop-help.ts";
 import type { LoopIo, VerbSpec } from "./loop-context.ts";
@@ -16,7 +17,7 @@ export const LOOP_COMMANDS = ["scripts", "invoke", "triggers", "runs", "dead-let
 const VERBS: Record<string, VerbSpec> = { ...SCRIPT_VERBS, ...RUN_VERBS, ...TRIGGER_VERBS };
 
 const processIo: LoopIo = {
-  error: (line) => console.error(line),
+  error: (line) => console.error(terminalSafe(line)),
   async readStdin() {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
