@@ -80,4 +80,17 @@ describe("maskResponse", () => {
     expect(JSON.parse(out)).toEqual({ raw: P, echoed: `x=${P}` });
     expect(masked.headers).toEqual([["x-echo", P]]);
   });
+
+  it("finds the value inside a longer base64 text, whatever its offset there (standard and URL alphabets)", () => {
+    const echoes = new Map(echoForms(VALUE).map((form) => [form, P] as [string, string]));
+    for (const prefix of ["", "u", "us", "user:"]) {
+      for (const suffix of ["", "x", "xy"]) {
+        const encoded = Buffer.from(`${prefix}${VALUE}${suffix}`).toString("base64");
+        for (const body of [encoded, encoded.replace(/\+/g, "-").replace(/\//g, "_")]) {
+          const masked = text(maskResponse({ status: 200, statusText: "OK", headers: [], url: "https://api.example.com/", redirected: false, body: Buffer.from(body) }, echoes).body);
+          expect(masked, `${prefix}|${suffix}`).toContain(P);
+        }
+      }
+    }
+  });
 });

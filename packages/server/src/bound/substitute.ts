@@ -144,6 +144,24 @@ function unicodeEscaped(text: string, keep: RegExp, upper: boolean): string {
   return out;
 }
 
+/**
+ * The characters of base64 that only the value decides, when it sits 0, 1 or
+ * 2 bytes into a longer encoded text (`user:value`, a JSON blob): the
+ * characters mixed with the bytes around it are left off. Standard and URL
+ * alphabets; too short to search for when the value is short.
+ */
+function embeddedBase64(value: string): string[] {
+  const bytes = Buffer.from(value, "utf8");
+  const forms: string[] = [];
+  for (const offset of [0, 1, 2]) {
+    let text = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64").replace(/=+$/, "");
+    if ((offset + bytes.length) % 3 !== 0) text = text.slice(0, -1);
+    text = text.slice([0, 2, 3][offset]);
+    if (text.length >= 8) forms.push(text, text.replace(/\+/g, "-").replace(/\//g, "_"));
+  }
+  return forms;
+}
+
 // Python's ensure_ascii (and Java's) escape all but printable ASCII; Go escapes <, > and &.
 const PRINTABLE_ASCII = /^[\x20-\x7e]$/u;
 const NOT_HTML_SPECIAL = /^[^<>&]$/u;
@@ -182,6 +200,7 @@ export function echoForms(value: string): string[] {
     base64,
     base64.replace(/=+$/, ""),
     Buffer.from(value, "utf8").toString("base64url"),
+    ...embeddedBase64(value),
   ]);
   forms.delete("");
   return [...forms];
