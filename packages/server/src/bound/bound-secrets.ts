@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import type { RunContext, HostFetchRequest, HostFetchResponse, RunOutcome } from "@switchyard/executor";
 import { decodesContentEncoding, FetchError, parseEgressRules, isBoundHost, type EgressRule, type FetchCallOptions } from "@switchyard/egress";
-import { echoForms, maskResponse, placeholderInHeaderNames, placeholderInHost, placeholdersIn, substitute, PLACEHOLDER_PREFIX, type Lookup } from "./substitute.ts";
+import { compileEchoes, echoForms, maskResponse, placeholderInHeaderNames, placeholderInHost, placeholdersIn, substitute, PLACEHOLDER_PREFIX, type EchoForm, type Lookup } from "./substitute.ts";
 
 /** A bound secret as the read path answers it. */
 export interface BoundRead {
@@ -42,6 +42,8 @@ interface Bound {
   /** The value as text: a string as it is, anything else as JSON. */
   text: string;
   rules: EgressRule[];
+  /** The forms of `text` searched for in answers, made on first use. */
+  echoes: EchoForm[] | null;
 }
 
 interface RunBindings {
@@ -102,7 +104,7 @@ export function createBoundSecrets(audit: BoundAuditSink) {
       if (known !== undefined && bindings.byPlaceholder.get(known)?.read.version === read.version) return known;
       const placeholder = `${PLACEHOLDER_PREFIX}${randomBytes(24).toString("base64url")}`;
       const text = typeof read.value === "string" ? read.value : JSON.stringify(read.value);
-      bindings.byPlaceholder.set(placeholder, { read, text, rules: parseEgressRules(read.boundHosts) });
+      bindings.byPlaceholder.set(placeholder, { read, text, rules: parseEgressRules(read.boundHosts), echoes: null });
       bindings.byName.set(read.name, placeholder);
       return placeholder;
     },
@@ -139,11 +141,13 @@ export function createBoundSecrets(audit: BoundAuditSink) {
         throw new FetchError("secret_host_mismatch", HOST_MISMATCH);
       }
       for (const bound of used) await record(ctx, bindings, bound, "secret.used", destination);
-      const echoes = new Map<string, string>();
+      const echoes: EchoForm[] = [];
       for (const placeholder of done.used) {
-        for (const form of echoForms(lookup(placeholder) as string)) if (form.length >= MIN_ECHO) echoes.set(form, placeholder);
+        const bound = bindings.byPlaceholder.get(placeholder) as Bound;
+        bound.echoes ??= compileEchoes(echoForms(bound.text), placeholder, MIN_ECHO);
+        echoes.push(...bound.echoes);
       }
-      for (const basic of done.basics) echoes.set(basic, "[bound credentials]");
+      echoes.push(...compileEchoes(done.basics, "[bound credentials]", 1));
       // The URL the script asked for, placeholder and all: an answer that was
       // not redirected reports it, so the value never comes back through
       // `response.url` however the URL parser re-encoded it.

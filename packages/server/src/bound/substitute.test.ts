@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { HostFetchRequest } from "@switchyard/executor";
-import { echoForms, maskResponse, placeholderInHost, placeholdersIn, substitute } from "./substitute.ts";
+import { compileEchoes, echoForms, maskResponse, placeholderInHost, placeholdersIn, substitute } from "./substitute.ts";
 
 const P = "sy_bound_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA1";
 const OTHER = "sy_bound_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB2";
@@ -71,7 +71,7 @@ describe("substitute", () => {
 
 describe("maskResponse", () => {
   it("replaces every echo of the value, in each form, in headers and body", () => {
-    const echoes = new Map(echoForms(VALUE).map((form) => [form, P] as [string, string]));
+    const echoes = compileEchoes(echoForms(VALUE), P, 1);
     const body = Buffer.from(JSON.stringify({ raw: VALUE, echoed: `x=${encodeURIComponent(VALUE)}` }));
     const masked = maskResponse({ status: 200, statusText: "OK", headers: [["x-echo", VALUE]], url: `https://api.example.com/v1/${encodeURIComponent(VALUE)}?k=${encodeURIComponent(VALUE)}`, redirected: false, body }, echoes);
     expect(masked.url).toBe(`https://api.example.com/v1/${P}?k=${P}`);
@@ -82,7 +82,7 @@ describe("maskResponse", () => {
   });
 
   it("finds the value inside a longer base64 text, whatever its offset there (standard and URL alphabets)", () => {
-    const echoes = new Map(echoForms(VALUE).map((form) => [form, P] as [string, string]));
+    const echoes = compileEchoes(echoForms(VALUE), P, 1);
     for (const prefix of ["", "u", "us", "user:"]) {
       for (const suffix of ["", "x", "xy"]) {
         const encoded = Buffer.from(`${prefix}${VALUE}${suffix}`).toString("base64");

@@ -206,32 +206,44 @@ export function echoForms(value: string): string[] {
   return [...forms];
 }
 
+/** One form of a value to take out of an answer: its text, its UTF-8 bytes, and what goes in its place. */
+export interface EchoForm {
+  text: string;
+  bytes: Buffer;
+  replacement: string;
+}
+
+/** The forms, as EchoForm, that are at least `minLength` long (made once per secret and run, not per request). */
+export function compileEchoes(forms: readonly string[], replacement: string, minLength: number): EchoForm[] {
+  return forms.filter((text) => text.length >= minLength).map((text) => ({ text, bytes: Buffer.from(text, "utf8"), replacement }));
+}
+
 /**
  * The response with each echo of a value it was sent replaced by that
  * value's placeholder, in its URL, status text, header values and body: a bound host that
  * reflects its request (an echo endpoint, an error page quoting a header)
- * must not hand the value to the script. `echoes` maps each form to the
- * text put in its place.
+ * must not hand the value to the script. Longer forms are replaced first.
  */
-export function maskResponse(response: HostFetchResponse, echoes: ReadonlyMap<string, string>): HostFetchResponse {
-  if (echoes.size === 0) return response;
-  const forms = [...echoes.keys()].sort((a, b) => b.length - a.length);
+export function maskResponse(response: HostFetchResponse, echoes: readonly EchoForm[]): HostFetchResponse {
+  if (echoes.length === 0) return response;
+  const forms = [...echoes].sort((a, b) => b.text.length - a.text.length);
   const maskText = (text: string) => {
     let out = text;
-    for (const form of forms) if (out.includes(form)) out = out.split(form).join(echoes.get(form) as string);
+    for (const form of forms) if (out.includes(form.text)) out = out.split(form.text).join(form.replacement);
     return out;
   };
   const headers = response.headers.map(([name, value]): [string, string] => [name, maskText(value)]);
   let body: Uint8Array = response.body;
-  for (const form of forms) body = replaceBytes(body, Buffer.from(form, "utf8"), Buffer.from(echoes.get(form) as string, "utf8"));
+  for (const form of forms) body = replaceBytes(body, form.bytes, form.replacement);
   // The final URL is the one sent, value included, when the placeholder was in it.
   return { ...response, url: maskText(response.url), statusText: maskText(response.statusText), headers, body };
 }
 
-function replaceBytes(body: Uint8Array, needle: Buffer, replacement: Buffer): Uint8Array {
+function replaceBytes(body: Uint8Array, needle: Buffer, replacementText: string): Uint8Array {
   const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   let at = bytes.indexOf(needle);
   if (at === -1) return body;
+  const replacement = Buffer.from(replacementText, "utf8");
   const parts: Buffer[] = [];
   let from = 0;
   while (at !== -1) {
