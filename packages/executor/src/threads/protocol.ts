@@ -56,5 +56,9 @@ export type ToThread =
 export type FromThread =
   | { t: "batch"; outcomes: Array<{ id: number; outcome: RunOutcome }>; calls: Array<{ call: number; request: HostCall }>; aborts: number[]; stats: ExecutorStats | null }
   | { t: "failure"; error: { name: string; message: string; stack: string | null }; info: { op: string; ctx: RunContext } }
+  /** The thread's executor is up: runs sent from here on are served. */
+  | { t: "ready" }
+  /** The thread could not start (its thread-host failed): it serves nothing and waits to be terminated. */
+  | { t: "fatal"; error: { name: string; message: string; stack: string | null } }
   | { t: "catastrophic"; message: string }
   | { t: "closed"; stats: ExecutorStats };

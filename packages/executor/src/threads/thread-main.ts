@@ -78,12 +78,23 @@ export function startThread(hostModule: ThreadHostModule | null): void {
   const early: ToThread[] = [];
   const onEarly = (message: ToThread) => early.push(message);
   port.on("message", onEarly);
-  void makeHost(hostModule).then((host) => {
-    executor = start(host);
-    port.off("message", onEarly);
-    port.on("message", receive);
-    for (const message of early) receive(message);
-  });
+  makeHost(hostModule)
+    .then((host) => {
+      executor = start(host);
+      port.off("message", onEarly);
+      port.on("message", receive);
+      send({ t: "ready" });
+      for (const message of early) receive(message);
+    })
+    // Said once, to the caller, which ends this thread, fails its runs and
+    // starts another later: an unhandled rejection would end the thread
+    // too, but with nothing said, and have it respawned at once.
+    .catch((error: unknown) => send({ t: "fatal", error: describeError(error) }));
+}
+
+function describeError(error: unknown): { name: string; message: string; stack: string | null } {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { name: e.name, message: e.message, stack: e.stack ?? null };
 }
 
 async function makeHost(hostModule: ThreadHostModule | null): Promise<Host> {
@@ -101,8 +112,7 @@ function start(host: Host): LocalExecutor {
   // A failure the caller's Host had already reported is not reported twice.
   onHostFailure: (error, info) => {
     if (error instanceof ReportedFailure) return;
-    const e = error instanceof Error ? error : new Error(String(error));
-    send({ t: "failure", error: { name: e.name, message: e.message, stack: e.stack ?? null }, info });
+    send({ t: "failure", error: describeError(error), info });
   },
   onCatastrophicError: config.catastrophic ? (message) => send({ t: "catastrophic", message }) : undefined,
   });

@@ -9,8 +9,16 @@
  * A thread runs its isolates one entry at a time: a run holds its thread
  * while its code runs (at most its remaining CPU budget per entry, then it
  * is stopped), and the thread takes the next run or host answer between
- * entries, in arrival order. So a script that loops stalls its own thread's
- * other apps for at most its CPU limit, and never the caller's event loop.
+ * entries, in arrival order. Code a run left behind, entered after its end,
+ * gets 250 ms of CPU in all before its isolate goes (app-isolate.ts). So a
+ * script that loops stalls its own thread's other apps for at most its CPU
+ * limit (plus that), and never the caller's event loop.
+ *
+ * A thread that dies is replaced at once, its runs ended as collateral. One
+ * that dies before it could start (its thread-host failed) fails its runs
+ * as `executor_unavailable` and is tried again after a wait that doubles
+ * with each failed start: a broken thread-host does not spawn threads in a
+ * loop, and runs fail at once while no thread can take them.
  */
 import { Worker } from "node:worker_threads";
 import type { Executor, ExecutorStats } from "../local-executor.ts";
@@ -19,7 +27,7 @@ import { describeEnd } from "../outcome.ts";
 import { createRedactor } from "../redact.ts";
 import { effectiveLimits } from "../options.ts";
 import type { KillReason } from "../active-run.ts";
-import type { RunOutcome, RunRequest } from "../types.ts";
+import type { RunError, RunOutcome, RunRequest } from "../types.ts";
 import { sandboxSources } from "../sdk-source.ts";
 import { answerCall } from "./forwarding-host.ts";
 import { threadBundle } from "./thread-bundle.ts";
@@ -44,11 +52,22 @@ interface ExecutorThread {
   /** Apps pinned to it. */
   apps: number;
   closed: boolean;
+  /** Its executor is up (its thread-host made): a death from here on is a crash, not a failed start. */
+  ready: boolean;
+  /** Starts that failed in a row before this one. */
+  failedStarts: number;
 }
 
 // An app's pin is forgotten past this many apps per warm isolate: the app
 // then goes to the least loaded thread again, and its old isolate ages out.
 const PINS_PER_POOL_SLOT = 4;
+
+// The wait before starting again a thread that failed to start, doubled by
+// each failed start in a row, up to the most.
+const RESTART_FIRST_MS = 250;
+const RESTART_MOST_MS = 30_000;
+
+const NO_RUN_CTX = { app: { id: "", name: "" }, trigger: null, run: { id: "", attempt: 0, event_id: "" } };
 
 /** Runs isolates on `config.threads` executor threads; see the file comment. */
 export function createThreadedExecutor(config: ResolvedOptions): Executor {
@@ -78,9 +97,21 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
 
   for (let i = 0; i < config.threads; i++) threads.push(start());
 
-  function start(): ExecutorThread {
+  function start(failedStarts = 0): ExecutorThread {
     const worker = new Worker(code, { eval: true, workerData: { config: threadConfig, sources }, name: "switchyard-executor" });
-    const thread: ExecutorThread = { worker, pending: new Map(), queue: [], answers: [], flushScheduled: false, calls: new Map(), stats: null, apps: 0, closed: false };
+    const thread: ExecutorThread = {
+      worker,
+      pending: new Map(),
+      queue: [],
+      answers: [],
+      flushScheduled: false,
+      calls: new Map(),
+      stats: null,
+      apps: 0,
+      closed: false,
+      ready: false,
+      failedStarts,
+    };
     worker.on("message", (message: FromThread) => receive(thread, message));
     worker.on("error", (error) => lost(thread, error));
     worker.on("exit", () => lost(thread, null));
@@ -120,6 +151,13 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
       case "catastrophic":
         config.onCatastrophicError?.(message.message);
         return;
+      case "ready":
+        thread.ready = true;
+        return;
+      case "fatal":
+        lost(thread, Object.assign(new Error(message.error.message), { name: message.error.name, stack: message.error.stack ?? undefined }));
+        void thread.worker.terminate();
+        return;
       case "closed":
         thread.stats = message.stats;
         thread.closed = true;
@@ -130,18 +168,35 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
 
   // A thread that died (a bug, or V8 giving up on it) takes its runs with
   // it: they end as their isolate's collateral and may be retried; its apps
-  // go to a new thread.
+  // go to a new thread. One that never started (its thread-host failed)
+  // fails its runs as unavailable, and is started again after a wait.
   function lost(thread: ExecutorThread, error: unknown): void {
     if (thread.closed) return;
     thread.closed = true;
-    if (error !== null) config.onHostFailure(error, { op: "executor.thread", ctx: { app: { id: "", name: "" }, trigger: null, run: { id: "", attempt: 0, event_id: "" } } });
+    if (error !== null) config.onHostFailure(error, { op: "executor.thread", ctx: NO_RUN_CTX });
+    // Nobody is left to answer: a fetch the thread waited for stops now.
+    for (const controller of thread.calls.values()) controller.abort();
+    thread.calls.clear();
+    thread.answers = [];
+    thread.queue = [];
     for (const [id, run] of thread.pending) {
       thread.pending.delete(id);
-      run.resolve(endedOutcome(run.request, closed ? "shutdown" : "collateral"));
+      run.resolve(closed ? endedOutcome(run.request, "shutdown") : thread.ready ? endedOutcome(run.request, "collateral") : unavailableOutcome());
     }
     for (const [app, pinned] of pins) if (pinned === thread) pins.delete(app);
     const index = threads.indexOf(thread);
-    if (!closed && index >= 0) threads[index] = start();
+    if (closed || index < 0) return;
+    if (thread.ready) {
+      threads[index] = start();
+      return;
+    }
+    // It would most likely fail the same way at once: a broken thread-host
+    // must not have threads spawned in a loop. Until then it stays in the
+    // list, closed, and runs that only it could take fail at once.
+    const wait = Math.min(RESTART_MOST_MS, RESTART_FIRST_MS * 2 ** thread.failedStarts);
+    setTimeout(() => {
+      if (!closed && threads[index] === thread) threads[index] = start(thread.failedStarts + 1);
+    }, wait).unref();
   }
 
   function schedule(thread: ExecutorThread): void {
@@ -182,8 +237,10 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
       pins.set(appId, pinned);
       return pinned;
     }
-    let best = threads[0] as ExecutorThread;
-    for (const thread of threads) if (thread.apps < best.apps) best = thread;
+    let best: ExecutorThread | null = null;
+    for (const thread of threads) if (!thread.closed && (best === null || thread.apps < best.apps)) best = thread;
+    // Every thread is waiting to start again: the run fails, the app stays unpinned.
+    if (best === null) return threads[0] as ExecutorThread;
     best.apps++;
     pins.set(appId, best);
     if (pins.size > config.poolSize * PINS_PER_POOL_SLOT) {
@@ -197,25 +254,14 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
   function endedOutcome(request: RunRequest, reason: KillReason): RunOutcome {
     const limits = effectiveLimits(request.script.limits, config.defaultLimits, config.maxLimits);
     const described = describeEnd({ end: { kind: "killed", reason }, script: request.script, limits, redactor: createRedactor([]), firstLineColumnOffset: 0, resultMaxBytes: config.resultMaxBytes });
-    return {
-      status: described.status,
-      result: null,
-      resultTruncated: false,
-      error: described.error,
-      logs: [],
-      logsTruncated: false,
-      startedAt: new Date(),
-      durationMs: 0,
-      cpuMs: 0,
-      secretsRead: [],
-      subrequests: [],
-    };
+    return emptyOutcome(described.status, described.error);
   }
 
   return {
     run(request) {
       if (closed) return Promise.reject(new Error("executor: run() after dispose()"));
       const thread = threadFor(request.script.appId);
+      if (thread.closed) return Promise.resolve(unavailableOutcome());
       const id = ++runIds;
       return new Promise<RunOutcome>((resolve) => {
         thread.pending.set(id, { request, resolve });
@@ -264,4 +310,21 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
       }
     },
   };
+}
+
+/** The outcome of a run that never reached its script. */
+function emptyOutcome(status: RunOutcome["status"], error: RunError | null): RunOutcome {
+  return { status, result: null, resultTruncated: false, error, logs: [], logsTruncated: false, startedAt: new Date(), durationMs: 0, cpuMs: 0, secretsRead: [], subrequests: [] };
+}
+
+// The cause (the operator's thread-host failing) went to onHostFailure; it
+// may say things about the operator's setup that are no app's business.
+function unavailableOutcome(): RunOutcome {
+  return emptyOutcome("error", {
+    name: "ExecutorUnavailableError",
+    message: "the run's executor thread could not start (the operator's log has the cause); the run may be retried",
+    stack: null,
+    code: "executor_unavailable",
+    retry: { kind: "retry" },
+  });
 }
