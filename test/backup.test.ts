@@ -93,6 +93,11 @@ describeEachDriver("encrypted backups", (ctx) => {
           await db.execute(sql`select value is null as is_sql_null, value = 'null'::jsonb as is_json_null from meta where key = 'a_json_null'`),
         );
         expect(meta).toEqual([{ is_sql_null: false, is_json_null: true }]);
+        // A run's finish_xid is the source server's transaction id: restored as null, so the runs stream never takes old runs for new.
+        const xids = (db: typeof target.database.db) => db.execute(sql`select count(*)::int as runs, count(finish_xid)::int as with_xid from runs`).then((r) => resultRows<{ runs: number; with_xid: number }>(r)[0]);
+        expect((await xids(ctx.database.db))?.with_xid).toBeGreaterThan(0);
+        expect(await xids(db)).toMatchObject({ with_xid: 0 });
+        expect((await xids(db))?.runs).toBeGreaterThan(0);
         const raw = resultRows<{ raw: Uint8Array }>(await db.execute(sql`select raw from inbound_emails where id = 'raw_a'`));
         expect(Buffer.from(raw[0]!.raw).equals(EVERY_BYTE)).toBe(true);
         // The next audit row gets a fresh id after the restored ones.

@@ -84,7 +84,7 @@ async function* lines(
     const digest = createHash("sha256");
     let rows = 0;
     const cursor = `sy_backup_${index}`;
-    await tx.execute(sql.raw(`declare ${cursor} no scroll cursor for ${await rowQuery(tx, table.name, table.columns)}`));
+    await tx.execute(sql.raw(`declare ${cursor} no scroll cursor for ${await rowQuery(tx, table.name, table.columns, spec.blank ?? [])}`));
     for (;;) {
       const batch = resultRows<{ r: string }>(await tx.execute(sql.raw(`fetch forward ${spec.fetch} from ${cursor}`)));
       for (const { r } of batch) {
@@ -114,11 +114,13 @@ const ROW_TAG = Buffer.from("R");
  * whatever its locale; a table without a primary key is ordered by the row's
  * text.
  */
-async function rowQuery(tx: Db, table: string, columns: ColumnInfo[]): Promise<string> {
-  const wrapped = columns.filter((c) => c.type === "json" || c.type === "jsonb");
-  const overrides = wrapped.length
-    ? ` || jsonb_build_object(${wrapped.map((c) => `'${c.name}', case when t.${ident(c.name)} is null then null else jsonb_build_array(t.${ident(c.name)}) end`).join(", ")})`
-    : "";
+async function rowQuery(tx: Db, table: string, columns: ColumnInfo[], blank: readonly string[]): Promise<string> {
+  const wrapped = columns.filter((c) => (c.type === "json" || c.type === "jsonb") && !blank.includes(c.name));
+  const pairs = [
+    ...wrapped.map((c) => `'${c.name}', case when t.${ident(c.name)} is null then null else jsonb_build_array(t.${ident(c.name)}) end`),
+    ...columns.filter((c) => blank.includes(c.name)).map((c) => `'${c.name}', null`),
+  ];
+  const overrides = pairs.length ? ` || jsonb_build_object(${pairs.join(", ")})` : "";
   const expression = `(to_jsonb(t)${overrides})::text`;
   const keys = await primaryKey(tx, table);
   const textual = new Set(columns.filter((c) => c.type === "text" || c.type === "character varying").map((c) => c.name));

@@ -14,6 +14,11 @@ export interface BackupTable {
   fetch: number;
   /** Why a restore needs it. */
   why: string;
+  /**
+   * Columns written as null: facts about the server the rows were read on
+   * that would mislead the server they are restored to.
+   */
+  blank?: readonly string[];
 }
 
 export const BACKUP_TABLES: readonly BackupTable[] = [
@@ -33,7 +38,9 @@ export const BACKUP_TABLES: readonly BackupTable[] = [
   // because the API, the dashboard and the audit trail point at them
   // (email_messages.run_id, a dead letter's attempts) and they hold no value
   // a backup may not carry (logs and results are stored masked).
-  { name: "runs", fetch: 100, why: "run history (masked logs, results, errors)" },
+  // finish_xid is a transaction id of the source server: on another server
+  // the runs stream would take old runs for new ones once its own ids pass it.
+  { name: "runs", fetch: 100, why: "run history (masked logs, results, errors)", blank: ["finish_xid"] },
   { name: "email_messages", fetch: 100, why: "the send log" },
   { name: "inbound_seen", fetch: 1000, why: "accepted deliveries, so a replayed webhook stays refused after a restore" },
   { name: "inbound_emails", fetch: 4, why: "raw inbound mail of accepted messages, for replay" },
