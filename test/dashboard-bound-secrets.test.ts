@@ -2,6 +2,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   chromiumProblem,
+  requireChromium,
   ensureDashboardBuilt,
   horizontalOverflow,
   launchChromium,
@@ -18,10 +19,7 @@ import {
 // field, its errors, the binding in the list, the details and the versions,
 // and removing a binding. Tests run in order and build on each other's data.
 
-if (chromiumProblem) {
-  if (process.env.CI === "true") throw new Error(`browser tests need Chromium: ${chromiumProblem}`);
-  console.warn(`\n*** SKIPPING the dashboard browser tests: ${chromiumProblem} ***\n`);
-}
+requireChromium("the dashboard browser tests");
 
 const VALUE = "sk_live_bound_4e1f0a9b7c";
 

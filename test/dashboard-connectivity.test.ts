@@ -2,6 +2,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   chromiumProblem,
+  requireChromium,
   ensureDashboardBuilt,
   horizontalOverflow,
   launchChromium,
@@ -19,10 +20,7 @@ import { waitFor } from "./support/wait.ts";
 // a script fetches a healthy local API and a failing one; the view shows
 // each host's status, latency and last error, and fits a phone.
 
-if (chromiumProblem) {
-  if (process.env.CI === "true") throw new Error(`browser tests need Chromium: ${chromiumProblem}`);
-  console.warn(`\n*** SKIPPING the connectivity browser test: ${chromiumProblem} ***\n`);
-}
+requireChromium("the connectivity browser test");
 
 const FETCH_ALL = `export default async (event) => {
   const out = [];

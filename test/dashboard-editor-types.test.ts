@@ -1,15 +1,12 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { chromiumProblem, ensureDashboardBuilt, launchChromium, newContext, screenshot, startDevServer, watchPage, type DevServer, type PageProblems } from "./support/browser.ts";
+import { chromiumProblem, requireChromium, ensureDashboardBuilt, launchChromium, newContext, screenshot, startDevServer, watchPage, type DevServer, type PageProblems } from "./support/browser.ts";
 
 // The script editor knows the SDK: TypeScript's language service runs in a
 // web worker over the declarations the server publishes at
 // /api/v1/sdk.d.ts, in headless Chromium against a real `serve --dev`.
 
-if (chromiumProblem) {
-  if (process.env.CI === "true") throw new Error(`browser tests need Chromium: ${chromiumProblem}`);
-  console.warn(`\n*** SKIPPING the editor types browser test: ${chromiumProblem} ***\n`);
-}
+requireChromium("the editor types browser test");
 
 describe.skipIf(chromiumProblem !== null)("the script editor's TypeScript", () => {
   let server: DevServer;

@@ -5,6 +5,7 @@ import { signWebhook } from "@switchyard/crypto";
 import { startSmtpSink, type SmtpSink } from "@switchyard/email/testing";
 import {
   chromiumProblem,
+  requireChromium,
   ensureDashboardBuilt,
   horizontalOverflow,
   launchChromium,
@@ -24,10 +25,7 @@ import { waitFor } from "./support/wait.ts";
 // drawn, their captions say the figures, the window switches, and the page
 // fits 1280×800 and 390×844 (screenshots in artifacts/screenshots).
 
-if (chromiumProblem) {
-  if (process.env.CI === "true") throw new Error(`browser tests need Chromium: ${chromiumProblem}`);
-  console.warn(`\n*** SKIPPING the Overview browser test: ${chromiumProblem} ***\n`);
-}
+requireChromium("the Overview browser test");
 
 const OK = `export default async (event) => ({ kind: event.kind })`;
 const FAILS = `export default async () => { throw new NonRetryableError("the order is gone"); }`;

@@ -1,15 +1,12 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { chromiumProblem, ensureDashboardBuilt, launchChromium, newContext, screenshot, startDevServer, watchPage, type DevServer, type PageProblems } from "./support/browser.ts";
+import { chromiumProblem, requireChromium, ensureDashboardBuilt, launchChromium, newContext, screenshot, startDevServer, watchPage, type DevServer, type PageProblems } from "./support/browser.ts";
 
 // The Runs tab in headless Chromium against a real `serve --dev`: a run
 // that finishes while the tab is open shows within 1 s, carried by the live
 // tail (the tab stops polling while the tail is connected).
 
-if (chromiumProblem) {
-  if (process.env.CI === "true") throw new Error(`browser tests need Chromium: ${chromiumProblem}`);
-  console.warn(`\n*** SKIPPING the live runs browser test: ${chromiumProblem} ***\n`);
-}
+requireChromium("the live runs browser test");
 
 // Long enough that the run is still going when the invoke returns and the row count is taken.
 const SLOW = `export default async (event) => {

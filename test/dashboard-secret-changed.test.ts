@@ -1,6 +1,6 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { chromiumProblem, ensureDashboardBuilt, launchChromium, newContext, startDevServer, watchPage, type DevServer, type PageProblems } from "./support/browser.ts";
+import { chromiumProblem, requireChromium, ensureDashboardBuilt, launchChromium, newContext, startDevServer, watchPage, type DevServer, type PageProblems } from "./support/browser.ts";
 import { waitFor } from "./support/wait.ts";
 
 // The secret_changed trigger in the dashboard's Triggers tab, in headless
@@ -8,10 +8,7 @@ import { waitFor } from "./support/wait.ts";
 // its message, a good config is created, listed with its filters, and fires
 // when a matching secret is set.
 
-if (chromiumProblem) {
-  if (process.env.CI === "true") throw new Error(`browser tests need Chromium: ${chromiumProblem}`);
-  console.warn(`\n*** SKIPPING the secret_changed browser test: ${chromiumProblem} ***\n`);
-}
+requireChromium("the secret_changed browser test");
 
 describe.skipIf(chromiumProblem !== null)("secret_changed triggers in the dashboard", () => {
   let server: DevServer;

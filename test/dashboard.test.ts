@@ -2,6 +2,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   chromiumProblem,
+  requireChromium,
   ensureDashboardBuilt,
   horizontalOverflow,
   launchChromium,
@@ -17,10 +18,7 @@ import {
 // the issue's end-to-end flow, then every tab photographed at desktop and
 // phone widths. Tests run in order and build on each other's data.
 
-if (chromiumProblem) {
-  if (process.env.CI === "true") throw new Error(`browser tests need Chromium: ${chromiumProblem}`);
-  console.warn(`\n*** SKIPPING the dashboard browser tests: ${chromiumProblem} ***\n`);
-}
+requireChromium("the dashboard browser tests");
 
 const SECRET_VALUE = "sk_live_7f3a9c2e1b55d0";
 

@@ -12,6 +12,17 @@ import { waitFor } from "./wait.ts";
 export const CHROMIUM = "/usr/bin/chromium";
 export const chromiumProblem = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (apt-get install chromium)`;
 
+/**
+ * Called at the top of a browser test file: without Chromium, fails the
+ * file under CI=true and warns loudly otherwise (the file's tests then skip
+ * on `chromiumProblem`).
+ */
+export function requireChromium(what: string): void {
+  if (!chromiumProblem) return;
+  if (process.env.CI === "true") throw new Error(`browser tests need Chromium: ${chromiumProblem}`);
+  console.warn(`\n*** SKIPPING ${what}: ${chromiumProblem} ***\n`);
+}
+
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const dashboard = join(root, "dashboard");
 export const screenshotDir = join(root, "artifacts", "screenshots");
