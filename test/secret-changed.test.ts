@@ -37,6 +37,7 @@ describeEachDriver("the secret_changed trigger", (ctx) => {
   const apps: Record<string, string> = {};
   let workspace2: string;
   let adminTokenId: string;
+  const ACTION_ORDER = ["created", "updated", "binding_changed", "rolled_back", "deleted"];
   /** Run ids already returned by fired(): rows come back in no set order, so not a count. */
   const seen = new Set<string>();
 
@@ -60,7 +61,8 @@ describeEachDriver("the secret_changed trigger", (ctx) => {
     for (const row of fresh) expect(row.status, JSON.stringify(row.error)).toBe("ok");
     return fresh
       .map((row) => row.result as Fired)
-      .sort((a, b) => `${a.app}/${a.trigger}/${a.name}/${a.version}`.localeCompare(`${b.app}/${b.trigger}/${b.name}/${b.version}`));
+      // Runs finish in any order: sort by trigger, name, version, then the order actions happen in (a rollback and the delete after it share a version).
+      .sort((a, b) => `${a.app}/${a.trigger}/${a.name}/${a.version}/${ACTION_ORDER.indexOf(a.action)}`.localeCompare(`${b.app}/${b.trigger}/${b.name}/${b.version}/${ACTION_ORDER.indexOf(b.action)}`));
   };
   const who = (list: Fired[]) => list.map((f) => `${f.app}/${f.trigger}`).sort();
 
