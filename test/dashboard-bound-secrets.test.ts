@@ -23,6 +23,7 @@ requireChromium("the dashboard browser tests");
 
 const VALUE = "sk_live_bound_4e1f0a9b7c";
 
+// Skipped only off CI without Chromium: requireChromium() above fails the file under CI=true and names the problem otherwise.
 describe.skipIf(chromiumProblem !== null)("host-bound secrets in the dashboard", () => {
   let server: DevServer;
   let browser: Browser;

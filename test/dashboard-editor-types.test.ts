@@ -8,6 +8,7 @@ import { chromiumProblem, requireChromium, ensureDashboardBuilt, launchChromium,
 
 requireChromium("the editor types browser test");
 
+// Skipped only off CI without Chromium: requireChromium() above fails the file under CI=true and names the problem otherwise.
 describe.skipIf(chromiumProblem !== null)("the script editor's TypeScript", () => {
   let server: DevServer;
   let browser: Browser;

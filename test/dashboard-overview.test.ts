@@ -35,6 +35,7 @@ const MAILS = `export default async (event) => {
   try { return await email.send({ to: event.payload.to, subject: "Receipt", text: "Thanks" }); } catch (e) { return { refused: e.code }; }
 }`;
 
+// Skipped only off CI without Chromium: requireChromium() above fails the file under CI=true and names the problem otherwise.
 describe.skipIf(chromiumProblem !== null)("the Overview in a browser", () => {
   let server: DevServer;
   let browser: Browser;

@@ -15,6 +15,7 @@ const SLOW = `export default async (event) => {
   return event.payload.ms;
 }`;
 
+// Skipped only off CI without Chromium: requireChromium() above fails the file under CI=true and names the problem otherwise.
 describe.skipIf(chromiumProblem !== null)("the Runs tab in a browser", () => {
   let server: DevServer;
   let browser: Browser;

@@ -10,6 +10,7 @@ import { waitFor } from "./support/wait.ts";
 
 requireChromium("the secret_changed browser test");
 
+// Skipped only off CI without Chromium: requireChromium() above fails the file under CI=true and names the problem otherwise.
 describe.skipIf(chromiumProblem !== null)("secret_changed triggers in the dashboard", () => {
   let server: DevServer;
   let browser: Browser;

@@ -11,6 +11,7 @@ import { waitFor } from "./support/wait.ts";
 // Last-Event-ID gets exactly what finished since; another app's runs never
 // show. Timing-sensitive, several processes: runs in the solo phase.
 
+// Skipped only off CI without PostgreSQL (postgresAvailable() says why); under CI=true it answers true and a missing server fails.
 describe.runIf(postgresAvailable())("the runs stream across processes", () => {
   const key = randomBytes(32).toString("base64");
   let pg: PostgresDatabase;

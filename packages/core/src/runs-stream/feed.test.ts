@@ -88,7 +88,8 @@ describeEachDriver("runs feed", (ctx) => {
   });
 
   // Two transactions at once need a server: PGlite has one connection.
-  it.runIf(ctx.driver === "postgres")("holds a run back until an older transaction commits, then delivers both in order; another database's transactions hold nothing", async () => {
+  // PostgreSQL only, on CI too: PGlite serves one connection, so no other transaction can be open beside a write there.
+  if (ctx.driver === "postgres") it("holds a run back until an older transaction commits, then delivers both in order; another database's transactions hold nothing", async () => {
     const app = await createApp(db(), SYSTEM, { name: "feed-late" });
     const second = await connect({ url: ctx.url ?? "", poolSize: 1 });
     const feed = createRunFeed({ db: db(), logger: silentLogger });
