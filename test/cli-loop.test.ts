@@ -1,8 +1,7 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { finished, listeningUrl, runCli, startCli } from "./support/cli.ts";
+import { finished, runCli, startCli, startDevServerWithApp, type DevServer } from "./support/cli.ts";
 import { waitFor } from "./support/wait.ts";
 
 // The script author's loop from a shell against a real `serve --dev`:
@@ -23,32 +22,18 @@ const FIXED = `export default async (event: { payload: { n: number } }) => {
 // Each CLI run is a fresh Node process (about a second under load), so tests get more than the default 30 s.
 describe("the script author's loop from the CLI against a running server", { timeout: 180_000 }, () => {
   let dir: string;
-  let server: ReturnType<typeof startCli>;
+  let devServer: DevServer;
   let env: { SWITCHYARD_URL: string; SWITCHYARD_TOKEN: string };
   const cli = (...args: string[]) => runCli(args, env);
   const file = () => join(dir, "welcome.ts");
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "sy-cli-loop-"));
-    server = startCli(["serve", "--dev", "--port", "0"], { SWITCHYARD_DATA_DIR: join(dir, "data") });
-    const url = await listeningUrl(server);
-    const token = /SWITCHYARD_TOKEN=(sy_\S+)/.exec(server.output.stdout)?.[1];
-    if (!token) throw new Error(`no bootstrap token in the server's output:\n${server.output.stdout}`);
-    env = { SWITCHYARD_URL: url, SWITCHYARD_TOKEN: token };
-    const created = await fetch(`${url}/api/v1/admin/apps`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "shop" }),
-    });
-    expect(created.status).toBe(201);
+    devServer = await startDevServerWithApp("sy-cli-loop-", "shop");
+    ({ env, dir } = devServer);
   }, 90_000);
 
   afterAll(async () => {
-    if (server) {
-      server.kill("SIGTERM");
-      expect((await finished(server)).code).toBe(0);
-    }
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (devServer) expect(await devServer.stop()).toBe(0);
   });
 
   it("refuses a TypeScript file that does not compile with file:line:column and exit 1, then deploys the fixed file and a new version", async () => {

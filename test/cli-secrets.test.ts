@@ -1,10 +1,9 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanEnv, cliPath, finished, listeningUrl, runCli, startCli, type CliResult } from "./support/cli.ts";
+import { cleanEnv, cliPath, finished, runCli, startDevServerWithApp, type CliResult, type DevServer } from "./support/cli.ts";
 
 /** `switchyard <args>` with `input` written to its stdin (support/cli.ts's runCli closes stdin). */
 function runWithStdin(args: string[], env: Record<string, string>, input: string): Promise<CliResult> {
@@ -28,32 +27,18 @@ async function closedPort(): Promise<number> {
 // Each CLI run is a fresh Node process (about a second under load), so tests get more than the default 30 s.
 describe("switchyard secrets against a running server", { timeout: 90_000 }, () => {
   let dir: string;
-  let server: ReturnType<typeof startCli>;
+  let devServer: DevServer;
   let env: { SWITCHYARD_URL: string; SWITCHYARD_TOKEN: string };
   const cli = (...args: string[]) => runCli(["secrets", ...args], env);
   const app = ["--app", "billing"];
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "sy-cli-secrets-"));
-    server = startCli(["serve", "--dev", "--port", "0"], { SWITCHYARD_DATA_DIR: join(dir, "data") });
-    const url = await listeningUrl(server);
-    const token = /SWITCHYARD_TOKEN=(sy_\S+)/.exec(server.output.stdout)?.[1];
-    if (!token) throw new Error(`no bootstrap token in the server's output:\n${server.output.stdout}`);
-    env = { SWITCHYARD_URL: url, SWITCHYARD_TOKEN: token };
-    const created = await fetch(`${url}/api/v1/admin/apps`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "billing" }),
-    });
-    expect(created.status).toBe(201);
+    devServer = await startDevServerWithApp("sy-cli-secrets-", "billing");
+    ({ env, dir } = devServer);
   }, 90_000);
 
   afterAll(async () => {
-    if (server) {
-      server.kill("SIGTERM");
-      expect((await finished(server)).code).toBe(0);
-    }
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (devServer) expect(await devServer.stop()).toBe(0);
   });
 
   it("sets a value read from stdin without echoing it, and get prints it back unchanged", async () => {

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const cliPath = fileURLToPath(new URL("../../packages/server/bin/switchyard.mjs", import.meta.url));
@@ -66,4 +69,40 @@ export function listeningUrl(child: ReturnType<typeof startCli>, timeoutMs = 60_
       }
     }, 20);
   });
+}
+
+export interface DevServer {
+  /** SWITCHYARD_URL and SWITCHYARD_TOKEN (the bootstrap admin token) for CLI calls against it. */
+  env: { SWITCHYARD_URL: string; SWITCHYARD_TOKEN: string };
+  /** A scratch folder of the test's own (the server keeps its data in `data/` inside it). */
+  dir: string;
+  /** Stops the server with SIGTERM and removes the folder; resolves to the server's exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** A real `switchyard serve --dev` on a free port with one app, `appName`, created through the API. */
+export async function startDevServerWithApp(prefix: string, appName: string): Promise<DevServer> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const server = startCli(["serve", "--dev", "--port", "0"], { SWITCHYARD_DATA_DIR: join(dir, "data") });
+  const stop = async () => {
+    server.kill("SIGTERM");
+    const { code } = await finished(server);
+    await rm(dir, { recursive: true, force: true });
+    return code;
+  };
+  try {
+    const url = await listeningUrl(server);
+    const token = /SWITCHYARD_TOKEN=(sy_\S+)/.exec(server.output.stdout)?.[1];
+    if (!token) throw new Error(`no bootstrap token in the server's output:\n${server.output.stdout}`);
+    const created = await fetch(`${url}/api/v1/admin/apps`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: appName }),
+    });
+    if (created.status !== 201) throw new Error(`creating app ${appName} answered ${created.status}: ${await created.text()}`);
+    return { env: { SWITCHYARD_URL: url, SWITCHYARD_TOKEN: token }, dir, stop };
+  } catch (error) {
+    await stop().catch(() => {});
+    throw error;
+  }
 }
