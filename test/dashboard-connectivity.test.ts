@@ -61,14 +61,7 @@ describe.skipIf(chromiumProblem !== null)("the Connectivity view in a browser", 
     await bad?.close();
   });
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return (await res.json()) as any;
-  };
+  const call = async (method: string, path: string, body?: unknown) => (await server.api(method, path, body)).json;
 
   it("shows each destination's status, latency and last error, refreshed as fetches happen, at 1280×800 and 390×844", async () => {
     const app = await call("POST", "/api/v1/admin/apps", { name: "shop" });

@@ -42,14 +42,7 @@ describe.skipIf(chromiumProblem !== null)("the Overview in a browser", () => {
   let sink: SmtpSink;
   const problems: PageProblems = { list: [] };
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, json: (await res.json()) as any };
-  };
+  const call = (method: string, path: string, body?: unknown) => server.api(method, path, body);
   const post = (path: string, body: string, headers: Record<string, string> = {}) =>
     fetch(`${server.url}${path}`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } }).then((r) => r.status);
 

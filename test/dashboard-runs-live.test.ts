@@ -30,14 +30,7 @@ describe.skipIf(chromiumProblem !== null)("the Runs tab in a browser", () => {
     await server?.stop();
   });
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return (await res.json()) as any;
-  };
+  const call = async (method: string, path: string, body?: unknown) => (await server.api(method, path, body)).json;
 
   it("shows a run that finishes while the tab is open within 1 s of its end", async () => {
     const app = await call("POST", "/api/v1/admin/apps", { name: "live" });

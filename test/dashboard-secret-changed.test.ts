@@ -25,14 +25,7 @@ describe.skipIf(chromiumProblem !== null)("secret_changed triggers in the dashbo
     await server?.stop();
   });
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return (await res.json()) as any;
-  };
+  const call = async (method: string, path: string, body?: unknown) => (await server.api(method, path, body)).json;
 
   it("creates one from the Triggers tab with scopes and name patterns, lists it, and it fires on a matching change", async () => {
     const app = await call("POST", "/api/v1/admin/apps", { name: "vault" });

@@ -69,6 +69,8 @@ export interface DevServer {
   token: string;
   /** The link the start prints that signs the dashboard in (`{url}/#token={token}`). */
   link: string;
+  /** One admin API call with the bootstrap token: the status and the JSON answer. */
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
   stop(): Promise<void>;
 }
 
@@ -104,6 +106,14 @@ export async function startDevServer(options: { pgliteTemplate?: string; env?: R
     url,
     token,
     link,
+    async api(method, path, body) {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, json: await res.json() };
+    },
     async stop() {
       child.kill("SIGTERM");
       await finished(child, 20_000);
