@@ -4,7 +4,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { finished, listeningUrl, startCli } from "./support/cli.ts";
+import { finished, listeningUrl, startCli, bootstrapToken } from "./support/cli.ts";
 import { parseAnswer } from "./support/raw-http.ts";
 
 const MIB = 1024 * 1024;
@@ -75,7 +75,7 @@ describe("a flood of 25 MiB inbound posts against a real server process", () => 
     const dataDir = join(await mkdtemp(join(tmpdir(), "sy-flood-")), "data");
     server = startCli(["serve", "--dev", "--port", "0"], { SWITCHYARD_DATA_DIR: dataDir });
     base = new URL(await listeningUrl(server, 150_000));
-    const token = /SWITCHYARD_TOKEN=(sy_\S+)/.exec(server.output.stdout)?.[1];
+    const token = await bootstrapToken(server);
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const post = async (path: string, body: unknown) => (await (await fetch(new URL(path, base), { method: "POST", headers, body: JSON.stringify(body) })).json()) as { id: string };
     const app = await post("/api/v1/admin/apps", { name: "flooded" });

@@ -4,7 +4,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { finished, listeningUrl, runCli, startCli } from "./support/cli.ts";
+import { finished, listeningUrl, runCli, startCli, bootstrapToken } from "./support/cli.ts";
 import { createSoftHsm, softHsmAvailable, type SoftHsm } from "./support/softhsm.ts";
 
 describe.runIf(softHsmAvailable())("switchyard serve with the master key in a PKCS#11 token (SoftHSM2)", () => {
@@ -74,7 +74,7 @@ describe.runIf(softHsmAvailable())("switchyard serve with the master key in a PK
     let appId: string;
     try {
       const url = await listeningUrl(first);
-      token = /SWITCHYARD_TOKEN=(sy_\S+)/.exec(first.output.stdout)![1]!;
+      token = await bootstrapToken(first);
       const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
       appId = ((await (await fetch(`${url}/api/v1/admin/apps`, { method: "POST", headers, body: JSON.stringify({ name: "hsm-app" }) })).json()) as { id: string }).id;
       const value = `sk_${randomBytes(8).toString("hex")}`;

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect } from "vitest";
-import { finished, listeningUrl, startCli } from "./support/cli.ts";
+import { finished, listeningUrl, startCli, bootstrapToken } from "./support/cli.ts";
 import { createPostgresDatabase, itPostgres, postgresAvailable, type PostgresDatabase } from "./support/databases.ts";
 import { collectEvents } from "./support/sse.ts";
 import { waitFor } from "./support/wait.ts";
@@ -36,7 +36,7 @@ describe.runIf(postgresAvailable())("the runs stream across processes", () => {
       const worker = startCli(["serve", "--role", "worker"], env);
       children.push(worker);
       await waitFor(async () => worker.output.stdout.includes("worker started") || (worker.exitCode !== null && Promise.reject(new Error(worker.output.stderr))), 60_000);
-      const token = /SWITCHYARD_TOKEN=(sy_\S+)/.exec(api.output.stdout)?.[1];
+      const token = await bootstrapToken(api);
       const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
       const call = async (method: string, path: string, body?: unknown) =>
         (await (await fetch(`${url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })).json()) as any;

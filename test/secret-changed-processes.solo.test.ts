@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect } from "vitest";
-import { finished, listeningUrl, startCli } from "./support/cli.ts";
+import { finished, listeningUrl, startCli, bootstrapToken } from "./support/cli.ts";
 import { createPostgresDatabase, itPostgres, postgresAvailable, type PostgresDatabase } from "./support/databases.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.ts";
 import { waitFor } from "./support/wait.ts";
@@ -45,7 +45,7 @@ describe.runIf(postgresAvailable())("secret change events across worker processe
       const workers = [startCli(["serve", "--role", "worker"], env), startCli(["serve", "--role", "worker"], env)];
       children.push(...workers);
       for (const w of workers) await waitFor(async () => w.output.stdout.includes("worker started") || (w.exitCode !== null && Promise.reject(new Error(w.output.stderr))), 60_000);
-      const token = /SWITCHYARD_TOKEN=(sy_\S+)/.exec(api.output.stdout)?.[1];
+      const token = await bootstrapToken(api);
       const call = async (method: string, path: string, body?: unknown, contentType = "application/json") => {
         const res = await fetch(`${url}${path}`, {
           method,

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect } from "vitest";
-import { finished, listeningUrl, startCli } from "./support/cli.ts";
+import { finished, listeningUrl, startCli, bootstrapToken } from "./support/cli.ts";
 import { createPostgresDatabase, itPostgres, postgresAvailable, type PostgresDatabase } from "./support/databases.ts";
 
 // Timing-sensitive (a 100 ms bound across processes): runs in the solo phase,
@@ -26,7 +26,7 @@ describe.runIf(postgresAvailable())("secrets across server processes", () => {
     const b = startCli(["serve", "--role", "api", "--port", "0"], env);
     children.push(b);
     const urlB = await listeningUrl(b);
-    const token = /SWITCHYARD_TOKEN=(sy_\S+)/.exec(a.output.stdout + b.output.stdout)?.[1];
+    const token = await bootstrapToken([a, b]);
     const call = async (url: string, method: string, path: string, body?: unknown) => {
       const res = await fetch(`${url}${path}`, {
         method,

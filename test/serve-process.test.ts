@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createPostgresDatabase, itPostgres, type PostgresDatabase } from "./support/databases.ts";
-import { finished, listeningUrl, runCli, startCli } from "./support/cli.ts";
+import { finished, listeningUrl, runCli, startCli, bootstrapToken } from "./support/cli.ts";
 
 const key = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 29 + 3) & 255)).toString("base64");
 
@@ -16,11 +16,12 @@ describe("switchyard serve as a process", () => {
   it("starts on PGlite in dev mode, answers /readyz, prints the token once, and stops cleanly on SIGTERM", async () => {
     const dataDir = join(await mkdtemp(join(tmpdir(), "sy-serve-")), "data");
     const first = startCli(["serve", "--dev", "--port", "0"], { SWITCHYARD_DATA_DIR: dataDir });
+    cleanups.push(async () => void first.kill("SIGKILL"));
     const url = await listeningUrl(first);
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: "ready", database: "pglite" });
-    const token = /SWITCHYARD_TOKEN=(sy_\S+)/.exec(first.output.stdout)?.[1];
+    const token = await bootstrapToken(first);
     expect(token).toBeDefined();
     const apps = await fetch(`${url}/api/v1/admin/apps`, { headers: { authorization: `Bearer ${token}` } });
     expect(apps.status).toBe(200);
@@ -47,6 +48,7 @@ describe("switchyard serve as a process", () => {
 
     // Second start: same data folder and generated key, token not printed again, still valid.
     const second = startCli(["serve", "--dev", "--port", "0"], { SWITCHYARD_DATA_DIR: dataDir });
+    cleanups.push(async () => void second.kill("SIGKILL"));
     const url2 = await listeningUrl(second);
     expect(second.output.stdout).not.toContain("SWITCHYARD_TOKEN=");
     const again = await fetch(`${url2}/api/v1/admin/apps`, { headers: { authorization: `Bearer ${token}` } });
@@ -77,9 +79,12 @@ describe("switchyard serve as a process", () => {
     const env2 = { DATABASE_URL: fresh.url, SWITCHYARD_MASTER_KEY: key, SWITCHYARD_LOG_LEVEL: "info" };
     const a = startCli(["serve", "--role", "api", "--port", "0"], env2);
     const b = startCli(["serve", "--role", "all", "--port", "0"], env2);
+    // Not left running if an assertion below fails (a no-op once they exited).
+    cleanups.unshift(async () => void [a, b].forEach((child) => child.kill("SIGKILL")));
     const [urlA, urlB] = await Promise.all([listeningUrl(a), listeningUrl(b)]);
     for (const url of [urlA, urlB]) expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    // Exactly one of them issued the bootstrap token.
+    // Exactly one of them issued the bootstrap token (printed just after its URL).
+    await bootstrapToken([a, b]);
     const printed = [a, b].filter((p) => p.output.stdout.includes("SWITCHYARD_TOKEN=")).length;
     expect(printed).toBe(1);
     a.kill("SIGTERM");

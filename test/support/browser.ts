@@ -95,10 +95,10 @@ export async function startDevServer(options: { pgliteTemplate?: string; env?: R
     throw error;
   };
   const url = await listeningUrl(child).catch(abandon);
-  // The token and the link are printed just after the URL; the pipe may deliver them a moment later.
+  // The token and the link are printed just after the URL; the pipe may deliver them a moment later, and in pieces.
   const printed = await waitFor(async () => {
-    const token = /SWITCHYARD_TOKEN=(sy_\S+)/.exec(child.output.stdout)?.[1];
-    const link = /Dashboard, signed in: (\S+)/.exec(child.output.stdout)?.[1];
+    const token = /SWITCHYARD_TOKEN=(sy_\S+)\r?\n/.exec(child.output.stdout)?.[1];
+    const link = /Dashboard, signed in: (\S+)\r?\n/.exec(child.output.stdout)?.[1];
     return token && link ? { token, link } : null;
   }, 10_000).catch(() => abandon(new Error(`no bootstrap token and dashboard link printed:\n${child.output.stdout}`)));
   const { token, link } = printed;

@@ -54,18 +54,43 @@ export function finished(child: ReturnType<typeof startCli>, timeoutMs = 60_000)
   });
 }
 
-/** Resolves with the URL a `serve` child prints once it listens. */
+/**
+ * Resolves with the URL a `serve` child prints once it listens. The pipe may
+ * deliver a line in pieces, so the URL counts only once the space after it arrived.
+ */
 export function listeningUrl(child: ReturnType<typeof startCli>, timeoutMs = 60_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const poll = setInterval(() => {
-      const match = /listening on (http:\/\/\S+)/.exec(child.output.stdout);
+      const match = /listening on (http:\/\/\S+)\s/.exec(child.output.stdout);
       if (match?.[1]) {
         clearInterval(poll);
         resolve(match[1]);
       } else if (child.exitCode !== null || Date.now() - started > timeoutMs) {
         clearInterval(poll);
         reject(new Error(`server did not start (exit ${child.exitCode})\n${child.output.stdout}\n${child.output.stderr}`));
+      }
+    }, 20);
+  });
+}
+
+/**
+ * Resolves with the bootstrap admin token a first `serve` prints. It is
+ * printed after the URL and the pipe may deliver it later, or in pieces: the
+ * token counts once its line has ended.
+ */
+export function bootstrapToken(children: ReturnType<typeof startCli> | ReturnType<typeof startCli>[], timeoutMs = 30_000): Promise<string> {
+  const all = Array.isArray(children) ? children : [children];
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = setInterval(() => {
+      const token = all.map((c) => /SWITCHYARD_TOKEN=(sy_\S+)\r?\n/.exec(c.output.stdout)?.[1]).find(Boolean);
+      if (token) {
+        clearInterval(poll);
+        resolve(token);
+      } else if (all.every((c) => c.exitCode !== null) || Date.now() - started > timeoutMs) {
+        clearInterval(poll);
+        reject(new Error(`no bootstrap token printed\n${all.map((c) => `${c.output.stdout}\n${c.output.stderr}`).join("\n")}`));
       }
     }, 20);
   });
@@ -92,8 +117,7 @@ export async function startDevServerWithApp(prefix: string, appName: string): Pr
   };
   try {
     const url = await listeningUrl(server);
-    const token = /SWITCHYARD_TOKEN=(sy_\S+)/.exec(server.output.stdout)?.[1];
-    if (!token) throw new Error(`no bootstrap token in the server's output:\n${server.output.stdout}`);
+    const token = await bootstrapToken(server);
     const created = await fetch(`${url}/api/v1/admin/apps`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
