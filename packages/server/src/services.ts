@@ -4,14 +4,15 @@ import { randomBytes } from "node:crypto";
 import { availableParallelism, hostname } from "node:os";
 import { createEgressPolicy, createFetchClient, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, type EgressPolicy } from "@switchyard/egress";
 import { createEmailSender, createMailer, EmailError, type PlaintextPolicy, type SmtpHostRule } from "@switchyard/email";
-import { compileScript, createExecutor, type Executor } from "@switchyard/executor";
+import { compileScript, createExecutor } from "@switchyard/executor";
 import type { Registry } from "prom-client";
 import { fetchMetrics } from "./fetch-metrics.ts";
 import { auditBoundSecrets } from "./bound/audit-sink.ts";
 import { createBoundSecrets } from "./bound/bound-secrets.ts";
 import { createRunSecrets } from "./run-secrets.ts";
 import { createScriptFetch } from "./script-fetch.ts";
-import { createScriptHost, settleEmail } from "./script-host.ts";
+import { createScriptHost } from "./script-host.ts";
+import { createSettledExecutor } from "./settled-executor.ts";
 import { createDispatcher, type DispatcherObserver } from "@switchyard/dispatcher";
 import { createManualInvoker } from "./manual-invoker.ts";
 import { createOperatorWebhooks } from "./operator-webhooks.ts";
@@ -180,24 +181,6 @@ export function createServices(deps: {
       process.exit(70);
     },
   });
-  // A run is over when its email log rows are written too (see settle).
-  const executor: Executor = {
-    ...sandbox,
-    async run(request) {
-      try {
-        const outcome = await settleEmail(sandbox, emailSender, runSecrets, request, logger, boundSecrets);
-        countFetches?.(outcome.subrequests);
-        // Memory only: written in batches by the recorder's own timer.
-        connectivityRecorder?.record(request.ctx.app.id, outcome.subrequests);
-        return outcome;
-      } finally {
-        scriptFetch.forget(request.ctx.run.id);
-      }
-    },
-  };
-  const invoker = createManualInvoker({ database, scripts });
-  // Secret change webhooks: accepted and delivered under the operator's egress policy; workers deliver.
-  const operatorWebhooks = createOperatorWebhooks({ database, secrets, logger, egress: settings.egress, egressCa: settings.egressCa, worker: deps.worker !== false });
   const connectivityRules = { ...DEFAULT_STATUS_RULES, windowMs: settings.connectivity.windowMs };
   const connectivity = createConnectivityService({ db: database.db, rules: connectivityRules });
   const connectivityRecorder =
@@ -213,6 +196,20 @@ export function createServices(deps: {
             for (const c of changes) logger.info({ appId: c.appId, host: c.host, from: c.from, to: c.to, lastError: c.lastError }, "connectivity status changed");
           },
         });
+  // A run is over when its email log rows are written too (settled-executor.ts).
+  const executor = createSettledExecutor({
+    sandbox,
+    email: emailSender,
+    runs: runSecrets,
+    bound: boundSecrets,
+    fetch: scriptFetch,
+    logger,
+    countFetches,
+    connectivity: connectivityRecorder,
+  });
+  const invoker = createManualInvoker({ database, scripts });
+  // Secret change webhooks: accepted and delivered under the operator's egress policy; workers deliver.
+  const operatorWebhooks = createOperatorWebhooks({ database, secrets, logger, egress: settings.egress, egressCa: settings.egressCa, worker: deps.worker !== false });
   // Stats: every process counts the inbound requests it answers; workers sample the queue.
   const inboundTally = createInboundTally({ db: database.db, logger });
   const queueSampler = deps.worker === false ? null : createQueueSampler({ db: database.db, logger, intervalMs: settings.statsSampleMs });
