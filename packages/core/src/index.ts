@@ -66,6 +66,7 @@ export type { ScriptsService, Script, DeployInput } from "./scripts/service.ts";
 export type { Compile, CompileOutcome, Diagnostic, LimitPolicy, ScriptLanguage, StoredLimits } from "./scripts/types.ts";
 export { startRun, finishRun, listRuns, getRun } from "./scripts/runs.ts";
 export type { Run, RunStatus, RunStart, RunFinish, RunQuery } from "./scripts/runs.ts";
+export { createManualInvoker } from "./scripts/invoker.ts";
 export type { Invoker } from "./scripts/invoker.ts";
 export { enqueue, claim, renewLeases, releaseClaims, OUTBOX_CHANNEL } from "./outbox/queue.ts";
 export type { Claim, ClaimContext, ClaimedEvent, EnqueueInput, OutboxRow } from "./outbox/queue.ts";

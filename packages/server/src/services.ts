@@ -1,4 +1,4 @@
-import { createConnectivityRecorder, createConnectivityService, createInboundTally, createQueueSampler, createScriptsService, createSecretsService, createSendLog, DEFAULT_STATUS_RULES, NO_EMAIL_LIMITS, readAppEmailSettings, SettingError, type Database, type EmailLimits, type Logger, type StoredLimits } from "@switchyard/core";
+import { createConnectivityRecorder, createConnectivityService, createManualInvoker, createInboundTally, createQueueSampler, createScriptsService, createSecretsService, createSendLog, DEFAULT_STATUS_RULES, NO_EMAIL_LIMITS, readAppEmailSettings, SettingError, type Database, type EmailLimits, type Logger, type StoredLimits } from "@switchyard/core";
 import type { Keyring } from "@switchyard/crypto";
 import { randomBytes } from "node:crypto";
 import { availableParallelism, hostname } from "node:os";
@@ -14,7 +14,6 @@ import { createScriptFetch } from "./script-fetch.ts";
 import { createScriptHost } from "./script-host.ts";
 import { createSettledExecutor } from "./settled-executor.ts";
 import { createDispatcher, type DispatcherObserver } from "@switchyard/dispatcher";
-import { createManualInvoker } from "./manual-invoker.ts";
 import { createOperatorWebhooks } from "./operator-webhooks.ts";
 
 export interface ServiceSettings {
