@@ -70,6 +70,7 @@ export { createManualInvoker } from "./scripts/invoker.ts";
 export type { Invoker } from "./scripts/invoker.ts";
 export { enqueue, claim, renewLeases, releaseClaims, OUTBOX_CHANNEL } from "./outbox/queue.ts";
 export type { Claim, ClaimContext, ClaimedEvent, EnqueueInput, OutboxRow } from "./outbox/queue.ts";
+export { outboxDepth, oldestDueSeconds } from "./outbox/figures.ts";
 export { complete, completeMany } from "./outbox/complete.ts";
 export { storableCompletion, unstorableRun, RESULT_NOT_STORABLE } from "./outbox/storable-record.ts";
 export type { Completion, CompletionResult, FailureDecision, RunRecord } from "./outbox/complete.ts";

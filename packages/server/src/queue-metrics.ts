@@ -1,6 +1,4 @@
-import type { Database } from "@switchyard/core";
-import { resultRows } from "@switchyard/db";
-import { sql } from "drizzle-orm";
+import { oldestDueSeconds, outboxDepth, type Database } from "@switchyard/core";
 import type { DispatcherObserver } from "@switchyard/dispatcher";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
@@ -15,7 +13,7 @@ export function queueMetrics(registry: Registry, database: Database): Dispatcher
     help: "Events waiting in the outbox (due or scheduled for a retry)",
     registers: [registry],
     async collect() {
-      this.set(await stat(database, "count(*)"));
+      this.set(await outboxDepth(database.db));
     },
   });
   new Gauge({
@@ -23,7 +21,7 @@ export function queueMetrics(registry: Registry, database: Database): Dispatcher
     help: "Age of the oldest event that is due and not running",
     registers: [registry],
     async collect() {
-      this.set(await stat(database, "coalesce(extract(epoch from now() - min(run_at)), 0)", "where run_at <= now() and (lease_until is null or lease_until < now())"));
+      this.set(await oldestDueSeconds(database.db));
     },
   });
   const batches = new Histogram({
@@ -51,9 +49,4 @@ export function queueMetrics(registry: Registry, database: Database): Dispatcher
       duration.observe(seconds);
     },
   };
-}
-
-async function stat(database: Database, expression: string, where = ""): Promise<number> {
-  const rows = resultRows<{ v: number | string }>(await database.db.execute(sql.raw(`select ${expression} as v from outbox ${where}`)));
-  return Number(rows[0]?.v ?? 0);
 }
