@@ -10,12 +10,12 @@
  * the p99 the busy tenants add, against 50 ms.
  *
  * @example
- * pnpm --filter @switchyard/bench bench:busy            # 2 rounds of 20 s idle + 20 s busy, about 2 minutes
+ * pnpm --filter @switchyard/bench bench:busy            # 3 rounds of 30 s idle + 30 s busy, about 4 minutes
  * pnpm --filter @switchyard/bench bench:busy --quick    # smoke run: one round of 3 s + 3 s, CPU limit 1 s
  * pnpm --filter @switchyard/bench --silent bench:busy --json
  */
 import { randomBytes } from "node:crypto";
-import { loadavg } from "node:os";
+import { loadavg, setPriority } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { enqueue } from "@switchyard/core";
@@ -35,12 +35,16 @@ const TARGET_MS = 50;
 const BUSY_SHARE = 0.8;
 const NO_RETRY = { max_attempts: 1, backoff: "exponential" as const, base_ms: 1000 };
 
-const USAGE = `usage: bench:busy [--quick] [--seconds N] [--rounds N] [--cpu-ms N] [--noisy-apps N] [--url URL] [--json]
+const USAGE = `usage: bench:busy [--quick] [--seconds N] [--rounds N] [--cpu-ms N] [--noisy-apps N] [--quiet-every-ms N] [--renice-busy N] [--url URL] [--json]
   --quick         smoke run: one round of 3 s idle + 3 s busy, noisy CPU limit 1,000 ms (figures are rough)
-  --seconds       length of each measured phase (default 20)
-  --rounds        idle + busy pairs, taken in turn (default 2)
+  --seconds       length of each measured phase (default 30)
+  --rounds        idle + busy pairs, taken in turn (default 3)
   --cpu-ms        the noisy script's CPU limit (default: the service's default per-run limit)
   --noisy-apps    noisy apps, each pinned to a thread (default: one per executor thread)
+  --quiet-every-ms  one quiet event per N ms (default 1,000; --quick 250). Faster, its runs waiting on the
+                  busy threads fill the worker's run slots and its claims then wait for a slot (reported)
+  --renice-busy   a diagnostic, not what the server does: the bench sets the nice value of the server's busy
+                  executor threads to N (Linux) at the first busy phase, to see how much of the delay is CPU scheduling
   --url           PostgreSQL to create the scratch database on (default ${DEFAULT_ADMIN_URL})
   --json          one JSON object on stdout
   SWITCHYARD_EXECUTOR_THREADS / _WORKER_CONCURRENCY in the environment are passed to the server.
@@ -51,9 +55,15 @@ interface Plan {
   rounds: number;
   cpuMs: number | null;
   noisyApps: number;
+  reniceBusy: number | null;
   healthzEveryMs: number;
   quietEveryMs: number;
   quick: boolean;
+}
+
+interface SlowClaim {
+  claimMs: number;
+  noisyEnded: boolean;
 }
 
 interface PhaseResult {
@@ -65,6 +75,8 @@ interface PhaseResult {
   startMs: number[];
   /** NOTIFY on one bench connection until LISTEN on another has it: the claim loop's wake-up path through PostgreSQL, without the server. */
   notifyMs: number[];
+  /** The phase's three slowest claims, each with whether a noisy run ended (at its CPU limit) between its enqueue and its claim (±50 ms). */
+  slowest: SlowClaim[];
   /** Most quiet events enqueued and not yet finished at once (the worker runs 8 at a time by default). */
   quietInFlight: number;
   /** PostgreSQL's processes: mean wait for a CPU each time one was scheduled in, ms (null: not on this machine). */
@@ -88,6 +100,8 @@ async function main(): Promise<void> {
           rounds: { type: "string" },
           "cpu-ms": { type: "string" },
           "noisy-apps": { type: "string" },
+          "renice-busy": { type: "string" },
+          "quiet-every-ms": { type: "string" },
           url: { type: "string" },
           json: { type: "boolean" },
           help: { type: "boolean", short: "h" },
@@ -100,12 +114,13 @@ async function main(): Promise<void> {
   const quick = options.quick === true;
   const threads = Number(process.env.SWITCHYARD_EXECUTOR_THREADS ?? machineInfo().cores);
   const plan: Plan = {
-    seconds: positive(options.seconds, quick ? 3 : 20, "--seconds"),
-    rounds: positive(options.rounds, quick ? 1 : 2, "--rounds"),
+    seconds: positive(options.seconds, quick ? 3 : 30, "--seconds"),
+    rounds: positive(options.rounds, quick ? 1 : 3, "--rounds"),
     cpuMs: options["cpu-ms"] !== undefined ? positive(options["cpu-ms"], 0, "--cpu-ms") : quick ? 1_000 : null,
     noisyApps: positive(options["noisy-apps"], threads, "--noisy-apps"),
+    reniceBusy: options["renice-busy"] !== undefined ? positive(options["renice-busy"], 0, "--renice-busy") : null,
     healthzEveryMs: 10,
-    quietEveryMs: quick ? 250 : 500,
+    quietEveryMs: positive(options["quiet-every-ms"], quick ? 250 : 1_000, "--quiet-every-ms"),
     quick,
   };
   const adminUrl = options.url ?? DEFAULT_ADMIN_URL;
@@ -140,7 +155,8 @@ async function main(): Promise<void> {
     if (server) await server.stop().catch(() => {});
     await scratch.drop();
   }
-  report(phases, plan, { threads, serverVersion: scratch.serverVersion, loadBefore, loadAfter: loadavg()[0] as number }, options.json === true);
+  const concurrency = Number(process.env.SWITCHYARD_WORKER_CONCURRENCY ?? 8);
+  report(phases, plan, { threads, concurrency, serverVersion: scratch.serverVersion, loadBefore, loadAfter: loadavg()[0] as number }, options.json === true);
 }
 
 function positive(text: string | undefined, fallback: number, flag: string): number {
@@ -235,6 +251,7 @@ async function runPhase(server: ServeProcess, sql: postgres.Sql, db: Database, l
       // Every noisy app's first run started (claimed) and its isolate made, before the measurement begins.
       await noisy.ready();
       await sleep(plan.quick ? 300 : 1_000);
+      if (plan.reniceBusy !== null && round === 0) await reniceBusyThreads(server.pid, plan.reniceBusy);
     }
     return await quietPhase(server, sql, db, listener, tenants, plan, busy, round);
   } finally {
@@ -301,10 +318,19 @@ async function quietPhase(server: ServeProcess, sql: postgres.Sql, db: Database,
   const client = { p50Ms: beyond(clientLoop.percentile(50)), p99Ms: beyond(clientLoop.percentile(99)), maxMs: beyond(clientLoop.max) };
   const load = loadavg()[0] as number;
   const noisyTo = await noisyStatuses(sql, tenants);
-  const { claimMs, startMs, quietInFlight } = await quietTimings(sql, quietIds, plan);
+  const { claimMs, startMs, quietInFlight, slowest } = await quietTimings(sql, quietIds, plan, tenants);
   const noisyRuns: Record<string, number> = {};
   for (const [status, n] of Object.entries(noisyTo)) if (n - (noisyFrom[status] ?? 0) > 0) noisyRuns[status] = n - (noisyFrom[status] ?? 0);
-  return { busy, round, seconds, healthzMs, claimMs, startMs, notifyMs, quietInFlight, postgresWaitMs, loop, clientLoop: client, threads, load, noisyRuns };
+  return { busy, round, seconds, healthzMs, claimMs, startMs, notifyMs, quietInFlight, slowest, postgresWaitMs, loop, clientLoop: client, threads, load, noisyRuns };
+}
+
+/** The diagnostic `--renice-busy`: the server's non-main threads runnable ≥ 80% over 500 ms get nice value `nice`. */
+async function reniceBusyThreads(pid: number, nice: number): Promise<void> {
+  const from = threadSched(pid);
+  await sleep(500);
+  const busy = threadShares(pid, from, threadSched(pid), 0.5).filter((t) => !t.main && t.runnable >= BUSY_SHARE);
+  for (const t of busy) setPriority(Number(t.tid), nice);
+  console.error(`bench: diagnostic: set nice ${nice} on the server's busy threads ${busy.map((t) => t.tid).join(", ") || "(none found)"}`);
 }
 
 /** A LISTEN of the bench's own (a dedicated connection), resolving the waiter of each payload it receives. */
@@ -332,7 +358,7 @@ async function notifyRoundTrip(sql: postgres.Sql, listener: PingListener): Promi
 }
 
 /** Waits until every quiet event of the phase has a recorded run; answers enqueue → claim and enqueue → run start, in ms. */
-async function quietTimings(sql: postgres.Sql, ids: string[], plan: Plan): Promise<{ claimMs: number[]; startMs: number[]; quietInFlight: number }> {
+async function quietTimings(sql: postgres.Sql, ids: string[], plan: Plan, tenants: Tenants): Promise<{ claimMs: number[]; startMs: number[]; quietInFlight: number; slowest: SlowClaim[] }> {
   // A quiet run may wait behind a noisy run on its thread: at most a CPU limit (plus 250 ms) per noisy run ahead of it.
   const deadline = performance.now() + 60_000 + 4 * (plan.cpuMs ?? 5_000);
   for (;;) {
@@ -348,7 +374,17 @@ async function quietTimings(sql: postgres.Sql, ids: string[], plan: Plan): Promi
       if (bad.length > 0) throw new Error(`bench: ${bad.length} quiet runs ended ${bad[0]?.status}, not ok`);
       const spans = rows.map((r) => [Number(r.enqueued), Number(r.finished)] as const);
       const quietInFlight = Math.max(0, ...spans.map(([at]) => spans.filter(([from, to]) => from <= at && at < to).length));
-      return { claimMs: rows.map((r) => Number(r.claim_ms)), startMs: rows.map((r) => Number(r.start_ms)), quietInFlight };
+      const noisyEnds = (await sql<{ at: number }[]>`
+        select extract(epoch from finished_at) * 1000 as at from runs where app_id = any(${tenants.noisy.map((t) => t.appId)})`).map((r) => Number(r.at));
+      const slowest = [...rows]
+        .sort((a, b) => Number(b.claim_ms) - Number(a.claim_ms))
+        .slice(0, 3)
+        .map((r) => {
+          const from = Number(r.enqueued);
+          const to = from + Number(r.claim_ms);
+          return { claimMs: Number(r.claim_ms), noisyEnded: noisyEnds.some((at) => at >= from - 50 && at <= to + 50) };
+        });
+      return { claimMs: rows.map((r) => Number(r.claim_ms)), startMs: rows.map((r) => Number(r.start_ms)), quietInFlight, slowest };
     }
     if (performance.now() > deadline) throw new Error(`bench: of ${ids.length} quiet events ${rows.length} were claimed and ${done.length} ran`);
     await sleep(100);
@@ -417,7 +453,7 @@ const pct = (share: number) => `${Math.round(share * 100)}%`;
 const p = (xs: number[], q: number) => (xs.length ? percentile([...xs].sort((a, b) => a - b), q) : NaN);
 const ms = (x: number) => (Number.isNaN(x) ? "n/a" : x < 10 ? `${x.toFixed(2)} ms` : `${x.toFixed(1)} ms`);
 
-function report(phases: PhaseResult[], plan: Plan, env: { threads: number; serverVersion: string; loadBefore: number; loadAfter: number }, json: boolean): void {
+function report(phases: PhaseResult[], plan: Plan, env: { threads: number; concurrency: number; serverVersion: string; loadBefore: number; loadAfter: number }, json: boolean): void {
   const of = (busy: boolean) => phases.filter((ph) => ph.busy === busy);
   const all = (busy: boolean, pick: (ph: PhaseResult) => number[]) => of(busy).flatMap(pick);
   const metric = (name: string, pick: (ph: PhaseResult) => number[]) => {
@@ -438,6 +474,8 @@ function report(phases: PhaseResult[], plan: Plan, env: { threads: number; serve
   const clientLoop = { idle: worstLoop(false, (ph) => ph.clientLoop), busy: worstLoop(true, (ph) => ph.clientLoop) };
   const pgWait = (busy: boolean) => Math.max(...of(busy).map((ph) => ph.postgresWaitMs ?? NaN));
   const mainWait = (busy: boolean) => Math.max(...of(busy).map((ph) => ph.threads.find((t) => t.main)?.waitPerSliceMs ?? NaN));
+  // Quiet runs waiting on the busy threads hold run slots; past the worker's concurrency its claims wait for a slot.
+  const slotBound = of(true).filter((ph) => ph.quietInFlight + plan.noisyApps > env.concurrency).length;
   const busyThreads = of(true).map((ph) => ph.threads.filter((t) => !t.main && t.runnable >= BUSY_SHARE).length);
   const everyThreadBusy = busyThreads.every((n) => n >= env.threads);
   const targets = [
@@ -470,8 +508,10 @@ function report(phases: PhaseResult[], plan: Plan, env: { threads: number; serve
           healthzSamples: ph.healthzMs.length,
           quietSamples: ph.claimMs.length,
           quietInFlight: ph.quietInFlight,
+          slowestClaims: ph.slowest,
         })),
         everyThreadBusy,
+        busyPhasesSlotBound: slotBound,
         targets,
       }),
     );
@@ -482,6 +522,7 @@ function report(phases: PhaseResult[], plan: Plan, env: { threads: number; serve
     `switchyard serve --role all, ${env.threads} executor thread(s); ${plan.noisyApps} noisy app(s) looping at ` +
       `${plan.cpuMs === null ? "the default" : `a ${plan.cpuMs} ms`} CPU limit; ${plan.rounds} round(s) of ${plan.seconds} s idle + ${plan.seconds} s busy`,
   );
+  if (plan.reniceBusy !== null) console.log(`DIAGNOSTIC RUN: the bench set the busy executor threads' nice value to ${plan.reniceBusy} (the server does not)`);
   console.log(`load average (1 min) ${env.loadBefore.toFixed(2)} before, ${env.loadAfter.toFixed(2)} after\n`);
   const row = (m: ReturnType<typeof metric>) => [m.name, String(m.idle.samples), ms(m.idle.p50), ms(m.idle.p99), ms(m.busy.p50), ms(m.busy.p99), ms(m.addedP99)];
   console.log(
@@ -503,9 +544,17 @@ function report(phases: PhaseResult[], plan: Plan, env: { threads: number; serve
   console.log("\nserver threads per phase (share of a core; the main thread first):");
   for (const ph of phases) {
     const noisy = Object.entries(ph.noisyRuns).map(([s, n]) => `${n} ${s}`).join(", ") || "none";
-    console.log(`  round ${ph.round + 1} ${ph.busy ? "busy" : "idle"}: ${describeThreads(ph.threads)}; noisy runs ended: ${noisy}; quiet events in flight at most ${ph.quietInFlight}; load ${ph.load.toFixed(2)}`);
+    const slow = ph.slowest.map((c) => `${ms(c.claimMs)}${c.noisyEnded ? " (a noisy run ended meanwhile)" : ""}`).join(", ");
+    console.log(`  round ${ph.round + 1} ${ph.busy ? "busy" : "idle"}: ${describeThreads(ph.threads)}; main loop max ${ms(ph.loop.maxMs)}`);
+    console.log(`    noisy runs ended: ${noisy}; quiet events in flight at most ${ph.quietInFlight}; slowest claims ${slow}; load ${ph.load.toFixed(2)}`);
   }
   console.log(`\nevery executor thread busy (≥ ${pct(BUSY_SHARE)} of a core) in every busy phase: ${everyThreadBusy ? "yes" : `NO (${busyThreads.join(", ")} of ${env.threads}): raise --noisy-apps`}`);
+  if (slotBound > 0) {
+    console.log(
+      `${slotBound} busy phase(s) had more quiet events in flight than the worker's ${env.concurrency} run slots leave beside the noisy runs: ` +
+        "its claims then also wait for a slot (its runs queue behind the busy loops on their threads); see --quiet-every-ms",
+    );
+  }
   console.log("\ntargets:");
   for (const t of targets) console.log(`  ${t.target}: ${ms(t.value)} ${t.pass ? "PASS" : "MISS"}`);
   console.log(
