@@ -25,17 +25,13 @@ export async function startServer(config: Config, role: Role, print: (line: stri
     throw new StartupError(`--role ${role} needs DATABASE_URL: the embedded PGlite serves one process, which runs every role`);
   }
   // Loaded only now, after the key check: a refused start stays fast and touches nothing.
-  const [{ serve: serveHttp }, { createRunFeed, ensureBootstrapToken }, { countSmtpDeliveries, createManagerApp, createInboundReceiver }, { collectDefaultMetrics, Registry }, { migrateOrExplain, openDatabase }, { createServices }, { queueMetrics }, { createSmtpListener }] =
-    await Promise.all([
-      import("@hono/node-server"),
-      import("@switchyard/core"),
-      import("@switchyard/manager"),
-      import("prom-client"),
-      import("../runtime.ts"),
-      import("../services.ts"),
-      import("../queue-metrics.ts"),
-      import("@switchyard/email"),
-    ]);
+  const {
+    openDatabase, migrateOrExplain, ensureBootstrapToken,
+    Registry, collectDefaultMetrics, queueMetrics,
+    createServices, createAuditSealer,
+    createInboundReceiver, createRunFeed, createManagerApp, sdkTypes, serveHttp,
+    createSmtpListener, countSmtpDeliveries,
+  } = await import("./serve-modules.ts");
   const logger = createLogger(config);
   warnAboutSetup(config, loaded, logger);
   const database = await openDatabase(config, logger, role);
@@ -50,7 +46,6 @@ export async function startServer(config: Config, role: Role, print: (line: stri
   await services.start();
   // Every role seals: an API-only deployment writes audit rows too. Processes
   // sharing a database take turns (a try-lock), so this costs one query a second.
-  const { createAuditSealer } = await import("../audit/index.ts");
   const sealer = createAuditSealer({ db: database.db, keyring: loaded.keyring, logger });
   sealer.start();
   if (config.logLevel !== "debug" && config.logLevel !== "info" && config.logLevel !== "trace") {
@@ -89,7 +84,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
       emailMaxBytes: config.emailMaxBytes,
       maxBodyBytes: config.maxBodyBytes,
       version: "0.1.0",
-      sdkTypes: (await import("@switchyard/executor")).sdkTypes(),
+      sdkTypes: sdkTypes(),
     });
     if (config.smtpListen) {
       const listener = createSmtpListener({
