@@ -26,7 +26,7 @@ import { parseBenchOptions } from "../support/options.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-postgres.ts";
 import { percentile } from "../support/stats.ts";
 import { renderTable } from "../support/table.ts";
-import { postgresSched, scrapeLoopLag, startServe, threadSched, threadShares, type LoopLag, type ServeProcess, type ThreadShare } from "./server.ts";
+import { postgresSched, scrapeLoopLag, startServe, stopAllServe, threadSched, threadShares, type LoopLag, type ServeProcess, type ThreadShare } from "./server.ts";
 
 const DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 /** Issue #17: a busy tenant delays neither /healthz nor the claim loop by more than this at p99. */
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   // Ctrl-C: stop the server, drop the scratch database, leave with 130.
   const onSignal = (signal: NodeJS.Signals) => {
     console.error(`\nbench: ${signal}, stopping the server and dropping the scratch database`);
-    void (server?.stop() ?? Promise.resolve())
+    void stopAllServe()
       .catch(() => {})
       .finally(() => void scratch.drop().finally(() => process.exit(130)));
   };

@@ -22,6 +22,14 @@ export interface ServeProcess {
   tail(): string;
 }
 
+/** Every serve process started and not yet exited, so a Ctrl-C can stop one still starting. */
+const live = new Set<ChildProcess>();
+
+/** Stops every serve process this bench started that is still running. */
+export async function stopAllServe(): Promise<void> {
+  await Promise.all([...live].map(stopChild));
+}
+
 /** The variables passed through from the bench's environment (to try other settings). */
 const PASSED = ["SWITCHYARD_EXECUTOR_THREADS", "SWITCHYARD_WORKER_CONCURRENCY", "SWITCHYARD_SCRIPT_CPU_MS"];
 
@@ -31,6 +39,8 @@ export async function startServe(env: { databaseUrl: string; masterKey: string }
     env: { PATH: process.env.PATH, DATABASE_URL: env.databaseUrl, SWITCHYARD_MASTER_KEY: env.masterKey, SWITCHYARD_LOG_LEVEL: "warn", ...passed },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
   let output = "";
   const keep = (chunk: Buffer) => {
     output += chunk.toString("utf8");
