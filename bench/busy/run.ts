@@ -391,10 +391,15 @@ async function quietTimings(sql: postgres.Sql, ids: string[], plan: Plan, tenant
   }
 }
 
+/** Noisy runs so far by status, and (keys "cpu ms", "wall ms") the CPU and wall time they recorded in all. */
 async function noisyStatuses(sql: postgres.Sql, tenants: Tenants): Promise<Record<string, number>> {
-  const rows = await sql<{ status: string; n: number }[]>`
-    select status, count(*)::int as n from runs where app_id = any(${tenants.noisy.map((t) => t.appId)}) group by status`;
-  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  const rows = await sql<{ status: string; n: number; cpu: number; wall: number }[]>`
+    select status, count(*)::int as n, coalesce(sum(cpu_ms), 0)::float8 as cpu, coalesce(sum(duration_ms), 0)::float8 as wall
+    from runs where app_id = any(${tenants.noisy.map((t) => t.appId)}) group by status`;
+  const out: Record<string, number> = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  out["cpu ms"] = rows.reduce((sum, r) => sum + r.cpu, 0);
+  out["wall ms"] = rows.reduce((sum, r) => sum + r.wall, 0);
+  return out;
 }
 
 /**
@@ -543,7 +548,10 @@ function report(phases: PhaseResult[], plan: Plan, env: { threads: number; concu
   );
   console.log("\nserver threads per phase (share of a core; the main thread first):");
   for (const ph of phases) {
-    const noisy = Object.entries(ph.noisyRuns).map(([s, n]) => `${n} ${s}`).join(", ") || "none";
+    const { "cpu ms": cpu = 0, "wall ms": wall = 0, ...statuses } = ph.noisyRuns;
+    const ended = Object.values(statuses).reduce((sum, n) => sum + n, 0);
+    const noisy =
+      ended === 0 ? "none" : `${Object.entries(statuses).map(([s, n]) => `${n} ${s}`).join(", ")}, each ${(cpu / ended / 1000).toFixed(2)} s CPU in ${(wall / ended / 1000).toFixed(2)} s`;
     const slow = ph.slowest.map((c) => `${ms(c.claimMs)}${c.noisyEnded ? " (a noisy run ended meanwhile)" : ""}`).join(", ");
     console.log(`  round ${ph.round + 1} ${ph.busy ? "busy" : "idle"}: ${describeThreads(ph.threads)}; main loop max ${ms(ph.loop.maxMs)}`);
     console.log(`    noisy runs ended: ${noisy}; quiet events in flight at most ${ph.quietInFlight}; slowest claims ${slow}; load ${ph.load.toFixed(2)}`);
