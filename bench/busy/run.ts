@@ -41,7 +41,7 @@ const USAGE = `usage: bench:busy [--quick] [--seconds N] [--rounds N] [--cpu-ms 
   --rounds        idle + busy pairs, taken in turn (default 3)
   --cpu-ms        the noisy script's CPU limit (default: the service's default per-run limit)
   --noisy-apps    noisy apps, each pinned to a thread (default: one per executor thread)
-  --quiet-every-ms  one quiet event per N ms (default 1,000; --quick 250). Faster, its runs waiting on the
+  --quiet-every-ms  one quiet event per N ms (default 750; --quick 250). Faster, its runs waiting on the
                   busy threads fill the worker's run slots and its claims then wait for a slot (reported)
   --renice-busy   a diagnostic, not what the server does: the bench sets the nice value of the server's busy
                   executor threads to N (Linux) at the first busy phase, to see how much of the delay is CPU scheduling
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     noisyApps: positive(options["noisy-apps"], threads, "--noisy-apps"),
     reniceBusy: options["renice-busy"] !== undefined ? positive(options["renice-busy"], 0, "--renice-busy") : null,
     healthzEveryMs: 10,
-    quietEveryMs: positive(options["quiet-every-ms"], quick ? 250 : 1_000, "--quiet-every-ms"),
+    quietEveryMs: positive(options["quiet-every-ms"], quick ? 250 : 750, "--quiet-every-ms"),
     quick,
   };
   const adminUrl = options.url ?? DEFAULT_ADMIN_URL;
