@@ -1,16 +1,46 @@
-import type { SQL } from "drizzle-orm";
+import { DrizzleQueryError, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { Db } from "@switchyard/db";
 
 const dialect = new PgDialect();
 
+/** What executePrepared uses of a postgres.js client: its own prepared statement API. */
+interface PostgresJsClient {
+  unsafe(text: string, params: unknown[], options: { prepare: boolean }): Promise<unknown>;
+}
+
 /**
- * Runs a raw statement as a prepared statement where the driver has them
- * (postgres.js names and caches it per connection by its text): the outbox's
- * hot statements are planned once per connection, not on every call, which
- * measured as much as a third of a claim's time on a loaded machine.
- * `db.execute()` never prepares; this goes through the same session.
+ * Runs a raw statement as a prepared statement where the driver has them:
+ * the outbox's hot statements are planned once per connection, not on every
+ * call, which measured as much as a third of a claim's time on a loaded
+ * machine. `db.execute()` never prepares (drizzle sends it with postgres.js's
+ * `prepare: false`), so on PostgreSQL this asks postgres.js itself, through
+ * the client drizzle's public `$client` holds: `unsafe(text, params,
+ * { prepare: true })`, which names the statement and keeps it per connection
+ * by its text. `name` labels the statement for readers; postgres.js names
+ * it itself. The answer, and a failure (a DrizzleQueryError with the
+ * driver's error as its cause), are as `db.execute()` gives them.
+ *
+ * Elsewhere it is `db.execute()`: PGlite plans every statement anyway (one
+ * in-process connection, no named statements to keep), and a transaction
+ * exposes no client of its own, so its statements stay on its connection,
+ * unprepared, rather than leave it for the pool's.
  */
 export async function executePrepared(db: Db, name: string, query: SQL): Promise<unknown> {
-  return db._.session.prepareQuery(dialect.sqlToQuery(query), undefined, name, false).execute();
+  const client = postgresJsClient(db);
+  if (!client) return db.execute(query);
+  const { sql: text, params } = dialect.sqlToQuery(query);
+  try {
+    return await client.unsafe(text, params, { prepare: true });
+  } catch (error) {
+    throw new DrizzleQueryError(text, params, error as Error);
+  }
+}
+
+/** The postgres.js client of a database drizzle opened over one; null for PGlite and for a transaction (which has no `$client`). */
+function postgresJsClient(db: Db): PostgresJsClient | null {
+  // postgres.js's client is a function (the sql tag) with methods; PGlite's is an object.
+  const client = (db as { $client?: unknown }).$client;
+  if (typeof client !== "function") return null;
+  return typeof (client as unknown as Partial<PostgresJsClient>).unsafe === "function" ? (client as unknown as PostgresJsClient) : null;
 }
