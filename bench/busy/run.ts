@@ -479,8 +479,10 @@ function report(phases: PhaseResult[], plan: Plan, env: { threads: number; concu
   const clientLoop = { idle: worstLoop(false, (ph) => ph.clientLoop), busy: worstLoop(true, (ph) => ph.clientLoop) };
   const pgWait = (busy: boolean) => Math.max(...of(busy).map((ph) => ph.postgresWaitMs ?? NaN));
   const mainWait = (busy: boolean) => Math.max(...of(busy).map((ph) => ph.threads.find((t) => t.main)?.waitPerSliceMs ?? NaN));
-  // Quiet runs waiting on the busy threads hold run slots; past the worker's concurrency its claims wait for a slot.
-  const slotBound = of(true).filter((ph) => ph.quietInFlight + plan.noisyApps > env.concurrency).length;
+  // Quiet runs waiting on the busy threads hold run slots, and claimed events wait in the dispatcher's local
+  // queue (its window starts at the concurrency); once that queue is past half its window the dispatcher
+  // holds back claims until a run ends, so past 1.5 × concurrency in flight a claim can wait for a noisy run's end.
+  const slotBound = of(true).filter((ph) => ph.quietInFlight + plan.noisyApps > Math.floor(env.concurrency * 1.5)).length;
   const busyThreads = of(true).map((ph) => ph.threads.filter((t) => !t.main && t.runnable >= BUSY_SHARE).length);
   const everyThreadBusy = busyThreads.every((n) => n >= env.threads);
   const targets = [
@@ -559,8 +561,8 @@ function report(phases: PhaseResult[], plan: Plan, env: { threads: number; concu
   console.log(`\nevery executor thread busy (≥ ${pct(BUSY_SHARE)} of a core) in every busy phase: ${everyThreadBusy ? "yes" : `NO (${busyThreads.join(", ")} of ${env.threads}): raise --noisy-apps`}`);
   if (slotBound > 0) {
     console.log(
-      `${slotBound} busy phase(s) had more quiet events in flight than the worker's ${env.concurrency} run slots leave beside the noisy runs: ` +
-        "its claims then also wait for a slot (its runs queue behind the busy loops on their threads); see --quiet-every-ms",
+      `${slotBound} busy phase(s) had more events in flight (quiet + noisy) than 1.5 × the worker's ${env.concurrency} run slots: ` +
+        "the quiet runs queue behind the busy loops on their threads, and the dispatcher then holds back claims until a run ends; see --quiet-every-ms",
     );
   }
   console.log("\ntargets:");
