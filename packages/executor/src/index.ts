@@ -29,6 +29,7 @@ export type {
   RunRequest,
   RunStatus,
   ScriptLimits,
+  SecretsChange,
   SignAlgorithm,
   Subrequest,
 } from "./types.ts";

@@ -147,6 +147,15 @@ export class SecretPlaceholder {
 /** The MACs `secrets.sign` computes. */
 export type SignAlgorithm = "HMAC-SHA256" | "HMAC-SHA512";
 
+/**
+ * A change `Host.watchSecrets` announces: the secrets of one app (`appId`),
+ * or (null) any app's: a workspace's or the global scope's, or everything
+ * the host had cached.
+ */
+export interface SecretsChange {
+  appId: string | null;
+}
+
 /** What the SDK calls back into. Every value crossing is plain JSON. */
 export interface Host {
   /** The secret's JSON value, a SecretPlaceholder for a host-bound secret, or null when unset. */
@@ -171,4 +180,15 @@ export interface Host {
    * with `egress_denied`.
    */
   fetch?(ctx: RunContext, request: HostFetchRequest, signal: AbortSignal): Promise<HostFetchResponse>;
+  /**
+   * Calls `listener` whenever what `getSecret` answers may have changed (a
+   * secret written here, or another process's write heard of), synchronously
+   * and before any later `getSecret` of this host can answer from the new
+   * state; answers how to stop. With it, executor threads answer a run's
+   * repeated `getSecret` of a name (and `signWithSecret` of a value the run
+   * already holds) themselves, from what this host answered the run before,
+   * until the run ends or a change touches its app. Without it every call
+   * reaches the host.
+   */
+  watchSecrets?(listener: (change: SecretsChange) => void): () => void;
 }

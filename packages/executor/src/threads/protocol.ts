@@ -23,7 +23,7 @@ export interface ThreadConfig {
   fetchTimeoutMs: number;
   threadHost: ThreadHostSpec | null;
   /** Which optional Host methods the caller's host has. */
-  hostHas: { signWithSecret: boolean; fetch: boolean };
+  hostHas: { signWithSecret: boolean; fetch: boolean; watchSecrets: boolean };
   /** Whether the caller wants to hear of catastrophic errors (else isolated-vm aborts). */
   catastrophic: boolean;
 }
@@ -50,6 +50,8 @@ export type HostAnswer =
 export type ToThread =
   | { t: "runs"; runs: Array<{ id: number; request: RunRequest }> }
   | { t: "answers"; answers: Array<{ call: number; answer: HostAnswer }> }
+  /** Change number `generation` of `appId`'s secrets (null: any app's), announced by Host.watchSecrets (thread-secrets.ts). */
+  | { t: "secrets"; generation: number; appId: string | null }
   | { t: "dispose" };
 
 /** Thread → caller. */

@@ -12,6 +12,7 @@ import { seedSandboxSources, type SandboxSources } from "../sdk-source.ts";
 import type { Host, RunOutcome } from "../types.ts";
 import { createForwardingHost, ReportedFailure, type Forwarder } from "./forwarding-host.ts";
 import type { FromThread, HostCall, ThreadConfig, ToThread } from "./protocol.ts";
+import { createThreadSecrets } from "./thread-secrets.ts";
 
 /** What a thread-host module exports (see `ThreadHostSpec`). */
 export interface ThreadHostModule {
@@ -19,7 +20,7 @@ export interface ThreadHostModule {
 }
 
 const port = parentPort;
-const { config, sources } = workerData as { config: ThreadConfig; sources: SandboxSources };
+const { config, sources, secretsGeneration } = workerData as { config: ThreadConfig; sources: SandboxSources; secretsGeneration: Int32Array };
 
 let outcomes: Array<{ id: number; outcome: RunOutcome }> = [];
 let calls: Array<{ call: number; request: HostCall }> = [];
@@ -67,6 +68,10 @@ const forwarder: Forwarder = {
   },
 };
 const forwarding = createForwardingHost(forwarder, config.hostHas);
+// A run's repeated secret reads are answered on this thread only when the
+// caller's Host announces changes (thread-secrets.ts).
+const secrets = config.hostHas.watchSecrets ? createThreadSecrets(forwarding.host, secretsGeneration) : null;
+const mainHost = secrets?.host ?? forwarding.host;
 let executor: LocalExecutor;
 const inFlight = new Set<Promise<void>>();
 let disposing = false;
@@ -98,9 +103,9 @@ function describeError(error: unknown): { name: string; message: string; stack: 
 }
 
 async function makeHost(hostModule: ThreadHostModule | null): Promise<Host> {
-  if (hostModule === null) return forwarding.host;
+  if (hostModule === null) return mainHost;
   if (typeof hostModule.createThreadHost !== "function") throw new Error("executor: the thread-host module exports no createThreadHost");
-  return hostModule.createThreadHost({ main: forwarding.host, data: config.threadHost?.data });
+  return hostModule.createThreadHost({ main: mainHost, data: config.threadHost?.data });
 }
 
 function start(host: Host): LocalExecutor {
@@ -123,6 +128,10 @@ function receive(message: ToThread): void {
     for (const { call, answer } of message.answers) forwarding.answer(call, answer);
     return;
   }
+  if (message.t === "secrets") {
+    secrets?.changed(message.generation, message.appId);
+    return;
+  }
   if (message.t === "dispose") {
     void close();
     return;
@@ -131,7 +140,9 @@ function receive(message: ToThread): void {
   for (const { request } of message.runs) perApp.set(request.script.appId, (perApp.get(request.script.appId) ?? 0) + 1);
   for (const n of perApp.values()) if (n > 1) executor.countBatchedStarts(n);
   for (const { id, request } of message.runs) {
+    secrets?.begin(request.ctx);
     const done = executor.run(request).then((outcome) => {
+      secrets?.end(request.ctx);
       outcomes.push({ id, outcome });
       schedule();
     });

@@ -84,7 +84,11 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
     maxSubrequests: config.maxSubrequests,
     fetchTimeoutMs: config.fetchTimeoutMs,
     threadHost: config.threadHost,
-    hostHas: { signWithSecret: typeof config.host.signWithSecret === "function", fetch: typeof config.host.fetch === "function" },
+    hostHas: {
+      signWithSecret: typeof config.host.signWithSecret === "function",
+      fetch: typeof config.host.fetch === "function",
+      watchSecrets: typeof config.host.watchSecrets === "function",
+    },
     catastrophic: config.onCatastrophicError !== undefined,
   };
   // Built once per process, before the first thread starts (esbuild, ~100 ms).
@@ -94,11 +98,19 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
   const pins = new Map<string, ExecutorThread>();
   let runIds = 0;
   let closed = false;
+  // Secret changes, counted where every thread sees the count at once
+  // (thread-secrets.ts); the message after it says which app.
+  const secretsGeneration = new Int32Array(new SharedArrayBuffer(4));
+  const unwatchSecrets =
+    config.host.watchSecrets?.((change) => {
+      const generation = Atomics.add(secretsGeneration, 0, 1) + 1;
+      for (const thread of threads) if (!thread.closed) post(thread, { t: "secrets", generation, appId: change.appId });
+    }) ?? null;
 
   for (let i = 0; i < config.threads; i++) threads.push(start());
 
   function start(failedStarts = 0): ExecutorThread {
-    const worker = new Worker(code, { eval: true, workerData: { config: threadConfig, sources }, name: "switchyard-executor" });
+    const worker = new Worker(code, { eval: true, workerData: { config: threadConfig, sources, secretsGeneration }, name: "switchyard-executor" });
     const thread: ExecutorThread = {
       worker,
       pending: new Map(),
@@ -299,6 +311,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
     dispose() {
       if (closed) return;
       closed = true;
+      unwatchSecrets?.();
       for (const thread of threads) {
         // Runs not handed over yet end here; the thread ends the rest.
         for (const { id, request } of thread.queue) {
