@@ -17,6 +17,9 @@ import type { ScriptFetch } from "./script-fetch.ts";
  * narrowed by the app's EGRESS_ALLOWED_HOSTS (script-fetch.ts). A
  * host-bound secret is never handed over: the script gets its placeholder
  * (bound/bound-secrets.ts), and mail carrying one is refused.
+ * `watchSecrets` announces every drop of the vault's sealed-row cache (a
+ * write here, another process's NOTIFY), so executor threads may repeat a
+ * run's answers until then (executor threads/thread-secrets.ts).
  */
 export function createScriptHost(deps: { secrets: SecretsService; email: EmailSender; logger: Logger; runs: RunSecrets; fetch: ScriptFetch; bound: BoundSecrets }): Host {
   const actor = (ctx: RunContext) => ({ type: "run" as const, id: ctx.run.id, appId: ctx.app.id });
@@ -55,7 +58,25 @@ export function createScriptHost(deps: { secrets: SecretsService; email: EmailSe
       }
     },
     fetch: (ctx, request, signal) => deps.fetch.fetch(ctx, request, signal),
+    watchSecrets: (listener) => watchVaultInvalidations((dropped) => listener({ appId: dropped?.scope === "app" ? dropped.scopeId : null })),
   };
+}
+
+/** What a sealed-row cache dropped: one scope, or (null) everything (core secrets/sealed-cache.ts). */
+type DroppedScope = { scope: string; scopeId: string } | null;
+
+/**
+ * Listens to every drop of a vault sealed-row cache in this process, through
+ * the registry core's sealed-cache.ts keeps under a registered symbol (core
+ * exports no hook for it yet). A process has one vault; a second one (tests
+ * may start two services in one process) only drops answers needlessly.
+ */
+function watchVaultInvalidations(listener: (dropped: DroppedScope) => void): () => void {
+  const registry = globalThis as { [key: symbol]: Set<(dropped: DroppedScope) => void> | undefined };
+  const key = Symbol.for("switchyard.secrets.invalidation-listeners");
+  const listeners = (registry[key] ??= new Set());
+  listeners.add(listener);
+  return () => listeners.delete(listener);
 }
 
 /**
