@@ -2,12 +2,14 @@
  * What bench/executor measures, built once: the trivial script compiled by the
  * real compiler, the same handler as a bare host function and under node:vm,
  * and a Host whose `getSecret` opens a sealed value with AES-256-GCM exactly
- * as the bare peer does, so the secrets comparison is honest.
+ * as the bare peer does, so the secrets comparison is honest. The Host
+ * announces secret changes (`watchSecrets`; the bench's never change), as the
+ * server's does: so a run's repeated reads are answered on its executor
+ * thread, the production path.
  */
 import vm from "node:vm";
 import { open, seal, SecretKey } from "@switchyard/crypto";
-import { compileScript, type CompiledScript, type Host, type RunRequest, type ThreadHostSpec } from "@switchyard/executor";
-import type { BenchThreadHostData } from "./thread-host.ts";
+import { compileScript, type CompiledScript, type Host, type RunRequest } from "@switchyard/executor";
 
 /** The handler every warm, fresh and cold case runs, as the author writes it. */
 export const TRIVIAL_SOURCE = "export default (event, ctx) => ({ ok: true, kind: event.kind, attempt: ctx.run.attempt });";
@@ -31,11 +33,11 @@ export interface ExecutorFixture {
   /** `WEB_SOURCE` with a fresh context per run. */
   webFresh: CompiledScript;
   secretsLoop: CompiledScript;
+  /** The loop over GETS_PER_RUN different names: each read is the run's first of its name, answered by the main thread. */
+  firstReadsLoop: CompiledScript;
   /** The same loop over `secrets.list`, which the host answers at once: the cost of crossing alone. */
   crossingLoop: CompiledScript;
   host: Host;
-  /** The executor threads' Host: `getSecret` opens the value on the thread (thread-host.ts). */
-  threadHost: ThreadHostSpec;
   bareOpen(): unknown;
   secretValue: string;
   request(script: CompiledScript, appId?: string): RunRequest;
@@ -54,10 +56,12 @@ export async function openFixture(): Promise<ExecutorFixture> {
   const trivialCode = await compile(TRIVIAL_SOURCE);
   const webCode = await compile(WEB_SOURCE);
   // The loop answers how many calls answered what the first did, so a run that did not cross for each shows.
-  const loop = (call: string) =>
-    `export default async () => { const first = await ${call}; let same = 1; for (let i = 1; i < ${GETS_PER_RUN}; i++) if (JSON.stringify(await ${call}) === JSON.stringify(first)) same++; return { first, same }; };`;
-  const loopCode = await compile(loop(`secrets.get("API_KEY")`));
-  const crossingCode = await compile(loop("secrets.list()"));
+  // `i` is the loop's index (0 for the first call).
+  const loop = (call: (i: string) => string) =>
+    `export default async () => { const first = await ${call("0")}; let same = 1; for (let i = 1; i < ${GETS_PER_RUN}; i++) if (JSON.stringify(await ${call("i")}) === JSON.stringify(first)) same++; return { first, same }; };`;
+  const loopCode = await compile(loop(() => `secrets.get("API_KEY")`));
+  const firstReadsCode = await compile(loop((i) => `secrets.get("API_KEY_" + ${i})`));
+  const crossingCode = await compile(loop(() => "secrets.list()"));
   const limits = { memoryMb: 64, cpuMs: 5_000, wallMs: 30_000 };
   const script = (id: string, code: { code: string; sourceMap: string }, freshContext: boolean): CompiledScript => ({
     id,
@@ -80,7 +84,7 @@ export async function openFixture(): Promise<ExecutorFixture> {
   const bareOpen = () => JSON.parse(open(key, sealed, aad).toString("utf8")) as unknown;
   const host: Host = {
     async getSecret(_ctx, name) {
-      if (name !== "API_KEY") return null;
+      if (name !== "API_KEY" && !name.startsWith("API_KEY_")) return null;
       return bareOpen();
     },
     async listSecrets() {
@@ -88,6 +92,10 @@ export async function openFixture(): Promise<ExecutorFixture> {
     },
     async sendEmail() {
       throw new Error("bench: no email");
+    },
+    // Nothing changes the bench's secret: there is nothing to announce.
+    watchSecrets() {
+      return () => {};
     },
   };
 
@@ -114,9 +122,9 @@ export async function openFixture(): Promise<ExecutorFixture> {
     fresh: script("script_fresh", trivialCode, true),
     webFresh: script("script_web_fresh", webCode, true),
     secretsLoop: script("script_secrets", loopCode, false),
+    firstReadsLoop: script("script_first_reads", firstReadsCode, false),
     crossingLoop: script("script_crossing", crossingCode, false),
     host,
-    threadHost: { module: new URL("./thread-host.ts", import.meta.url).href, data: { keyBytes, sealed, aad } satisfies BenchThreadHostData },
     bareOpen,
     secretValue,
     request,
