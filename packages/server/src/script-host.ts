@@ -58,25 +58,8 @@ export function createScriptHost(deps: { secrets: SecretsService; email: EmailSe
       }
     },
     fetch: (ctx, request, signal) => deps.fetch.fetch(ctx, request, signal),
-    watchSecrets: (listener) => watchVaultInvalidations((dropped) => listener({ appId: dropped?.scope === "app" ? dropped.scopeId : null })),
+    watchSecrets: (listener) => deps.secrets.watchInvalidations((dropped) => listener({ appId: dropped?.scope === "app" ? dropped.scopeId : null })),
   };
-}
-
-/** What a sealed-row cache dropped: one scope, or (null) everything (core secrets/sealed-cache.ts). */
-type DroppedScope = { scope: string; scopeId: string } | null;
-
-/**
- * Listens to every drop of a vault sealed-row cache in this process, through
- * the registry core's sealed-cache.ts keeps under a registered symbol (core
- * exports no hook for it yet). A process has one vault; a second one (tests
- * may start two services in one process) only drops answers needlessly.
- */
-function watchVaultInvalidations(listener: (dropped: DroppedScope) => void): () => void {
-  const registry = globalThis as { [key: symbol]: Set<(dropped: DroppedScope) => void> | undefined };
-  const key = Symbol.for("switchyard.secrets.invalidation-listeners");
-  const listeners = (registry[key] ??= new Set());
-  listeners.add(listener);
-  return () => listeners.delete(listener);
 }
 
 /**

@@ -15,50 +15,37 @@ export const scopeKey = (ref: ScopeRef) => `${ref.scope}:${ref.scopeId}`;
 export type InvalidationListener = (dropped: ScopeRef | null) => void;
 
 /**
- * Where the invalidation listeners of this process live: on `globalThis`
- * under this registered symbol, so the server's script host (and a second
- * copy of this module, should a bundle hold one) reaches the same set
- * without a new export of @switchyard/core. Every SealedCache of the
- * process announces to it; a process normally has one.
- */
-export const INVALIDATION_LISTENERS = Symbol.for("switchyard.secrets.invalidation-listeners");
-
-function invalidationListeners(): Set<InvalidationListener> {
-  const registry = globalThis as { [INVALIDATION_LISTENERS]?: Set<InvalidationListener> };
-  return (registry[INVALIDATION_LISTENERS] ??= new Set());
-}
-
-/**
- * Calls `listener` whenever a SealedCache of this process drops a scope or
- * everything: after a local write (Vault.write), on the NOTIFY of another
- * process's write, and on clear(). It runs inside the invalidation, before
- * any later read of this process can load the scope again, so whoever keeps
- * answers derived from the cache (an executor thread's per-run answers) can
- * drop them first. Answers how to stop listening.
- */
-export function watchInvalidations(listener: InvalidationListener): () => void {
-  const listeners = invalidationListeners();
-  listeners.add(listener);
-  return () => listeners.delete(listener);
-}
-
-function announce(dropped: ScopeRef | null): void {
-  for (const listener of invalidationListeners()) {
-    try {
-      listener(dropped);
-    } catch {
-      // A listener's failure must not stop the invalidation, nor the other listeners.
-    }
-  }
-}
-
-/**
  * An in-process cache of sealed secret rows, one whole scope at a time, and of
  * each app's workspace. It holds ciphertext only: values are opened per call
  * and never kept. Invalidation comes from LISTEN/NOTIFY (see secrets-service);
  * the TTL is the backstop for a missed notification.
  */
 export class SealedCache {
+  private readonly listeners = new Set<InvalidationListener>();
+
+  /**
+   * Calls `listener` whenever this cache drops a scope or everything: after
+   * a local write (Vault.write), on the NOTIFY of another process's write,
+   * and on clear(). It runs inside the invalidation, before any later read
+   * can load the scope again, so whoever keeps answers derived from the
+   * cache (an executor thread's per-run answers) can drop them first.
+   * Answers how to stop listening.
+   */
+  watch(listener: InvalidationListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private announce(dropped: ScopeRef | null): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(dropped);
+      } catch {
+        // A listener's failure must not stop the invalidation, nor the other listeners.
+      }
+    }
+  }
+
   private readonly scopes = new Map<string, ScopeEntry>();
   private readonly appWorkspaces = new Map<string, { workspaceId: string; loadedAt: number }>();
   // Bumped on every invalidation (per scope, or all at once), so a load that
@@ -154,14 +141,14 @@ export class SealedCache {
     this.generations.set(key, (this.generations.get(key) ?? 0) + 1);
     this.scopes.delete(key);
     if (ref.scope === "app") this.appWorkspaces.delete(ref.scopeId);
-    announce(ref);
+    this.announce(ref);
   }
 
   clear(): void {
     this.epoch += 1;
     this.scopes.clear();
     this.appWorkspaces.clear();
-    announce(null);
+    this.announce(null);
   }
 }
 

@@ -8,6 +8,7 @@ import type { Principal } from "../principal.ts";
 import { publishSecretChanges } from "../secret-events/publish.ts";
 import { canonicalBinding } from "./binding.ts";
 import { importDotenv, type ImportReport } from "./import.ts";
+import type { InvalidationListener } from "./sealed-cache.ts";
 import { mayLoosen, refuseLoosening, rollbackLoosens, setLoosens } from "./loosening.ts";
 import { ReadPath, type ResolvedSecret } from "./read-path.ts";
 import { authorizeTarget, refuseMissing, type Target, type TargetRef } from "./target.ts";
@@ -113,6 +114,12 @@ export function createSecretsService(options: VaultOptions) {
       vault.cache.clear();
       vault.dataKeys.forget();
     },
+    /**
+     * Told, synchronously, of every drop of this service's sealed-row cache
+     * (a write here, another process's NOTIFY, clearCache): one scope, or
+     * null for everything. Answers how to stop listening.
+     */
+    watchInvalidations: (listener: InvalidationListener) => vault.cache.watch(listener),
 
     async list(principal: Principal, ref: TargetRef): Promise<SecretListing[]> {
       const target = await authorize(principal, ref, "secrets:read", "secret.list");
