@@ -119,19 +119,22 @@ describeEachDriver("secrets answered on executor threads", (ctx) => {
     expect(sent).not.toContain(BOUND_VALUE);
   });
 
-  it("a value set mid-run through the API is seen by the run's next read within 100 ms, audited once per version", async () => {
+  it("a value set mid-run through the API is seen by every read the run starts after the write answered, audited once per version", async () => {
     const eventId = await invoke(`export default async () => {
       const seen = [];
       let last = null;
       let reads = 0;
       const until = Date.now() + 20000;
       while (seen.length < 3 && Date.now() < until) {
+        const started = Date.now();
         const value = await secrets.get("ROTATING");
         reads++;
         if (value !== last) {
-          seen.push({ tail: value.slice(-2), at: Date.now() });
+          seen.push({ tail: value.slice(-2), lastStarted: started });
           last = value;
         }
+        // When the last read that still answered this value started.
+        seen[seen.length - 1].lastStarted = started;
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
       return { seen, reads };
@@ -140,20 +143,27 @@ describeEachDriver("secrets answered on executor threads", (ctx) => {
     const runId = await waitFor(async () => resolved.find((r) => r.name === "ROTATING")?.runId, 15_000, 5);
     const written: number[] = [];
     for (const value of ["rotating_v1", "rotating_v2"]) {
+      // Time for the run to repeat the value it holds from its thread.
       await new Promise((resolve) => setTimeout(resolve, 150));
       const set = await admin.post(`/api/v1/admin/apps/${appId}/secrets`, { name: "ROTATING", value });
       expect(set.status).toBe(200);
       written.push(Date.now());
+      // The next change only once the run has read this one from the main thread (a read after
+      // the write's answer gets the new value), however slow a loaded machine makes its loop.
+      const crossed = reads(runId, "ROTATING");
+      await waitFor(async () => reads(runId, "ROTATING") > crossed || undefined, 15_000, 5);
     }
     const row = await finished(eventId);
     expect(row.error).toBeNull();
     expect(row.id).toBe(runId);
-    const result = row.result as { seen: Array<{ tail: string; at: number }>; reads: number };
+    const result = row.result as { seen: Array<{ tail: string; lastStarted: number }>; reads: number };
     expect(result.seen.map((s) => s.tail)).toEqual(["v0", "v1", "v2"]);
-    const lags = [result.seen[1]!.at - written[0]!, result.seen[2]!.at - written[1]!];
-    expect(Math.max(...lags), JSON.stringify(lags)).toBeLessThan(100);
+    // No read that started after a write was answered (the API's 200) got the value before it. The
+    // isolate and this test read one clock; 2 ms covers Date.now()'s rounding at both ends.
+    expect(result.seen[0]!.lastStarted, JSON.stringify({ seen: result.seen, written })).toBeLessThanOrEqual(written[0]! + 2);
+    expect(result.seen[1]!.lastStarted, JSON.stringify({ seen: result.seen, written })).toBeLessThanOrEqual(written[1]! + 2);
     // Most reads were answered on the thread: the first, one after each change, and one a second at most besides.
-    expect(result.reads).toBeGreaterThan(50);
+    expect(result.reads).toBeGreaterThanOrEqual(10);
     expect(reads(runId, "ROTATING")).toBeLessThanOrEqual(3 + 2);
     expect((await readAudits(runId, "ROTATING")).sort()).toEqual([1, 2, 3]);
   });

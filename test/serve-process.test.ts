@@ -50,11 +50,12 @@ describe("switchyard serve as a process", () => {
     const second = startCli(["serve", "--dev", "--port", "0"], { SWITCHYARD_DATA_DIR: dataDir });
     cleanups.push(async () => void second.kill("SIGKILL"));
     const url2 = await listeningUrl(second);
-    expect(second.output.stdout).not.toContain("SWITCHYARD_TOKEN=");
     const again = await fetch(`${url2}/api/v1/admin/apps`, { headers: { authorization: `Bearer ${token}` } });
     expect(again.status).toBe(200);
     second.kill("SIGTERM");
     expect((await finished(second)).code).toBe(0);
+    // Read once the process has exited: everything it printed has arrived.
+    expect(second.output.stdout).not.toContain("SWITCHYARD_TOKEN=");
   }, 90_000);
 
   it("refuses --role api on PGlite", async () => {
@@ -83,13 +84,12 @@ describe("switchyard serve as a process", () => {
     cleanups.unshift(async () => void [a, b].forEach((child) => child.kill("SIGKILL")));
     const [urlA, urlB] = await Promise.all([listeningUrl(a), listeningUrl(b)]);
     for (const url of [urlA, urlB]) expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    // Exactly one of them issued the bootstrap token (printed just after its URL).
-    await bootstrapToken([a, b]);
-    const printed = [a, b].filter((p) => p.output.stdout.includes("SWITCHYARD_TOKEN=")).length;
-    expect(printed).toBe(1);
     a.kill("SIGTERM");
     b.kill("SIGTERM");
     expect((await finished(a)).code).toBe(0);
     expect((await finished(b)).code).toBe(0);
+    // Exactly one of them issued the bootstrap token (read once both exited: all their output has arrived).
+    const printed = [a, b].filter((p) => p.output.stdout.includes("SWITCHYARD_TOKEN=")).length;
+    expect(printed).toBe(1);
   }, 90_000);
 });

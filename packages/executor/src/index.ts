@@ -7,6 +7,7 @@ export { createExecutor } from "./executor.ts";
 export { DEFAULT_LIMITS, DEFAULT_MAX_LIMITS, effectiveLimits } from "./options.ts";
 export { createRedactor, MIN_MASKED_LENGTH, secretForms } from "./redact.ts";
 export { mapStack } from "./source-map.ts";
+export { hmacWithSecretValue } from "./sign-secret.ts";
 export { HostError, SecretPlaceholder } from "./types.ts";
 export { FETCH_ERRORS } from "./run-fetch.ts";
 export { SDK_TYPES_PATH, sdkTypes } from "./sdk-types.ts";

@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { afterAll, describe, expect, test } from "vitest";
 import { createExecutor } from "./executor.ts";
 import { compileForTest, memoryHost, requestFor } from "./test-helpers.ts";
-import { createThreadSecrets } from "./threads/thread-secrets.ts";
+import { createThreadSecrets, MAX_ANSWERS_PER_RUN } from "./threads/thread-secrets.ts";
 import { SecretPlaceholder, type Host, type RunContext, type SecretsChange } from "./types.ts";
 
 // Issue #17: a run's repeated secrets.get answered on its executor thread,
@@ -248,5 +248,21 @@ describe("a thread's secret answers (thread-secrets.ts)", () => {
     await steady.host.getSecret(ctx, "K");
     await steady.host.getSecret(ctx, "K");
     expect(calls()).toBe(5);
+  });
+
+  test("keeps answers for at most MAX_ANSWERS_PER_RUN names of a run; past it reads are answered and not kept", async () => {
+    const { main, calls } = counted();
+    const secrets = createThreadSecrets(main, new Int32Array(new SharedArrayBuffer(4)));
+    secrets.begin(ctx);
+    for (let i = 0; i < MAX_ANSWERS_PER_RUN + 50; i++) await secrets.host.getSecret(ctx, `N${i}`);
+    expect(calls()).toBe(MAX_ANSWERS_PER_RUN + 50);
+    // The first names are kept and repeated...
+    await secrets.host.getSecret(ctx, "N0");
+    await secrets.host.getSecret(ctx, `N${MAX_ANSWERS_PER_RUN - 1}`);
+    expect(calls()).toBe(MAX_ANSWERS_PER_RUN + 50);
+    // ...the names past the cap reach the Host each time.
+    await secrets.host.getSecret(ctx, `N${MAX_ANSWERS_PER_RUN}`);
+    await secrets.host.getSecret(ctx, `N${MAX_ANSWERS_PER_RUN}`);
+    expect(calls()).toBe(MAX_ANSWERS_PER_RUN + 52);
   });
 });

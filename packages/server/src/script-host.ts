@@ -1,7 +1,6 @@
-import { createHmac } from "node:crypto";
 import type { Logger, ResolvedSecret, SecretsService } from "@switchyard/core";
 import { EmailError, type EmailSender } from "@switchyard/email";
-import { HostError, SecretPlaceholder, type Executor, type Host, type RunContext, type RunOutcome, type RunRequest } from "@switchyard/executor";
+import { HostError, hmacWithSecretValue, SecretPlaceholder, type Executor, type Host, type RunContext, type RunOutcome, type RunRequest } from "@switchyard/executor";
 import type { BoundSecrets } from "./bound/bound-secrets.ts";
 import type { RunSecrets } from "./run-secrets.ts";
 import type { ScriptFetch } from "./script-fetch.ts";
@@ -35,8 +34,7 @@ export function createScriptHost(deps: { secrets: SecretsService; email: EmailSe
     async signWithSecret(ctx, name, data, algorithm, encoding) {
       const hit = await deps.secrets.resolveSecret(ctx.app.id, name, actor(ctx));
       if (!hit) return null;
-      const key = typeof hit.value === "string" ? hit.value : JSON.stringify(hit.value);
-      return createHmac(algorithm === "HMAC-SHA512" ? "sha512" : "sha256", key).update(data).digest(encoding);
+      return hmacWithSecretValue(hit.value, data, algorithm, encoding);
     },
     async listSecrets(ctx) {
       return (await deps.secrets.listSecretNames(ctx.app.id)).map((entry) => entry.name);

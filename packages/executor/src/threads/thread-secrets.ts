@@ -23,7 +23,7 @@
  * change never gets an answer from before it, even while the message is
  * still queued behind the run's own work.
  */
-import { createHmac } from "node:crypto";
+import { hmacWithSecretValue } from "../sign-secret.ts";
 import { SecretPlaceholder, type Host, type RunContext } from "../types.ts";
 
 /**
@@ -32,6 +32,14 @@ import { SecretPlaceholder, type Host, type RunContext } from "../types.ts";
  * a run reading a name in a loop crosses once per this long.
  */
 export const ANSWER_MAX_AGE_MS = 1_000;
+
+/**
+ * The most names a run's answers are kept for. Past it a read is answered
+ * and not kept: a script reading ever new names (set or not) would
+ * otherwise grow the thread's heap, outside its isolate's memory limit,
+ * until the run ends.
+ */
+export const MAX_ANSWERS_PER_RUN = 256;
 
 type Answer = { value: unknown } | { placeholder: string };
 
@@ -87,7 +95,7 @@ export function createThreadSecrets(main: Host, generation: Int32Array): ThreadS
       const answer = await main.getSecret(ctx, name);
       // Kept only when no change was announced while it crossed (it may predate the change).
       const run = runOf(ctx);
-      if (run && Atomics.load(generation, 0) === before) {
+      if (run && Atomics.load(generation, 0) === before && (run.answers.has(name) || run.answers.size < MAX_ANSWERS_PER_RUN)) {
         run.answers.set(name, { answer: answer instanceof SecretPlaceholder ? { placeholder: answer.text } : { value: answer ?? null }, at });
       }
       return answer;
@@ -100,8 +108,7 @@ export function createThreadSecrets(main: Host, generation: Int32Array): ThreadS
       // Only a value the run holds; a bound secret's never comes here.
       if (!known || !("value" in known)) return sign(ctx, name, data, algorithm, encoding);
       if (known.value === null) return null;
-      const key = typeof known.value === "string" ? known.value : JSON.stringify(known.value);
-      return createHmac(algorithm === "HMAC-SHA512" ? "sha512" : "sha256", key).update(data).digest(encoding);
+      return hmacWithSecretValue(known.value, data, algorithm, encoding);
     };
   }
 
