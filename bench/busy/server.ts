@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { postgresFilter } from "../support/cpu-meter.ts";
 
 const BIN = fileURLToPath(new URL("../../packages/server/bin/switchyard.mjs", import.meta.url));
 const READY_TIMEOUT_MS = 60_000;
@@ -185,7 +186,7 @@ export async function scrapeLoopLag(url: string): Promise<LoopLag> {
  * (null when none is visible: a remote server). A pid's name is read once.
  */
 export function postgresSched(): () => ThreadSched | null {
-  const known = new Map<string, boolean>();
+  const isPostgres = postgresFilter();
   return () => {
     let ids: string[];
     try {
@@ -197,16 +198,7 @@ export function postgresSched(): () => ThreadSched | null {
     let seen = 0;
     for (const id of ids) {
       if (!/^\d+$/.test(id)) continue;
-      let is = known.get(id);
-      if (is === undefined) {
-        try {
-          is = readFileSync(`/proc/${id}/comm`, "utf8").startsWith("postgres");
-        } catch {
-          is = false;
-        }
-        known.set(id, is);
-      }
-      if (!is) continue;
+      if (!isPostgres(id)) continue;
       try {
         const [cpuNs, waitNs, slices] = readFileSync(`/proc/${id}/schedstat`, "utf8").trim().split(" ").map(Number);
         sum.cpuNs += cpuNs ?? 0;

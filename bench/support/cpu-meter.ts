@@ -59,7 +59,7 @@ function readAll(dir: string, keep: (id: string) => boolean): Map<string, number
  * every process's name on every sample cost the measured main thread ~10%
  * of a core on a 2-core machine (a pid is not reused within a bench).
  */
-function postgresFilter(): (pid: string) => boolean {
+export function postgresFilter(): (pid: string) => boolean {
   const known = new Map<string, boolean>();
   return (pid) => {
     let is = known.get(pid);
