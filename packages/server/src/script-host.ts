@@ -1,6 +1,6 @@
 import type { Logger, ResolvedSecret, SecretsService } from "@switchyard/core";
 import { EmailError, type EmailSender } from "@switchyard/email";
-import { HostError, hmacWithSecretValue, SecretPlaceholder, type Executor, type Host, type RunContext, type RunOutcome, type RunRequest } from "@switchyard/executor";
+import { HostError, hmacWithSecretValue, SecretPlaceholder, type Host, type RunContext } from "@switchyard/executor";
 import type { BoundSecrets } from "./bound/bound-secrets.ts";
 import type { RunSecrets } from "./run-secrets.ts";
 import type { ScriptFetch } from "./script-fetch.ts";
@@ -60,52 +60,7 @@ export function createScriptHost(deps: { secrets: SecretsService; email: EmailSe
   };
 }
 
-/**
- * Runs a script, then waits for the log rows of the mail it sent. A row that
- * could not be written fails the run (retryably): counting it done would let
- * a later replay of the event send the same mail again without knowing.
- */
-export async function settleEmail(executor: Executor, email: EmailSender, runs: RunSecrets, request: RunRequest, logger: Logger, bound: BoundSecrets): Promise<RunOutcome> {
-  runs.begin(request);
-  try {
-    const outcome = await executor.run(request);
-    await auditPlaceholders(bound, request, outcome, logger);
-    return await settled(email, request, outcome, logger);
-  } finally {
-    runs.end(request.ctx.run.id);
-    bound.end(request.ctx.run.id);
-  }
-}
-
-/**
- * Audits the bound secrets' placeholders the run's logs, result or error
- * carry. They hold no value, so the outcome stands if the audit log cannot
- * be written; the operator is told.
- */
-async function auditPlaceholders(bound: BoundSecrets, request: RunRequest, outcome: RunOutcome, logger: Logger): Promise<void> {
-  try {
-    await bound.auditOutcome(request.ctx, outcome);
-  } catch (error) {
-    logger.error({ err: error, runId: request.ctx.run.id }, "a placeholder in a run's output could not be audited");
-  }
-}
-
 /** The hosts a resolved secret is bound to, or null for a value scripts may hold. */
 function boundHostsOf(hit: ResolvedSecret): readonly string[] | null {
   return hit.boundHosts && hit.boundHosts.length > 0 ? hit.boundHosts : null;
-}
-
-async function settled(email: EmailSender, request: RunRequest, outcome: RunOutcome, logger: Logger): Promise<RunOutcome> {
-  try {
-    await email.settle(request.ctx.run.id);
-    return outcome;
-  } catch (error) {
-    logger.error({ err: error, runId: request.ctx.run.id }, "the email send log could not be written");
-    return {
-      ...outcome,
-      status: "error",
-      result: null,
-      error: { name: "HostError", message: "the email send log could not be written", stack: null, code: "log_unavailable", retry: { kind: "retry" } },
-    };
-  }
 }

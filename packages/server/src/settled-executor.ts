@@ -1,10 +1,9 @@
 import type { ConnectivityRecorder, Logger } from "@switchyard/core";
 import type { EmailSender } from "@switchyard/email";
-import type { Executor, Subrequest } from "@switchyard/executor";
+import type { Executor, RunOutcome, RunRequest, Subrequest } from "@switchyard/executor";
 import type { BoundSecrets } from "./bound/bound-secrets.ts";
 import type { RunSecrets } from "./run-secrets.ts";
 import type { ScriptFetch } from "./script-fetch.ts";
-import { settleEmail } from "./script-host.ts";
 
 export interface SettledExecutorDeps {
   /** The isolates: runs a script and answers its outcome. */
@@ -46,4 +45,49 @@ export function createSettledExecutor(deps: SettledExecutorDeps): Executor {
       }
     },
   };
+}
+
+/**
+ * Runs a script, then waits for the log rows of the mail it sent. A row that
+ * could not be written fails the run (retryably): counting it done would let
+ * a later replay of the event send the same mail again without knowing.
+ */
+async function settleEmail(executor: Executor, email: EmailSender, runs: RunSecrets, request: RunRequest, logger: Logger, bound: BoundSecrets): Promise<RunOutcome> {
+  runs.begin(request);
+  try {
+    const outcome = await executor.run(request);
+    await auditPlaceholders(bound, request, outcome, logger);
+    return await settled(email, request, outcome, logger);
+  } finally {
+    runs.end(request.ctx.run.id);
+    bound.end(request.ctx.run.id);
+  }
+}
+
+/**
+ * Audits the bound secrets' placeholders the run's logs, result or error
+ * carry. They hold no value, so the outcome stands if the audit log cannot
+ * be written; the operator is told.
+ */
+async function auditPlaceholders(bound: BoundSecrets, request: RunRequest, outcome: RunOutcome, logger: Logger): Promise<void> {
+  try {
+    await bound.auditOutcome(request.ctx, outcome);
+  } catch (error) {
+    logger.error({ err: error, runId: request.ctx.run.id }, "a placeholder in a run's output could not be audited");
+  }
+}
+
+async function settled(email: EmailSender, request: RunRequest, outcome: RunOutcome, logger: Logger): Promise<RunOutcome> {
+  try {
+    await email.settle(request.ctx.run.id);
+    return outcome;
+  } catch (error) {
+    logger.error({ err: error, runId: request.ctx.run.id }, "the email send log could not be written");
+    return {
+      ...outcome,
+      status: "error",
+      result: null,
+      error: { name: "HostError", message: "the email send log could not be written", stack: null, code: "log_unavailable", retry: { kind: "retry" } },
+    };
+  }
 }
