@@ -1,5 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import { resultRows, type Db } from "@switchyard/db";
+import { CLAIMABLE } from "./queue.ts";
 
 /**
  * The shared queue's figures for /metrics, read at scrape time so every
@@ -13,7 +14,7 @@ export function outboxDepth(db: Db): Promise<number> {
 
 /** Seconds the oldest due event that is not running has waited; 0 when none is. */
 export function oldestDueSeconds(db: Db): Promise<number> {
-  return figure(db, sql`select coalesce(extract(epoch from now() - min(run_at)), 0) as v from outbox where run_at <= now() and (lease_until is null or lease_until < now())`);
+  return figure(db, sql`select coalesce(extract(epoch from now() - min(run_at)), 0) as v from outbox where ${CLAIMABLE}`);
 }
 
 async function figure(db: Db, query: SQL): Promise<number> {

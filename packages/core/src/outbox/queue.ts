@@ -4,6 +4,13 @@ import { newId } from "../ids.ts";
 import { executePrepared } from "./prepared.ts";
 import { DEFAULT_RETRY } from "./retry.ts";
 
+/**
+ * An outbox row a worker may claim now: due, and not leased (never, or its
+ * lease ran out). One definition for the claim and for every figure that
+ * counts claimable work (/metrics, the queue sampler).
+ */
+export const CLAIMABLE = sql.raw("run_at <= now() and (lease_until is null or lease_until < now())");
+
 /** NOTIFY channel that wakes workers when an event is enqueued. */
 export const OUTBOX_CHANNEL = "switchyard_outbox";
 
@@ -118,7 +125,7 @@ export async function claim(db: Db, options: { limit: number; leaseMs: number; t
       select set_config('synchronous_commit', 'off', true)
     ), due as (
       select id from outbox, async_commit
-      where run_at <= now() and (lease_until is null or lease_until < now())
+      where ${CLAIMABLE}
       order by run_at
       limit ${options.limit}
       for update skip locked

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "@switchyard/db";
 import type { Logger } from "../logger.ts";
+import { CLAIMABLE } from "../outbox/queue.ts";
 
 export interface QueueSamplerOptions {
   db: Db;
@@ -47,9 +48,9 @@ export function createQueueSampler(options: QueueSamplerOptions) {
     await db.execute(sql`
       with q as (
         select app_id, count(*)::int as depth,
-          count(*) filter (where run_at <= now() and (lease_until is null or lease_until < now()))::int as due,
+          count(*) filter (where ${CLAIMABLE})::int as due,
           count(*) filter (where lease_until >= now())::int as running,
-          (extract(epoch from now() - min(run_at) filter (where run_at <= now() and (lease_until is null or lease_until < now()))) * 1000)::bigint as oldest
+          (extract(epoch from now() - min(run_at) filter (where ${CLAIMABLE})) * 1000)::bigint as oldest
         from outbox
         group by app_id
       ), sample as (
