@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
 import { createdAt, timestamptz } from "./columns.ts";
 import { apps } from "./tenancy.ts";
@@ -41,7 +42,14 @@ export const outbox = pgTable(
     firstAttemptAt: timestamptz("first_attempt_at"),
     createdAt: createdAt(),
   },
-  (t) => [index("outbox_due").on(t.runAt), index("outbox_app").on(t.appId)],
+  (t) => [
+    index("outbox_due").on(t.runAt),
+    // Fair claims walk the apps with due work in id order, and take each
+    // app's oldest due rows (queue.ts): both read this index.
+    index("outbox_app_due").on(t.appId, t.runAt),
+    // Rows some worker holds, per app: what counts against concurrency caps.
+    index("outbox_app_leased").on(t.appId).where(sql`lease_until is not null`),
+  ],
 );
 
 /** Events that exhausted their attempts (or failed for good), kept whole for inspection and replay. */

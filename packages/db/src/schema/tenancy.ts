@@ -1,10 +1,13 @@
-import { index, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { index, integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { createdAt } from "./columns.ts";
 
 /** A workspace groups apps and their shared secrets. A `default` one always exists. */
 export const workspaces = pgTable("workspaces", {
   id: text("id").primaryKey(),
   name: text("name").notNull().unique(),
+  // Most events of the workspace's apps held by workers at once, across the
+  // fleet; null: SWITCHYARD_WORKSPACE_CONCURRENCY (or none).
+  concurrency: integer("concurrency"),
   createdAt: createdAt(),
 });
 
@@ -17,6 +20,9 @@ export const apps = pgTable(
       .notNull()
       .references(() => workspaces.id, { onDelete: "restrict" }),
     name: text("name").notNull(),
+    // Most of the app's events held by workers at once, across the fleet;
+    // null: SWITCHYARD_APP_CONCURRENCY (or none).
+    concurrency: integer("concurrency"),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("apps_workspace_name").on(t.workspaceId, t.name), index("apps_name").on(t.name)],
