@@ -36,7 +36,14 @@ export interface ExecutorOptions {
   threads?: number;
   /** Answers SDK calls on the executor threads themselves; without it every call goes to `host`. */
   threadHost?: ThreadHostSpec;
-  /** Most warm isolates kept (one per app and memory size), least recently used evicted first; shared out between the threads. Default 64. */
+  /**
+   * Memory the warm isolates may hold, in MB, all threads together (each
+   * thread keeps its share): the pool's main bound. An isolate is charged
+   * what its heap measures after its runs, not its memory limit.
+   * Default 384.
+   */
+  isolateMemoryMb?: number;
+  /** Most warm isolates kept (one per app and memory size), shared out between the threads; an extra cap besides memory. Default 64. */
   poolSize?: number;
   /** An isolate with no run for this long is disposed. Default 60_000 ms. */
   idleMs?: number;
@@ -78,6 +85,8 @@ export interface ResolvedOptions {
   host: Host;
   threads: number;
   threadHost: ThreadHostSpec | null;
+  isolateMemoryMb: number;
+  /** Infinity when no count is set. */
   poolSize: number;
   idleMs: number;
   defaultLimits: ScriptLimits;
@@ -97,6 +106,9 @@ export const DEFAULT_LIMITS: ScriptLimits = { memoryMb: 64, cpuMs: 5_000, wallMs
 /** The operator's caps when none are given. */
 export const DEFAULT_MAX_LIMITS: ScriptLimits = { memoryMb: 256, cpuMs: 30_000, wallMs: 300_000 };
 
+/** Memory warm isolates may hold by default, in MB, process-wide. */
+export const DEFAULT_ISOLATE_MEMORY_MB = 384;
+
 /** isolated-vm refuses a `memoryLimit` below 8 MB. */
 export const MIN_MEMORY_MB = 8;
 
@@ -107,6 +119,7 @@ export function resolveOptions(options: ExecutorOptions): ResolvedOptions {
     host: options.host,
     threads: nonNegativeInt(options.threads, 0),
     threadHost: options.threadHost ?? null,
+    isolateMemoryMb: positiveInt(options.isolateMemoryMb, DEFAULT_ISOLATE_MEMORY_MB),
     poolSize: positiveInt(options.poolSize, 64),
     idleMs: positiveInt(options.idleMs, 60_000),
     // Defaults above the caps would make every default run a clamped one.

@@ -68,7 +68,9 @@ const schema = z.object({
   SWITCHYARD_SCRIPT_MAX_MEMORY_MB: int(8, 4096).default(512),
   SWITCHYARD_SCRIPT_MAX_CPU_MS: int(1, 3_600_000).default(60_000),
   SWITCHYARD_SCRIPT_MAX_WALL_MS: int(1, 3_600_000).default(300_000),
-  SWITCHYARD_ISOLATE_POOL: int(1, 10_000).default(64),
+  // Warm isolates are bounded by the memory they hold; the count is an optional extra cap.
+  SWITCHYARD_ISOLATE_MEMORY_MB: int(16, 1_048_576).optional(),
+  SWITCHYARD_ISOLATE_POOL: int(1, 100_000).optional(),
   // Executor threads: each owns a share of the apps' isolates; a looping script stalls its own thread only.
   SWITCHYARD_EXECUTOR_THREADS: int(1, 256).default(availableParallelism()),
   SWITCHYARD_WORKER_CONCURRENCY: int(1, 1000).default(8),
@@ -186,7 +188,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     scriptMaxBytes: v.SWITCHYARD_SCRIPT_MAX_BYTES,
     scriptDefaults: { memory_mb: v.SWITCHYARD_SCRIPT_MEMORY_MB, cpu_ms: v.SWITCHYARD_SCRIPT_CPU_MS, wall_ms: v.SWITCHYARD_SCRIPT_WALL_MS },
     scriptMax: { memory_mb: v.SWITCHYARD_SCRIPT_MAX_MEMORY_MB, cpu_ms: v.SWITCHYARD_SCRIPT_MAX_CPU_MS, wall_ms: v.SWITCHYARD_SCRIPT_MAX_WALL_MS },
-    isolatePool: v.SWITCHYARD_ISOLATE_POOL,
+    isolatePool: v.SWITCHYARD_ISOLATE_POOL ?? null,
+    isolateMemoryMb: v.SWITCHYARD_ISOLATE_MEMORY_MB ?? null,
     executorThreads: v.SWITCHYARD_EXECUTOR_THREADS,
     workerConcurrency: v.SWITCHYARD_WORKER_CONCURRENCY,
     leaseMs: v.SWITCHYARD_LEASE_MS,

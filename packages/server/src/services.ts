@@ -23,7 +23,10 @@ export interface ServiceSettings {
   scriptMaxBytes: number;
   scriptDefaults: Required<StoredLimits>;
   scriptMax: Required<StoredLimits>;
-  isolatePool: number;
+  /** Most warm isolates kept per process (SWITCHYARD_ISOLATE_POOL); null: bounded by memory alone. */
+  isolatePool: number | null;
+  /** Memory all warm isolates of the process may hold, in MB (SWITCHYARD_ISOLATE_MEMORY_MB); null: the executor's default. */
+  isolateMemoryMb: number | null;
   /** Executor threads (SWITCHYARD_EXECUTOR_THREADS); 0 runs isolates on the main thread (tests of the composition only). */
   executorThreads: number;
   /** Runs in flight per worker process. */
@@ -77,7 +80,8 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   scriptMaxBytes: 1024 * 1024,
   scriptDefaults: { memory_mb: 64, cpu_ms: 5_000, wall_ms: 30_000 },
   scriptMax: { memory_mb: 512, cpu_ms: 60_000, wall_ms: 300_000 },
-  isolatePool: 64,
+  isolatePool: null,
+  isolateMemoryMb: null,
   executorThreads: availableParallelism(),
   workerConcurrency: 8,
   leaseMs: 15_000,
@@ -161,7 +165,8 @@ export function createServices(deps: {
   const toLimits = (l: ServiceSettings["scriptMax"]) => ({ memoryMb: l.memory_mb, cpuMs: l.cpu_ms, wallMs: l.wall_ms });
   const sandbox = createExecutor({
     host: createScriptHost({ secrets, email: emailSender, logger, runs: runSecrets, fetch: scriptFetch, bound: boundSecrets }),
-    poolSize: settings.isolatePool,
+    ...(settings.isolatePool !== null ? { poolSize: settings.isolatePool } : {}),
+    ...(settings.isolateMemoryMb !== null ? { isolateMemoryMb: settings.isolateMemoryMb } : {}),
     threads: settings.executorThreads,
     // A worker runs up to workerConcurrency runs of one script version at
     // once; with fewer warm contexts kept, each burst builds new ones

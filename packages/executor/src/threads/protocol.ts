@@ -11,6 +11,8 @@ import type { ThreadHostSpec } from "../options.ts";
 
 /** The options a thread's executor is made with: the caller's, minus what cannot cross. */
 export interface ThreadConfig {
+  /** This thread's share of the memory budget. */
+  isolateMemoryMb: number;
   poolSize: number;
   idleMs: number;
   defaultLimits: ScriptLimits;

@@ -72,7 +72,8 @@ const NO_RUN_CTX = { app: { id: "", name: "" }, trigger: null, run: { id: "", at
 /** Runs isolates on `config.threads` executor threads; see the file comment. */
 export function createThreadedExecutor(config: ResolvedOptions): Executor {
   const threadConfig: ThreadConfig = {
-    // Each thread keeps its share of the warm isolates.
+    // Each thread keeps its share of the warm isolates' memory (and count).
+    isolateMemoryMb: Math.max(1, Math.floor(config.isolateMemoryMb / config.threads)),
     poolSize: Math.max(1, Math.floor(config.poolSize / config.threads)),
     idleMs: config.idleMs,
     defaultLimits: config.defaultLimits,
@@ -96,6 +97,9 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
   const code = threadBundle(config.threadHost?.module ?? null);
   const threads: ExecutorThread[] = [];
   const pins = new Map<string, ExecutorThread>();
+  // A warm isolate holds over 1 MB (isolate-pool.ts), so the budget in MB
+  // bounds how many there can be when no count is set.
+  const maxPins = Math.min(config.poolSize, config.isolateMemoryMb) * PINS_PER_POOL_SLOT;
   let runIds = 0;
   let closed = false;
   // Secret changes, counted where every thread sees the count at once
@@ -255,7 +259,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
     if (best === null) return threads[0] as ExecutorThread;
     best.apps++;
     pins.set(appId, best);
-    if (pins.size > config.poolSize * PINS_PER_POOL_SLOT) {
+    if (pins.size > maxPins) {
       const [oldest, thread] = pins.entries().next().value as [string, ExecutorThread];
       pins.delete(oldest);
       thread.apps--;
