@@ -1,4 +1,4 @@
-import { DrizzleQueryError, type SQL } from "drizzle-orm";
+import { DrizzleQueryError, sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { Db } from "@switchyard/db";
 
@@ -7,6 +7,7 @@ const dialect = new PgDialect();
 /** What executePrepared uses of a postgres.js client: its own prepared statement API. */
 interface PostgresJsClient {
   unsafe(text: string, params: unknown[], options: { prepare: boolean }): Promise<unknown>;
+  begin<T>(run: (tx: PostgresJsClient) => Promise<T>): Promise<T>;
 }
 
 /**
@@ -35,6 +36,45 @@ export async function executePrepared(db: Db, name: string, query: SQL): Promise
   } catch (error) {
     throw new DrizzleQueryError(text, params, error as Error);
   }
+}
+
+/**
+ * Runs `query` in a transaction of its own after taking the
+ * transaction-scoped advisory lock `lock`: statements run this way never
+ * overlap across the fleet, and each one's snapshot includes what the one
+ * before it committed. On PostgreSQL the lock and the statement are sent
+ * together (pipelined) as prepared statements; inside a caller's
+ * transaction, the lock is taken in it and held until it ends.
+ */
+export async function executeSerialized(db: Db, lock: bigint, name: string, query: SQL): Promise<unknown> {
+  const client = postgresJsClient(db);
+  const takeLock = sql`select pg_advisory_xact_lock(${lock.toString()}::bigint)`;
+  if (!client) {
+    if (isTransaction(db)) {
+      await db.execute(takeLock);
+      return db.execute(query);
+    }
+    return db.transaction(async (tx) => {
+      await tx.execute(takeLock);
+      return tx.execute(query);
+    });
+  }
+  const { sql: text, params } = dialect.sqlToQuery(query);
+  const locking = dialect.sqlToQuery(takeLock);
+  try {
+    return await client.begin(async (tx) => {
+      // Sent back to back; the server runs the statement only once the lock is held.
+      const [, answer] = await Promise.all([tx.unsafe(locking.sql, locking.params, { prepare: true }), tx.unsafe(text, params, { prepare: true })]);
+      return answer;
+    });
+  } catch (error) {
+    throw new DrizzleQueryError(text, params, error as Error);
+  }
+}
+
+/** Whether `db` is an open transaction (drizzle's transaction handles carry a rollback method). */
+function isTransaction(db: Db): boolean {
+  return typeof (db as { rollback?: unknown }).rollback === "function";
 }
 
 /** The postgres.js client of a database drizzle opened over one; null for PGlite and for a transaction (which has no `$client`). */

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { notifyIn, outbox, resultRows, type Db, type RetryPolicy } from "@switchyard/db";
 import { newId } from "../ids.ts";
-import { executePrepared } from "./prepared.ts";
+import { executePrepared, executeSerialized } from "./prepared.ts";
 import { DEFAULT_RETRY } from "./retry.ts";
 
 /**
@@ -9,7 +9,14 @@ import { DEFAULT_RETRY } from "./retry.ts";
  * lease ran out). One definition for the claim and for every figure that
  * counts claimable work (/metrics, the queue sampler).
  */
-export const CLAIMABLE = sql.raw("run_at <= now() and (lease_until is null or lease_until < now())");
+export const CLAIMABLE = sql.raw(claimableSql(""));
+
+/** CLAIMABLE for the rows of a named table alias. */
+const claimableIn = (alias: string) => sql.raw(claimableSql(`${alias}.`));
+
+function claimableSql(prefix: string): string {
+  return `${prefix}run_at <= now() and (${prefix}lease_until is null or ${prefix}lease_until < now())`;
+}
 
 /** NOTIFY channel that wakes workers when an event is enqueued. */
 export const OUTBOX_CHANNEL = "switchyard_outbox";
@@ -98,37 +105,158 @@ interface ClaimedRow {
 const epochMs = (column: string) => sql.raw(`(extract(epoch from c.${column}) * 1000)::float8`);
 const toDate = (ms: number | string) => new Date(Number(ms));
 
+/** What a claim takes, and from whom. */
+export interface ClaimOptions {
+  /** Most rows to take. */
+  limit: number;
+  /** How long the claim holds them (renewed while they run). */
+  leaseMs: number;
+  token?: string;
+  /**
+   * Most rows one app gets in a round of the rotation (default 8): the fair
+   * share per turn, and the batch in which an app's isolate is reused. When
+   * every app with due work had its turn and room is left, apps with more
+   * take further rounds, so a lone app still fills the claim.
+   */
+  quantum?: number;
+  /** The rotation starts with the first app after this id (the last app of the previous claim); "" starts at the first. */
+  after?: string;
+  /** Apps not to take this time (the worker holds enough of theirs already). */
+  exclude?: readonly string[];
+  /** Most events of one app held by all workers at once, unless the app sets its own (`apps.concurrency`); null: no cap. */
+  appConcurrency?: number | null;
+  /** The same for all apps of one workspace (`workspaces.concurrency` overrides); null: no cap. */
+  workspaceConcurrency?: number | null;
+}
+
+/** Claims hold this transaction-scoped advisory lock (ASCII "swyd-clm"), so caps count what every earlier claim took. */
+const CLAIM_LOCK = 0x73777964_2d636c6dn;
+
+const DEFAULT_QUANTUM = 8;
+
 /**
- * Claims up to `limit` due rows in ONE statement (one round trip, one
- * commit): `FOR UPDATE SKIP LOCKED` so concurrent workers never take the same
- * row, a lease so that a row whose worker died is claimable again once
- * `lease_until` passes, and the run's context joined in (see ClaimContext).
+ * Claims up to `limit` due rows, fairly across apps, in one statement (one
+ * round trip, plus the lock below): `FOR UPDATE SKIP LOCKED` so a row is
+ * never taken twice, a lease so that a row whose worker died is claimable
+ * again once `lease_until` passes, and the run's context joined in (see
+ * ClaimContext).
+ *
+ * Fairness: the apps that have rows in the outbox are walked in id order as
+ * a rotation that starts after `after` and wraps around (a loose index scan:
+ * one index probe per app, however deep its backlog), and each app in turn
+ * gets at most `quantum` of its oldest due rows. So a flood from one app
+ * waits behind nobody else's single event: the next claim reaches every app
+ * with due work before it takes a second turn of the flood's. An app's (or
+ * workspace's) concurrency cap counts the rows workers hold now, and a claim
+ * takes no more than the cap leaves.
+ *
+ * Claims run one at a time across the fleet (a transaction-scoped advisory
+ * lock taken before the claim statement), so the statement's snapshot
+ * includes every earlier claim and a cap is exact. A claim takes about a
+ * millisecond: claims serialised are a ceiling far above one database's
+ * completion rate.
  *
  * The claim commits without waiting for its WAL flush (`synchronous_commit`
- * off for this statement's transaction alone). Other sessions see it at once
- * as always; only a crash of PostgreSQL itself within the flush delay could
- * forget it, and then the row is simply unclaimed again: it runs again (at
- * least once), and the forgotten claim's completion is fenced off by its
- * token like any lost lease. A completion commits synchronously, which also
- * makes its own claim durable (WAL is flushed in order). On the path from
- * enqueue to start this saves the flush wait (measured: half a claim's time).
+ * off for this transaction alone). Other sessions see it at once as always;
+ * only a crash of PostgreSQL itself within the flush delay could forget it,
+ * and then the row is simply unclaimed again: it runs again (at least once),
+ * and the forgotten claim's completion is fenced off by its token like any
+ * lost lease. A completion commits synchronously, which also makes its own
+ * claim durable (WAL is flushed in order). On the path from enqueue to start
+ * this saves the flush wait (measured: half a claim's time).
+ *
+ * Rows come back in rotation order, each app's together (oldest first).
  *
  * @example
  * const batch = await claim(db, { limit: 16, leaseMs: 15_000 });
+ * const next = await claim(db, { limit: 16, leaseMs: 15_000, after: batch.at(-1)?.appId ?? "" });
  */
-export async function claim(db: Db, options: { limit: number; leaseMs: number; token?: string }): Promise<ClaimedEvent[]> {
+export async function claim(db: Db, options: ClaimOptions): Promise<ClaimedEvent[]> {
   if (options.limit <= 0) return [];
   const token = options.token ?? newId("lease");
-  const result = await executePrepared(db, "switchyard_outbox_claim", sql`
-    with async_commit as (
+  const quantum = Math.max(1, Math.floor(options.quantum ?? DEFAULT_QUANTUM));
+  const after = options.after ?? "";
+  const excluded = JSON.stringify(options.exclude ?? []);
+  const appCap = options.appConcurrency ?? null;
+  const workspaceCap = options.workspaceConcurrency ?? null;
+  const held = (rows: string) => sql.raw(`${rows}.lease_until is not null and ${rows}.lease_until >= now()`);
+  const result = await executeSerialized(db, CLAIM_LOCK, "switchyard_outbox_claim", sql`
+    with recursive async_commit as (
       -- Evaluated before any row is updated: a row is claimed only by passing through this join.
       select set_config('synchronous_commit', 'off', true)
-    ), due as (
-      select id from outbox, async_commit
-      where ${CLAIMABLE}
-      order by run_at
+    ), excluded as (
+      select jsonb_array_elements_text(${excluded}::jsonb) as app_id
+    ), after_cursor(app_id) as (
+      (select min(app_id) from outbox where app_id > ${after})
+      union all
+      select (select min(o.app_id) from outbox o where o.app_id > r.app_id) from after_cursor r where r.app_id is not null
+    ), from_start(app_id) as (
+      (select min(app_id) from outbox)
+      union all
+      select (select min(o.app_id) from outbox o where o.app_id > r.app_id) from from_start r where r.app_id is not null and r.app_id < ${after}
+    ), rotation(app_id, lap) as (
+      -- Read lazily, in this order: the claim stops walking once it has its rows.
+      select app_id, 0 from after_cursor where app_id is not null
+      union all
+      select app_id, 1 from from_start where app_id is not null and app_id <= ${after}
+    ), turns as (
+      select r.app_id, r.lap, a.workspace_id, cap.app_cap, cap.workspace_cap,
+             case when cap.app_cap is null then 0
+                  else (select count(*)::int from outbox l where l.app_id = r.app_id and ${held("l")}) end as app_held,
+             case when cap.workspace_cap is null then 0
+                  else (select count(*)::int from outbox l join apps la on la.id = l.app_id
+                        where la.workspace_id = a.workspace_id and ${held("l")}) end as workspace_held
+      from rotation r
+      join apps a on a.id = r.app_id
+      join workspaces w on w.id = a.workspace_id
+      cross join lateral (select coalesce(a.concurrency, ${appCap}::int) as app_cap,
+                                 coalesce(w.concurrency, ${workspaceCap}::int) as workspace_cap) cap
+      where not exists (select 1 from excluded x where x.app_id = r.app_id)
+    ), first_round as (
+      -- Each app's turn: its oldest due rows, at most a quantum and what its cap leaves.
+      select t.app_id, t.lap, t.workspace_id, t.workspace_cap, t.workspace_held, t.app_cap, t.app_held, e.id, e.run_at, e.n
+      from turns t
+      cross join lateral (
+        select o.id, o.run_at, row_number() over (order by o.run_at, o.id) as n from outbox o
+        where o.app_id = t.app_id and ${claimableIn("o")}
+        order by o.run_at, o.id
+        limit greatest(0, least(${quantum}, coalesce(t.app_cap - t.app_held, ${quantum})))
+      ) e
       limit ${options.limit}
-      for update skip locked
+    ), first_count as (
+      select count(*)::int as taken from first_round
+    ), more_rounds as (
+      -- Only when every app with due work had its turn and room is left
+      -- (the limit is then 0 and this is not read): further rounds for the
+      -- apps that filled theirs, one row per app per round.
+      select m.app_id, m.lap, m.workspace_id, m.workspace_cap, m.workspace_held, m.id, m.run_at, m.n
+      from (
+        select f.app_id, f.lap, f.workspace_id, f.workspace_cap, f.workspace_held, e.id, e.run_at, ${quantum} + e.n as n
+        from (select distinct app_id, lap, workspace_id, workspace_cap, workspace_held, app_cap, app_held from first_round) f
+        cross join lateral (
+          select o.id, o.run_at, row_number() over (order by o.run_at, o.id) as n from outbox o
+          where o.app_id = f.app_id and ${claimableIn("o")}
+            and not exists (select 1 from first_round x where x.id = o.id)
+          order by o.run_at, o.id
+          limit greatest(0, least(${options.limit}, coalesce(f.app_cap - f.app_held - ${quantum}, ${options.limit})))
+        ) e
+      ) m
+      order by m.n, m.lap, m.app_id
+      limit (select greatest(0, ${options.limit} - taken) from first_count)
+    ), picked as (
+      select app_id, lap, workspace_id, workspace_cap, workspace_held, id, run_at, n from first_round
+      union all
+      select app_id, lap, workspace_id, workspace_cap, workspace_held, id, run_at, n from more_rounds
+    ), within_workspace as (
+      -- A workspace's cap is shared by its apps: the earlier turns keep their rows.
+      select p.id, p.lap, p.app_id from (
+        select p.*, row_number() over (partition by p.workspace_id order by p.n, p.lap, p.app_id) as in_workspace from picked p
+      ) p
+      where p.workspace_cap is null or p.workspace_held + p.in_workspace <= p.workspace_cap
+    ), due as (
+      select o.id from outbox o, async_commit
+      where o.id in (select id from within_workspace) and ${claimableIn("o")}
+      for update of o skip locked
     ), c as (
       update outbox o
       set attempts = o.attempts + 1,
@@ -145,10 +273,11 @@ export async function claim(db: Db, options: { limit: number; leaseMs: number; t
            ${epochMs("first_attempt_at")} as first_attempt_at_ms, ${epochMs("created_at")} as created_at_ms,
            a.name as app_name, s.version as script_version, t.kind as trigger_kind, t.name as trigger_name
     from c
+    join within_workspace p on p.id = c.id
     left join apps a on a.id = c.app_id
     left join scripts s on s.id = c.script_id
     left join triggers t on t.id = c.trigger_id
-    order by c.run_at, c.id`);
+    order by p.lap, p.app_id, c.run_at, c.id`);
   return resultRows<ClaimedRow>(result).map((r) => ({
     id: r.id,
     appId: r.app_id,

@@ -1,0 +1,156 @@
+import { eq, sql } from "drizzle-orm";
+import { beforeEach, expect, it } from "vitest";
+import { claim, enqueue, newId, type ClaimedEvent } from "@switchyard/core";
+import { apps, outbox, workspaces } from "@switchyard/db";
+import { describeEachDriver } from "./support/databases.ts";
+
+const LEASE = 60_000;
+
+describeEachDriver("fair claims", (ctx) => {
+  const db = () => ctx.database.db;
+
+  beforeEach(async () => {
+    // Each test sees only its own rows.
+    await db().delete(outbox);
+  });
+
+  async function workspace(concurrency: number | null = null): Promise<string> {
+    const id = newId("ws");
+    await db().insert(workspaces).values({ id, name: id, concurrency });
+    return id;
+  }
+
+  async function app(options: { workspaceId?: string; concurrency?: number | null; id?: string } = {}): Promise<string> {
+    const id = options.id ?? newId("app");
+    await db()
+      .insert(apps)
+      .values({ id, name: id, workspaceId: options.workspaceId ?? (await workspace()), concurrency: options.concurrency ?? null });
+    return id;
+  }
+
+  /** `count` due events of `appId`, each `ageMs` older than the one before, the first `olderByMs` in the past. */
+  async function events(appId: string, count: number, olderByMs = 0): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = newId("evt");
+      await db().transaction((tx) => enqueue(tx, { id, appId, scriptId: "scr_x", kind: "manual", event: { kind: "manual" }, origin: "test" }));
+      await db()
+        .update(outbox)
+        .set({ runAt: sql`now() - ${olderByMs + (count - i)} * interval '1 millisecond'` })
+        .where(eq(outbox.id, id));
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  /** Opens the pool's connections first, so the claims that follow really run at once (PGlite has one). */
+  const openConnections = () => Promise.all(Array.from({ length: 4 }, () => db().execute(sql`select pg_sleep(0.05)`)));
+
+  const appsOf = (claimed: ClaimedEvent[]) => claimed.map((c) => c.appId);
+  const countBy = (claimed: ClaimedEvent[]) => claimed.reduce((m, c) => m.set(c.appId, (m.get(c.appId) ?? 0) + 1), new Map<string, number>());
+
+  it("takes a light app's one event ahead of a heavy app's older backlog", async () => {
+    const heavy = await app({ id: "app_a_heavy" });
+    const light = await app({ id: "app_b_light" });
+    await events(heavy, 100, 60_000);
+    const [lone] = await events(light, 1);
+    const claimed = await claim(db(), { limit: 8, leaseMs: LEASE, quantum: 4 });
+    expect(claimed.map((c) => c.id)).toContain(lone);
+    // The heavy app's first turn, the light app's, then the heavy app again for the room left.
+    expect(countBy(claimed)).toEqual(new Map([[heavy, 7], [light, 1]]));
+  });
+
+  it("lets a lone app fill the whole claim, oldest first", async () => {
+    const only = await app();
+    const ids = await events(only, 50);
+    const claimed = await claim(db(), { limit: 30, leaseMs: LEASE, quantum: 4 });
+    expect(claimed.map((c) => c.id)).toEqual(ids.slice(0, 30));
+  });
+
+  it("shares the room of one claim round by round when few apps have work", async () => {
+    const a = await app({ id: "app_r1" });
+    const b = await app({ id: "app_r2" });
+    await events(a, 40);
+    await events(b, 3);
+    const claimed = await claim(db(), { limit: 20, leaseMs: LEASE, quantum: 2 });
+    expect(countBy(claimed)).toEqual(new Map([[a, 17], [b, 3]]));
+    // Each app's rows come together, so one isolate serves them in a row.
+    expect(appsOf(claimed)).toEqual([...Array(17).fill(a), ...Array(3).fill(b)]);
+  });
+
+  it("walks the apps as a rotation that continues after the last claim's app and wraps around", async () => {
+    const ids = ["app_w1", "app_w2", "app_w3"];
+    for (const id of ids) await events(await app({ id }), 10);
+    const order: string[] = [];
+    let after = "";
+    for (let round = 0; round < 6; round++) {
+      const claimed = await claim(db(), { limit: 2, leaseMs: LEASE, quantum: 2, after });
+      expect(new Set(appsOf(claimed)).size).toBe(1);
+      order.push(claimed[0]!.appId);
+      after = claimed.at(-1)!.appId;
+    }
+    expect(order).toEqual([...ids, ...ids]);
+  });
+
+  it("takes nothing of an excluded app", async () => {
+    const busy = await app();
+    const other = await app();
+    await events(busy, 5);
+    await events(other, 5);
+    const claimed = await claim(db(), { limit: 10, leaseMs: LEASE, exclude: [busy] });
+    expect(countBy(claimed)).toEqual(new Map([[other, 5]]));
+  });
+
+  it("holds an app to its cap across claims, its own setting over the operator's, until rows are let go", async () => {
+    const capped = await app();
+    const own = await app({ concurrency: 1 });
+    await events(capped, 10);
+    await events(own, 10);
+    const first = await claim(db(), { limit: 20, leaseMs: LEASE, appConcurrency: 3 });
+    expect(countBy(first)).toEqual(new Map([[capped, 3], [own, 1]]));
+    expect(await claim(db(), { limit: 20, leaseMs: LEASE, appConcurrency: 3 })).toEqual([]);
+    // A finished event leaves the outbox; a lapsed lease no longer counts.
+    await db().delete(outbox).where(eq(outbox.id, first.find((c) => c.appId === capped)!.id));
+    await db().update(outbox).set({ leaseUntil: sql`now() - interval '1 second'` }).where(eq(outbox.id, first.find((c) => c.appId === own)!.id));
+    const third = await claim(db(), { limit: 20, leaseMs: LEASE, appConcurrency: 3 });
+    expect(countBy(third)).toEqual(new Map([[capped, 1], [own, 1]]));
+  });
+
+  it("holds the apps of one workspace to the workspace's cap together", async () => {
+    const shared = await workspace(4);
+    const first = await app({ workspaceId: shared, id: "app_s1" });
+    const second = await app({ workspaceId: shared, id: "app_s2" });
+    const elsewhere = await app();
+    for (const id of [first, second, elsewhere]) await events(id, 10);
+    const claimed = await claim(db(), { limit: 30, leaseMs: LEASE, quantum: 2 });
+    const counts = countBy(claimed);
+    expect((counts.get(first) ?? 0) + (counts.get(second) ?? 0)).toBe(4);
+    expect(counts.get(elsewhere)).toBe(10);
+    expect(countBy(await claim(db(), { limit: 30, leaseMs: LEASE, workspaceConcurrency: 100 })).get(first)).toBeUndefined();
+  });
+
+  it("never lets claimers running at once take more than an app's cap, nor one row twice", async () => {
+    const capped = await app();
+    const free = await app();
+    await events(capped, 40);
+    await events(free, 40);
+    await openConnections();
+    const batches = await Promise.all(Array.from({ length: 6 }, () => claim(db(), { limit: 12, leaseMs: LEASE, quantum: 3, appConcurrency: 5 })));
+    const all = batches.flat();
+    expect(new Set(all.map((c) => c.id)).size).toBe(all.length);
+    expect(countBy(all).get(capped)).toBe(5);
+  });
+
+  it("never lets claimers running at once take more than a workspace's cap between its apps", async () => {
+    const shared = await workspace(5);
+    const first = await app({ workspaceId: shared });
+    const second = await app({ workspaceId: shared });
+    await events(first, 40);
+    await events(second, 40);
+    await openConnections();
+    // Claimers that look at different apps first: only the lock keeps their counts honest.
+    const batches = await Promise.all(Array.from({ length: 6 }, (_, i) => claim(db(), { limit: 12, leaseMs: LEASE, exclude: [i % 2 === 0 ? first : second] })));
+    const counts = countBy(batches.flat());
+    expect((counts.get(first) ?? 0) + (counts.get(second) ?? 0)).toBe(5);
+  });
+});
