@@ -1,0 +1,115 @@
+/**
+ * One real `switchyard serve` process with its default settings (role all,
+ * executor threads, concurrency, isolate pool, log level), on PostgreSQL
+ * (`DATABASE_URL`) or on the embedded PGlite in a data folder, with
+ * count-isolates.cjs preloaded so every isolate it makes is counted. The
+ * admin API is reached with the bootstrap token a fresh database prints.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const BIN = fileURLToPath(new URL("../../packages/server/bin/switchyard.mjs", import.meta.url));
+const COUNTER = fileURLToPath(new URL("./count-isolates.cjs", import.meta.url));
+const ISOLATE_LINE = "switchyard-bench: isolate created";
+const READY_TIMEOUT_MS = 60_000;
+
+export type Storage = { databaseUrl: string } | { dataDir: string };
+
+export interface ServeProcess {
+  url: string;
+  pid: number;
+  /** Calls the admin API with the bootstrap token (a fresh database only); throws unless it answers `expect`. */
+  api<T>(method: string, path: string, body: unknown, expect: number): Promise<T>;
+  /** Isolates the process has constructed so far (count-isolates.cjs). */
+  isolatesCreated(): number;
+  /** SIGTERM, SIGKILL after 10 s; resolves with the exit code (null when killed). */
+  stop(): Promise<number | null>;
+  /** The last output it wrote, for a failure's message. */
+  tail(): string;
+}
+
+/** Every serve process started and not yet exited, so a Ctrl-C can stop one still starting. */
+const live = new Set<ChildProcess>();
+
+/** Stops every serve process this bench started that is still running. */
+export async function stopAllServe(): Promise<void> {
+  await Promise.all([...live].map(stopChild));
+}
+
+/** `withToken`: wait for the bootstrap token too (only a fresh database prints one). */
+export async function startServe(storage: Storage, masterKey: string, withToken: boolean): Promise<ServeProcess> {
+  const where = "databaseUrl" in storage ? { DATABASE_URL: storage.databaseUrl } : { SWITCHYARD_DATA_DIR: storage.dataDir };
+  // The bin runs its CLI in this process when --no-node-snapshot is already given, so the pid is the server's own.
+  const child = spawn(process.execPath, ["--no-node-snapshot", "--require", COUNTER, BIN, "serve", "--port", "0"], {
+    env: { PATH: process.env.PATH, SWITCHYARD_MASTER_KEY: masterKey, ...where },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  let output = "";
+  let isolates = 0;
+  let partial = "";
+  const keep = (text: string) => {
+    output += text;
+    if (output.length > 64_000) output = output.slice(-16_000);
+  };
+  child.stdout?.on("data", (chunk: Buffer) => keep(chunk.toString("utf8")));
+  child.stderr?.on("data", (chunk: Buffer) => {
+    const lines = (partial + chunk.toString("utf8")).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      if (line === ISOLATE_LINE) isolates++;
+      else keep(`${line}\n`);
+    }
+  });
+  const stop = () => stopChild(child);
+  try {
+    const { url, token } = await waitForStart(child, () => output, withToken);
+    const api = async <T>(method: string, path: string, body: unknown, expect: number): Promise<T> => {
+      if (token === null) throw new Error("bench: this serve process was started without waiting for its token");
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (res.status !== expect) throw new Error(`bench: ${method} ${path} answered ${res.status}, not ${expect}: ${text.slice(0, 500)}`);
+      return (text ? JSON.parse(text) : null) as T;
+    };
+    return { url, pid: child.pid as number, api, isolatesCreated: () => isolates, stop, tail: () => output.slice(-2000) };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Resolves once the process printed its URL, and with `withToken` the bootstrap token's whole line. */
+function waitForStart(child: ChildProcess, output: () => string, withToken: boolean): Promise<{ url: string; token: string | null }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = setInterval(() => {
+      const text = output();
+      const url = /listening on (http:\/\/\S+)\s/.exec(text)?.[1];
+      const token = /SWITCHYARD_TOKEN=(sy_\S+)\r?\n/.exec(text)?.[1] ?? null;
+      if (url && (token || !withToken)) {
+        clearInterval(poll);
+        resolve({ url, token });
+      } else if (child.exitCode !== null || child.signalCode !== null || Date.now() - started > READY_TIMEOUT_MS) {
+        clearInterval(poll);
+        reject(new Error(`bench: switchyard serve did not start (exit ${child.exitCode ?? child.signalCode}):\n${text.slice(-2000)}`));
+      }
+    }, 20);
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.once("exit", (code) => {
+      clearTimeout(kill);
+      resolve(code);
+    });
+    child.kill("SIGTERM");
+  });
+}
