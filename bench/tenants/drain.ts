@@ -29,7 +29,7 @@ export interface DrainResult {
   timedOut: boolean;
   /** Isolates the process constructed during the drain (count-isolates.cjs). */
   isolatesCreated: number;
-  /** The process's /metrics isolate figures at the end (created: null when it has none). */
+  /** The process's /metrics isolate figures at the end; `created` is its count's growth during the drain (null when it has none). */
   metrics: IsolateMetrics;
   /** Resident memory once started (before the backlog), and at the drain's end with its peak. */
   memoryAtStart: Memory | null;
@@ -88,6 +88,7 @@ export async function drain(url: string, masterKey: string, plan: { apps: number
   try {
     await warmUpsMade(server);
     return await withSql(url, async (sql) => {
+      const metricsAtStart = await scrapeIsolateMetrics(server.url);
       const memoryAtStart = memoryOf(server.pid);
       const isolatesBefore = server.isolatesCreated();
       const cpuBefore = cpuMsOf(server.pid);
@@ -113,6 +114,7 @@ export async function drain(url: string, masterKey: string, plan: { apps: number
           const memoryAtEnd = memoryOf(server.pid);
           const cpuAfter = cpuMsOf(server.pid);
           const metrics = await scrapeIsolateMetrics(server.url);
+          const metricsCreated = metrics.created !== null && metricsAtStart.created !== null ? metrics.created - metricsAtStart.created : null;
           if (done) {
             const [queued] = await sql<{ n: number }[]>`select count(*)::int as n from outbox`;
             if (queued?.n !== 0) throw new Error(`bench: ${queued?.n} events still queued after ${jobs} ok runs`);
@@ -124,7 +126,7 @@ export async function drain(url: string, masterKey: string, plan: { apps: number
             seconds: done ? (Number(row.last_ms) - committed) / 1000 : (Date.now() - committed) / 1000,
             timedOut,
             isolatesCreated: server.isolatesCreated() - isolatesBefore,
-            metrics,
+            metrics: { ...metrics, created: metricsCreated },
             memoryAtStart,
             memoryAtEnd,
             cpuMs: cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null,

@@ -131,7 +131,7 @@ export function report({ plan, drains, fair, serverVersion, load }: Figures, jso
     );
     console.log(
       "isolates made: counted as constructed during the drain (count-isolates.cjs; the process's own warm-up isolates at start are left out); " +
-        "/metrics: the process's own count, where it reports one (since the process started)",
+        "/metrics: the growth of the process's own count over the drain, where it reports one",
     );
   }
   if (fair.length > 0) {
