@@ -31,6 +31,8 @@ import { report, type Plan } from "./report.ts";
 import { startServe, stopAllServe, type ServeProcess } from "./serve.ts";
 
 const DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+/** Set by Ctrl-C: the steps it cut short fail, and their errors are not news. */
+let interrupted = false;
 
 const USAGE = `usage: bench:tenants [--quick] [--apps 1,64,256,1000] [--jobs N] [--window-s N] [--heavy-run-ms N] [--only drain|fairness] [--url URL] [--json]
   --quick         smoke run: 2,000 events a drain, N = 1, 64, 256, fairness windows of 3 s with 0.5 s heavy runs
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
     await Promise.all(scratches.splice(0).map((s) => s.drop()));
   };
   const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = true;
     console.error(`\nbench: ${signal}, stopping the server, dropping the scratch databases, removing the data folder`);
     void cleanUp().finally(() => process.exit(130));
   };
@@ -168,6 +171,7 @@ function positive(text: string | undefined, fallback: number, flag: string): num
 }
 
 main().catch((error: unknown) => {
+  if (interrupted) return;
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exitCode = 1;
 });
