@@ -1,4 +1,5 @@
 import { claim, fireDueCronTicks, OUTBOX_CHANNEL, pruneInboundSeen, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger } from "@switchyard/core";
+import { AppQueues } from "./app-queues.ts";
 import { createCompletionBatch } from "./completion-batch.ts";
 import { runEvent, type RunEventDeps } from "./run-event.ts";
 import { createScriptCache } from "./script-cache.ts";
@@ -34,6 +35,12 @@ export interface DispatcherOptions extends RunEventDeps {
   cronMs?: number;
   /** How often housekeeping runs (forgetting inbound email ids older than 30 days); hourly by default. */
   housekeepingMs?: number;
+  /** Most events of one app a claim takes per turn of its rotation over apps (queue.ts); default 8. */
+  quantum?: number;
+  /** Most events of one app held by all workers at once (SWITCHYARD_APP_CONCURRENCY; an app's own setting wins); null: no cap. */
+  appConcurrency?: number | null;
+  /** The same for all apps of one workspace (SWITCHYARD_WORKSPACE_CONCURRENCY); null: no cap. */
+  workspaceConcurrency?: number | null;
   /** Completions written together at most. */
   completionBatch?: number;
   /** How long a lone completion waits for others before it is written. */
@@ -48,6 +55,13 @@ export interface DispatcherOptions extends RunEventDeps {
  * fenced write. The leases of everything it holds (queued, running, being
  * recorded) are renewed in one statement. Stopping hands back what has not
  * started and finishes and records what has.
+ *
+ * Tenants share it fairly: claims rotate over the apps with due work (see
+ * claim()), queued events start app by app in turn (AppQueues), and the last
+ * free run slot is kept for an app with nothing running, so a tenant whose
+ * runs are long never holds every slot. When the local queue is full of
+ * events that cannot start, a NOTIFY still claims for that last slot, from
+ * apps this worker holds nothing of: a newcomer's event starts at once.
  *
  * @example
  * const dispatcher = createDispatcher({ database, executor, scripts, logger, concurrency: 8 });
@@ -67,7 +81,11 @@ export function createDispatcher(options: DispatcherOptions) {
   const completions = createCompletionBatch({ db: database.db, logger, maxBatch, delayMs: options.completionDelayMs ?? 2 });
 
   /** Claimed, waiting for a run slot. */
-  const queue: ClaimedEvent[] = [];
+  const queue = new AppQueues();
+  /** Runs in flight per app. */
+  const runningByApp = new Map<string, number>();
+  /** Where the next claim's rotation over apps starts: after the last app claimed. */
+  let rotation = "";
   /** Everything this worker holds a lease on (queued, running, being recorded), with what settles when it is let go. */
   const held = new Map<ClaimedEvent, Promise<void>>();
   let runningCount = 0;
@@ -90,11 +108,18 @@ export function createDispatcher(options: DispatcherOptions) {
 
   const poke = () => signal?.();
   /** Rows to claim: free run slots plus the local queue's free places. */
-  const room = () => concurrency + window - queue.length - runningCount;
+  const room = () => concurrency + window - queue.size - runningCount;
   /** Something may be due: a NOTIFY came, the last claim was full, or the fallback poll is due. */
   const claimDue = () => notified || moreDue || performance.now() >= nextPollAt;
   /** Whether a claim now is worth its round trip: the queue is dry, or half the window is free. */
-  const worthClaiming = (free: number) => free > 0 && (queue.length === 0 || free >= Math.max(1, Math.ceil(window / 2)));
+  const worthClaiming = (free: number) => free > 0 && (queue.size === 0 || free >= Math.max(1, Math.ceil(window / 2)));
+  /** A slot is free for `appId`: the last free one only for an app with nothing running. */
+  const mayStart = (appId: string) => {
+    const free = concurrency - runningCount;
+    return free > 1 || (free === 1 && !runningByApp.has(appId));
+  };
+  /** A free slot that no queued event may take: kept for an app this worker holds nothing of. */
+  const newcomerSlot = () => runningCount < concurrency && ![...queue.apps()].some(mayStart);
 
   /** Waits for a NOTIFY, a freed slot, or the next poll, whichever comes first. */
   const nextSignal = (timeoutMs: number) =>
@@ -111,21 +136,30 @@ export function createDispatcher(options: DispatcherOptions) {
   function startRuns(): void {
     // Finished runs whose completion is not yet written are capped too: a
     // stalled database stops new runs rather than piling up unwritten ones.
-    while (queue.length > 0 && runningCount < concurrency && recordingCount < maxBatch * 2) {
-      start(queue.shift() as ClaimedEvent);
+    while (recordingCount < maxBatch * 2) {
+      const next = queue.takeNext(mayStart);
+      if (!next) return;
+      start(next);
     }
   }
 
   function start(c: ClaimedEvent): void {
     const started = performance.now();
     runningCount++;
+    runningByApp.set(c.appId, (runningByApp.get(c.appId) ?? 0) + 1);
     let ran = false;
+    const left = () => {
+      runningCount--;
+      const still = (runningByApp.get(c.appId) ?? 1) - 1;
+      if (still > 0) runningByApp.set(c.appId, still);
+      else runningByApp.delete(c.appId);
+    };
     const done = runEvent(options, cache, c)
       .then((completion) => {
         // The run's own duration: the time its completion waits for a batch is not part of it.
         const seconds = (performance.now() - started) / 1000;
         ran = true;
-        runningCount--;
+        left();
         recordingCount++;
         // The slot is free now; the completion is written with others.
         startRuns();
@@ -140,33 +174,48 @@ export function createDispatcher(options: DispatcherOptions) {
       })
       .finally(() => {
         if (ran) recordingCount--;
-        else runningCount--;
+        else left();
         held.delete(c);
         startRuns();
       });
     held.set(c, done);
   }
 
+  /** One claim for `limit` rows, continuing the rotation over apps; failures are logged and claim nothing. */
+  async function claimSome(limit: number, exclude: string[] = []): Promise<ClaimedEvent[]> {
+    notified = false;
+    nextPollAt = performance.now() + pollMs;
+    try {
+      const claimed = await claim(database.db, { limit, leaseMs, after: rotation, exclude, quantum: options.quantum, appConcurrency: options.appConcurrency ?? null, workspaceConcurrency: options.workspaceConcurrency ?? null });
+      if (claimed.length > 0) rotation = (claimed.at(-1) as ClaimedEvent).appId;
+      return claimed;
+    } catch (error) {
+      logger.error({ err: error }, "claiming from the outbox failed");
+      return [];
+    }
+  }
+
   async function run(): Promise<void> {
     while (running) {
       const free = room();
       const due = claimDue();
-      if (due && worthClaiming(free)) {
-        notified = false;
-        nextPollAt = performance.now() + pollMs;
-        let claimed: ClaimedEvent[] = [];
-        try {
-          claimed = await claim(database.db, { limit: free, leaseMs });
-        } catch (error) {
-          logger.error({ err: error }, "claiming from the outbox failed");
+      // Only on news (a NOTIFY or the poll), not on "the last claim was
+      // full": that backlog is the queued apps', which this claim excludes.
+      const forNewcomer = (notified || performance.now() >= nextPollAt) && !worthClaiming(free) && newcomerSlot();
+      if ((due && worthClaiming(free)) || forNewcomer) {
+        let claimed: ClaimedEvent[];
+        if (forNewcomer) {
+          claimed = await claimSome(concurrency - runningCount, [...new Set([...queue.apps(), ...runningByApp.keys()])]);
+        } else {
+          claimed = await claimSome(free);
+          moreDue = claimed.length === free;
+          // Runs went idle waiting for this claim while the outbox had more:
+          // the queue was too short for the claim's round trip, so it grows.
+          // A short claim means the outbox ran dry: it shrinks back.
+          const starved = queue.size === 0 && runningCount < concurrency;
+          if (moreDue && starved) window = Math.min(maxQueue, Math.max(1, window * 2));
+          else if (!moreDue) window = Math.max(minQueue, Math.floor(window / 2));
         }
-        moreDue = claimed.length === free;
-        // Runs went idle waiting for this claim while the outbox had more:
-        // the queue was too short for the claim's round trip, so it grows.
-        // A short claim means the outbox ran dry: it shrinks back.
-        const starved = queue.length === 0 && runningCount < concurrency;
-        if (moreDue && starved) window = Math.min(maxQueue, Math.max(1, window * 2));
-        else if (!moreDue) window = Math.max(minQueue, Math.floor(window / 2));
         if (!running) {
           // Stopped while claiming: hand these back untouched.
           await releaseClaims(database.db, claimed).catch((error: unknown) => logger.warn({ err: error }, "handing back claims failed; their leases will lapse"));
@@ -184,7 +233,7 @@ export function createDispatcher(options: DispatcherOptions) {
       await nextSignal(due ? pollMs : nextPollAt - performance.now());
     }
     // Claimed but never started: back to the outbox at once, the attempt not counted.
-    const unstarted = queue.splice(0);
+    const unstarted = queue.takeAll();
     for (const c of unstarted) held.delete(c);
     await releaseClaims(database.db, unstarted).catch((error: unknown) => logger.warn({ err: error }, "handing back unstarted claims failed; their leases will lapse"));
   }
@@ -233,7 +282,7 @@ export function createDispatcher(options: DispatcherOptions) {
     },
 
     stats() {
-      return { inFlight: held.size, running: runningCount, queued: queue.length, recording: recordingCount, concurrency };
+      return { inFlight: held.size, running: runningCount, queued: queue.size, recording: recordingCount, concurrency };
     },
   };
 }

@@ -74,6 +74,9 @@ const schema = z.object({
   // Executor threads: each owns a share of the apps' isolates; a looping script stalls its own thread only.
   SWITCHYARD_EXECUTOR_THREADS: int(1, 256).default(availableParallelism()),
   SWITCHYARD_WORKER_CONCURRENCY: int(1, 1000).default(8),
+  // Fleet-wide caps on events held by workers at once (running or claimed); unset: none. An app's or workspace's own setting wins.
+  SWITCHYARD_APP_CONCURRENCY: int(1, 100_000).optional(),
+  SWITCHYARD_WORKSPACE_CONCURRENCY: int(1, 1_000_000).optional(),
   SWITCHYARD_LEASE_MS: int(500, 3_600_000).default(15_000),
   SWITCHYARD_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
   SWITCHYARD_SMTP_URL: z
@@ -192,6 +195,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     isolateMemoryMb: v.SWITCHYARD_ISOLATE_MEMORY_MB ?? null,
     executorThreads: v.SWITCHYARD_EXECUTOR_THREADS,
     workerConcurrency: v.SWITCHYARD_WORKER_CONCURRENCY,
+    appConcurrency: v.SWITCHYARD_APP_CONCURRENCY ?? null,
+    workspaceConcurrency: v.SWITCHYARD_WORKSPACE_CONCURRENCY ?? null,
     leaseMs: v.SWITCHYARD_LEASE_MS,
     smtpUrl: v.SWITCHYARD_SMTP_URL ?? null,
     emailFrom: v.SWITCHYARD_EMAIL_FROM ?? null,

@@ -7,6 +7,7 @@ import { createEmailSender, createMailer, EmailError, type PlaintextPolicy, type
 import { compileScript, createExecutor } from "@switchyard/executor";
 import type { Registry } from "prom-client";
 import { fetchMetrics } from "./fetch-metrics.ts";
+import { isolateMetrics } from "./isolate-metrics.ts";
 import { auditBoundSecrets } from "./bound/audit-sink.ts";
 import { createBoundSecrets } from "./bound/bound-secrets.ts";
 import { createRunSecrets } from "./run-secrets.ts";
@@ -31,6 +32,10 @@ export interface ServiceSettings {
   executorThreads: number;
   /** Runs in flight per worker process. */
   workerConcurrency: number;
+  /** Most events of one app held by workers at once, fleet-wide (SWITCHYARD_APP_CONCURRENCY); null: no cap unless the app sets one. */
+  appConcurrency: number | null;
+  /** The same for the apps of one workspace (SWITCHYARD_WORKSPACE_CONCURRENCY). */
+  workspaceConcurrency: number | null;
   /** How long a claim holds an outbox row without renewal: a dead worker's rows return after it. */
   leaseMs: number;
   /** The operator's outbound SMTP (SWITCHYARD_SMTP_URL) and default sender; null: not configured. */
@@ -84,6 +89,8 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   isolateMemoryMb: null,
   executorThreads: availableParallelism(),
   workerConcurrency: 8,
+  appConcurrency: null,
+  workspaceConcurrency: null,
   leaseMs: 15_000,
   smtpUrl: null,
   emailFrom: null,
@@ -185,6 +192,7 @@ export function createServices(deps: {
       process.exit(70);
     },
   });
+  if (deps.metrics) isolateMetrics(deps.metrics, sandbox);
   const connectivityRules = { ...DEFAULT_STATUS_RULES, windowMs: settings.connectivity.windowMs };
   const connectivity = createConnectivityService({ db: database.db, rules: connectivityRules });
   const connectivityRecorder =
@@ -223,6 +231,8 @@ export function createServices(deps: {
           scripts,
           logger,
           concurrency: settings.workerConcurrency,
+          appConcurrency: settings.appConcurrency,
+          workspaceConcurrency: settings.workspaceConcurrency,
           leaseMs: settings.leaseMs,
           ...(deps.observer ? { observer: deps.observer } : {}),
         });

@@ -8,16 +8,18 @@ import {
   listApps,
   listWorkspaces,
   revokeToken,
+  setAppConcurrency,
+  setWorkspaceConcurrency,
   type App,
   type Principal,
   type Workspace,
 } from "@switchyard/core";
 import type { ManagerDeps } from "../env.ts";
 import type { RouteRegistry } from "./registry.ts";
-import { appCreateBody, appListQuery, tokenCreateBody, workspaceCreateBody } from "./schemas.ts";
+import { appCreateBody, appListQuery, concurrencyBody, tokenCreateBody, workspaceCreateBody } from "./schemas.ts";
 
-const workspaceJson = (w: Workspace) => ({ id: w.id, name: w.name, created_at: w.createdAt });
-const appJson = (a: App) => ({ id: a.id, name: a.name, workspace_id: a.workspaceId, created_at: a.createdAt });
+const workspaceJson = (w: Workspace) => ({ id: w.id, name: w.name, concurrency: w.concurrency, created_at: w.createdAt });
+const appJson = (a: App) => ({ id: a.id, name: a.name, workspace_id: a.workspaceId, concurrency: a.concurrency, created_at: a.createdAt });
 
 /** The calling token as `GET /api/v1/admin/whoami` shows it, so a client can offer only what it may do. */
 function whoamiJson(principal: Principal) {
@@ -69,6 +71,18 @@ export function tenancyRoutes(routes: RouteRegistry, { database }: ManagerDeps):
   );
 
   routes.add(
+    {
+      method: "patch",
+      path: "/api/v1/admin/workspaces/:workspaceId",
+      summary: "Cap how many events of the workspace's apps workers hold at once (null: the operator's default)",
+      tag: "workspaces",
+      scope: "admin",
+      body: concurrencyBody,
+    },
+    async (c, { body, principal }) => c.json(workspaceJson(await setWorkspaceConcurrency(db, principal, c.req.param("workspaceId") ?? "", body.concurrency))),
+  );
+
+  routes.add(
     { method: "post", path: "/api/v1/admin/apps", summary: "Create an app", tag: "apps", scope: "apps:write", body: appCreateBody, status: 201 },
     async (c, { body, principal }) =>
       c.json(appJson(await createApp(db, principal, { name: body.name, workspaceId: body.workspace_id })), 201),
@@ -82,6 +96,18 @@ export function tenancyRoutes(routes: RouteRegistry, { database }: ManagerDeps):
   routes.add(
     { method: "get", path: "/api/v1/admin/apps/:appId", summary: "Show an app (by id or name)", tag: "apps" },
     async (c, { principal }) => c.json(appJson(await getApp(db, principal, c.req.param("appId") ?? ""))),
+  );
+
+  routes.add(
+    {
+      method: "patch",
+      path: "/api/v1/admin/apps/:appId",
+      summary: "Cap how many of the app's events workers hold at once (null: the operator's default)",
+      tag: "apps",
+      scope: "admin",
+      body: concurrencyBody,
+    },
+    async (c, { body, principal }) => c.json(appJson(await setAppConcurrency(db, principal, c.req.param("appId") ?? "", body.concurrency))),
   );
 
   routes.add(

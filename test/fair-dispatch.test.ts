@@ -1,0 +1,82 @@
+import { eq, inArray } from "drizzle-orm";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { auditLog, runs } from "@switchyard/db";
+import { describeEachDriver } from "./support/databases.ts";
+import { client, managerFor } from "./support/manager.ts";
+import { waitFor } from "./support/wait.ts";
+
+const LONG_MS = 4_000;
+const CONCURRENCY = 4;
+
+describeEachDriver("fair dispatch between tenants", (ctx) => {
+  let built: Awaited<ReturnType<typeof managerFor>>;
+  let admin: ReturnType<typeof client>;
+
+  beforeAll(async () => {
+    built = await managerFor(ctx.database, { worker: true, settings: { workerConcurrency: CONCURRENCY } });
+    admin = client(built.app, built.adminToken!);
+  });
+  afterAll(async () => built?.services.stop());
+
+  async function appWith(name: string, source: string): Promise<{ appId: string; scriptId: string }> {
+    const appId = (await admin.post("/api/v1/admin/apps", { name })).json.id as string;
+    const scriptId = (await admin.post(`/api/v1/admin/apps/${appId}/scripts`, { name, source })).json.id as string;
+    return { appId, scriptId };
+  }
+  const invoke = async (target: { appId: string; scriptId: string }) =>
+    (await admin.post(`/api/v1/admin/apps/${target.appId}/scripts/${target.scriptId}/invoke`, { payload: {} })).json.event_id as string;
+
+  it("starts a light tenant's runs at once while a heavy tenant's long runs fill the worker and more wait", async () => {
+    const heavy = await appWith("heavy", `export default async () => { await new Promise((r) => setTimeout(r, ${LONG_MS})); }`);
+    const light = await appWith("light", "export default () => 1");
+    for (let i = 0; i < 3 * CONCURRENCY; i++) await invoke(heavy);
+    const stats = () => built.services.dispatcher!.stats();
+    // The heavy tenant takes every slot but the last, which stays free for an app with nothing running.
+    await waitFor(async () => stats().running === CONCURRENCY - 1);
+
+    const waited: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const invokedAt = Date.now();
+      const eventId = await invoke(light);
+      const [run] = await waitFor(async () => {
+        const rows = await ctx.database.db.select().from(runs).where(eq(runs.eventId, eventId));
+        return rows.length > 0 && rows;
+      }, LONG_MS);
+      waited.push(run!.startedAt.getTime() - invokedAt);
+    }
+    // Each started long before any heavy run could end and free a slot.
+    expect(Math.max(...waited)).toBeLessThan(LONG_MS / 4);
+    // The heavy tenant kept its share meanwhile: none of its runs is done, all of its slots still busy.
+    expect(stats().running).toBe(CONCURRENCY - 1);
+  }, 60_000);
+
+  it("lets only an operator set an app's or a workspace's cap, and says what is wrong with a bad one", async () => {
+    const { appId } = await appWith("capped", "export default () => 1");
+    const set = await admin.patch(`/api/v1/admin/apps/${appId}`, { concurrency: 3 });
+    expect(set.status).toBe(200);
+    expect(set.json.concurrency).toBe(3);
+    expect((await admin.get(`/api/v1/admin/apps/${appId}`)).json.concurrency).toBe(3);
+    const audited = await ctx.database.db.select().from(auditLog).where(inArray(auditLog.action, ["app.concurrency"]));
+    expect(audited.map((r) => r.details)).toContainEqual({ concurrency: 3 });
+
+    for (const bad of [{ concurrency: 0 }, { concurrency: 1.5 }, { concurrency: "3" }, {}, { concurrency: 3, extra: true }]) {
+      const answer = await admin.patch(`/api/v1/admin/apps/${appId}`, bad);
+      expect(answer.status).toBe(400);
+      expect(answer.json.error.code).toBe("invalid_input");
+    }
+    expect((await admin.get(`/api/v1/admin/apps/${appId}`)).json.concurrency).toBe(3);
+
+    // A tenant's token, even one that may manage apps, cannot lift its own cap.
+    const scoped = await admin.post("/api/v1/admin/tokens", { name: "tenant", scopes: ["admin"], workspace_id: "ws_default" });
+    const tenant = client(built.app, scoped.json.token);
+    expect((await tenant.patch(`/api/v1/admin/apps/${appId}`, { concurrency: 1000 })).status).toBe(403);
+    expect((await tenant.patch("/api/v1/admin/workspaces/ws_default", { concurrency: 1000 })).status).toBe(403);
+
+    expect((await admin.patch(`/api/v1/admin/apps/${appId}`, { concurrency: null })).json.concurrency).toBeNull();
+    const workspace = await admin.patch("/api/v1/admin/workspaces/ws_default", { concurrency: 50 });
+    expect(workspace.status).toBe(200);
+    expect(workspace.json.concurrency).toBe(50);
+    expect((await admin.patch("/api/v1/admin/workspaces/ws_default", { concurrency: null })).json.concurrency).toBeNull();
+    expect((await admin.patch("/api/v1/admin/workspaces/ws_nope", { concurrency: 5 })).status).toBe(404);
+  });
+});
