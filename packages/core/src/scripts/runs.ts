@@ -1,7 +1,6 @@
 import { and, desc, eq, type SQL } from "drizzle-orm";
-import { RUN_FINISHED_XID, runs, type Db } from "@switchyard/db";
+import { runs, type Db } from "@switchyard/db";
 import { InvalidCursorError, NotFoundError } from "../errors.ts";
-import { newId } from "../ids.ts";
 import { afterPivot } from "../paging.ts";
 import { requireScope, type Principal } from "../principal.ts";
 import { getApp } from "../tenancy.ts";
@@ -9,16 +8,13 @@ import { getApp } from "../tenancy.ts";
 export type Run = typeof runs.$inferSelect;
 export type RunStatus = Run["status"];
 
-export interface RunStart {
-  appId: string;
-  scriptId: string;
-  scriptVersion: number;
-  triggerId: string | null;
-  eventId: string;
-  eventKind: string;
-  attempt: number;
-}
-
+/**
+ * An attempt's outcome as its run row records it (already redacted by the
+ * executor). Run rows are written in one place: the outbox's completion
+ * (outbox/complete.ts), one row per finished attempt, inserted whole; no run
+ * row is written before its attempt ends, so `running` (still in the API's
+ * status enum) is never stored.
+ */
 export interface RunFinish {
   status: Exclude<RunStatus, "running">;
   durationMs: number;
@@ -29,22 +25,6 @@ export interface RunFinish {
   error: unknown;
   /** Every fetch the run made or tried, masked (the executor's `subrequests`); none when absent. */
   subrequests?: unknown[] | undefined;
-}
-
-/** Inserts a run row in state `running`; its id is the run id scripts see in `ctx.run.id`. */
-export async function startRun(db: Db, start: RunStart, id = newId("run")): Promise<Run> {
-  // Not finished yet: the live tail must not see it until finishRun.
-  const [row] = await db.insert(runs).values({ id, ...start, status: "running", finishXid: null }).returning();
-  if (!row) throw new Error("run insert returned nothing");
-  return row;
-}
-
-/** Writes a run's outcome (already redacted by the executor); the live tail sees it once this commits. */
-export async function finishRun(db: Db, runId: string, finish: RunFinish): Promise<void> {
-  await db
-    .update(runs)
-    .set({ ...finish, result: finish.result ?? null, error: finish.error ?? null, subrequests: finish.subrequests ?? [], finishedAt: new Date(), finishXid: RUN_FINISHED_XID })
-    .where(eq(runs.id, runId));
 }
 
 export interface RunQuery {
