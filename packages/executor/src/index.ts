@@ -13,6 +13,7 @@ export { FETCH_ERRORS } from "./run-fetch.ts";
 export { SDK_TYPES_PATH, sdkTypes } from "./sdk-types.ts";
 
 export type { CompileErrorCode, CompileInput, CompileResult, Diagnostic } from "./compile.ts";
+export { DISPOSE_REASONS } from "./app-isolate.ts";
 export type { DisposeReason } from "./app-isolate.ts";
 export type { Executor, ExecutorStats } from "./executor.ts";
 export type { ExecutorOptions, ThreadHostSpec } from "./options.ts";

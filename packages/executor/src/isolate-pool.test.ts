@@ -2,21 +2,52 @@ import { describe, expect, test } from "vitest";
 import { createExecutor } from "./executor.ts";
 import { DEFAULT_LIMITS, DEFAULT_MAX_LIMITS, effectiveLimits } from "./options.ts";
 import { compileForTest, memoryHost, requestFor } from "./test-helpers.ts";
+import type { CompiledScript } from "./types.ts";
 
 const host = memoryHost();
 const TRIVIAL = `export default () => 1;`;
 
 describe("the isolate pool", () => {
-  test("keeps at most poolSize warm isolates, evicting the least recently used", async () => {
+  test("keeps at most poolSize warm isolates; a cold app displaces a warm one only once it was used more", async () => {
     const executor = createExecutor({ host, poolSize: 2 });
+    const run = async (appId: string) => expect((await executor.run(requestFor(compileForTest(TRIVIAL, { appId })))).status).toBe("ok");
     try {
-      for (const appId of ["app_1", "app_2", "app_3"]) {
-        expect((await executor.run(requestFor(compileForTest(TRIVIAL, { appId })))).status).toBe("ok");
-      }
-      const stats = executor.stats();
-      expect(stats.isolates).toBe(2);
-      expect(stats.totals.isolatesDisposed.evicted).toBe(1);
-      expect(stats.totals.isolatesCreated).toBe(3);
+      for (const appId of ["app_1", "app_2", "app_3"]) await run(appId);
+      expect(executor.stats()).toMatchObject({ isolates: 2, totals: { isolatesCreated: 3, isolatesDisposed: { not_admitted: 1, evicted: 0 } } });
+      // Its second use ties with the warm ones' one: still not kept.
+      await run("app_3");
+      expect(executor.stats().totals.isolatesDisposed).toMatchObject({ not_admitted: 2, evicted: 0 });
+      // Its third outweighs them: the least recently used warm one goes.
+      await run("app_3");
+      expect(executor.stats().totals.isolatesDisposed).toMatchObject({ not_admitted: 2, evicted: 1 });
+      await run("app_2");
+      await run("app_3");
+      expect(executor.stats().totals.isolatesCreated).toBe(5);
+    } finally {
+      executor.dispose();
+    }
+  });
+
+  test("apps taking turns, three times as many as fit in its memory, still hit warm isolates about as often as fit", async () => {
+    // About 1.1 MB each: a handful fit.
+    const executor = createExecutor({ host, isolateMemoryMb: 8 });
+    try {
+      const scripts = new Map(Array.from({ length: 50 }, (_, i) => [`app_${i}`, compileForTest(TRIVIAL, { appId: `app_${i}` })]));
+      const runApp = async (appId: string) => expect((await executor.run(requestFor(scripts.get(appId) as CompiledScript))).status).toBe("ok");
+      for (let i = 0; i < 50; i++) await runApp(`app_${i}`);
+      const fit = executor.stats().isolates;
+      expect(fit).toBeGreaterThanOrEqual(3);
+      expect(executor.stats().isolateBytes).toBeLessThanOrEqual(8 * 1024 * 1024);
+      const apps = Array.from({ length: 3 * fit }, (_, i) => `app_${i}`);
+      const before = executor.stats().totals;
+      const rounds = 6;
+      for (let round = 0; round < rounds; round++) for (const appId of apps) await runApp(appId);
+      const after = executor.stats();
+      const runs = after.totals.runs - before.runs;
+      const hits = runs - (after.totals.isolatesCreated - before.isolatesCreated);
+      // Plain LRU hits 0 here. The ideal is fit / (3 × fit): a third.
+      expect(hits / runs).toBeGreaterThan(0.25);
+      expect(after.isolateBytes).toBeLessThanOrEqual(after.isolateBudgetBytes);
     } finally {
       executor.dispose();
     }

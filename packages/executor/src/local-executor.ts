@@ -21,8 +21,14 @@ import { Watchdog } from "./watchdog.ts";
 
 /** A snapshot of the executor's pools, for metrics and health checks. */
 export interface ExecutorStats {
-  /** Isolates alive (one per app and memory size). */
+  /** Isolates alive (one per app and memory size): the warm ones and cold ones with runs in them. */
   isolates: number;
+  /** What they hold, the spare's included, in bytes, as last measured (after a run, at most a second old). */
+  isolateBytes: number;
+  /** What the warm isolates may hold (`isolateMemoryMb`), in bytes. */
+  isolateBudgetBytes: number;
+  /** Blank isolates made ahead for apps' first runs. */
+  spareIsolates: number;
   /** Contexts alive across all isolates, in use or idle. */
   contexts: number;
   /** Contexts kept warm for their script version's next run. */
@@ -32,6 +38,7 @@ export interface ExecutorStats {
   /** Counts since the executor was created. */
   totals: {
     runs: number;
+    /** App isolates made: each a cold start (its app had no warm isolate). */
     isolatesCreated: number;
     /** Runs handed to their executor thread in one message together with other runs of the same app. */
     batchedStarts: number;
@@ -60,13 +67,15 @@ export interface LocalExecutor extends Executor {
 /**
  * The executor on the calling thread, with every default filled in: each
  * app gets its own isolate (never shared across apps), kept warm in a
- * bounded LRU; a script version's context is reused across its runs unless
+ * pool bounded by memory (isolate-pool.ts); a script version's context is reused across its runs unless
  * the script asks for `freshContext`.
  */
 export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
   const pool = new IsolatePool({
+    memoryBytes: config.isolateMemoryMb * 1024 * 1024,
     poolSize: config.poolSize,
     idleMs: config.idleMs,
+    spareMemoryMb: config.defaultLimits.memoryMb,
     // Characters never outnumber UTF-8 bytes, so a cap in characters inside
     // the isolate never drops what the byte cap on the host would keep.
     sandbox: { logMaxChars: config.logMaxBytes, resultMaxChars: config.resultMaxBytes },
@@ -178,6 +187,9 @@ export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
       }
       return {
         isolates: pool.size,
+        isolateBytes: pool.bytes,
+        isolateBudgetBytes: config.isolateMemoryMb * 1024 * 1024,
+        spareIsolates: pool.spares,
         contexts,
         idleContexts,
         activeRuns,

@@ -43,7 +43,7 @@ export interface ExecutorOptions {
    * Default 384.
    */
   isolateMemoryMb?: number;
-  /** Most warm isolates kept (one per app and memory size), shared out between the threads; an extra cap besides memory. Default 64. */
+  /** Most warm isolates kept (one per app and memory size), shared out between the threads; an extra cap besides memory. Default none. */
   poolSize?: number;
   /** An isolate with no run for this long is disposed. Default 60_000 ms. */
   idleMs?: number;
@@ -120,7 +120,7 @@ export function resolveOptions(options: ExecutorOptions): ResolvedOptions {
     threads: nonNegativeInt(options.threads, 0),
     threadHost: options.threadHost ?? null,
     isolateMemoryMb: positiveInt(options.isolateMemoryMb, DEFAULT_ISOLATE_MEMORY_MB),
-    poolSize: positiveInt(options.poolSize, 64),
+    poolSize: positiveInt(options.poolSize, Infinity),
     idleMs: positiveInt(options.idleMs, 60_000),
     // Defaults above the caps would make every default run a clamped one.
     defaultLimits: clampLimits(mergeLimits(DEFAULT_LIMITS, options.defaultLimits), maxLimits),

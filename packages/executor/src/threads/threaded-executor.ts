@@ -27,6 +27,7 @@ import { describeEnd } from "../outcome.ts";
 import { createRedactor } from "../redact.ts";
 import { effectiveLimits } from "../options.ts";
 import type { KillReason } from "../active-run.ts";
+import { DISPOSE_REASONS, type DisposeReason } from "../app-isolate.ts";
 import type { RunError, RunOutcome, RunRequest } from "../types.ts";
 import { sandboxSources } from "../sdk-source.ts";
 import { answerCall } from "./forwarding-host.ts";
@@ -289,16 +290,22 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
     stats() {
       const sum: ExecutorStats = {
         isolates: 0,
+        isolateBytes: 0,
+        isolateBudgetBytes: 0,
+        spareIsolates: 0,
         contexts: 0,
         idleContexts: 0,
         activeRuns: 0,
-        totals: { runs: 0, isolatesCreated: 0, batchedStarts: 0, isolatesDisposed: { idle: 0, evicted: 0, timeout: 0, memory: 0, runaway: 0, shutdown: 0 }, timeouts: 0, ooms: 0 },
+        totals: { runs: 0, isolatesCreated: 0, batchedStarts: 0, isolatesDisposed: Object.fromEntries(DISPOSE_REASONS.map((reason) => [reason, 0])) as Record<DisposeReason, number>, timeouts: 0, ooms: 0 },
       };
       for (const thread of threads) {
         sum.activeRuns += thread.pending.size;
         const s = thread.stats;
         if (!s) continue;
         sum.isolates += s.isolates;
+        sum.isolateBytes += s.isolateBytes;
+        sum.isolateBudgetBytes += s.isolateBudgetBytes;
+        sum.spareIsolates += s.spareIsolates;
         sum.contexts += s.contexts;
         sum.idleContexts += s.idleContexts;
         sum.totals.runs += s.totals.runs;
@@ -306,9 +313,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
         sum.totals.batchedStarts += s.totals.batchedStarts;
         sum.totals.timeouts += s.totals.timeouts;
         sum.totals.ooms += s.totals.ooms;
-        for (const reason of Object.keys(sum.totals.isolatesDisposed) as Array<keyof typeof sum.totals.isolatesDisposed>) {
-          sum.totals.isolatesDisposed[reason] += s.totals.isolatesDisposed[reason];
-        }
+        for (const reason of DISPOSE_REASONS) sum.totals.isolatesDisposed[reason] += s.totals.isolatesDisposed[reason];
       }
       return sum;
     },

@@ -1,0 +1,78 @@
+/**
+ * V8 code caches of script versions, kept in memory on each executor thread
+ * and keyed by a hash of the text compiled, so an app's new isolate
+ * deserializes its script instead of parsing it (with the SDK bootstrap
+ * around it) again. Like the web runtime's (runtime-script.ts) a cache is
+ * taken warm: after the version's first run, from the isolate that ran it,
+ * so it holds the functions that run compiled. A cache is code only (V8's
+ * bytecode of that exact text), never an object of the isolate's heap, and
+ * V8 refuses one that does not match the text; two apps share one only when
+ * they run the very same text.
+ *
+ * Not persisted: each thread makes its own on the first cold run of a
+ * version it sees after a start.
+ */
+import { createHash } from "node:crypto";
+import type ivm from "isolated-vm";
+
+/** What isolated-vm adds to a compiled script when asked for cached data (its typings leave it out). */
+export type WithCache = ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer>; cachedDataRejected?: boolean };
+
+// A version's warm cache is ~20 KB for a small script, the SDK bootstrap's
+// code included, so this keeps a few thousand versions per thread.
+const MAX_BYTES = 32 * 1024 * 1024;
+
+interface Entry {
+  data: ivm.ExternalCopy<ArrayBuffer>;
+  bytes: number;
+}
+
+/** Code caches by key, least recently used dropped past `MAX_BYTES`; see the file comment. */
+export class CodeCache {
+  private readonly entries = new Map<string, Entry>();
+  private held = 0;
+
+  /** The key of a script text: a hash, so the map does not keep every version's text alive. */
+  static keyOf(source: string): string {
+    return createHash("sha256").update(source).digest("base64");
+  }
+
+  get(key: string): ivm.ExternalCopy<ArrayBuffer> | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry.data;
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  set(key: string, data: ivm.ExternalCopy<ArrayBuffer>): void {
+    this.delete(key);
+    const entry = { data, bytes: data.copy().byteLength };
+    this.entries.set(key, entry);
+    this.held += entry.bytes;
+    for (const [oldKey] of this.entries) {
+      if (this.held <= MAX_BYTES) break;
+      this.delete(oldKey);
+    }
+  }
+
+  /** Forgets a cache V8 refused. */
+  delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.held -= entry.bytes;
+    entry.data.release();
+  }
+
+  get bytes(): number {
+    return this.held;
+  }
+}
+
+/** The thread's code caches (each executor thread loads this module once). */
+export const scriptCodeCache = new CodeCache();
