@@ -22,8 +22,13 @@ export interface FairnessPlan {
 }
 
 export interface FairnessResult {
-  /** Light runs: invoke sent → run started (the tenant's view), ms. */
+  /**
+   * Light runs: invoke sent → run started, and invoke answered → run started,
+   * ms. The event's run_at lies between the two, so they bound the delay
+   * from run_at on either side where it cannot be read (PGlite).
+   */
   lightFromSentMs: number[];
+  lightFromAnsweredMs: number[];
   /** Light runs: the event's run_at → run started, ms; only where the bench can read the outbox (PostgreSQL). */
   lightFromRunAtMs: number[] | null;
   /** Heavy runs that finished inside the window, and those that started in it. */
@@ -68,14 +73,15 @@ export async function fairness(server: ServeProcess, plan: FairnessPlan, databas
   try {
     // The heavy backlog is claimed and its first runs hold the slots before the window opens.
     await sleep(1_000);
-    const sent = new Map<string, number>();
+    const sent = new Map<string, { sent: number; answered: number }>();
     const windowStart = Date.now();
     const until = windowStart + plan.windowMs;
     for (let next = windowStart; Date.now() < until; next += plan.lightEveryMs) {
       const wait = next - Date.now();
       if (wait > 0) await sleep(wait);
       const at = Date.now();
-      sent.set(await invoke(server, light), at);
+      const event = await invoke(server, light);
+      sent.set(event, { sent: at, answered: Date.now() });
     }
     const windowEnd = Date.now();
     feeding = false;
@@ -86,7 +92,8 @@ export async function fairness(server: ServeProcess, plan: FairnessPlan, databas
     const inWindow = (iso: string | null) => iso !== null && Date.parse(iso) >= windowStart && Date.parse(iso) <= windowEnd;
     const runAt = databaseUrl ? await readRunAt(databaseUrl, [...sent.keys()]) : null;
     return {
-      lightFromSentMs: lightRuns.map((r) => Date.parse(r.started_at) - (sent.get(r.event_id) as number)),
+      lightFromSentMs: lightRuns.map((r) => Date.parse(r.started_at) - (sent.get(r.event_id)?.sent as number)),
+      lightFromAnsweredMs: lightRuns.map((r) => Date.parse(r.started_at) - (sent.get(r.event_id)?.answered as number)),
       lightFromRunAtMs: runAt ? lightRuns.map((r) => Date.parse(r.started_at) - (runAt.get(r.event_id) as number)) : null,
       heavyFinished: heavyRuns.filter((r) => inWindow(r.finished_at)).length,
       heavyStarted: heavyRuns.filter((r) => inWindow(r.started_at)).length,

@@ -56,6 +56,7 @@ export function report({ plan, drains, fair, serverVersion, load }: Figures, jso
     const sorted = (xs: number[] | null) => (xs && xs.length > 0 ? [...xs].sort((a, b) => a - b) : null);
     const fromSent = sorted(result.lightFromSentMs);
     const fromRunAt = sorted(result.lightFromRunAtMs);
+    const fromAnswered = sorted(result.lightFromAnsweredMs);
     const pick = (xs: number[] | null) => (xs ? { p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs[xs.length - 1] as number } : null);
     // The slot-time the heavy runs that finished in the window held, against all the worker's slots over it.
     const slotShare = (result.heavyFinished * plan.fairness.heavyRunMs) / (result.windowSeconds * 1000 * plan.concurrency);
@@ -64,9 +65,13 @@ export function report({ plan, drains, fair, serverVersion, load }: Figures, jso
       lightSamples: result.lightFromSentMs.length,
       lightFromRunAt: pick(fromRunAt),
       lightFromSent: pick(fromSent),
-      // The judged figure: from run_at where the bench can read it, else from the invoke's sending (an upper bound).
+      lightFromAnswered: pick(fromAnswered),
+      // The judged figure: from run_at where the bench can read it, else from the invoke's sending, an upper
+      // bound (each sample is at least its delay from run_at, so their p99 is at least that of the delays).
       judgedP99: (pick(fromRunAt) ?? pick(fromSent))?.p99 ?? NaN,
-      judgedFrom: fromRunAt ? "run_at" : "invoke sent",
+      judgedFrom: fromRunAt ? "run_at" : "invoke sent, an upper bound",
+      // Where run_at is not read: the p99 from the invoke's answer, a lower bound.
+      lowerP99: fromRunAt ? null : (pick(fromAnswered)?.p99 ?? null),
       heavyFinished: result.heavyFinished,
       heavyStarted: result.heavyStarted,
       heavySlotShare: slotShare,
@@ -93,7 +98,11 @@ export function report({ plan, drains, fair, serverVersion, load }: Figures, jso
         ]
       : []),
     ...fairRows.flatMap((f) => [
-      { target: `#18 on ${f.driver}: light start p99 ≤ ${LIGHT_P99_MS} ms (from ${f.judgedFrom})`, value: ms(f.judgedP99), pass: f.judgedP99 <= LIGHT_P99_MS },
+      {
+        target: `#18 on ${f.driver}: light start p99 ≤ ${LIGHT_P99_MS} ms (from ${f.judgedFrom})`,
+        value: `${ms(f.judgedP99)}${f.lowerP99 !== null ? ` (at least ${ms(f.lowerP99)}, from the invoke's answer)` : ""}`,
+        pass: f.judgedP99 <= LIGHT_P99_MS,
+      },
       {
         target: `#18 on ${f.driver}: the heavy tenant progresses (≥ ${f.heavyFloor} runs finished in the window, one slot's worth)`,
         value: `${f.heavyFinished} runs, ${(f.heavySlotShare * 100).toFixed(0)}% of the slots`,
@@ -143,12 +152,23 @@ export function report({ plan, drains, fair, serverVersion, load }: Figures, jso
     const cell = (x: { p50: number; p99: number; max: number } | null) => (x ? `${ms(x.p50)} / ${ms(x.p99)} / ${ms(x.max)}` : "n/a");
     console.log(
       renderTable(
-        ["driver", "light runs", "light start from run_at p50 / p99 / max", "from invoke sent p50 / p99 / max", "heavy runs finished (started)", "heavy share of slots"],
-        fairRows.map((r) => [r.driver, String(r.lightSamples), cell(r.lightFromRunAt), cell(r.lightFromSent), `${r.heavyFinished} (${r.heavyStarted})`, `${(r.heavySlotShare * 100).toFixed(0)}%`]),
-        [1, 4, 5],
+        ["driver", "light runs", "light start from run_at p50 / p99 / max", "from invoke sent", "from invoke answered", "heavy runs finished (started)", "heavy share of slots"],
+        fairRows.map((r) => [
+          r.driver,
+          String(r.lightSamples),
+          cell(r.lightFromRunAt),
+          cell(r.lightFromSent),
+          cell(r.lightFromAnswered),
+          `${r.heavyFinished} (${r.heavyStarted})`,
+          `${(r.heavySlotShare * 100).toFixed(0)}%`,
+        ]),
+        [1, 5, 6],
       ),
     );
-    console.log("run_at is read from the outbox where another process may open the database (PostgreSQL); on PGlite the invoke's sending is the start");
+    console.log(
+      "run_at is read from the outbox where another process may open the database (PostgreSQL); on PGlite it lies between the invoke's sending and its answer, " +
+        "so those two columns bound the delay, and the verdict takes the higher",
+    );
   }
   console.log("\ntargets:");
   for (const t of targets) {
