@@ -9,6 +9,7 @@ import { CodeCache, scriptCodeCache, type WithCache } from "./code-cache.ts";
 import { releaseQuietly } from "./handles.ts";
 import { disposeLater, disposeNow, later } from "./later.ts";
 import { SandboxContext, type SandboxConfig } from "./sandbox-context.ts";
+import type { SpareIsolate } from "./spare-isolate.ts";
 import { compileLoader, compileRuntimeProperSync } from "./runtime-script.ts";
 import { SCRIPT_FILENAME, wrapScript } from "./sdk-source.ts";
 import type { CompiledScript } from "./types.ts";
@@ -78,8 +79,8 @@ export interface AppIsolateOptions {
   onCatastrophicError: ((message: string) => void) | undefined;
   /** Told once, when the isolate is disposed for any reason. */
   onDisposed: (app: AppIsolate, reason: DisposeReason) => void;
-  /** A blank isolate made ahead with `memoryMb` (no context, nothing run in it), used instead of a new one. */
-  spare?: ivm.Isolate;
+  /** A blank isolate made ahead with `memoryMb`, used instead of a new one (spare-isolate.ts). */
+  spare?: SpareIsolate;
 }
 
 /** One app's isolate with its script versions and warm contexts; see the file comment. */
@@ -99,7 +100,9 @@ export class AppIsolate {
   private readonly versions = new Map<string, VersionSlot>();
   private liveContexts = 0;
   /** The web runtime's loader compiled in this isolate, shared by all its contexts; made with the first context. */
-  private loader: ivm.Script | null = null;
+  private loader: ivm.Script | null;
+  /** The spare's context, with the loader run in it: the first context made takes it. */
+  private contextWithLoader: ivm.Context | null;
   /** The runtime proper compiled in this isolate (code only), made when a context first needs it. */
   private runtimeProper: ivm.Script | null = null;
   private readonly compileRuntimeProper = (): ivm.Script => {
@@ -108,7 +111,10 @@ export class AppIsolate {
   };
 
   constructor(readonly options: AppIsolateOptions) {
-    this.isolate = options.spare ?? newIsolate(options.memoryMb, options.onCatastrophicError);
+    const { spare } = options;
+    this.isolate = spare?.isolate ?? newIsolate(options.memoryMb, options.onCatastrophicError);
+    this.loader = spare?.loader ?? null;
+    this.contextWithLoader = spare?.context ?? null;
   }
 
   /**
@@ -121,12 +127,7 @@ export class AppIsolate {
    */
   measure(now = performance.now()): number {
     this.measuredAt = now;
-    try {
-      const heap = this.isolate.getHeapStatisticsSync();
-      this.bytes = heap.total_physical_size + heap.externally_allocated_size + heap.malloced_memory;
-    } catch {
-      this.bytes = 0;
-    }
+    this.bytes = heapBytes(this.isolate);
     return this.bytes;
   }
 
@@ -249,7 +250,9 @@ export class AppIsolate {
   private createContext(slot: VersionSlot): SandboxContext {
     this.loader ??= compileLoader(this.isolate);
     slot.compiled ??= this.compileVersion(slot);
-    const context = SandboxContext.create(this.isolate, { loader: this.loader, script: slot.compiled, runtimeProper: this.compileRuntimeProper }, this.options.sandbox, this.enter);
+    const withLoader = this.contextWithLoader ?? undefined;
+    this.contextWithLoader = null;
+    const context = SandboxContext.create(this.isolate, { loader: this.loader, script: slot.compiled, runtimeProper: this.compileRuntimeProper }, this.options.sandbox, this.enter, withLoader);
     if (!this.disposed) this.liveContexts++;
     return context;
   }
@@ -365,6 +368,16 @@ export class AppIsolate {
     }
     // Contexts of this version still running are freed when given back.
     releaseQuietly(slot.compiled);
+  }
+}
+
+/** What `isolate` holds (see `AppIsolate.measure`); 0 once it is gone. */
+export function heapBytes(isolate: ivm.Isolate): number {
+  try {
+    const heap = isolate.getHeapStatisticsSync();
+    return heap.total_physical_size + heap.externally_allocated_size + heap.malloced_memory;
+  } catch {
+    return 0;
   }
 }
 

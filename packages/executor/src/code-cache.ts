@@ -18,8 +18,11 @@ import type ivm from "isolated-vm";
 /** What isolated-vm adds to a compiled script when asked for cached data (its typings leave it out). */
 export type WithCache = ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer>; cachedDataRejected?: boolean };
 
-// A version's warm cache is ~20 KB for a small script, the SDK bootstrap's
+// A version's warm cache is ~9 KB for a small script, the SDK bootstrap's
 // code included, so this keeps a few thousand versions per thread.
+// Measured on an executor thread, a small script's compile and top-level
+// run (the SDK bootstrap): 0.89 ms with no cache, 0.50 ms with a cache taken
+// right after compiling, 0.23 ms with the warm one.
 const MAX_BYTES = 32 * 1024 * 1024;
 
 interface Entry {

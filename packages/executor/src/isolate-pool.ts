@@ -14,12 +14,12 @@
  *
  * An app's first run takes the spare: a blank isolate made ahead, between
  * runs, with the scripts' default memory limit, so that run does not wait
- * the ~1.5 ms V8 takes to make one.
+ * the ~2 ms V8 takes to make one and its first context (spare-isolate.ts).
  */
-import type ivm from "isolated-vm";
-import { AppIsolate, DISPOSE_REASONS, newIsolate, type DisposeReason } from "./app-isolate.ts";
+import { AppIsolate, DISPOSE_REASONS, heapBytes, type DisposeReason } from "./app-isolate.ts";
 import { later } from "./later.ts";
 import type { SandboxConfig } from "./sandbox-context.ts";
+import { makeSpare, type SpareIsolate } from "./spare-isolate.ts";
 import { UseCounts } from "./use-counts.ts";
 
 const SWEEP_EVERY_MS = 1_000;
@@ -68,7 +68,7 @@ export class IsolatePool {
   private readonly cold = new Map<string, { app: AppIsolate; usesBefore: number }>();
   private readonly uses = new UseCounts(() => Math.max(64, this.warm.size) * USES_PER_HALVING);
   private warmBytes = 0;
-  private spare: { isolate: ivm.Isolate; bytes: number } | null = null;
+  private spare: { spare: SpareIsolate; bytes: number } | null = null;
   private spareComing = false;
   private closed = false;
   private readonly sweeper: ReturnType<typeof setInterval>;
@@ -153,7 +153,7 @@ export class IsolatePool {
     this.closed = true;
     clearInterval(this.sweeper);
     for (const app of [...this.all()]) app.dispose("shutdown");
-    this.spare?.isolate.dispose();
+    this.spare?.spare.isolate.dispose();
     this.spare = null;
   }
 
@@ -214,13 +214,13 @@ export class IsolatePool {
     if (this.cold.get(key)?.app === app) this.cold.delete(key);
   }
 
-  private takeSpare(memoryMb: number): { spare?: ivm.Isolate } {
-    if (this.spare === null || memoryMb !== this.options.spareMemoryMb) return {};
-    const { isolate } = this.spare;
+  private takeSpare(memoryMb: number): { spare?: SpareIsolate } {
+    if (this.spare === null || memoryMb !== this.spare.spare.memoryMb) return {};
+    const { spare } = this.spare;
     this.spare = null;
     this.counters.fromSpare++;
     this.makeSpareLater();
-    return { spare: isolate };
+    return { spare };
   }
 
   private makeSpareLater(): void {
@@ -229,9 +229,8 @@ export class IsolatePool {
     later(() => {
       this.spareComing = false;
       if (this.spare !== null || this.closed) return;
-      const isolate = newIsolate(this.options.spareMemoryMb, this.options.onCatastrophicError);
-      const heap = isolate.getHeapStatisticsSync();
-      this.spare = { isolate, bytes: heap.total_physical_size + heap.externally_allocated_size + heap.malloced_memory };
+      const spare = makeSpare(this.options.spareMemoryMb, this.options.onCatastrophicError);
+      this.spare = { spare, bytes: heapBytes(spare.isolate) };
     });
   }
 }

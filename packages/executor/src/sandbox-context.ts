@@ -112,14 +112,15 @@ export class SandboxContext {
 
   /**
    * A new context in `isolate` with the web runtime's loader and then the
-   * script version evaluated in it (see `ContextParts`).
+   * script version evaluated in it (see `ContextParts`). `withLoader` is a
+   * context made ahead with the loader already run in it (spare-isolate.ts).
    */
-  static create(isolate: ivm.Isolate, parts: ContextParts, config: SandboxConfig, enter: Enter): SandboxContext {
-    const context = isolate.createContextSync();
+  static create(isolate: ivm.Isolate, parts: ContextParts, config: SandboxConfig, enter: Enter, withLoader?: ivm.Context): SandboxContext {
+    const context = withLoader ?? isolate.createContextSync();
     try {
       // The loader runs first, then the script's prologue takes it off the
       // global. Our code only: the author's module runs in the first run.
-      parts.loader.runSync(context);
+      if (!withLoader) parts.loader.runSync(context);
       const entry = parts.script.runSync(context, { reference: true }) as ivm.Reference<unknown>;
       return new SandboxContext(context, entry, JSON.stringify(config), enter, parts.runtimeProper);
     } catch (error) {
