@@ -15,6 +15,8 @@ describe.runIf(postgresAvailable())("dispatcher under worker failures (PostgreSQ
   let pg: PostgresDatabase;
   let appId: string;
   const scripts: Record<string, string> = {};
+  /** Tenants of the chaos drain, each with the `work` script: claims rotate over them and each worker prefers the apps it ran (affinity). */
+  const tenants: { appId: string; scriptId: string }[] = [];
   const workers = new Set<Worker>();
 
   const spawnWorker = (leaseMs: number) => {
@@ -33,12 +35,14 @@ describe.runIf(postgresAvailable())("dispatcher under worker failures (PostgreSQ
     for (const worker of workers) await finished(worker);
     workers.clear();
   };
-  const enqueueMany = async (scriptId: string, n: number) => {
+  /** `n` events, spread round-robin over `targets`. */
+  const enqueueMany = async (targets: { appId: string; scriptId: string }[], n: number) => {
     const ids: string[] = [];
     for (let from = 0; from < n; from += 250) {
       await pg.database.db.transaction(async (tx) => {
         for (let i = from; i < Math.min(n, from + 250); i++) {
-          ids.push(await enqueue(tx, { appId, scriptId, kind: "manual", event: { kind: "manual", payload: i }, origin: "chaos" }));
+          const target = targets[i % targets.length]!;
+          ids.push(await enqueue(tx, { ...target, kind: "manual", event: { kind: "manual", payload: i }, origin: "chaos" }));
         }
       });
     }
@@ -58,6 +62,10 @@ describe.runIf(postgresAvailable())("dispatcher under worker failures (PostgreSQ
     for (const [name, source] of Object.entries(sources)) {
       scripts[name] = (await admin.post(`/api/v1/admin/apps/${appId}/scripts`, { name, source })).json.id;
     }
+    for (let i = 0; i < 6; i++) {
+      const tenant = (await admin.post("/api/v1/admin/apps", { name: `chaos-${i}` })).json.id;
+      tenants.push({ appId: tenant, scriptId: (await admin.post(`/api/v1/admin/apps/${tenant}/scripts`, { name: "work", source: sources.work })).json.id });
+    }
   }, 60_000);
   afterAll(async () => {
     await stopAll();
@@ -65,25 +73,25 @@ describe.runIf(postgresAvailable())("dispatcher under worker failures (PostgreSQ
   });
 
   itPostgres(
-    "1,000 events drained by 4 workers while one is SIGKILLed every 2 s for 30 s all reach a terminal state once",
+    "1,000 events of 6 apps drained by 4 workers with affinity while one is SIGKILLed every 2 s for 30 s all reach a terminal state once",
     async () => {
       const live: Worker[] = [];
       for (let i = 0; i < 4; i++) live.push(spawnWorker(2000));
       await Promise.all(live.map(started));
       // Events keep arriving through the whole 30 s, so every kill lands on work in flight.
-      const ids: string[] = await enqueueMany(scripts.work!, 100);
+      const ids: string[] = await enqueueMany(tenants, 100);
       let kills = 0;
       const chaosStart = Date.now();
       const chaosUntil = chaosStart + 30_000;
       for (let k = 1; k <= 15; k++) {
-        ids.push(...(await enqueueMany(scripts.work!, 60)));
+        ids.push(...(await enqueueMany(tenants, 60)));
         await new Promise((r) => setTimeout(r, Math.max(0, chaosStart + 2000 * k - Date.now())));
         const victim = live.splice(Math.floor(Math.random() * live.length), 1)[0]!;
         victim.kill("SIGKILL");
         kills += 1;
         live.push(spawnWorker(2000));
       }
-      ids.push(...(await enqueueMany(scripts.work!, 1000 - ids.length)));
+      ids.push(...(await enqueueMany(tenants, 1000 - ids.length)));
       expect(ids).toHaveLength(1000);
       await waitFor(async () => {
         const [row] = resultRows<{ n: number }>(await pg.database.db.execute(sql`select count(*)::int as n from outbox`));
@@ -115,7 +123,7 @@ describe.runIf(postgresAvailable())("dispatcher under worker failures (PostgreSQ
     async () => {
       const a = spawnWorker(1000);
       await started(a);
-      const [id] = await enqueueMany(scripts.slow!, 1);
+      const [id] = await enqueueMany([{ appId, scriptId: scripts.slow! }], 1);
       await waitFor(async () => {
         const [row] = await pg.database.db.select().from(outbox).where(eq(outbox.id, id!));
         return row?.leaseToken ? row : null;

@@ -92,6 +92,19 @@ describeEachDriver("fair claims", (ctx) => {
     expect(order).toEqual([...ids, ...ids]);
   });
 
+  it("gives apps the worker holds warm the first turns, for at most half the claim", async () => {
+    const warm = await app({ id: "app_p9" });
+    const cold = await app({ id: "app_p1" });
+    const idle = await app({ id: "app_p5" });
+    await events(warm, 20);
+    await events(cold, 20);
+    const claimed = await claim(db(), { limit: 8, leaseMs: LEASE, quantum: 8, prefer: [warm, idle] });
+    expect(appsOf(claimed)).toEqual([...Array(4).fill(warm), ...Array(4).fill(cold)]);
+    // With room to spare the warm app also takes further rounds like any other.
+    const rest = await claim(db(), { limit: 40, leaseMs: LEASE, quantum: 8, prefer: [warm] });
+    expect(countBy(rest)).toEqual(new Map([[warm, 16], [cold, 16]]));
+  });
+
   it("takes nothing of an excluded app", async () => {
     const busy = await app();
     const other = await app();

@@ -41,6 +41,8 @@ export interface DispatcherOptions extends RunEventDeps {
   appConcurrency?: number | null;
   /** The same for all apps of one workspace (SWITCHYARD_WORKSPACE_CONCURRENCY); null: no cap. */
   workspaceConcurrency?: number | null;
+  /** How many recently run apps a claim prefers (their isolates are likely warm here); 0 turns affinity off. Default 64. */
+  affinity?: number;
   /** Completions written together at most. */
   completionBatch?: number;
   /** How long a lone completion waits for others before it is written. */
@@ -77,6 +79,7 @@ export function createDispatcher(options: DispatcherOptions) {
   const leaseMs = options.leaseMs ?? 15_000;
   const pollMs = options.pollMs ?? 250;
   const maxBatch = options.completionBatch ?? 200;
+  const affinity = Math.max(0, options.affinity ?? 64);
   const cache = createScriptCache({ db: database.db, scripts: options.scripts });
   const completions = createCompletionBatch({ db: database.db, logger, maxBatch, delayMs: options.completionDelayMs ?? 2 });
 
@@ -86,6 +89,12 @@ export function createDispatcher(options: DispatcherOptions) {
   const runningByApp = new Map<string, number>();
   /** Where the next claim's rotation over apps starts: after the last app claimed. */
   let rotation = "";
+  /**
+   * The apps this worker ran last, most recent last: their isolates are
+   * likely warm here, so claims prefer them (for half a claim at most), and
+   * with several workers each app settles where it already ran.
+   */
+  const recentApps = new Set<string>();
   /** Everything this worker holds a lease on (queued, running, being recorded), with what settles when it is let go. */
   const held = new Map<ClaimedEvent, Promise<void>>();
   let runningCount = 0;
@@ -147,6 +156,9 @@ export function createDispatcher(options: DispatcherOptions) {
     const started = performance.now();
     runningCount++;
     runningByApp.set(c.appId, (runningByApp.get(c.appId) ?? 0) + 1);
+    recentApps.delete(c.appId);
+    recentApps.add(c.appId);
+    if (recentApps.size > affinity) recentApps.delete(recentApps.values().next().value as string);
     let ran = false;
     const left = () => {
       runningCount--;
@@ -186,8 +198,11 @@ export function createDispatcher(options: DispatcherOptions) {
     notified = false;
     nextPollAt = performance.now() + pollMs;
     try {
-      const claimed = await claim(database.db, { limit, leaseMs, after: rotation, exclude, quantum: options.quantum, appConcurrency: options.appConcurrency ?? null, workspaceConcurrency: options.workspaceConcurrency ?? null });
-      if (claimed.length > 0) rotation = (claimed.at(-1) as ClaimedEvent).appId;
+      const prefer = [...recentApps].filter((appId) => !exclude.includes(appId));
+      const claimed = await claim(database.db, { limit, leaseMs, after: rotation, exclude, prefer, quantum: options.quantum, appConcurrency: options.appConcurrency ?? null, workspaceConcurrency: options.workspaceConcurrency ?? null });
+      // The preferred apps' rows come first: the rotation resumes after the last of the others.
+      const lastTurn = claimed.findLast((c) => !recentApps.has(c.appId));
+      if (lastTurn) rotation = lastTurn.appId;
       return claimed;
     } catch (error) {
       logger.error({ err: error }, "claiming from the outbox failed");

@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { notifyIn, outbox, resultRows, type Db, type RetryPolicy } from "@switchyard/db";
 import { newId } from "../ids.ts";
 import { executePrepared, executeSerialized } from "./prepared.ts";
@@ -105,6 +105,24 @@ interface ClaimedRow {
 const epochMs = (column: string) => sql.raw(`(extract(epoch from c.${column}) * 1000)::float8`);
 const toDate = (ms: number | string) => new Date(Number(ms));
 
+/**
+ * Each app's turn among `turns` that `which` selects: its oldest due rows, at
+ * most a quantum and what its cap leaves, until `limit` rows are taken.
+ */
+function firstRound(which: SQL, limit: SQL, quantum: number): SQL {
+  return sql`
+      select t.app_id, t.lap, t.workspace_id, t.workspace_cap, t.workspace_held, t.app_cap, t.app_held, e.id, e.run_at, e.n
+      from turns t
+      cross join lateral (
+        select o.id, o.run_at, row_number() over (order by o.run_at, o.id) as n from outbox o
+        where o.app_id = t.app_id and ${claimableIn("o")}
+        order by o.run_at, o.id
+        limit greatest(0, least(${quantum}, coalesce(t.app_cap - t.app_held, ${quantum})))
+      ) e
+      where ${which}
+      limit ${limit}`;
+}
+
 /** What a claim takes, and from whom. */
 export interface ClaimOptions {
   /** Most rows to take. */
@@ -123,6 +141,13 @@ export interface ClaimOptions {
   after?: string;
   /** Apps not to take this time (the worker holds enough of theirs already). */
   exclude?: readonly string[];
+  /**
+   * Apps whose isolates the claiming worker holds warm: their turns come
+   * first, for at most half the claim, so apps settle on the worker that
+   * already paid their cold start while the rotation keeps the other half
+   * (and every app with due work keeps its turn on some claim).
+   */
+  prefer?: readonly string[];
   /** Most events of one app held by all workers at once, unless the app sets its own (`apps.concurrency`); null: no cap. */
   appConcurrency?: number | null;
   /** The same for all apps of one workspace (`workspaces.concurrency` overrides); null: no cap. */
@@ -177,6 +202,8 @@ export async function claim(db: Db, options: ClaimOptions): Promise<ClaimedEvent
   const quantum = Math.max(1, Math.floor(options.quantum ?? DEFAULT_QUANTUM));
   const after = options.after ?? "";
   const excluded = JSON.stringify(options.exclude ?? []);
+  const preferred = JSON.stringify(options.prefer ?? []);
+  const preferredRoom = options.prefer?.length ? Math.ceil(options.limit / 2) : 0;
   const appCap = options.appConcurrency ?? null;
   const workspaceCap = options.workspaceConcurrency ?? null;
   const held = (rows: string) => sql.raw(`${rows}.lease_until is not null and ${rows}.lease_until >= now()`);
@@ -186,6 +213,8 @@ export async function claim(db: Db, options: ClaimOptions): Promise<ClaimedEvent
       select set_config('synchronous_commit', 'off', true)
     ), excluded as (
       select jsonb_array_elements_text(${excluded}::jsonb) as app_id
+    ), preferred as (
+      select jsonb_array_elements_text(${preferred}::jsonb) as app_id
     ), after_cursor(app_id) as (
       (select min(app_id) from outbox where app_id > ${after})
       union all
@@ -196,33 +225,35 @@ export async function claim(db: Db, options: ClaimOptions): Promise<ClaimedEvent
       select (select min(o.app_id) from outbox o where o.app_id > r.app_id) from from_start r where r.app_id is not null and r.app_id < ${after}
     ), rotation(app_id, lap) as (
       -- Read lazily, in this order: the claim stops walking once it has its rows.
-      select app_id, 0 from after_cursor where app_id is not null
+      -- Lap -1 is the preferred apps' turns, taken apart below.
+      select distinct app_id, -1 from preferred
       union all
-      select app_id, 1 from from_start where app_id is not null and app_id <= ${after}
+      select app_id, 0 from after_cursor where app_id is not null and app_id not in (select app_id from preferred)
+      union all
+      select app_id, 1 from from_start where app_id is not null and app_id <= ${after} and app_id not in (select app_id from preferred)
     ), turns as (
-      select r.app_id, r.lap, a.workspace_id, cap.app_cap, cap.workspace_cap,
+      select r.app_id, r.lap, cap.workspace_id, cap.app_cap, cap.workspace_cap,
              case when cap.app_cap is null then 0
                   else (select count(*)::int from outbox l where l.app_id = r.app_id and ${held("l")}) end as app_held,
              case when cap.workspace_cap is null then 0
                   else (select count(*)::int from outbox l join apps la on la.id = l.app_id
-                        where la.workspace_id = a.workspace_id and ${held("l")}) end as workspace_held
+                        where la.workspace_id = cap.workspace_id and ${held("l")}) end as workspace_held
       from rotation r
-      join apps a on a.id = r.app_id
-      join workspaces w on w.id = a.workspace_id
-      cross join lateral (select coalesce(a.concurrency, ${appCap}::int) as app_cap,
-                                 coalesce(w.concurrency, ${workspaceCap}::int) as workspace_cap) cap
-      where not exists (select 1 from excluded x where x.app_id = r.app_id)
-    ), first_round as (
-      -- Each app's turn: its oldest due rows, at most a quantum and what its cap leaves.
-      select t.app_id, t.lap, t.workspace_id, t.workspace_cap, t.workspace_held, t.app_cap, t.app_held, e.id, e.run_at, e.n
-      from turns t
+      -- A lateral subquery the planner may not flatten (offset 0), so the
+      -- rotation stays the outer side of a nested loop and keeps its order
+      -- without a sort that would read every app (a hash join would not).
       cross join lateral (
-        select o.id, o.run_at, row_number() over (order by o.run_at, o.id) as n from outbox o
-        where o.app_id = t.app_id and ${claimableIn("o")}
-        order by o.run_at, o.id
-        limit greatest(0, least(${quantum}, coalesce(t.app_cap - t.app_held, ${quantum})))
-      ) e
-      limit ${options.limit}
+        select a.workspace_id, coalesce(a.concurrency, ${appCap}::int) as app_cap, coalesce(w.concurrency, ${workspaceCap}::int) as workspace_cap
+        from apps a join workspaces w on w.id = a.workspace_id
+        where a.id = r.app_id and not exists (select 1 from excluded x where x.app_id = r.app_id)
+        offset 0
+      ) cap
+    ), preferred_round as (
+      ${firstRound(sql`t.lap = -1`, sql`${preferredRoom}`, quantum)}
+    ), rotation_round as (
+      ${firstRound(sql`t.lap >= 0`, sql`(select ${options.limit} - count(*) from preferred_round)`, quantum)}
+    ), first_round as (
+      select * from preferred_round union all select * from rotation_round
     ), first_count as (
       select count(*)::int as taken from first_round
     ), more_rounds as (
