@@ -4,6 +4,7 @@
  * process at its defaults. Per N: runs/s, the isolates the process made
  * (cold starts), its resident memory (peak and at the end) and its CPU.
  */
+import { loadavg } from "node:os";
 import { createApp, enqueue, OUTBOX_CHANNEL, silentLogger, type Principal } from "@switchyard/core";
 import { parseKeyring } from "@switchyard/crypto";
 import { connect, migrate } from "@switchyard/db";
@@ -36,6 +37,8 @@ export interface DrainResult {
   memoryAtEnd: Memory | null;
   /** CPU of all the process's threads during the drain, ms. */
   cpuMs: number | null;
+  /** The machine's 1-minute load average at the drain's end. */
+  load: number;
 }
 
 /**
@@ -130,6 +133,7 @@ export async function drain(url: string, masterKey: string, plan: { apps: number
             memoryAtStart,
             memoryAtEnd,
             cpuMs: cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null,
+            load: loadavg()[0] as number,
           };
         }
         await sleep(POLL_MS);

@@ -26,6 +26,8 @@ const MANY_APPS = 1_000;
 const MANY_APPS_RATIO = 0.5;
 const RSS_LIMIT_BYTES = 2 ** 30;
 const LIGHT_P99_MS = 50;
+/** Two peer drains further apart than this share of their mean are flagged. */
+const PEER_SPREAD_WARN = 0.25;
 
 export interface Figures {
   plan: Plan;
@@ -37,11 +39,15 @@ export interface Figures {
 
 export function report({ plan, drains, fair, serverVersion, load }: Figures, json: boolean): void {
   const rate = (d: DrainResult) => d.completed / d.seconds;
-  const peer = drains[0];
+  // The peer drained first and again last; the ratios are against the mean of the two.
+  const peers = drains.filter((d) => d.apps === drains[0]?.apps);
+  const peerRate = peers.reduce((sum, d) => sum + rate(d), 0) / peers.length;
+  const peerSpread = peers.length > 1 ? Math.abs(rate(peers[0] as DrainResult) - rate(peers[peers.length - 1] as DrainResult)) / peerRate : 0;
   const drainRows = drains.map((d) => ({
     apps: d.apps,
     runsPerSecond: rate(d),
-    ratio: peer ? rate(d) / rate(peer) : NaN,
+    ratio: rate(d) / peerRate,
+    load: d.load,
     completed: d.completed,
     timedOut: d.timedOut,
     isolatesCreated: d.isolatesCreated,
@@ -112,7 +118,7 @@ export function report({ plan, drains, fair, serverVersion, load }: Figures, jso
   ];
   const machine = machineInfo();
   if (json) {
-    console.log(JSON.stringify({ machine, postgres: serverVersion, loadAverage: load, plan, drains: drainRows, fairness: fairRows, targets }));
+    console.log(JSON.stringify({ machine, postgres: serverVersion, loadAverage: load, plan, drains: drainRows, peerSpread, fairness: fairRows, targets }));
     return;
   }
   console.log(`\n${machine.node} on ${machine.cpu} (${machine.cores} cores, ${machine.memoryGiB} GiB), PostgreSQL ${serverVersion}, the same machine`);
@@ -123,11 +129,12 @@ export function report({ plan, drains, fair, serverVersion, load }: Figures, jso
     console.log(`\nthe drain: ${plan.jobs.toLocaleString("en-US")} no-op events round-robin over N apps, one process, a fresh one per N`);
     console.log(
       renderTable(
-        ["apps", "runs/s", `vs ${peer?.apps ?? 1} app`, "isolates made", "/metrics: isolates created", "RSS at start", "peak RSS", "RSS at end", "CPU µs/run"],
+        ["apps", "runs/s", `vs ${drains[0]?.apps ?? 1} app`, "load", "isolates made", "/metrics: isolates created", "RSS at start", "peak RSS", "RSS at end", "CPU µs/run"],
         drainRows.map((r) => [
           r.apps.toLocaleString("en-US"),
           `${formatRate(r.runsPerSecond)}${r.timedOut ? ` (${r.completed} in ${plan.drainTimeoutMs / 1000} s)` : ""}`,
           `${r.ratio.toFixed(2)}×`,
+          r.load.toFixed(1),
           r.isolatesCreated.toLocaleString("en-US"),
           r.metricsIsolatesCreated === null ? "not exposed" : r.metricsIsolatesCreated.toLocaleString("en-US"),
           formatMiB(r.rssAtStart),
@@ -135,11 +142,15 @@ export function report({ plan, drains, fair, serverVersion, load }: Figures, jso
           formatMiB(r.rssAtEnd),
           r.cpuUsPerRun === null ? "n/a" : formatRate(r.cpuUsPerRun),
         ]),
-        [1, 2, 3, 4, 5, 6, 7, 8],
+        [1, 2, 3, 4, 5, 6, 7, 8, 9],
       ),
     );
+    if (peers.length > 1) {
+      const note = peerSpread > PEER_SPREAD_WARN ? ": the machine's load moved during the drains, so the ratios are rough" : "";
+      console.log(`the ${drains[0]?.apps}-app peer drained first and last, ${(peerSpread * 100).toFixed(0)}% apart; ratios are against their mean${note}`);
+    }
     console.log(
-      "isolates made: counted as constructed during the drain (count-isolates.cjs; the process's own warm-up isolates at start are left out); " +
+      "load: the machine's 1-minute load average at the drain's end; isolates made: counted as constructed during the drain (count-isolates.cjs; the process's own warm-up isolates at start are left out); " +
         "/metrics: the growth of the process's own count over the drain, where it reports one",
     );
   }
