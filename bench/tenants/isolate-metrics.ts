@@ -1,9 +1,9 @@
 /**
  * The isolate figures a worker's /metrics offers, whatever they are named:
  * every sample whose metric name mentions isolates, summed over its labels.
- * The cold-start count is the one whose name also says "created" (a counter
- * since the process started); null when /metrics has none, and the bench
- * then relies on count-isolates.cjs alone.
+ * The cold-start count is the counter whose name says "cold_starts" (the
+ * server's switchyard_executor_isolate_cold_starts_total) or "created"; null
+ * when /metrics has none, and the bench then relies on count-isolates.cjs.
  */
 export interface IsolateMetrics {
   /** Metric name → value, summed over label sets. */
@@ -20,6 +20,6 @@ export async function scrapeIsolateMetrics(url: string): Promise<IsolateMetrics>
     const [, name, value] = match as unknown as [string, string, string];
     all[name] = (all[name] ?? 0) + Number(value);
   }
-  const created = Object.entries(all).find(([name]) => name.includes("created"));
+  const created = Object.entries(all).find(([name]) => name.includes("cold_starts") || name.includes("created"));
   return { all, created: created ? created[1] : null };
 }

@@ -129,7 +129,7 @@ export function report({ plan, drains, fair, serverVersion, load }: Figures, jso
     console.log(`\nthe drain: ${plan.jobs.toLocaleString("en-US")} no-op events round-robin over N apps, one process, a fresh one per N`);
     console.log(
       renderTable(
-        ["apps", "runs/s", `vs ${drains[0]?.apps ?? 1} app`, "load", "isolates made", "/metrics: isolates created", "RSS at start", "peak RSS", "RSS at end", "CPU µs/run"],
+        ["apps", "runs/s", `vs ${drains[0]?.apps ?? 1} app`, "load", "isolates made", "/metrics: cold starts", "RSS at start", "peak RSS", "RSS at end", "CPU µs/run"],
         drainRows.map((r) => [
           r.apps.toLocaleString("en-US"),
           `${formatRate(r.runsPerSecond)}${r.timedOut ? ` (${r.completed} in ${plan.drainTimeoutMs / 1000} s)` : ""}`,
@@ -151,7 +151,7 @@ export function report({ plan, drains, fair, serverVersion, load }: Figures, jso
     }
     console.log(
       "load: the machine's 1-minute load average at the drain's end; isolates made: counted as constructed during the drain (count-isolates.cjs; the process's own warm-up isolates at start are left out); " +
-        "/metrics: the growth of the process's own count over the drain, where it reports one",
+        "/metrics: the growth of the process's own cold-start count over the drain (app isolates made for a run that found none warm; a spare isolate made ahead is constructed but not a cold start)",
     );
   }
   if (fair.length > 0) {
