@@ -6,9 +6,9 @@
  * under the same memory limit and CPU timeout as our default limits, the
  * isolate's CPU time read around the call as ours does. With `history`, the
  * task also inserts a run row into `peer_runs`, a copy of our `runs` (columns,
- * types, defaults, indexes, and the foreign key to apps, which LIKE does not
- * copy): one INSERT per job on graphile-worker's pool, as that team would
- * write it.
+ * types, defaults, indexes, and runs' foreign keys, which LIKE does not copy:
+ * none since migration 0017 dropped the one to apps): one INSERT per job on
+ * graphile-worker's pool, as that team would write it.
  */
 import ivm from "isolated-vm";
 import { createApp, newId, type Principal } from "@switchyard/core";
@@ -38,15 +38,18 @@ const INSERT_RUN = `
                          started_at, finished_at, duration_ms, cpu_ms, logs, logs_truncated, subrequests, result, error)
   values ($1, $2, $3, 1, null, $4, 'manual', $5, 'ok', $6, $7, $8, $9, '[]', false, '[]', $10, null)`;
 
-/** Creates `peer_runs` (once per scratch database) and an app for its rows' foreign key; returns the app's id. */
+/** Creates `peer_runs` (once per scratch database) and an app its rows name; returns the app's id. */
 async function setupHistory(scratch: Scratch): Promise<string> {
   const sql = postgres(scratch.url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
   try {
+    // One statement, so the table and runs' foreign keys are made together or not at all.
     await sql.unsafe(`
-      create table if not exists peer_runs (like runs including all);
-      do $$ begin
-        if not exists (select 1 from pg_constraint where conrelid = 'peer_runs'::regclass and contype = 'f') then
-          alter table peer_runs add foreign key (app_id) references apps (id) on delete cascade;
+      do $$ declare fk record; begin
+        if to_regclass('peer_runs') is null then
+          create table peer_runs (like runs including all);
+          for fk in select pg_get_constraintdef(oid) as def from pg_constraint where conrelid = 'runs'::regclass and contype = 'f' loop
+            execute format('alter table peer_runs add %s', fk.def);
+          end loop;
         end if;
       end $$;`);
   } finally {

@@ -56,7 +56,7 @@ const graphileModes = (concurrency: number): GraphileMode[] => [
 const PEER_ENTRY = "the task enters one reused isolated-vm context: applySync of the handler's Reference (arguments and result copied, timeout 5 s, 64 MB isolate)";
 const assembledPeers = (concurrency: number) => [
   { name: "assembled peer", history: false, config: `graphile-worker batched (${batchedMode(concurrency).config}); ${PEER_ENTRY}` },
-  { name: "assembled peer + run history", history: true, config: "the same, and one INSERT per job of a run row into peer_runs (LIKE runs INCLUDING ALL, plus its foreign key to apps)" },
+  { name: "assembled peer + run history", history: true, config: "the same, and one INSERT per job of a run row into peer_runs (LIKE runs INCLUDING ALL, plus runs' foreign keys: none since migration 0017)" },
 ];
 
 interface Row {
