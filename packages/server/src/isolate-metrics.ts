@@ -19,7 +19,7 @@ export function isolateMetrics(registry: Registry, executor: Pick<Executor, "sta
   });
   new Gauge({
     name: "switchyard_executor_isolate_memory_bytes",
-    help: "Memory the isolates hold (heap pages in memory, external and malloced), the spares' included, as measured after their runs",
+    help: "Memory the isolates hold (heap pages in memory and external allocations), the spares' included, as measured after their runs",
     registers: [registry],
     collect() {
       this.set(executor.stats().isolateBytes);
