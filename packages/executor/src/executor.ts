@@ -13,7 +13,8 @@ export type { Executor, ExecutorStats } from "./local-executor.ts";
 
 /**
  * Creates an executor. Each app gets its own isolate (never shared across
- * apps), kept warm in a bounded LRU on the app's executor thread; a script
+ * apps), kept warm on the app's executor thread in a pool bounded by the
+ * memory its isolates measure (`isolateMemoryMb`, isolate-pool.ts); a script
  * version's context is reused across its runs unless the script asks for
  * `freshContext`.
  *

@@ -53,6 +53,27 @@ describe("the isolate pool", () => {
     }
   });
 
+  test("an app's first run with the default memory limit takes the spare made ahead, and another is made between runs", async () => {
+    const executor = createExecutor({ host, defaultLimits: { memoryMb: 64 } });
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
+    try {
+      await settle();
+      expect(executor.stats().spareIsolates).toBe(1);
+      const spareBytes = executor.stats().isolateBytes;
+      const outcome = await executor.run(requestFor(compileForTest(`export default () => typeof URL`, { limits: { memoryMb: 64 } })));
+      expect(outcome).toMatchObject({ status: "ok", result: "function" });
+      expect(executor.stats()).toMatchObject({ isolates: 1, spareIsolates: 0 });
+      await settle();
+      expect(executor.stats().spareIsolates).toBe(1);
+      expect(executor.stats().isolateBytes).toBeGreaterThan(spareBytes);
+      // Another memory limit gets an isolate of its own making.
+      await executor.run(requestFor(compileForTest(TRIVIAL, { appId: "app_small", limits: { memoryMb: 16 } })));
+      expect(executor.stats()).toMatchObject({ isolates: 2, spareIsolates: 1 });
+    } finally {
+      executor.dispose();
+    }
+  });
+
   test("disposes isolates idle for idleMs", async () => {
     const executor = createExecutor({ host, idleMs: 50 });
     try {
