@@ -45,8 +45,9 @@ export const outbox = pgTable(
   (t) => [
     index("outbox_due").on(t.runAt),
     // Fair claims walk the apps with due work in id order, and take each
-    // app's oldest due rows (queue.ts): both read this index.
-    index("outbox_app_due").on(t.appId, t.runAt),
+    // app's oldest due rows in (run_at, id) order without a sort (queue.ts):
+    // both read this index.
+    index("outbox_app_due").on(t.appId, t.runAt, t.id),
     // Rows some worker holds, per app: what counts against concurrency caps.
     index("outbox_app_leased").on(t.appId).where(sql`lease_until is not null`),
   ],
