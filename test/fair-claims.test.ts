@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { beforeEach, expect, it } from "vitest";
-import { claim, enqueue, newId, type ClaimedEvent } from "@switchyard/core";
+import { claim, claimRound, enqueue, newId, type ClaimedEvent } from "@switchyard/core";
 import { apps, outbox, workspaces } from "@switchyard/db";
 import { describeEachDriver } from "./support/databases.ts";
 
@@ -103,6 +103,19 @@ describeEachDriver("fair claims", (ctx) => {
     // With room to spare the warm app also takes further rounds like any other.
     const rest = await claim(db(), { limit: 40, leaseMs: LEASE, quantum: 8, prefer: [warm] });
     expect(countBy(rest)).toEqual(new Map([[warm, 16], [cold, 16]]));
+  });
+
+  it("keeps the rotation going round every app when every app is preferred", async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `app_all${String(i).padStart(2, "0")}`);
+    for (const id of ids) await events(await app({ id }), 100);
+    let after = "";
+    const all: ClaimedEvent[] = [];
+    for (let i = 0; i < 5; i++) {
+      const round = await claimRound(db(), { limit: 32, leaseMs: LEASE, quantum: 8, after, prefer: ids });
+      all.push(...round.events);
+      after = round.after;
+    }
+    expect(countBy(all)).toEqual(new Map(ids.map((id) => [id, 16])));
   });
 
   it("takes nothing of an excluded app", async () => {

@@ -5,7 +5,7 @@ import { describeEachDriver } from "./support/databases.ts";
 import { client, managerFor } from "./support/manager.ts";
 import { waitFor } from "./support/wait.ts";
 
-const LONG_MS = 4_000;
+const LONG_MS = 6_000;
 const CONCURRENCY = 4;
 
 describeEachDriver("fair dispatch between tenants", (ctx) => {
@@ -45,7 +45,7 @@ describeEachDriver("fair dispatch between tenants", (ctx) => {
       waited.push(run!.startedAt.getTime() - invokedAt);
     }
     // Each started long before any heavy run could end and free a slot.
-    expect(Math.max(...waited)).toBeLessThan(LONG_MS / 4);
+    expect(Math.max(...waited)).toBeLessThan(LONG_MS / 3);
     // The heavy tenant kept its share meanwhile: none of its runs is done, all of its slots still busy.
     expect(stats().running).toBe(CONCURRENCY - 1);
   }, 60_000);

@@ -1,4 +1,4 @@
-import { claim, fireDueCronTicks, OUTBOX_CHANNEL, pruneInboundSeen, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger } from "@switchyard/core";
+import { claimRound, fireDueCronTicks, OUTBOX_CHANNEL, pruneInboundSeen, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger } from "@switchyard/core";
 import { AppQueues } from "./app-queues.ts";
 import { createCompletionBatch } from "./completion-batch.ts";
 import { runEvent, type RunEventDeps } from "./run-event.ts";
@@ -71,6 +71,9 @@ export interface DispatcherOptions extends RunEventDeps {
  * // ... on SIGTERM:
  * await dispatcher.stop();
  */
+/** Least time between two claims for the slot kept for newcomers. */
+const NEWCOMER_GAP_MS = 20;
+
 export function createDispatcher(options: DispatcherOptions) {
   const { database, logger } = options;
   const concurrency = options.concurrency ?? 8;
@@ -89,6 +92,7 @@ export function createDispatcher(options: DispatcherOptions) {
   const runningByApp = new Map<string, number>();
   /** Where the next claim's rotation over apps starts: after the last app claimed. */
   let rotation = "";
+  let lastNewcomerClaim = -Infinity;
   /**
    * The apps this worker ran last, most recent last: their isolates are
    * likely warm here, so claims prefer them (for half a claim at most), and
@@ -199,11 +203,9 @@ export function createDispatcher(options: DispatcherOptions) {
     nextPollAt = performance.now() + pollMs;
     try {
       const prefer = [...recentApps].filter((appId) => !exclude.includes(appId));
-      const claimed = await claim(database.db, { limit, leaseMs, after: rotation, exclude, prefer, quantum: options.quantum, appConcurrency: options.appConcurrency ?? null, workspaceConcurrency: options.workspaceConcurrency ?? null });
-      // The preferred apps' rows come first: the rotation resumes after the last of the others.
-      const lastTurn = claimed.findLast((c) => !recentApps.has(c.appId));
-      if (lastTurn) rotation = lastTurn.appId;
-      return claimed;
+      const round = await claimRound(database.db, { limit, leaseMs, after: rotation, exclude, prefer, quantum: options.quantum, appConcurrency: options.appConcurrency ?? null, workspaceConcurrency: options.workspaceConcurrency ?? null });
+      rotation = round.after;
+      return round.events;
     } catch (error) {
       logger.error({ err: error }, "claiming from the outbox failed");
       return [];
@@ -216,10 +218,14 @@ export function createDispatcher(options: DispatcherOptions) {
       const due = claimDue();
       // Only on news (a NOTIFY or the poll), not on "the last claim was
       // full": that backlog is the queued apps', which this claim excludes.
-      const forNewcomer = (notified || performance.now() >= nextPollAt) && !worthClaiming(free) && newcomerSlot();
+      // At most one every NEWCOMER_GAP_MS: a tenant enqueueing fast sends a
+      // NOTIFY per event, and each claim holds the fleet's claim lock.
+      const newcomerWait = lastNewcomerClaim + NEWCOMER_GAP_MS - performance.now();
+      const forNewcomer = (notified || performance.now() >= nextPollAt) && !worthClaiming(free) && newcomerSlot() && newcomerWait <= 0;
       if ((due && worthClaiming(free)) || forNewcomer) {
         let claimed: ClaimedEvent[];
         if (forNewcomer) {
+          lastNewcomerClaim = performance.now();
           claimed = await claimSome(concurrency - runningCount, [...new Set([...queue.apps(), ...runningByApp.keys()])]);
         } else {
           claimed = await claimSome(free);
@@ -244,8 +250,11 @@ export function createDispatcher(options: DispatcherOptions) {
         startRuns();
         continue;
       }
-      // Due but without room: a run's end wakes the loop (pollMs is only the fallback).
-      await nextSignal(due ? pollMs : nextPollAt - performance.now());
+      // Due but without room: a run's end wakes the loop (pollMs is only the
+      // fallback), or the end of the gap before a newcomer claim.
+      const newcomerPending = notified && newcomerSlot();
+      const wait = due ? pollMs : nextPollAt - performance.now();
+      await nextSignal(newcomerPending ? Math.min(wait, Math.max(1, newcomerWait)) : wait);
     }
     // Claimed but never started: back to the outbox at once, the attempt not counted.
     const unstarted = queue.takeAll();

@@ -53,13 +53,16 @@ export async function executePrepared(db: Db, name: string, query: SQL): Promise
  * rollback. Inside a caller's transaction, the lock is taken in it and held
  * until it ends.
  */
-export async function executeSerialized(db: Db, lock: bigint, name: string, query: SQL): Promise<unknown> {
+export async function executeSerialized(db: Db, lock: bigint, query: SQL): Promise<unknown> {
   const client = postgresJsClient(db);
   // JIT off for the transaction: a statement of many CTEs is estimated
   // costly enough for PostgreSQL to compile it with LLVM, which took
   // seconds for a claim that runs in a millisecond (measured with perf).
   // The generic plan: a custom plan cost 2-9 ms of planning each time.
-  const takeLock = sql`select pg_advisory_xact_lock(${lock.toString()}::bigint), set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`;
+  // lock_timeout: a holder that stalls (its connection hung between lock and
+  // commit) makes the others' statements fail after 2 s, and be retried,
+  // rather than stop every claim in the fleet behind it.
+  const takeLock = sql`select set_config('lock_timeout', '2s', true), pg_advisory_xact_lock(${lock.toString()}::bigint), set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`;
   if (!client) {
     if (isTransaction(db)) {
       await db.execute(takeLock);

@@ -17,7 +17,7 @@ export const workspaceCreateBody = z.strictObject({ name: resourceName });
 export const appCreateBody = z.strictObject({ name: resourceName, workspace_id: z.string().min(1).optional() });
 
 /** A fleet-wide cap on events held at once; null clears it (the operator's default applies). */
-export const concurrencyBody = z.strictObject({ concurrency: z.int().min(1).max(100_000).nullable() });
+export const concurrencyBody = z.strictObject({ concurrency: z.int().min(1).max(1_000_000).nullable() });
 
 export const appListQuery = z.strictObject({ workspace_id: z.string().min(1).optional() });
 
