@@ -229,8 +229,14 @@ export class IsolatePool {
     later(() => {
       this.spareComing = false;
       if (this.spare !== null || this.closed) return;
-      const spare = makeSpare(this.options.spareMemoryMb, this.options.onCatastrophicError);
-      this.spare = { spare, bytes: heapBytes(spare.isolate) };
+      try {
+        const spare = makeSpare(this.options.spareMemoryMb, this.options.onCatastrophicError);
+        this.spare = { spare, bytes: heapBytes(spare.isolate) };
+      } catch {
+        // No spare this time (the isolate could not be made, e.g. out of
+        // memory): the next cold start makes its own, and reports its failure
+        // to its run, instead of this callback taking the thread down.
+      }
     });
   }
 }
