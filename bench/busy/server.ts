@@ -7,10 +7,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { stopChild, waitForStart } from "../support/serve-child.ts";
 import { postgresFilter } from "../support/cpu-meter.ts";
 
 const BIN = fileURLToPath(new URL("../../packages/server/bin/switchyard.mjs", import.meta.url));
-const READY_TIMEOUT_MS = 60_000;
 
 export interface ServeProcess {
   url: string;
@@ -51,7 +51,7 @@ export async function startServe(env: { databaseUrl: string; masterKey: string }
   child.stderr?.on("data", keep);
   const stop = () => stopChild(child);
   try {
-    const { url, token } = await waitForStart(child, () => output);
+    const { url, token } = await waitForStart(child, () => output, true);
     const api = async <T>(method: string, path: string, body: unknown, expect: number): Promise<T> => {
       const res = await fetch(`${url}${path}`, {
         method,
@@ -67,37 +67,6 @@ export async function startServe(env: { databaseUrl: string; masterKey: string }
     await stop();
     throw error;
   }
-}
-
-/** Resolves once the process printed its URL and the bootstrap token's whole line (a fresh database prints one). */
-function waitForStart(child: ChildProcess, output: () => string): Promise<{ url: string; token: string }> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = setInterval(() => {
-      const text = output();
-      const url = /listening on (http:\/\/\S+)\s/.exec(text)?.[1];
-      const token = /SWITCHYARD_TOKEN=(sy_\S+)\r?\n/.exec(text)?.[1];
-      if (url && token) {
-        clearInterval(poll);
-        resolve({ url, token });
-      } else if (child.exitCode !== null || child.signalCode !== null || Date.now() - started > READY_TIMEOUT_MS) {
-        clearInterval(poll);
-        reject(new Error(`bench: switchyard serve did not start (exit ${child.exitCode ?? child.signalCode}):\n${text.slice(-2000)}`));
-      }
-    }, 20);
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.once("exit", (code) => {
-      clearTimeout(kill);
-      resolve(code);
-    });
-    child.kill("SIGTERM");
-  });
 }
 
 /** Per thread, from /proc/<pid>/task/<tid>/schedstat: ns on a CPU, ns runnable but waiting for one, and times it was scheduled in. */

@@ -7,11 +7,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { stopChild, waitForStart } from "../support/serve-child.ts";
 
 const BIN = fileURLToPath(new URL("../../packages/server/bin/switchyard.mjs", import.meta.url));
 const COUNTER = fileURLToPath(new URL("./count-isolates.cjs", import.meta.url));
 const ISOLATE_LINE = "switchyard-bench: isolate created";
-const READY_TIMEOUT_MS = 60_000;
 
 export type Storage = { databaseUrl: string } | { dataDir: string };
 
@@ -83,33 +83,3 @@ export async function startServe(storage: Storage, masterKey: string, withToken:
   }
 }
 
-/** Resolves once the process printed its URL, and with `withToken` the bootstrap token's whole line. */
-function waitForStart(child: ChildProcess, output: () => string, withToken: boolean): Promise<{ url: string; token: string | null }> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = setInterval(() => {
-      const text = output();
-      const url = /listening on (http:\/\/\S+)\s/.exec(text)?.[1];
-      const token = /SWITCHYARD_TOKEN=(sy_\S+)\r?\n/.exec(text)?.[1] ?? null;
-      if (url && (token || !withToken)) {
-        clearInterval(poll);
-        resolve({ url, token });
-      } else if (child.exitCode !== null || child.signalCode !== null || Date.now() - started > READY_TIMEOUT_MS) {
-        clearInterval(poll);
-        reject(new Error(`bench: switchyard serve did not start (exit ${child.exitCode ?? child.signalCode}):\n${text.slice(-2000)}`));
-      }
-    }, 20);
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.once("exit", (code) => {
-      clearTimeout(kill);
-      resolve(code);
-    });
-    child.kill("SIGTERM");
-  });
-}
