@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { beforeEach, expect, it } from "vitest";
-import { claim, claimRound, enqueue, newId, type ClaimedEvent } from "@switchyard/core";
+import { claim, claimRound, concurrencyCapsSet, enqueue, newId, type ClaimedEvent } from "@switchyard/core";
 import { apps, outbox, workspaces } from "@switchyard/db";
 import { describeEachDriver } from "./support/databases.ts";
 
@@ -116,6 +116,25 @@ describeEachDriver("fair claims", (ctx) => {
       after = round.after;
     }
     expect(countBy(all)).toEqual(new Map(ids.map((id) => [id, 16])));
+  });
+
+  it("tells whether any app or workspace has a cap of its own (claims then take the fleet's lock)", async () => {
+    await db().update(apps).set({ concurrency: null });
+    await db().update(workspaces).set({ concurrency: null });
+    expect(await concurrencyCapsSet(db())).toBe(false);
+    const capped = await app({ concurrency: 2 });
+    expect(await concurrencyCapsSet(db())).toBe(true);
+    await db().update(apps).set({ concurrency: null }).where(eq(apps.id, capped));
+    await workspace(7);
+    expect(await concurrencyCapsSet(db())).toBe(true);
+    await db().update(workspaces).set({ concurrency: null });
+    expect(await concurrencyCapsSet(db())).toBe(false);
+    // Unserialised, a claim still takes each row once.
+    await events(await app(), 6);
+    const batches = await Promise.all([1, 2, 3].map(() => claim(db(), { limit: 4, leaseMs: LEASE, serialize: false })));
+    const ids = batches.flat().map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(6);
   });
 
   it("takes nothing of an excluded app", async () => {

@@ -1,5 +1,5 @@
-import { eq } from "drizzle-orm";
-import { apps, workspaces, type Db } from "@switchyard/db";
+import { eq, sql } from "drizzle-orm";
+import { apps, resultRows, workspaces, type Db } from "@switchyard/db";
 import { recordAudit } from "./audit.ts";
 import { requireScope, requireUnlimited, type Principal } from "./principal.ts";
 import { getApp, getWorkspace, type App, type Workspace } from "./tenancy.ts";
@@ -31,4 +31,12 @@ export async function setWorkspaceConcurrency(db: Db, principal: Principal, idOr
     await recordAudit(tx, principal, { action: "workspace.concurrency", outcome: "ok", workspaceId: workspace.id, details: { concurrency } });
     return row ?? workspace;
   });
+}
+
+/** Whether any app or workspace has a cap of its own: claims must then take the fleet's claim lock (see claim()). */
+export async function concurrencyCapsSet(db: Db): Promise<boolean> {
+  const [row] = resultRows<{ set: boolean }>(
+    await db.execute(sql`select exists (select 1 from apps where concurrency is not null) or exists (select 1 from workspaces where concurrency is not null) as set`),
+  );
+  return row?.set === true;
 }

@@ -43,7 +43,7 @@ export {
   getAppById,
 } from "./tenancy.ts";
 export type { Workspace, App } from "./tenancy.ts";
-export { setAppConcurrency, setWorkspaceConcurrency } from "./concurrency-settings.ts";
+export { concurrencyCapsSet, setAppConcurrency, setWorkspaceConcurrency } from "./concurrency-settings.ts";
 export { createToken, revokeToken, authenticateToken, ensureBootstrapToken } from "./tokens.ts";
 export type { CreatedToken, TokenInput } from "./tokens.ts";
 export { createDataKeyStore, rotateDataKeys, dataKeyAad } from "./data-keys.ts";

@@ -58,7 +58,10 @@ function connectPostgres(url: string, options: ConnectOptions): Database {
   const client = postgres(url, {
     max: options.poolSize ?? 10,
     onnotice: () => {},
-    connection: { application_name: options.applicationName ?? "switchyard" },
+    // JIT off: our statements are short OLTP ones, and PostgreSQL compiled
+    // the fair claim (many CTEs, so a high estimated cost) with LLVM on every
+    // run, seconds for a statement that runs in milliseconds.
+    connection: { application_name: options.applicationName ?? "switchyard", jit: "off" },
   });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   return {

@@ -1,4 +1,4 @@
-import { claimRound, fireDueCronTicks, OUTBOX_CHANNEL, pruneInboundSeen, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger } from "@switchyard/core";
+import { claimRound, concurrencyCapsSet, fireDueCronTicks, OUTBOX_CHANNEL, pruneInboundSeen, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger } from "@switchyard/core";
 import { AppQueues } from "./app-queues.ts";
 import { createCompletionBatch } from "./completion-batch.ts";
 import { runEvent, type RunEventDeps } from "./run-event.ts";
@@ -71,6 +71,9 @@ export interface DispatcherOptions extends RunEventDeps {
  * // ... on SIGTERM:
  * await dispatcher.stop();
  */
+/** How often a worker looks whether an app or workspace has a cap of its own (a new cap is exact from then on). */
+const CAPS_CHECK_MS = 5_000;
+
 /** Least time between two claims for the slot kept for newcomers. */
 const NEWCOMER_GAP_MS = 20;
 
@@ -93,6 +96,10 @@ export function createDispatcher(options: DispatcherOptions) {
   /** Where the next claim's rotation over apps starts: after the last app claimed. */
   let rotation = "";
   let lastNewcomerClaim = -Infinity;
+  /** Whether an app or workspace has a cap of its own (looked up every CAPS_CHECK_MS); with an operator's cap, always. */
+  let capsSet = false;
+  let capsCheckedAt = -Infinity;
+  const operatorCaps = (options.appConcurrency ?? null) !== null || (options.workspaceConcurrency ?? null) !== null;
   /**
    * The apps this worker ran last, most recent last: their isolates are
    * likely warm here, so claims prefer them (for half a claim at most), and
@@ -202,8 +209,23 @@ export function createDispatcher(options: DispatcherOptions) {
     notified = false;
     nextPollAt = performance.now() + pollMs;
     try {
+      if (!operatorCaps && performance.now() - capsCheckedAt >= CAPS_CHECK_MS) {
+        capsCheckedAt = performance.now();
+        capsSet = await concurrencyCapsSet(database.db);
+      }
       const prefer = [...recentApps].filter((appId) => !exclude.includes(appId));
-      const round = await claimRound(database.db, { limit, leaseMs, after: rotation, exclude, prefer, quantum: options.quantum, appConcurrency: options.appConcurrency ?? null, workspaceConcurrency: options.workspaceConcurrency ?? null });
+      const round = await claimRound(database.db, {
+        limit,
+        leaseMs,
+        after: rotation,
+        exclude,
+        prefer,
+        quantum: options.quantum,
+        appConcurrency: options.appConcurrency ?? null,
+        workspaceConcurrency: options.workspaceConcurrency ?? null,
+        // The claim lock only while a cap is set: it makes caps exact, and costs a fleet-wide queue.
+        serialize: operatorCaps || capsSet,
+      });
       rotation = round.after;
       return round.events;
     } catch (error) {

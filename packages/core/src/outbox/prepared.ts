@@ -59,10 +59,12 @@ export async function executeSerialized(db: Db, lock: bigint, query: SQL): Promi
   // costly enough for PostgreSQL to compile it with LLVM, which took
   // seconds for a claim that runs in a millisecond (measured with perf).
   // The generic plan: a custom plan cost 2-9 ms of planning each time.
-  // lock_timeout: a holder that stalls (its connection hung between lock and
-  // commit) makes the others' statements fail after 2 s, and be retried,
-  // rather than stop every claim in the fleet behind it.
-  const takeLock = sql`select set_config('lock_timeout', '2s', true), pg_advisory_xact_lock(${lock.toString()}::bigint), set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`;
+  // A holder that stalls inside the transaction (its process stopped, frozen
+  // or cut off between lock and commit) would stop every claim in the fleet:
+  // idle_in_transaction_session_timeout makes PostgreSQL end its session
+  // after 2 s, which releases the lock, and lock_timeout makes the others'
+  // statements fail after 2 s meanwhile (they are retried) rather than queue.
+  const takeLock = serializedLock(lock);
   if (!client) {
     if (isTransaction(db)) {
       await db.execute(takeLock);
@@ -96,6 +98,11 @@ export async function executeSerialized(db: Db, lock: bigint, query: SQL): Promi
   } finally {
     connection.release();
   }
+}
+
+/** The statement executeSerialized sends after `begin`: the lock, and the settings of the transaction (see there). */
+export function serializedLock(lock: bigint): SQL {
+  return sql`select set_config('idle_in_transaction_session_timeout', '2000', true), set_config('lock_timeout', '2s', true), pg_advisory_xact_lock(${lock.toString()}::bigint), set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`;
 }
 
 /** Whether `db` is an open transaction (drizzle's transaction handles carry a rollback method). */

@@ -190,6 +190,13 @@ export interface ClaimOptions {
    * (and every app with due work keeps its turn on some claim).
    */
   prefer?: readonly string[];
+  /**
+   * Whether the claim takes the fleet's claim lock (default true), which
+   * makes caps exact. Without it claims run side by side, `SKIP LOCKED`
+   * keeping rows apart: right when no cap is set anywhere
+   * (concurrencyCapsSet), and no claimer can then stall the others.
+   */
+  serialize?: boolean;
   /** Most events of one app held by all workers at once, unless the app sets its own (`apps.concurrency`); null: no cap. */
   appConcurrency?: number | null;
   /** The same for all apps of one workspace (`workspaces.concurrency` overrides); null: no cap. */
@@ -197,7 +204,7 @@ export interface ClaimOptions {
 }
 
 /** Claims hold this transaction-scoped advisory lock (ASCII "swyd-clm"), so caps count what every earlier claim took. */
-const CLAIM_LOCK = 0x73777964_2d636c6dn;
+export const CLAIM_LOCK = 0x73777964_2d636c6dn;
 
 const DEFAULT_QUANTUM = 8;
 
@@ -260,7 +267,7 @@ export async function claimRound(db: Db, options: ClaimOptions): Promise<{ event
   const appCap = options.appConcurrency ?? null;
   const workspaceCap = options.workspaceConcurrency ?? null;
   const caps = { app: appCap, workspace: workspaceCap };
-  const result = await executeSerialized(db, CLAIM_LOCK, sql`
+  const statement = sql`
     with recursive async_commit as (
       -- Evaluated before any row is updated: a row is claimed only by passing through this join.
       select set_config('synchronous_commit', 'off', true)
@@ -359,7 +366,8 @@ export async function claimRound(db: Db, options: ClaimOptions): Promise<{ event
     left join apps a on a.id = c.app_id
     left join scripts s on s.id = c.script_id
     left join triggers t on t.id = c.trigger_id
-    order by p.lap, p.app_id, c.run_at, c.id`);
+    order by p.lap, p.app_id, c.run_at, c.id`;
+  const result = options.serialize === false ? await executePrepared(db, "switchyard_outbox_claim", statement) : await executeSerialized(db, CLAIM_LOCK, statement);
   const rows = resultRows<ClaimedRow>(result);
   const lastTurn = rows.findLast((r) => Number(r.turn_lap) >= 0);
   return { events: rows.map(toClaimedEvent), after: lastTurn?.app_id ?? after };
