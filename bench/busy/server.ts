@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { stopChild, waitForStart } from "../support/serve-child.ts";
+import { adminApi, stopChild, waitForStart } from "../support/serve-child.ts";
 import { postgresFilter } from "../support/cpu-meter.ts";
 
 const BIN = fileURLToPath(new URL("../../packages/server/bin/switchyard.mjs", import.meta.url));
@@ -52,16 +52,7 @@ export async function startServe(env: { databaseUrl: string; masterKey: string }
   const stop = () => stopChild(child);
   try {
     const { url, token } = await waitForStart(child, () => output, true);
-    const api = async <T>(method: string, path: string, body: unknown, expect: number): Promise<T> => {
-      const res = await fetch(`${url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      if (res.status !== expect) throw new Error(`bench: ${method} ${path} answered ${res.status}, not ${expect}: ${text.slice(0, 500)}`);
-      return (text ? JSON.parse(text) : null) as T;
-    };
+    const api = adminApi(url, token);
     return { url, pid: child.pid as number, api, stop, tail: () => output.slice(-2000) };
   } catch (error) {
     await stop();

@@ -41,3 +41,18 @@ export function stopChild(child: ChildProcess): Promise<number | null> {
     child.kill("SIGTERM");
   });
 }
+
+/** Calls a serve child's admin API with `token`; throws unless it answers `expect`. */
+export function adminApi(url: string, token: string | null) {
+  return async <T>(method: string, path: string, body: unknown, expect: number): Promise<T> => {
+    if (token === null) throw new Error("bench: this serve process was started without waiting for its token");
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (res.status !== expect) throw new Error(`bench: ${method} ${path} answered ${res.status}, not ${expect}: ${text.slice(0, 500)}`);
+    return (text ? JSON.parse(text) : null) as T;
+  };
+}

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { stopChild, waitForStart } from "../support/serve-child.ts";
+import { adminApi, stopChild, waitForStart } from "../support/serve-child.ts";
 
 const BIN = fileURLToPath(new URL("../../packages/server/bin/switchyard.mjs", import.meta.url));
 const COUNTER = fileURLToPath(new URL("./count-isolates.cjs", import.meta.url));
@@ -65,17 +65,7 @@ export async function startServe(storage: Storage, masterKey: string, withToken:
   const stop = () => stopChild(child);
   try {
     const { url, token } = await waitForStart(child, () => output, withToken);
-    const api = async <T>(method: string, path: string, body: unknown, expect: number): Promise<T> => {
-      if (token === null) throw new Error("bench: this serve process was started without waiting for its token");
-      const res = await fetch(`${url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      if (res.status !== expect) throw new Error(`bench: ${method} ${path} answered ${res.status}, not ${expect}: ${text.slice(0, 500)}`);
-      return (text ? JSON.parse(text) : null) as T;
-    };
+    const api = adminApi(url, token);
     return { url, pid: child.pid as number, api, isolatesCreated: () => isolates, stop, tail: () => output.slice(-2000) };
   } catch (error) {
     await stop();
