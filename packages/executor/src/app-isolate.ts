@@ -68,6 +68,8 @@ interface VersionSlot {
   preparing?: boolean;
   /** Its code cache was taken, or is about to be, from this isolate. */
   cacheTaken?: boolean;
+  /** A run of this version used the web runtime: its spares are made with the runtime evaluated, and these globals made. */
+  runtimeNames?: Set<string>;
 }
 
 /** What an app isolate is made with. */
@@ -267,11 +269,16 @@ export class AppIsolate {
   private prepareSpare(script: CompiledScript, slot: VersionSlot): void {
     if (slot.preparing || slot.idle.length > 0 || this.disposed) return;
     slot.preparing = true;
-    setImmediate(() => {
+    later(() => {
       slot.preparing = false;
       if (this.disposed || this.versions.get(versionKey(script)) !== slot || slot.idle.length > 0) return;
       try {
-        slot.idle.push(this.createContext(slot));
+        const context = this.createContext(slot);
+        if (slot.runtimeNames !== undefined && !context.prepare(slot.runtimeNames)) {
+          this.giveBack(script, context, false);
+          return;
+        }
+        slot.idle.push(context);
       } catch {
         // The run that needs a context makes its own and reports any error.
       }
@@ -314,7 +321,14 @@ export class AppIsolate {
   giveBack(script: CompiledScript, context: SandboxContext, reusable: boolean): void {
     context.current = null;
     const slot = this.versions.get(versionKey(script));
-    if (slot?.code === script.code && !context.broken) this.takeCodeCache(slot);
+    if (slot?.code === script.code && !context.broken) {
+      this.takeCodeCache(slot);
+      if (context.usedRuntime) {
+        slot.runtimeNames ??= new Set();
+        // A context tells at most 64 names (sandbox-context.ts); the runtime has 31.
+        for (const name of context.touched) if (slot.runtimeNames.size < 64) slot.runtimeNames.add(name);
+      }
+    }
     const keep =
       reusable && !script.freshContext && !context.broken && !this.disposed && slot?.code === script.code && slot.idle.length < this.options.contextsPerVersion;
     if (keep) {

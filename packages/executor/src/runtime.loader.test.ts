@@ -90,3 +90,53 @@ describe("the web runtime's loading", () => {
     }
   });
 });
+
+describe("fresh contexts made ahead with the runtime a version used", () => {
+  // A freshContext version gets a new context per run; the next one is made
+  // between runs, with the runtime evaluated and the globals its earlier
+  // runs touched already made (app-isolate.ts `prepareSpare`).
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 50));
+  const describeGlobals = `const kind = (name) => { const d = Object.getOwnPropertyDescriptor(globalThis, name); return d === undefined ? "none" : "value" in d ? "value" : "accessor"; };`;
+
+  test("the names an earlier run touched are ready before the next run's code, the rest still load on touch, and nothing of an earlier run survives", async () => {
+    const script = compileForTest(
+      `${describeGlobals}
+      export default (event) => {
+        const before = { URL: kind("URL"), TextEncoder: kind("TextEncoder"), Blob: kind("Blob"), planted: typeof URL.prototype.planted };
+        const href = new URL("https://Example.com/a/../b").href;
+        const bytes = new TextEncoder().encode("é").length;
+        if (event.payload.plant) URL.prototype.planted = 1;
+        const d = Object.getOwnPropertyDescriptor(globalThis, "URL");
+        return { before, href, bytes, attributes: [d.writable, d.enumerable, d.configurable] };
+      };`,
+      { appId: "app_prepared", id: "prepared", freshContext: true },
+    );
+    const results = [];
+    for (const plant of [true, true, false]) {
+      const out = await executor.run(requestFor(script, { kind: "manual", payload: { plant } }));
+      expect(out.error).toBeNull();
+      results.push(out.result);
+      await pause();
+    }
+    const common = { href: "https://example.com/b", bytes: 2, attributes: [true, false, true] };
+    // The first run found accessors; the later ones found URL and TextEncoder made, Blob (never touched) still an accessor.
+    expect(results[0]).toEqual({ ...common, before: { URL: "accessor", TextEncoder: "accessor", Blob: "accessor", planted: "undefined" } });
+    for (const later of results.slice(1)) {
+      expect(later).toEqual({ ...common, before: { URL: "value", TextEncoder: "value", Blob: "accessor", planted: "undefined" } });
+    }
+  });
+
+  test("a script that sets a runtime name at its top level keeps its own value in a context made ahead", async () => {
+    const script = compileForTest(
+      `globalThis.URL = "the script's own";
+      export default () => ({ url: globalThis.URL, id: crypto.randomUUID().length });`,
+      { appId: "app_prepared", id: "own_url", freshContext: true },
+    );
+    for (let i = 0; i < 3; i++) {
+      const out = await executor.run(requestFor(script));
+      expect(out.error).toBeNull();
+      expect(out.result).toEqual({ url: "the script's own", id: 36 });
+      await pause();
+    }
+  });
+});

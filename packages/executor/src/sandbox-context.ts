@@ -16,6 +16,11 @@ import { releaseQuietly } from "./handles.ts";
 import { randomBytesText } from "./host-random.ts";
 import { errReply, type RunSession } from "./run-session.ts";
 
+// The runtime's global names are short and few (runtime/loader.ts GLOBAL_NAMES: 31);
+// what a context says it touched is kept within these bounds, whatever it says.
+const MAX_GLOBAL_NAME = 32;
+const MAX_TOUCHED = 64;
+
 /** Per-run caps the bootstrap applies inside the isolate, in characters. */
 export interface SandboxConfig {
   logMaxChars: number;
@@ -47,6 +52,10 @@ export class SandboxContext {
   runs = 0;
   /** Set when the context must not serve another run (its module failed to load). */
   broken = false;
+  /** The web runtime was evaluated in this context (a script touched it, or `prepare` loaded it). */
+  usedRuntime = false;
+  /** The runtime's globals made in this context so far (runtime/index.ts tells, on each one's first touch). */
+  readonly touched = new Set<string>();
   /**
    * Every secret value ever handed into this context. Module state survives
    * between runs, so a value read in one run can be printed in a later one;
@@ -89,6 +98,10 @@ export class SandboxContext {
       // holds the context; entropy is no run's business.
       if (op === "random") return randomBytesText(a);
       if (op === "runtime.load") return this.loadRuntime();
+      if (op === "runtime.touch") {
+        if (typeof a === "string" && a.length <= MAX_GLOBAL_NAME && this.touched.size < MAX_TOUCHED) this.touched.add(a);
+        return undefined;
+      }
       if (op === "timer.clear" || op === "fetch.abort") {
         run?.cancel(op, a);
         return undefined;
@@ -138,12 +151,27 @@ export class SandboxContext {
    * host error never crosses.
    */
   private loadRuntime(): string {
+    this.usedRuntime = true;
     try {
       this.runtimeProper().runSync(this.context);
       return "ok";
     } catch {
       return "failed";
     }
+  }
+
+  /**
+   * Before the context's first run: installs the globals, evaluates the web
+   * runtime and makes the runtime globals in `names` (what earlier runs of
+   * the version touched), so that a run of a `freshContext` version, whose
+   * every run gets a new context, finds them ready. Only our code runs; the
+   * script's module still runs in its first run. Answers whether the
+   * isolate took the call.
+   */
+  prepare(names: Iterable<string>): boolean {
+    if (this.installed) return true;
+    this.installed = true;
+    return this.enter(this.entry, ["prepare", this.port, this.config, [...names].join(",")]);
   }
 
   /** Remembers a secret value handed in, for masking this and later runs. */

@@ -34,6 +34,7 @@ type HostPort = (op: string, a?: unknown, b?: unknown, c?: unknown) => string | 
 /** The web runtime's script leaves this on the global (see runtime/loader.ts); the bootstrap takes it. */
 interface WebRuntime {
   install(global: object, bridge: Bridge): void;
+  load(names: string): void;
   beginRun(): void;
 }
 
@@ -71,9 +72,12 @@ export interface ThrownError {
  * The host's one way in: `("run", payload, port?, config?)` runs the handler
  * once (the envelope comes back through the port as `("done", envelope)`);
  * `("settle", ticket, reply)` answers a host call that took longer than the
- * call itself.
+ * call itself; `("prepare", port, config, names)`, before any run, installs the
+ * globals, evaluates the web runtime and makes the runtime's globals named
+ * in `names` (comma-separated), for a context made ahead of a run whose
+ * script version uses them (app-isolate.ts).
  */
-type Entry = (op: "run" | "settle", a: unknown, b?: unknown, c?: unknown) => void;
+type Entry = (op: "run" | "settle" | "prepare", a: unknown, b?: unknown, c?: unknown) => void;
 
 /** Host replies to SDK calls: `"o" + json`, or `"e" + JSON of [code, message, retryable]`. */
 type HostReply = string;
@@ -274,6 +278,12 @@ export function setupSandbox(factory: () => unknown): Entry {
     },
   };
 
+  function connect(given: HostPort, configText: unknown): void {
+    port = given;
+    if (configText !== undefined) config = jsonParse(stringOf(configText)) as SandboxConfig;
+    install();
+  }
+
   function install(): void {
     const g = globalThis as Record<string, unknown>;
     webRuntime?.install(g, bridge);
@@ -342,12 +352,20 @@ export function setupSandbox(factory: () => unknown): Entry {
       settle(a, b);
       return;
     }
-    const payload = stringOf(a);
-    if (!port) {
-      port = b as HostPort;
-      if (c !== undefined) config = jsonParse(stringOf(c)) as SandboxConfig;
-      install();
+    if (op === "prepare") {
+      // Only before the first run: no script code has run in the context.
+      if (port) return;
+      connect(a as HostPort, b);
+      // A runtime that cannot load now fails the run that first touches it, with the loader's own error.
+      try {
+        webRuntime?.load(stringOf(c));
+      } catch {
+        // (see above)
+      }
+      return;
     }
+    const payload = stringOf(a);
+    if (!port) connect(b as HostPort, c);
     logChars = 0;
     // Timers an earlier run of this context left never fire in this one.
     webRuntime?.beginRun();

@@ -4,7 +4,7 @@
  * (see loader.ts); each group of names (URL, crypto, fetch...) on the first
  * touch of one of its own.
  */
-import { connect } from "./bridge.ts";
+import { connect, host } from "./bridge.ts";
 import type * as Timers from "./timers.ts";
 import { urlClasses } from "./url.ts";
 
@@ -99,6 +99,8 @@ export function install(global: object, keep: (name: string) => boolean): void {
       get: () => {
         const value = make();
         define(name, value);
+        // The host remembers which names a script version uses, to make them ahead in its next fresh context (app-isolate.ts).
+        host().notify("runtime.touch", name);
         return value;
       },
       set: (value: unknown) => define(name, value),

@@ -37,6 +37,12 @@ type Runtime = typeof RuntimeModule;
 /** What the bootstrap gets (sdk-runtime.ts `WebRuntime`). */
 export interface WebRuntime {
   install(global: object, bridge: Bridge): void;
+  /**
+   * Evaluates the runtime now, as a first touch would, then makes the
+   * globals named in `names` (comma-separated; other names are ignored) as
+   * their first touch would. Nothing before `install`.
+   */
+  load(names: string): void;
   beginRun(): void;
 }
 
@@ -77,11 +83,20 @@ function receiveRuntime(global: object, bridge: Bridge): (() => Runtime) | undef
 /** The loader of this context; see the file comment. */
 export function connect(): WebRuntime {
   let loaded: Runtime | null = null;
+  let loadNow: (() => void) | null = null;
+  let installedOn: object | null = null;
   return {
     install(global, bridge) {
-      installOnTouch(global, bridge, (runtime) => {
+      installedOn = global;
+      loadNow = installOnTouch(global, bridge, (runtime) => {
         loaded = runtime;
       });
+    },
+    // Called before any script code has run in the context (sdk-runtime.ts "prepare").
+    load(names) {
+      if (loadNow === null || installedOn === null) return;
+      loadNow();
+      for (const name of names.split(",")) if (GLOBAL_NAMES.includes(name)) Reflect.get(installedOn, name);
     },
     // A run starts in this context: timers of an earlier run are forgotten (nothing to forget before the first touch).
     beginRun() {
@@ -90,8 +105,8 @@ export function connect(): WebRuntime {
   };
 }
 
-/** Puts the runtime's names on `global`, each loading the runtime on first touch. */
-function installOnTouch(global: object, bridge: Bridge, onLoad: (runtime: Runtime) => void): void {
+/** Puts the runtime's names on `global`, each loading the runtime on first touch; answers the loading itself. */
+function installOnTouch(global: object, bridge: Bridge, onLoad: (runtime: Runtime) => void): () => void {
   const getters = new Map<string, () => unknown>();
   const define = (name: string, value: unknown) => Object.defineProperty(global, name, { value, writable: true, configurable: true, enumerable: false });
   // Still our accessor: the script has not assigned the name a value of its own.
@@ -114,4 +129,5 @@ function installOnTouch(global: object, bridge: Bridge, onLoad: (runtime: Runtim
     getters.set(name, get);
     Object.defineProperty(global, name, { configurable: true, enumerable: false, get, set: (value: unknown) => define(name, value) });
   }
+  return load;
 }
