@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { expect, it } from "vitest";
 import { connect, resultRows } from "@switchyard/db";
 import { describeEachDriver } from "../../../../test/support/databases.ts";
-import { executePrepared } from "./prepared.ts";
+import { executePrepared, executeSerialized } from "./prepared.ts";
 
 describeEachDriver("executePrepared", (ctx) => {
   const db = () => ctx.database.db;
@@ -26,6 +26,24 @@ describeEachDriver("executePrepared", (ctx) => {
       })
       .catch(() => {});
     expect(resultRows(await db().execute(sql`select n from prepared_probe`))).toEqual([]);
+  });
+
+  it("leaves a caller's transaction its own settings once a serialised statement is done", async () => {
+    const settings = async (tx: typeof ctx.database.db) =>
+      resultRows(
+        await tx.execute(
+          sql`select current_setting('idle_in_transaction_session_timeout') as idle, current_setting('lock_timeout') as lock_timeout, current_setting('jit') as jit, current_setting('plan_cache_mode') as plan`,
+        ),
+      );
+    await db().transaction(async (tx) => {
+      await tx.execute(sql`set local lock_timeout = '7s'`);
+      const before = await settings(tx);
+      const answer = resultRows(await executeSerialized(tx, 17n, sql`select current_setting('lock_timeout') as inside`));
+      // Inside, the statement ran with the claim's settings.
+      expect(answer).toEqual([{ inside: "2s" }]);
+      expect(await settings(tx)).toEqual(before);
+      expect(before).toMatchObject([{ lock_timeout: "7s" }]);
+    });
   });
 
   it("prepares the statement on the connection that runs it (PostgreSQL)", async () => {

@@ -1,6 +1,6 @@
 import { DrizzleQueryError, sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
-import type { Db } from "@switchyard/db";
+import { resultRows, type Db } from "@switchyard/db";
 
 const dialect = new PgDialect();
 
@@ -51,7 +51,8 @@ export async function executePrepared(db: Db, name: string, query: SQL): Promise
  * sent at once, pipelined on one reserved connection: one round trip, as the
  * statement alone would cost. A failure anywhere makes the commit a
  * rollback. Inside a caller's transaction, the lock is taken in it and held
- * until it ends.
+ * until it ends; the settings above apply to the statement alone, the
+ * caller's transaction then goes on with its own.
  */
 export async function executeSerialized(db: Db, lock: bigint, query: SQL): Promise<unknown> {
   const client = postgresJsClient(db);
@@ -67,8 +68,14 @@ export async function executeSerialized(db: Db, lock: bigint, query: SQL): Promi
   const takeLock = serializedLock(lock);
   if (!client) {
     if (isTransaction(db)) {
+      // The settings are the claim's, not the caller's: its transaction
+      // goes on with its own once the statement is done (set_config with
+      // is_local would otherwise keep them until that transaction ends).
+      const [saved] = resultRows<Record<(typeof SERIALIZED_SETTINGS)[number], string>>(await db.execute(currentSettings));
       await db.execute(takeLock);
-      return db.execute(query);
+      const result = await db.execute(query);
+      if (saved) await db.execute(restoreSettings(saved));
+      return result;
     }
     return db.transaction(async (tx) => {
       await tx.execute(takeLock);
@@ -98,6 +105,19 @@ export async function executeSerialized(db: Db, lock: bigint, query: SQL): Promi
   } finally {
     connection.release();
   }
+}
+
+/** What serializedLock sets for the transaction. */
+const SERIALIZED_SETTINGS = ["idle_in_transaction_session_timeout", "lock_timeout", "jit", "plan_cache_mode"] as const;
+
+const currentSettings = sql.raw(`select ${SERIALIZED_SETTINGS.map((name) => `current_setting('${name}') as ${name}`).join(", ")}`);
+
+/** Sets the settings back to `saved` (for the rest of the transaction, where they were read). */
+function restoreSettings(saved: Record<(typeof SERIALIZED_SETTINGS)[number], string>): SQL {
+  return sql`select ${sql.join(
+    SERIALIZED_SETTINGS.map((name) => sql`set_config(${name}, ${saved[name]}, true)`),
+    sql`, `,
+  )}`;
 }
 
 /** The statement executeSerialized sends after `begin`: the lock, and the settings of the transaction (see there). */
