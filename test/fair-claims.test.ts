@@ -67,6 +67,34 @@ describeEachDriver("fair claims", (ctx) => {
     expect(claimed.map((c) => c.id)).toEqual(ids.slice(0, 30));
   });
 
+  it("takes a lone uncapped app's rows on the fast path, answering as the rotation would", async () => {
+    const only = await app({ id: "app_m_only" });
+    const ids = await events(only, 20);
+    const first = await claimRound(db(), { limit: 12, leaseMs: LEASE, quantum: 4 });
+    expect(first.fastPath).toBe(true);
+    expect(first.events.map((c) => c.id)).toEqual(ids.slice(0, 12));
+    expect(first.after).toBe(only);
+    // Preferred: its turn does not move the rotation on.
+    const preferred = await claimRound(db(), { limit: 5, leaseMs: LEASE, after: "app_z", prefer: [only] });
+    expect(preferred).toMatchObject({ fastPath: true, after: "app_z" });
+    expect(preferred.events.map((c) => c.id)).toEqual(ids.slice(12, 17));
+    // Before the cursor: the rotation's second lap, which ends on it.
+    const wrapped = await claimRound(db(), { limit: 2, leaseMs: LEASE, after: "app_z" });
+    expect(wrapped).toMatchObject({ fastPath: true, after: only });
+    expect(wrapped.events.map((c) => c.id)).toEqual(ids.slice(17, 19));
+    expect((await claimRound(db(), { limit: 5, leaseMs: LEASE, exclude: [only] })).events).toEqual([]);
+    // A cap, or a second app, takes the rotation.
+    const capped = await claimRound(db(), { limit: 5, leaseMs: LEASE, appConcurrency: 100 });
+    expect(capped).toMatchObject({ fastPath: false });
+    expect(capped.events.map((c) => c.id)).toEqual(ids.slice(19));
+    const other = await app({ id: "app_n_other" });
+    await events(other, 1);
+    await events(only, 1);
+    const two = await claimRound(db(), { limit: 5, leaseMs: LEASE });
+    expect(two.fastPath).toBe(false);
+    expect(countBy(two.events)).toEqual(new Map([[only, 1], [other, 1]]));
+  });
+
   it("shares the room of one claim round by round when few apps have work", async () => {
     const a = await app({ id: "app_r1" });
     const b = await app({ id: "app_r2" });

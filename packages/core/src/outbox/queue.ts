@@ -79,6 +79,8 @@ export type ClaimedEvent = Claim & { context: ClaimContext };
 interface ClaimedRow {
   /** Negative for a preferred app's turn, else the rotation's lap. */
   turn_lap: number;
+  /** The claim took the fast path (one app in the outbox, no cap). */
+  lone: boolean;
   id: string;
   app_id: string;
   script_id: string;
@@ -251,14 +253,27 @@ export async function claim(db: Db, options: ClaimOptions): Promise<ClaimedEvent
   return (await claimRound(db, options)).events;
 }
 
+/** What claimRound answers. */
+export interface ClaimRound {
+  events: ClaimedEvent[];
+  /** Where the next claim's rotation starts. */
+  after: string;
+  /**
+   * Rows were claimed on the fast path: the outbox held one app's rows
+   * alone, with no cap on it, so the claim took its oldest due rows without
+   * the rotation (the same rows, in the same order, with the same `after`).
+   */
+  fastPath: boolean;
+}
+
 /**
  * claim(), answering also where the next claim's rotation starts (`after`):
  * after the last app the rotation served, or where this one started when
  * only preferred apps were served.
  */
-export async function claimRound(db: Db, options: ClaimOptions): Promise<{ events: ClaimedEvent[]; after: string }> {
+export async function claimRound(db: Db, options: ClaimOptions): Promise<ClaimRound> {
   const after = options.after ?? "";
-  if (options.limit <= 0) return { events: [], after };
+  if (options.limit <= 0) return { events: [], after, fastPath: false };
   const token = options.token ?? newId("lease");
   const quantum = Math.max(1, Math.floor(options.quantum ?? DEFAULT_QUANTUM));
   const excluded = JSON.stringify(options.exclude ?? []);
@@ -283,6 +298,29 @@ export async function claimRound(db: Db, options: ClaimOptions): Promise<{ event
       select app_id, case when app_id > ${after} then -2 else -1 end
       from (select distinct jsonb_array_elements_text(${preferred}::jsonb) as app_id) p
       order by 2, 1
+    ), outbox_ends as materialized (
+      -- Materialized: each probe once (inlined, every reference repeated them).
+      select (select min(app_id) from outbox) as app_id, (select max(app_id) from outbox) as last_app
+    ), lone(app_id, lap) as (
+      -- The fast path: the outbox holds rows of one app alone, not excluded
+      -- and without a cap (two index probes). The rotation then has one
+      -- turn, and the rounds below would take that app's oldest due rows in
+      -- order, each with its turn's lap: lone_rows takes them directly.
+      select l.app_id, coalesce((select p.lap from preferred p where p.app_id = l.app_id), case when l.app_id > ${after} then 0 else 1 end)
+      from outbox_ends l
+      join apps a on a.id = l.app_id
+      join workspaces w on w.id = a.workspace_id
+      where l.app_id = l.last_app and coalesce(a.concurrency, ${appCap}::int) is null and coalesce(w.concurrency, ${workspaceCap}::int) is null
+        and not exists (select 1 from excluded x where x.app_id = l.app_id)
+    ), lone_rows as (
+      select e.id, l.lap, l.app_id from lone l
+      cross join lateral (
+        select o.id from outbox o
+        where o.app_id = l.app_id and ${claimableIn("o")}
+        order by o.run_at, o.id
+        limit ${literal(roundUpToPowerOfTwo(options.limit))}
+      ) e
+      limit ${options.limit}
     ), after_cursor(app_id) as (
       (select min(app_id) from outbox where app_id > ${after})
       union all
@@ -337,9 +375,13 @@ export async function claimRound(db: Db, options: ClaimOptions): Promise<{ event
       union all
       select app_id, lap, workspace_id, workspace_cap, workspace_held, id, run_at, n from more_rounds
     ), within_workspace as (
+      select id, lap, app_id from lone_rows
+      union all
       -- A workspace's cap is shared by its apps: the earlier turns keep their rows.
+      -- Not run at all on the fast path (a one-time filter above the rounds).
       select p.id, p.lap, p.app_id from (
         select p.*, row_number() over (partition by p.workspace_id order by p.n, p.lap, p.app_id) as in_workspace from picked p
+        where not exists (select 1 from lone)
       ) p
       where p.workspace_cap is null or p.workspace_held + p.in_workspace <= p.workspace_cap
     ), due as (
@@ -356,7 +398,7 @@ export async function claimRound(db: Db, options: ClaimOptions): Promise<{ event
       where o.id = due.id
       returning o.*
     )
-    select p.lap as turn_lap, c.id, c.app_id, c.script_id, c.trigger_id, c.kind, c.event, c.retry, c.attempts,
+    select p.lap as turn_lap, exists (select 1 from lone) as lone, c.id, c.app_id, c.script_id, c.trigger_id, c.kind, c.event, c.retry, c.attempts,
            ${epochMs("run_at")} as run_at_ms, c.lease_token, ${epochMs("lease_until")} as lease_until_ms,
            c.depth, c.origin, c.replay_of, c.last_error,
            ${epochMs("first_attempt_at")} as first_attempt_at_ms, ${epochMs("created_at")} as created_at_ms,
@@ -370,7 +412,7 @@ export async function claimRound(db: Db, options: ClaimOptions): Promise<{ event
   const result = options.serialize === false ? await executePrepared(db, "switchyard_outbox_claim", statement) : await executeSerialized(db, CLAIM_LOCK, statement);
   const rows = resultRows<ClaimedRow>(result);
   const lastTurn = rows.findLast((r) => Number(r.turn_lap) >= 0);
-  return { events: rows.map(toClaimedEvent), after: lastTurn?.app_id ?? after };
+  return { events: rows.map(toClaimedEvent), after: lastTurn?.app_id ?? after, fastPath: rows.length > 0 && rows[0]?.lone === true };
 }
 
 function toClaimedEvent(r: ClaimedRow): ClaimedEvent {
