@@ -1,9 +1,9 @@
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { embeddedStartParams, initClusterApart } from "./embedded.ts";
+import { openEmbedded } from "./embedded.ts";
 import * as schema from "./schema/index.ts";
 import type { Database, Db } from "./types.ts";
 
@@ -29,8 +29,7 @@ export interface ConnectOptions {
 export async function connect(options: ConnectOptions = {}): Promise<Database> {
   if (options.url) return connectPostgres(options.url, options);
   if (options.pglite) return connectPglite(options.pglite);
-  if (options.dataDir) await initClusterApart(options.dataDir);
-  return connectPglite(await PGlite.create({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), startParams: embeddedStartParams() }));
+  return connectPglite(await openEmbedded(options.dataDir));
 }
 
 function connectPglite(pg: PGlite): Database {
