@@ -274,7 +274,10 @@ export class AppIsolate {
       if (this.disposed || this.versions.get(versionKey(script)) !== slot || slot.idle.length > 0) return;
       try {
         const context = this.createContext(slot);
-        if (slot.runtimeNames !== undefined && !context.prepare(slot.runtimeNames)) {
+        // Only while no run is in the isolate: an entry made now would be
+        // charged to the runs in it, and stopped at their limits. Such a
+        // context is made plain, as before, and loads on first touch.
+        if (slot.runtimeNames !== undefined && this.active.size === 0 && !context.prepare(slot.runtimeNames)) {
           this.giveBack(script, context, false);
           return;
         }
@@ -325,8 +328,8 @@ export class AppIsolate {
       this.takeCodeCache(slot);
       if (context.usedRuntime) {
         slot.runtimeNames ??= new Set();
-        // A context tells at most 64 names (sandbox-context.ts); the runtime has 31.
-        for (const name of context.touched) if (slot.runtimeNames.size < 64) slot.runtimeNames.add(name);
+        // Runtime names only (sandbox-context.ts keeps no others): 30 at most.
+        for (const name of context.touched) slot.runtimeNames.add(name);
       }
     }
     const keep =

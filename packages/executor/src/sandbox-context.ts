@@ -14,12 +14,13 @@ import ivm from "isolated-vm";
 import type { SecretRead } from "./redact.ts";
 import { releaseQuietly } from "./handles.ts";
 import { randomBytesText } from "./host-random.ts";
+import { GLOBAL_NAMES } from "./runtime/loader.ts";
 import { errReply, type RunSession } from "./run-session.ts";
 
-// The runtime's global names are short and few (runtime/loader.ts GLOBAL_NAMES: 31);
-// what a context says it touched is kept within these bounds, whatever it says.
-const MAX_GLOBAL_NAME = 32;
-const MAX_TOUCHED = 64;
+// Only the runtime's own names are kept of what a context says it touched:
+// script code can make the runtime's install report others (it runs on a
+// first touch, after script code, with the builtins the script left).
+const RUNTIME_NAMES: ReadonlySet<string> = new Set(GLOBAL_NAMES);
 
 /** Per-run caps the bootstrap applies inside the isolate, in characters. */
 export interface SandboxConfig {
@@ -99,7 +100,7 @@ export class SandboxContext {
       if (op === "random") return randomBytesText(a);
       if (op === "runtime.load") return this.loadRuntime();
       if (op === "runtime.touch") {
-        if (typeof a === "string" && a.length <= MAX_GLOBAL_NAME && this.touched.size < MAX_TOUCHED) this.touched.add(a);
+        if (typeof a === "string" && RUNTIME_NAMES.has(a)) this.touched.add(a);
         return undefined;
       }
       if (op === "timer.clear" || op === "fetch.abort") {
@@ -169,7 +170,7 @@ export class SandboxContext {
    * isolate took the call.
    */
   prepare(names: Iterable<string>): boolean {
-    if (this.installed) return true;
+    if (this.installed) return false;
     this.installed = true;
     return this.enter(this.entry, ["prepare", this.port, this.config, [...names].join(",")]);
   }

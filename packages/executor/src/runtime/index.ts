@@ -5,6 +5,7 @@
  * touch of one of its own.
  */
 import { connect, host } from "./bridge.ts";
+import type * as Performance from "./performance.ts";
 import type * as Timers from "./timers.ts";
 import { urlClasses } from "./url.ts";
 
@@ -27,7 +28,6 @@ const events = () => require("./events.ts") as typeof import("./events.ts");
 const fetchModule = () => require("./fetch.ts") as typeof import("./fetch.ts");
 const formData = () => require("./form-data.ts") as typeof import("./form-data.ts");
 const headers = () => require("./headers.ts") as typeof import("./headers.ts");
-const performance = () => require("./performance.ts") as typeof import("./performance.ts");
 const request = () => require("./request.ts") as typeof import("./request.ts");
 const response = () => require("./response.ts") as typeof import("./response.ts");
 const structuredCloneModule = () => require("./structured-clone.ts") as typeof import("./structured-clone.ts");
@@ -40,8 +40,24 @@ const timers = () => {
   return timersModule;
 };
 
-/** A run starts in this context: timers of an earlier run are forgotten (none before the timers are first touched). */
+let performanceModule: typeof Performance | null = null;
+const performance = () => {
+  performanceModule ??= require("./performance.ts") as typeof Performance;
+  return performanceModule;
+};
+
+let runsBegun = 0;
+
+/**
+ * A run starts in this context: timers of an earlier run are forgotten (none
+ * before the timers are first touched). At the context's first run, a clock
+ * made before it (in a context made ahead, loader.ts `load`) starts again,
+ * so `performance.now()` counts from the run, not from when the context
+ * waited ready.
+ */
 export function beginRun(): void {
+  runsBegun++;
+  if (runsBegun === 1) performanceModule?.restartClock();
   timersModule?.beginRun();
 }
 

@@ -4,8 +4,14 @@
  * no high-resolution timer to measure side channels with), never going back.
  */
 
-const origin = Date.now();
+let origin = Date.now();
 let last = 0;
+
+/** Starts the clock again from now (index.ts `beginRun`, at a context's first run). */
+export function restartClock(): void {
+  origin = Date.now();
+  last = 0;
+}
 
 let constructing = false;
 
@@ -17,7 +23,7 @@ export class Performance {
   get timeOrigin(): number {
     return origin;
   }
-  /** Milliseconds since the context was made. */
+  /** Milliseconds since the clock started: the context's first run, or the first use within it. */
   now(): number {
     const now = Date.now() - origin;
     if (now > last) last = now;
