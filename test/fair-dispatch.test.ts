@@ -48,6 +48,8 @@ describeEachDriver("fair dispatch between tenants", (ctx) => {
     expect(Math.max(...waited)).toBeLessThan(LONG_MS / 3);
     // The heavy tenant kept its share meanwhile: none of its runs is done, all of its slots still busy.
     expect(stats().running).toBe(CONCURRENCY - 1);
+    // Its backlog goes with it; the runs in flight end within LONG_MS.
+    expect((await admin.delete(`/api/v1/admin/apps/${heavy.appId}`)).status).toBe(204);
   }, 60_000);
 
   it("lets only an operator set an app's or a workspace's cap, and says what is wrong with a bad one", async () => {
@@ -79,4 +81,45 @@ describeEachDriver("fair dispatch between tenants", (ctx) => {
     expect((await admin.patch("/api/v1/admin/workspaces/ws_default", { concurrency: null })).json.concurrency).toBeNull();
     expect((await admin.patch("/api/v1/admin/workspaces/ws_nope", { concurrency: 5 })).status).toBe(404);
   });
+});
+
+describeEachDriver("newcomer claims", (ctx) => {
+  let built: Awaited<ReturnType<typeof managerFor>>;
+  let admin: ReturnType<typeof client>;
+
+  beforeAll(async () => {
+    built = await managerFor(ctx.database, { worker: true, settings: { workerConcurrency: CONCURRENCY } });
+    admin = client(built.app, built.adminToken!);
+  });
+  afterAll(async () => built?.services.stop());
+
+  async function appWith(name: string, source: string): Promise<{ appId: string; scriptId: string }> {
+    const appId = (await admin.post("/api/v1/admin/apps", { name })).json.id as string;
+    const scriptId = (await admin.post(`/api/v1/admin/apps/${appId}/scripts`, { name, source })).json.id as string;
+    return { appId, scriptId };
+  }
+  const invoke = async (target: { appId: string; scriptId: string }) =>
+    (await admin.post(`/api/v1/admin/apps/${target.appId}/scripts/${target.scriptId}/invoke`, { payload: {} })).json.event_id as string;
+
+  it("makes no claim for a busy tenant's own NOTIFYs while its runs fill the worker, and still claims for a newcomer's", async () => {
+    const heavy = await appWith("heavy-notify", `export default async () => { await new Promise((r) => setTimeout(r, ${LONG_MS})); }`);
+    const light = await appWith("light-notify", "export default () => 1");
+    const stats = () => built.services.dispatcher!.stats();
+    for (let i = 0; i < 2 * CONCURRENCY; i++) await invoke(heavy);
+    await waitFor(async () => stats().running === CONCURRENCY - 1 && stats().queued > 0);
+    const before = stats().claims;
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) await invoke(heavy);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Each of the 20 NOTIFYs named an app the worker already holds: none is worth a query. The
+    // fallback poll (every 250 ms) may still claim for the free slot meanwhile.
+    const polls = Math.ceil((Date.now() - started) / 250) + 1;
+    expect(stats().claims - before).toBeLessThanOrEqual(polls);
+    expect(polls).toBeLessThan(20);
+    // A newcomer's NOTIFY is still claimed for at once.
+    const eventId = await invoke(light);
+    await waitFor(async () => (await ctx.database.db.select().from(runs).where(eq(runs.eventId, eventId))).length > 0, LONG_MS / 3);
+    expect((await admin.delete(`/api/v1/admin/apps/${heavy.appId}`)).status).toBe(204);
+  }, 60_000);
+
 });

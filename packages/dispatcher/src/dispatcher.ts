@@ -115,6 +115,16 @@ export function createDispatcher(options: DispatcherOptions) {
   let running = false;
   /** A NOTIFY came since the last claim began: something new may be due. */
   let notified = false;
+  /**
+   * Of those, one for an app this worker holds nothing of (queued or
+   * running), or one that names no app: only that is worth a claim for the
+   * slot kept for newcomers. A busy app's own NOTIFYs would each make one
+   * that finds nothing (its rows are excluded), a query apiece: on the
+   * embedded database, where every query waits its turn, ~10 ms each.
+   */
+  let newcomerNotified = false;
+  /** Claim statements run so far, including those that found nothing. */
+  let claims = 0;
   /** The last claim filled all it asked for: more is probably due. */
   let moreDue = false;
   let nextPollAt = 0;
@@ -207,6 +217,8 @@ export function createDispatcher(options: DispatcherOptions) {
   /** One claim for `limit` rows, continuing the rotation over apps; failures are logged and claim nothing. */
   async function claimSome(limit: number, exclude: string[] = []): Promise<ClaimedEvent[]> {
     notified = false;
+    newcomerNotified = false;
+    claims++;
     nextPollAt = performance.now() + pollMs;
     try {
       if (!operatorCaps && performance.now() - capsCheckedAt >= CAPS_CHECK_MS) {
@@ -243,7 +255,7 @@ export function createDispatcher(options: DispatcherOptions) {
       // At most one every NEWCOMER_GAP_MS: a tenant enqueueing fast sends a
       // NOTIFY per event, and each claim holds the fleet's claim lock.
       const newcomerWait = lastNewcomerClaim + NEWCOMER_GAP_MS - performance.now();
-      const forNewcomer = (notified || performance.now() >= nextPollAt) && !worthClaiming(free) && newcomerSlot() && newcomerWait <= 0;
+      const forNewcomer = (newcomerNotified || performance.now() >= nextPollAt) && !worthClaiming(free) && newcomerSlot() && newcomerWait <= 0;
       if ((due && worthClaiming(free)) || forNewcomer) {
         let claimed: ClaimedEvent[];
         if (forNewcomer) {
@@ -274,7 +286,7 @@ export function createDispatcher(options: DispatcherOptions) {
       }
       // Due but without room: a run's end wakes the loop (pollMs is only the
       // fallback), or the end of the gap before a newcomer claim.
-      const newcomerPending = notified && newcomerSlot();
+      const newcomerPending = newcomerNotified && newcomerSlot();
       const wait = due ? pollMs : nextPollAt - performance.now();
       await nextSignal(newcomerPending ? Math.min(wait, Math.max(1, newcomerWait)) : wait);
     }
@@ -288,8 +300,10 @@ export function createDispatcher(options: DispatcherOptions) {
     async start(): Promise<void> {
       if (running) return;
       running = true;
-      unlisten = await database.listen(OUTBOX_CHANNEL, () => {
+      // An enqueue's NOTIFY names its app (core's enqueue); others name none.
+      unlisten = await database.listen(OUTBOX_CHANNEL, (appId) => {
         notified = true;
+        if (appId === "" || (!queue.has(appId) && !runningByApp.has(appId))) newcomerNotified = true;
         poke();
       });
       renewTimer = setInterval(() => {
@@ -328,7 +342,7 @@ export function createDispatcher(options: DispatcherOptions) {
     },
 
     stats() {
-      return { inFlight: held.size, running: runningCount, queued: queue.size, recording: recordingCount, concurrency };
+      return { inFlight: held.size, running: runningCount, queued: queue.size, recording: recordingCount, concurrency, claims };
     },
   };
 }

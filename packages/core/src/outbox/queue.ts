@@ -55,7 +55,8 @@ export async function enqueue(tx: Db, input: EnqueueInput): Promise<string> {
     origin: input.origin,
     replayOf: input.replayOf ?? null,
   });
-  await notifyIn(tx, OUTBOX_CHANNEL, "");
+  // The payload names the app: a worker busy with it need not claim for a newcomer (dispatcher.ts).
+  await notifyIn(tx, OUTBOX_CHANNEL, input.appId);
   return id;
 }
 
