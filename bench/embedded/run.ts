@@ -11,7 +11,7 @@
  * pnpm --filter @switchyard/bench bench:embedded           # 3 rounds, 25 s idle each
  * pnpm --filter @switchyard/bench bench:embedded --quick   # 1 round, 10 s idle
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,18 +40,21 @@ type Kind = "fresh" | "restart" | "postgres";
 async function devNodeFlags(): Promise<string[]> {
   const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { scripts?: Record<string, string> };
   const script = pkg.scripts?.["serve:dev"] ?? "";
-  const match = new RegExp(`node ((?:--\\S+ )*)${BIN.replace(/[.]/g, "\\.")} serve --dev`).exec(script);
-  if (!match) throw new Error(`bench: cannot find "node ... ${BIN} serve --dev" in serve:dev: ${JSON.stringify(script)}`);
+  // The command after the dashboard build: `node`, flags of the form --name or --name=value, the bin, `serve --dev`.
+  const match = /(?:^|&&\s*)node((?:\s+--[^\s=]+(?:=\S+)?)*)\s+packages\/server\/bin\/switchyard\.mjs\s+serve\s+--dev(?=\s|$)/.exec(script);
+  if (!match) throw new Error(`bench: cannot find "node [--flags] ${BIN} serve --dev" in serve:dev: ${JSON.stringify(script)}`);
   return (match[1] ?? "").trim().split(/\s+/).filter(Boolean);
 }
 
 /** Starts the dev server, lets it idle `idleMs`, answers its resident MB (VmRSS), and stops it. */
 async function idleRss(flags: string[], env: Record<string, string>, idleMs: number): Promise<number> {
+  // Only PATH and the bench's variables: the same environment every run, whatever the shell holds.
   const child = spawn(process.execPath, [...flags, BIN, "serve", "--dev", "--port", "0"], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  current = child;
   let output = "";
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString("utf8")).slice(-16_000);
@@ -63,11 +66,21 @@ async function idleRss(flags: string[], env: Record<string, string>, idleMs: num
     await new Promise((resolve) => setTimeout(resolve, idleMs));
     const status = await readFile(`/proc/${child.pid}/status`, "utf8");
     const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
-    if (!Number.isFinite(kb)) throw new Error("bench: no VmRSS in /proc (Linux only)");
+    if (!Number.isFinite(kb)) throw new Error(`bench: no VmRSS in /proc/${child.pid}/status`);
     return kb / 1024;
   } finally {
     await stopChild(child);
+    current = null;
   }
+}
+
+/** The server being measured, and what a Ctrl-C must remove: stopped and dropped by `cleanUp`. */
+let current: ChildProcess | null = null;
+const leftovers = new Set<() => Promise<void>>();
+
+async function cleanUp(): Promise<void> {
+  if (current) await stopChild(current);
+  await Promise.allSettled([...leftovers].map((drop) => drop()));
 }
 
 async function main(): Promise<void> {
@@ -95,6 +108,16 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  if (process.platform !== "linux") {
+    console.error("bench:embedded reads resident memory from /proc: Linux only");
+    process.exitCode = 2;
+    return;
+  }
+  const onSignal = (signal: NodeJS.Signals) => {
+    void cleanUp().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   const flags = await devNodeFlags();
   const say = (line: string) => {
     if (options.json !== true) console.log(line);
@@ -103,8 +126,12 @@ async function main(): Promise<void> {
   const figures: Record<Kind, number[]> = { fresh: [], restart: [], postgres: [] };
   for (let round = 1; round <= rounds; round++) {
     const folder = await mkdtemp(join(tmpdir(), "sy-bench-embedded-"));
-    const scratch = await createScratchDatabase(options.url ?? "postgres://postgres@127.0.0.1:5432/postgres", "sy_bench_embedded");
+    const removeFolder = () => rm(folder, { recursive: true, force: true });
+    leftovers.add(removeFolder);
+    let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | null = null;
     try {
+      scratch = await createScratchDatabase(options.url ?? "postgres://postgres@127.0.0.1:5432/postgres", "sy_bench_embedded");
+      leftovers.add(scratch.drop);
       const dataEnv = { SWITCHYARD_DATA_DIR: folder };
       figures.fresh.push(await idleRss(flags, dataEnv, idleMs));
       say(`round ${round}: fresh data folder ${figures.fresh.at(-1)?.toFixed(0)} MB`);
@@ -113,8 +140,12 @@ async function main(): Promise<void> {
       figures.postgres.push(await idleRss(flags, { ...dataEnv, DATABASE_URL: scratch.url }, idleMs));
       say(`round ${round}: PostgreSQL peer ${figures.postgres.at(-1)?.toFixed(0)} MB`);
     } finally {
-      await scratch.drop();
-      await rm(folder, { recursive: true, force: true });
+      if (scratch) {
+        await scratch.drop();
+        leftovers.delete(scratch.drop);
+      }
+      await removeFolder();
+      leftovers.delete(removeFolder);
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -141,7 +172,8 @@ async function main(): Promise<void> {
   if (quick) console.log("A quick run is one round: take its verdicts as rough.");
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
   console.error("bench/embedded failed:", error);
+  await cleanUp();
   process.exitCode = 1;
 });

@@ -73,8 +73,11 @@ export async function initClusterApart(dataDir: string): Promise<void> {
  * WebAssembly on its baseline compiler (see the file comment) before PGlite
  * compiles its module. The flag is process-wide: in a process on the
  * embedded database a script's own WebAssembly stays on Liftoff too (slower
- * for long computations, never different in what it answers); a process on
- * PostgreSQL never sets it.
+ * for long computations; the same answers, up to NaN bit patterns), and
+ * V8 treats a function Liftoff cannot compile as a fatal error instead of
+ * handing it to TurboFan. Node 20's Liftoff compiles every feature V8 ships
+ * enabled on x64 and arm64; an `--experimental-wasm-*` flag could change
+ * that. A process on PostgreSQL never sets it.
  */
 export async function openEmbedded(dataDir?: string): Promise<PGlite> {
   if (dataDir) await initClusterApart(dataDir);
