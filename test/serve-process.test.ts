@@ -13,6 +13,24 @@ describe("switchyard serve as a process", () => {
     for (const cleanup of cleanups) await cleanup();
   });
 
+  it("stops cleanly on a SIGTERM that comes while it is still starting, and its data folder opens again", async () => {
+    const dataDir = join(await mkdtemp(join(tmpdir(), "sy-serve-")), "data");
+    const env = { SWITCHYARD_DATA_DIR: dataDir };
+    const starting = startCli(["serve", "--dev", "--port", "0"], env);
+    cleanups.push(async () => void starting.kill("SIGKILL"));
+    // Logged just before the embedded database opens: the signal lands in the start, not after it.
+    for (let i = 0; i < 1200 && !/using embedded PGlite/.test(starting.output.stdout + starting.output.stderr); i++) await new Promise((r) => setTimeout(r, 5));
+    starting.kill("SIGTERM");
+    const result = await finished(starting);
+    expect({ code: result.code, signal: result.signal }).toEqual({ code: 0, signal: null });
+    const again = startCli(["serve", "--dev", "--port", "0"], env);
+    cleanups.push(async () => void again.kill("SIGKILL"));
+    const url = await listeningUrl(again);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    again.kill("SIGTERM");
+    expect((await finished(again)).code).toBe(0);
+  }, 120_000);
+
   it("starts on PGlite in dev mode, answers /readyz, prints the token once, and stops cleanly on SIGTERM", async () => {
     const dataDir = join(await mkdtemp(join(tmpdir(), "sy-serve-")), "data");
     const first = startCli(["serve", "--dev", "--port", "0"], { SWITCHYARD_DATA_DIR: dataDir });

@@ -258,9 +258,33 @@ async function serveCommand(args: string[], env: NodeJS.ProcessEnv, print: (l: s
   // Commands load their modules on demand: a bad key or flag is reported
   // before the database drivers and HTTP stack are even loaded.
   const { startServer } = await import("./commands/serve.ts");
-  const server = await startServer(config, values.role as Role, print);
+  // The signals are ours from before the start: one that came while the
+  // server was starting (its database opening, or just after it printed
+  // its URL) would otherwise end the process at once, the embedded
+  // database's files in the middle of whatever they were. It stops the
+  // server once started; a second one ends the process at once.
+  let requested: string | null = null;
+  let onSignal: (signal: string) => void = (signal) => {
+    if (requested !== null) process.exit(signal === "SIGINT" ? 130 : 143);
+    requested = signal;
+  };
+  const handlers = { SIGTERM: () => onSignal("SIGTERM"), SIGINT: () => onSignal("SIGINT") };
+  process.on("SIGTERM", handlers.SIGTERM);
+  process.on("SIGINT", handlers.SIGINT);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config, values.role as Role, print);
+  } catch (error) {
+    process.off("SIGTERM", handlers.SIGTERM);
+    process.off("SIGINT", handlers.SIGINT);
+    throw error;
+  }
   return new Promise<number>((resolve) => {
+    let stopping = false;
     const shutdown = (signal: string) => {
+      // A second signal while stopping ends the process at once, as it did before.
+      if (stopping) process.exit(signal === "SIGINT" ? 130 : 143);
+      stopping = true;
       server.logger.info({ signal }, "received signal");
       // Work in flight gets a grace period; past it the process exits anyway.
       const deadline = setTimeout(() => {
@@ -276,8 +300,8 @@ async function serveCommand(args: string[], env: NodeJS.ProcessEnv, print: (l: s
         },
       );
     };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
+    onSignal = shutdown;
+    if (requested !== null) shutdown(requested);
   });
 }
 
