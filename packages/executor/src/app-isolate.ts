@@ -326,7 +326,9 @@ export class AppIsolate {
     const slot = this.versions.get(versionKey(script));
     if (slot?.code === script.code && !context.broken) {
       this.takeCodeCache(slot);
-      if (context.usedRuntime) {
+      // Only a freshContext version's spares are made with these names
+      // (prepareSpare); a reused context's every run would copy them for nothing.
+      if (script.freshContext && context.usedRuntime) {
         slot.runtimeNames ??= new Set();
         // Runtime names only (sandbox-context.ts keeps no others): 30 at most.
         for (const name of context.touched) slot.runtimeNames.add(name);
