@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { beforeEach, expect, it } from "vitest";
-import { claim, claimRound, concurrencyCapsSet, enqueue, newId, type ClaimedEvent } from "@switchyard/core";
+import { claim, claimRound, concurrencyCapsSet, enqueue, newId, type ClaimedEvent, type ResumedTurn } from "@switchyard/core";
 import { apps, outbox, workspaces } from "@switchyard/db";
 import { describeEachDriver } from "./support/databases.ts";
 
@@ -118,6 +118,23 @@ describeEachDriver("fair claims", (ctx) => {
       after = claimed.at(-1)!.appId;
     }
     expect(order).toEqual([...ids, ...ids]);
+  });
+
+  it("continues a turn the claim's limit cut short, for what is left of its quantum and no more", async () => {
+    const first = await app({ id: "app_c1" });
+    const second = await app({ id: "app_c2" });
+    await events(first, 20);
+    await events(second, 20);
+    const order: string[] = [];
+    let next: { after: string; resume: ResumedTurn | null } = { after: "", resume: null };
+    for (let i = 0; i < 6; i++) {
+      const round = await claimRound(db(), { limit: 3, leaseMs: LEASE, quantum: 8, ...next });
+      order.push(...appsOf(round.events));
+      next = { after: round.after, resume: round.resume };
+    }
+    // Whole turns of 8 (one cold isolate each), not 3 at a time, and the rotation still goes round.
+    expect(order).toEqual([...Array(8).fill(first), ...Array(8).fill(second), ...Array(2).fill(first)]);
+    expect(next.resume).toEqual({ appId: first, taken: 2 });
   });
 
   it("gives apps the worker holds warm the first turns, for at most half the claim", async () => {

@@ -69,7 +69,7 @@ export { listRuns, getRun } from "./scripts/runs.ts";
 export type { Run, RunStatus, RunFinish, RunQuery } from "./scripts/runs.ts";
 export { createManualInvoker } from "./scripts/invoker.ts";
 export type { Invoker } from "./scripts/invoker.ts";
-export { enqueue, claim, claimRound, renewLeases, releaseClaims, OUTBOX_CHANNEL } from "./outbox/queue.ts";
+export { enqueue, claim, claimRound, renewLeases, releaseClaims, OUTBOX_CHANNEL, type ResumedTurn, type ClaimRound } from "./outbox/queue.ts";
 export type { Claim, ClaimContext, ClaimedEvent, EnqueueInput, OutboxRow } from "./outbox/queue.ts";
 export { outboxDepth, oldestDueSeconds } from "./outbox/figures.ts";
 export { complete, completeMany } from "./outbox/complete.ts";

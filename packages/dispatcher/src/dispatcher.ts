@@ -1,8 +1,9 @@
-import { claimRound, concurrencyCapsSet, fireDueCronTicks, OUTBOX_CHANNEL, pruneInboundSeen, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger } from "@switchyard/core";
+import { claimRound, concurrencyCapsSet, fireDueCronTicks, OUTBOX_CHANNEL, pruneInboundSeen, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger, type ResumedTurn } from "@switchyard/core";
 import { AppQueues } from "./app-queues.ts";
 import { createCompletionBatch } from "./completion-batch.ts";
 import { runEvent, type RunEventDeps } from "./run-event.ts";
 import { createScriptCache } from "./script-cache.ts";
+import { TurnQuantum } from "./turn-quantum.ts";
 
 /** What the dispatcher reports as it works (the server turns these into Prometheus metrics). */
 export interface DispatcherObserver {
@@ -35,7 +36,7 @@ export interface DispatcherOptions extends RunEventDeps {
   cronMs?: number;
   /** How often housekeeping runs (forgetting inbound email ids older than 30 days); hourly by default. */
   housekeepingMs?: number;
-  /** Most events of one app a claim takes per turn of its rotation over apps (queue.ts); default 8. */
+  /** Most events of one app a claim takes per turn of its rotation over apps (queue.ts); default: from 8 to 32, by how long runs last (turn-quantum.ts). */
   quantum?: number;
   /** Most events of one app held by all workers at once (SWITCHYARD_APP_CONCURRENCY; an app's own setting wins); null: no cap. */
   appConcurrency?: number | null;
@@ -91,10 +92,14 @@ export function createDispatcher(options: DispatcherOptions) {
 
   /** Claimed, waiting for a run slot. */
   const queue = new AppQueues();
+  /** Each claim's turn length per app, from how long runs last here (unless set). */
+  const turn = new TurnQuantum(concurrency);
   /** Runs in flight per app. */
   const runningByApp = new Map<string, number>();
   /** Where the next claim's rotation over apps starts: after the last app claimed. */
   let rotation = "";
+  /** The last claim's final turn, when its limit cut it short: the next claim continues it. */
+  let resume: ResumedTurn | null = null;
   let lastNewcomerClaim = -Infinity;
   /** Whether an app or workspace has a cap of its own (looked up every CAPS_CHECK_MS); with an operator's cap, always. */
   let capsSet = false;
@@ -191,6 +196,7 @@ export function createDispatcher(options: DispatcherOptions) {
       .then((completion) => {
         // The run's own duration: the time its completion waits for a batch is not part of it.
         const seconds = (performance.now() - started) / 1000;
+        turn.observe(seconds * 1000);
         ran = true;
         left();
         recordingCount++;
@@ -230,15 +236,20 @@ export function createDispatcher(options: DispatcherOptions) {
         limit,
         leaseMs,
         after: rotation,
+        // A newcomer claim (it excludes the apps held here) does not continue a turn; one that takes rows moves the rotation on.
+        resume: exclude.length === 0 ? resume : null,
         exclude,
         prefer,
-        quantum: options.quantum,
+        quantum: options.quantum ?? turn.value,
         appConcurrency: options.appConcurrency ?? null,
         workspaceConcurrency: options.workspaceConcurrency ?? null,
         // The claim lock only while a cap is set: it makes caps exact, and costs a fleet-wide queue.
         serialize: operatorCaps || capsSet,
       });
-      rotation = round.after;
+      if (exclude.length === 0 || round.events.length > 0) {
+        rotation = round.after;
+        resume = exclude.length === 0 ? round.resume : null;
+      }
       return round.events;
     } catch (error) {
       logger.error({ err: error }, "claiming from the outbox failed");

@@ -3,14 +3,22 @@
  * hold (and by a count, when one is set). An isolate is handed out only for
  * its own app; idle ones are disposed after `idleMs`.
  *
- * Which isolates stay warm: a cold app's isolate runs at once, and when its
- * runs end it is kept only if there is room, or if its app was used more
- * lately than each warm isolate that would have to go for it (least
- * recently used first; use-counts.ts). Else it is disposed, `not_admitted`.
- * Plain LRU keeps nothing when apps take turns, more of them than fit: each
- * cold app pushes out the one whose turn comes next (measured: 0 hits for
- * 256 apps over 64 isolates). Here the warm ones stay, and a share about
- * the pool's size over the number of apps hits (isolate-pool.test.ts).
+ * Which isolates stay warm (W-TinyLFU's shape, with exact counts): a cold
+ * app's isolate runs at once, and when its runs end it is kept warm if there
+ * is room. Else it waits in a small window of recently made isolates (a
+ * sixteenth of the memory and of the count, at least one isolate; both
+ * bounds count the window too), and when newer ones push
+ * it out of the window it is kept only if its app was used more lately than
+ * each warm isolate that would have to go for it (least recently used first;
+ * use-counts.ts), or else disposed, `not_admitted`. Plain LRU keeps nothing
+ * when apps take turns, more of them than fit: each cold app pushes out the
+ * one whose turn comes next (measured: 0 hits for 256 apps over 64
+ * isolates). Here the warm ones stay, and a share about the pool's size over
+ * the number of apps hits (isolate-pool.test.ts). The window is what lets a
+ * batch of one app's runs pay its cold start once: without it, an app not
+ * admitted lost its isolate whenever its runs paused between two of the
+ * batch (measured: 2.5 cold starts an app draining 20 runs each of 1,000
+ * apps, the dispatcher claiming them in one turn).
  *
  * An app's first run takes the spare: a blank isolate made ahead, between
  * runs, with the scripts' default memory limit, so that run does not wait
@@ -27,6 +35,9 @@ const SWEEP_EVERY_MS = 1_000;
 // A warm isolate is measured again on its way out of a run at most this
 // often: its heap changes slowly, and a measurement costs ~15 µs.
 const MEASURE_EVERY_MS = 1_000;
+
+// The window of recently made isolates holds this share of the memory.
+const WINDOW_SHARE = 1 / 16;
 
 // Use counts halve after this many uses per warm isolate: long enough that
 // an app used in every round of a turn-taking load keeps its count.
@@ -64,10 +75,13 @@ export class IsolatePool {
   };
   // Map order is the LRU order: least recently used first.
   private readonly warm = new Map<string, AppIsolate>();
-  /** Cold apps' isolates with runs in them, not admitted yet, with their app's use count before the run. */
-  private readonly cold = new Map<string, { app: AppIsolate; usesBefore: number }>();
+  /** Cold apps' isolates with runs in them, not placed yet (made for a run, or taken back out of the window). */
+  private readonly cold = new Map<string, AppIsolate>();
+  /** Idle isolates not admitted yet, oldest first (see the file comment). */
+  private readonly window = new Map<string, AppIsolate>();
   private readonly uses = new UseCounts(() => Math.max(64, this.warm.size) * USES_PER_HALVING);
   private warmBytes = 0;
+  private windowBytes = 0;
   private spare: { spare: SpareIsolate; bytes: number } | null = null;
   private spareComing = false;
   private closed = false;
@@ -83,8 +97,15 @@ export class IsolatePool {
   /** The app's isolate for `memoryMb`: its warm one, or a new one (a cold start). */
   get(appId: string, memoryMb: number): AppIsolate {
     const key = `${appId}\u0000${memoryMb}`;
-    const usesBefore = this.uses.use(key);
-    const existing = this.warm.get(key) ?? this.cold.get(key)?.app;
+    this.uses.use(key);
+    const windowed = this.window.get(key);
+    if (windowed) {
+      // Runs again before the window let it go: a cold isolate with runs once more.
+      this.window.delete(key);
+      this.windowBytes -= windowed.bytes;
+      this.cold.set(key, windowed);
+    }
+    const existing = this.warm.get(key) ?? this.cold.get(key);
     if (existing?.disposed) existing.dispose("memory");
     else if (existing) {
       if (this.warm.delete(key)) this.warm.set(key, existing);
@@ -100,7 +121,7 @@ export class IsolatePool {
       ...this.takeSpare(memoryMb),
     });
     this.counters.created++;
-    this.cold.set(key, { app, usesBefore });
+    this.cold.set(key, app);
     return app;
   }
 
@@ -110,10 +131,9 @@ export class IsolatePool {
     app.lastUsed = now;
     if (app.disposed || app.active.size > 0) return;
     const key = keyOf(app);
-    const cold = this.cold.get(key);
-    if (cold?.app === app) {
+    if (this.cold.get(key) === app) {
       this.cold.delete(key);
-      this.admit(key, app, cold.usesBefore, now);
+      this.place(key, app, now);
       return;
     }
     if (app.measuredAt === null || now - app.measuredAt >= MEASURE_EVERY_MS) {
@@ -127,16 +147,16 @@ export class IsolatePool {
     }
   }
 
-  /** Warm isolates, and cold ones with runs in them. */
+  /** Warm isolates, those in the window, and cold ones with runs in them. */
   get size(): number {
-    return this.warm.size + this.cold.size;
+    return this.warm.size + this.window.size + this.cold.size;
   }
 
-  /** What the isolates hold, as last measured, the spare's included. */
+  /** What the isolates hold, as last measured, the window's and the spare's included. */
   get bytes(): number {
     let cold = 0;
-    for (const { app } of this.cold.values()) cold += app.bytes;
-    return this.warmBytes + cold + (this.spare?.bytes ?? 0);
+    for (const app of this.cold.values()) cold += app.bytes;
+    return this.warmBytes + this.windowBytes + cold + (this.spare?.bytes ?? 0);
   }
 
   get spares(): number {
@@ -145,7 +165,8 @@ export class IsolatePool {
 
   *all(): IterableIterator<AppIsolate> {
     yield* this.warm.values();
-    for (const { app } of this.cold.values()) yield app;
+    yield* this.window.values();
+    yield* this.cold.values();
   }
 
   /** Disposes every isolate; runs in flight end as `shutdown`. */
@@ -176,18 +197,45 @@ export class IsolatePool {
     this.makeSpareLater();
   }
 
-  // Kept when it fits; else only when its app was used more lately than
-  // every warm isolate that would go for it (see the file comment). Warm
-  // isolates with runs in them are never taken: killing a run to make room
-  // would turn load into failures.
-  private admit(key: string, app: AppIsolate, usesBefore: number, now: number): void {
+  // A cold isolate whose runs are over: warm when it fits, else into the
+  // window, whose oldest go on to admit() once it holds more than its share.
+  private place(key: string, app: AppIsolate, now: number): void {
     const bytes = app.measure(now);
+    if (this.fits(bytes, 1)) {
+      this.warm.set(key, app);
+      this.warmBytes += bytes;
+      return;
+    }
+    this.window.set(key, app);
+    this.windowBytes += bytes;
+    const windowBytes = this.options.memoryBytes * WINDOW_SHARE;
+    const windowCount = Math.max(1, Math.floor(this.options.poolSize * WINDOW_SHARE));
+    for (const [oldKey, old] of this.window) {
+      if (this.window.size <= 1 || (this.windowBytes <= windowBytes && this.window.size <= windowCount)) break;
+      this.window.delete(oldKey);
+      this.windowBytes -= old.bytes;
+      this.admit(oldKey, old);
+    }
+    // The window's place comes out of the warm ones' (least recently used first).
+    for (const victim of this.warm.values()) {
+      if (this.fits(0, 0)) break;
+      if (victim.active.size === 0) victim.dispose("evicted");
+    }
+  }
+
+  // Kept only when its app was used more lately than every warm isolate
+  // that would go for it (see the file comment). Warm isolates with runs
+  // in them are never taken: killing a run to make room would turn load
+  // into failures.
+  private admit(key: string, app: AppIsolate): void {
+    const bytes = app.bytes;
+    const uses = this.uses.count(key);
     const victims: AppIsolate[] = [];
     let freed = 0;
     for (const [victimKey, victim] of this.warm) {
       if (this.fits(bytes - freed, 1 - victims.length)) break;
       if (victim.active.size > 0) continue;
-      if (this.uses.count(victimKey) >= usesBefore) break;
+      if (this.uses.count(victimKey) >= uses) break;
       victims.push(victim);
       freed += victim.bytes;
     }
@@ -200,9 +248,9 @@ export class IsolatePool {
     this.warmBytes += bytes;
   }
 
-  /** Whether the warm isolates (and the spare) stay within both bounds with `bytes` more held and `added` more of them. */
+  /** Whether the warm isolates (with the window and the spare) stay within both bounds with `bytes` more held and `added` more of them. */
   private fits(bytes: number, added: number): boolean {
-    return this.warmBytes + (this.spare?.bytes ?? 0) + bytes <= this.options.memoryBytes && this.warm.size + added <= this.options.poolSize;
+    return this.warmBytes + this.windowBytes + (this.spare?.bytes ?? 0) + bytes <= this.options.memoryBytes && this.warm.size + this.window.size + added <= this.options.poolSize;
   }
 
   private forget(key: string, app: AppIsolate, reason: DisposeReason): void {
@@ -211,7 +259,11 @@ export class IsolatePool {
       this.warm.delete(key);
       this.warmBytes -= app.bytes;
     }
-    if (this.cold.get(key)?.app === app) this.cold.delete(key);
+    if (this.window.get(key) === app) {
+      this.window.delete(key);
+      this.windowBytes -= app.bytes;
+    }
+    if (this.cold.get(key) === app) this.cold.delete(key);
   }
 
   private takeSpare(memoryMb: number): { spare?: SpareIsolate } {

@@ -154,7 +154,10 @@ function turnsOf(source: SQL, caps: { app: number | null; workspace: number | nu
  * oldest due rows, at most a quantum and what its cap leaves, until `limit`
  * rows are taken.
  */
-function firstRound(source: SQL, which: SQL, limit: SQL, quantum: number): SQL {
+function firstRound(source: SQL, which: SQL, limit: SQL, quantum: number, resumed: ResumedTurn | null): SQL {
+  // A turn the previous claim cut short continues with what is left of its quantum.
+  // Parameters, one statement text either way (prepared once per connection).
+  const share = sql`case when t.app_id = ${resumed?.appId ?? ""} then ${Math.max(0, quantum - (resumed?.taken ?? 0))}::int else ${literal(quantum)} end`;
   return sql`
       select t.app_id, t.lap, t.workspace_id, t.workspace_cap, t.workspace_held, t.app_cap, t.app_held, e.id, e.run_at, e.n
       from ${source} t
@@ -164,7 +167,7 @@ function firstRound(source: SQL, which: SQL, limit: SQL, quantum: number): SQL {
         order by o.run_at, o.id
         limit ${literal(quantum)}
       ) e
-      where ${which} and (t.app_cap is null or e.n <= t.app_cap - t.app_held)
+      where ${which} and e.n <= ${share} and (t.app_cap is null or e.n <= t.app_cap - t.app_held)
       limit ${limit}`;
 }
 
@@ -184,6 +187,12 @@ export interface ClaimOptions {
   quantum?: number;
   /** The rotation starts with the first app after this id (the last app of the previous claim); "" starts at the first. */
   after?: string;
+  /**
+   * The previous claim's last turn, cut short by its limit (ClaimRound's
+   * `resume`): that app, first in this rotation, gets what is left of its
+   * quantum, so a cold isolate is paid once for a whole turn.
+   */
+  resume?: ResumedTurn | null;
   /** Apps not to take this time (the worker holds enough of theirs already). */
   exclude?: readonly string[];
   /**
@@ -254,11 +263,20 @@ export async function claim(db: Db, options: ClaimOptions): Promise<ClaimedEvent
   return (await claimRound(db, options)).events;
 }
 
+/** A turn one claim began and the next continues. */
+export interface ResumedTurn {
+  appId: string;
+  /** Rows the app got in the turn so far. */
+  taken: number;
+}
+
 /** What claimRound answers. */
 export interface ClaimRound {
   events: ClaimedEvent[];
   /** Where the next claim's rotation starts. */
   after: string;
+  /** The last turn, when the claim's limit cut it short: the next claim continues it (pass as `resume`, with `after`). */
+  resume: ResumedTurn | null;
   /**
    * Rows were claimed on the fast path: the outbox held one app's rows
    * alone, with no cap on it, so the claim took its oldest due rows without
@@ -274,7 +292,8 @@ export interface ClaimRound {
  */
 export async function claimRound(db: Db, options: ClaimOptions): Promise<ClaimRound> {
   const after = options.after ?? "";
-  if (options.limit <= 0) return { events: [], after, fastPath: false };
+  const resumed = options.resume ?? null;
+  if (options.limit <= 0) return { events: [], after, resume: resumed, fastPath: false };
   const token = options.token ?? newId("lease");
   const quantum = Math.max(1, Math.floor(options.quantum ?? DEFAULT_QUANTUM));
   const excluded = JSON.stringify(options.exclude ?? []);
@@ -341,10 +360,10 @@ export async function claimRound(db: Db, options: ClaimOptions): Promise<ClaimRo
       ${turnsOf(sql`rotation`, caps)}
     ), preferred_round as (
       -- Turns first for apps warm on this worker, for half the claim at most.
-      ${firstRound(sql`preferred_turns`, sql`true`, sql`${preferredRoom}`, quantum)}
+      ${firstRound(sql`preferred_turns`, sql`true`, sql`${preferredRoom}`, quantum, resumed)}
     ), rotation_round as (
       -- Then the rotation, every app with due work in it (an app served above had its turn).
-      ${firstRound(sql`turns`, sql`t.app_id not in (select app_id from preferred_round)`, sql`(select ${options.limit} - count(*) from preferred_round)`, quantum)}
+      ${firstRound(sql`turns`, sql`t.app_id not in (select app_id from preferred_round)`, sql`(select ${options.limit} - count(*) from preferred_round)`, quantum, resumed)}
     ), first_round as (
       select * from preferred_round union all select * from rotation_round
     ), first_count as (
@@ -412,8 +431,30 @@ export async function claimRound(db: Db, options: ClaimOptions): Promise<ClaimRo
     order by p.lap, p.app_id, c.run_at, c.id`;
   const result = options.serialize === false ? await executePrepared(db, "switchyard_outbox_claim", statement) : await executeSerialized(db, CLAIM_LOCK, statement);
   const rows = resultRows<ClaimedRow>(result);
-  const lastTurn = rows.findLast((r) => Number(r.turn_lap) >= 0);
-  return { events: rows.map(toClaimedEvent), after: lastTurn?.app_id ?? after, fastPath: rows.length > 0 && rows[0]?.lone === true };
+  const fastPath = rows.length > 0 && rows[0]?.lone === true;
+  return { events: rows.map(toClaimedEvent), ...nextTurn(rows, { after, resumed, quantum, full: rows.length >= options.limit && !fastPath }), fastPath };
+}
+
+/**
+ * Where the next claim's rotation starts: after the last app the rotation
+ * served (preferred turns do not move it), or where this one started when
+ * only preferred apps were served. When the claim filled its limit in the
+ * middle of that app's turn (fewer rows than its quantum left), the next
+ * claim starts at that app again and gives it the rest of its quantum: a
+ * full turn is the batch that pays an app's cold isolate once, and a short
+ * claim limit (a worker's free slots) would otherwise cut every turn to a
+ * few rows, each paying it again after the whole rotation went by.
+ */
+function nextTurn(rows: ClaimedRow[], claim: { after: string; resumed: ResumedTurn | null; quantum: number; full: boolean }): { after: string; resume: ResumedTurn | null } {
+  const turns = rows.filter((r) => Number(r.turn_lap) >= 0);
+  const last = turns.at(-1);
+  if (!last) return { after: claim.after, resume: claim.full ? claim.resumed : null };
+  let taken = turns.filter((r) => r.app_id === last.app_id).length;
+  // A resumed turn is this claim's first; a wrapped rotation can reach its app a second time only after every other app.
+  if (claim.resumed?.appId === last.app_id && turns[0]?.app_id === last.app_id) taken += claim.resumed.taken;
+  if (!claim.full || taken >= claim.quantum) return { after: last.app_id, resume: null };
+  const before = turns.findLast((r) => r.app_id !== last.app_id);
+  return { after: before?.app_id ?? claim.after, resume: { appId: last.app_id, taken } };
 }
 
 function toClaimedEvent(r: ClaimedRow): ClaimedEvent {

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { BASE_QUANTUM, MAX_QUANTUM, TurnQuantum } from "./turn-quantum.ts";
+
+describe("a claim's turn length", () => {
+  it("starts at the fair share, grows for short runs and stays at it for long ones", () => {
+    const short = new TurnQuantum(8);
+    expect(short.value).toBe(BASE_QUANTUM);
+    for (let i = 0; i < 100; i++) short.observe(0.5);
+    expect(short.value).toBe(MAX_QUANTUM);
+
+    const long = new TurnQuantum(8);
+    for (let i = 0; i < 100; i++) long.observe(2_000);
+    expect(long.value).toBe(BASE_QUANTUM);
+  });
+
+  it("fits a turn in the worker time its runs hold the slots, between the bounds", () => {
+    const turn = new TurnQuantum(8);
+    // 50 ms × 8 slots / 20 ms a run: 20 events.
+    for (let i = 0; i < 200; i++) turn.observe(20);
+    expect(turn.value).toBe(20);
+    // Runs turning long shorten the next turns within a few dozen runs.
+    for (let i = 0; i < 60; i++) turn.observe(1_000);
+    expect(turn.value).toBe(BASE_QUANTUM);
+  });
+
+  it("ignores durations that are not times", () => {
+    const turn = new TurnQuantum(8);
+    turn.observe(Number.NaN);
+    turn.observe(-1);
+    expect(turn.value).toBe(BASE_QUANTUM);
+  });
+});
