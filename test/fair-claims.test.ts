@@ -137,6 +137,38 @@ describeEachDriver("fair claims", (ctx) => {
     expect(next.resume).toEqual({ appId: first, taken: 2 });
   });
 
+  it("counts a resumed turn's rows when another app's new row comes first, and drops a turn the quantum no longer leaves room in", async () => {
+    const resumed = await app({ id: "app_d1" });
+    const later = await app({ id: "app_d9" });
+    await events(resumed, 20);
+    // Two apps with due rows: the rotation, not the lone app's fast path.
+    await events(later, 1);
+    const first = await claimRound(db(), { limit: 3, leaseMs: LEASE, quantum: 8 });
+    expect(first.resume).toEqual({ appId: resumed, taken: 3 });
+    // An app before it in the rotation gets a row meanwhile: its turn comes first, then the resumed one goes on.
+    const before = await app({ id: "app_d0" });
+    await events(before, 1);
+    const second = await claimRound(db(), { limit: 3, leaseMs: LEASE, quantum: 8, after: first.after, resume: first.resume });
+    expect(appsOf(second.events)).toEqual([before, resumed, resumed]);
+    expect(second.resume).toEqual({ appId: resumed, taken: 5 });
+    const third = await claimRound(db(), { limit: 3, leaseMs: LEASE, quantum: 8, after: second.after, resume: second.resume });
+    expect(appsOf(third.events)).toEqual([resumed, resumed, resumed]);
+    expect(third.resume).toBeNull();
+    // A quantum that shrank to what the turn already had: a turn of its own, not nothing.
+    const shrunk = await claimRound(db(), { limit: 3, leaseMs: LEASE, quantum: 2, after: "", resume: { appId: resumed, taken: 5 } });
+    expect(appsOf(shrunk.events)).toEqual([resumed, resumed, later]);
+  });
+
+  it("lets a resumed turn of a capped app take further rounds up to its cap", async () => {
+    const capped = await app({ id: "app_e1", concurrency: 10 });
+    await events(capped, 20);
+    const first = await claimRound(db(), { limit: 2, leaseMs: LEASE, quantum: 4 });
+    expect(first.resume).toEqual({ appId: capped, taken: 2 });
+    const second = await claimRound(db(), { limit: 20, leaseMs: LEASE, quantum: 4, after: first.after, resume: first.resume });
+    // The cap leaves 8 (10 less the 2 held): the rest of its turn, then further rounds.
+    expect(second.events).toHaveLength(8);
+  });
+
   it("gives apps the worker holds warm the first turns, for at most half the claim", async () => {
     const warm = await app({ id: "app_p9" });
     const cold = await app({ id: "app_p1" });

@@ -1,9 +1,9 @@
-import { claimRound, concurrencyCapsSet, fireDueCronTicks, OUTBOX_CHANNEL, pruneInboundSeen, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger, type ResumedTurn } from "@switchyard/core";
+import { claimRound, concurrencyCapsSet, fireDueCronTicks, OUTBOX_CHANNEL, pruneInboundSeen, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger } from "@switchyard/core";
 import { AppQueues } from "./app-queues.ts";
 import { createCompletionBatch } from "./completion-batch.ts";
 import { runEvent, type RunEventDeps } from "./run-event.ts";
 import { createScriptCache } from "./script-cache.ts";
-import { TurnQuantum } from "./turn-quantum.ts";
+import { RotationCursor, TurnQuantum } from "./claim-turns.ts";
 
 /** What the dispatcher reports as it works (the server turns these into Prometheus metrics). */
 export interface DispatcherObserver {
@@ -36,7 +36,7 @@ export interface DispatcherOptions extends RunEventDeps {
   cronMs?: number;
   /** How often housekeeping runs (forgetting inbound email ids older than 30 days); hourly by default. */
   housekeepingMs?: number;
-  /** Most events of one app a claim takes per turn of its rotation over apps (queue.ts); default: from 8 to 32, by how long runs last (turn-quantum.ts). */
+  /** Most events of one app a claim takes per turn of its rotation over apps (queue.ts); default: 8, 16 or 32, by how long runs last (claim-turns.ts). */
   quantum?: number;
   /** Most events of one app held by all workers at once (SWITCHYARD_APP_CONCURRENCY; an app's own setting wins); null: no cap. */
   appConcurrency?: number | null;
@@ -94,12 +94,18 @@ export function createDispatcher(options: DispatcherOptions) {
   const queue = new AppQueues();
   /** Each claim's turn length per app, from how long runs last here (unless set). */
   const turn = new TurnQuantum(concurrency);
+  /** When each run in flight started (a slot's worth of entries at most). */
+  const runningSince = new Map<ClaimedEvent, number>();
+  /** The age of the oldest run in flight, ms; 0 with none. */
+  const longestRunningMs = () => {
+    let oldest = Infinity;
+    for (const since of runningSince.values()) oldest = Math.min(oldest, since);
+    return oldest === Infinity ? 0 : performance.now() - oldest;
+  };
   /** Runs in flight per app. */
   const runningByApp = new Map<string, number>();
-  /** Where the next claim's rotation over apps starts: after the last app claimed. */
-  let rotation = "";
-  /** The last claim's final turn, when its limit cut it short: the next claim continues it. */
-  let resume: ResumedTurn | null = null;
+  /** Where the next claim's rotation over apps starts, and the turn it continues. */
+  const rotation = new RotationCursor();
   let lastNewcomerClaim = -Infinity;
   /** Whether an app or workspace has a cap of its own (looked up every CAPS_CHECK_MS); with an operator's cap, always. */
   let capsSet = false;
@@ -180,6 +186,7 @@ export function createDispatcher(options: DispatcherOptions) {
 
   function start(c: ClaimedEvent): void {
     const started = performance.now();
+    runningSince.set(c, started);
     runningCount++;
     runningByApp.set(c.appId, (runningByApp.get(c.appId) ?? 0) + 1);
     recentApps.delete(c.appId);
@@ -187,6 +194,7 @@ export function createDispatcher(options: DispatcherOptions) {
     if (recentApps.size > affinity) recentApps.delete(recentApps.values().next().value as string);
     let ran = false;
     const left = () => {
+      runningSince.delete(c);
       runningCount--;
       const still = (runningByApp.get(c.appId) ?? 1) - 1;
       if (still > 0) runningByApp.set(c.appId, still);
@@ -222,6 +230,8 @@ export function createDispatcher(options: DispatcherOptions) {
 
   /** One claim for `limit` rows, continuing the rotation over apps; failures are logged and claim nothing. */
   async function claimSome(limit: number, exclude: string[] = []): Promise<ClaimedEvent[]> {
+    // Only a claim for the newcomers' slot excludes apps (those held here).
+    const newcomer = exclude.length > 0;
     notified = false;
     newcomerNotified = false;
     claims++;
@@ -235,21 +245,16 @@ export function createDispatcher(options: DispatcherOptions) {
       const round = await claimRound(database.db, {
         limit,
         leaseMs,
-        after: rotation,
-        // A newcomer claim (it excludes the apps held here) does not continue a turn; one that takes rows moves the rotation on.
-        resume: exclude.length === 0 ? resume : null,
+        ...rotation.next(newcomer),
         exclude,
         prefer,
-        quantum: options.quantum ?? turn.value,
+        quantum: options.quantum ?? turn.value(longestRunningMs()),
         appConcurrency: options.appConcurrency ?? null,
         workspaceConcurrency: options.workspaceConcurrency ?? null,
         // The claim lock only while a cap is set: it makes caps exact, and costs a fleet-wide queue.
         serialize: operatorCaps || capsSet,
       });
-      if (exclude.length === 0 || round.events.length > 0) {
-        rotation = round.after;
-        resume = exclude.length === 0 ? round.resume : null;
-      }
+      rotation.moved(round, newcomer);
       return round.events;
     } catch (error) {
       logger.error({ err: error }, "claiming from the outbox failed");

@@ -6,10 +6,10 @@
  * Which isolates stay warm (W-TinyLFU's shape, with exact counts): a cold
  * app's isolate runs at once, and when its runs end it is kept warm if there
  * is room. Else it waits in a small window of recently made isolates (a
- * sixteenth of the memory and of the count, at least one isolate; both
- * bounds count the window too), and when newer ones push
- * it out of the window it is kept only if its app was used more lately than
- * each warm isolate that would have to go for it (least recently used first;
+ * sixteenth of the memory, and of the count when one is set, at least one
+ * place; the warm ones get the rest), and when newer ones push it out of the
+ * window it is kept only if its app was used more often lately than each
+ * warm isolate that would have to go for it (least recently used first;
  * use-counts.ts), or else disposed, `not_admitted`. Plain LRU keeps nothing
  * when apps take turns, more of them than fit: each cold app pushes out the
  * one whose turn comes next (measured: 0 hits for 256 apps over 64
@@ -47,7 +47,7 @@ const USES_PER_HALVING = 10;
 export interface IsolatePoolOptions {
   /** Bytes the warm isolates and the spare may hold together. */
   memoryBytes: number;
-  /** Most warm isolates; Infinity when only memory bounds them. */
+  /** Most isolates kept, warm ones and the window's together; Infinity when only memory bounds them. */
   poolSize: number;
   idleMs: number;
   /** The memory limit most scripts run with: the spare is made with it. */
@@ -82,12 +82,20 @@ export class IsolatePool {
   private readonly uses = new UseCounts(() => Math.max(64, this.warm.size) * USES_PER_HALVING);
   private warmBytes = 0;
   private windowBytes = 0;
+  /** The window's share of the bounds (see the file comment), and what that leaves the warm ones. */
+  private readonly windowMaxBytes: number;
+  private readonly windowMaxCount: number;
+  private readonly warmMaxCount: number;
   private spare: { spare: SpareIsolate; bytes: number } | null = null;
   private spareComing = false;
   private closed = false;
   private readonly sweeper: ReturnType<typeof setInterval>;
 
   constructor(private readonly options: IsolatePoolOptions) {
+    this.windowMaxBytes = options.memoryBytes * WINDOW_SHARE;
+    const counted = Number.isFinite(options.poolSize);
+    this.windowMaxCount = counted ? Math.max(1, Math.floor(options.poolSize * WINDOW_SHARE)) : Infinity;
+    this.warmMaxCount = counted ? Math.max(0, options.poolSize - this.windowMaxCount) : Infinity;
     this.sweeper = setInterval(() => this.sweep(), Math.min(SWEEP_EVERY_MS, options.idleMs));
     // Housekeeping alone must not keep a process alive.
     this.sweeper.unref();
@@ -197,8 +205,9 @@ export class IsolatePool {
     this.makeSpareLater();
   }
 
-  // A cold isolate whose runs are over: warm when it fits, else into the
-  // window, whose oldest go on to admit() once it holds more than its share.
+  // A cold isolate whose runs are over: warm when there is room, else into
+  // the window, whose oldest go on to admit() once it holds more than its
+  // share. One bigger than the window's whole share competes at once.
   private place(key: string, app: AppIsolate, now: number): void {
     const bytes = app.measure(now);
     if (this.fits(bytes, 1)) {
@@ -206,20 +215,17 @@ export class IsolatePool {
       this.warmBytes += bytes;
       return;
     }
+    if (bytes > this.windowMaxBytes) {
+      this.admit(key, app);
+      return;
+    }
     this.window.set(key, app);
     this.windowBytes += bytes;
-    const windowBytes = this.options.memoryBytes * WINDOW_SHARE;
-    const windowCount = Math.max(1, Math.floor(this.options.poolSize * WINDOW_SHARE));
     for (const [oldKey, old] of this.window) {
-      if (this.window.size <= 1 || (this.windowBytes <= windowBytes && this.window.size <= windowCount)) break;
+      if (this.windowBytes <= this.windowMaxBytes && this.window.size <= this.windowMaxCount) break;
       this.window.delete(oldKey);
       this.windowBytes -= old.bytes;
       this.admit(oldKey, old);
-    }
-    // The window's place comes out of the warm ones' (least recently used first).
-    for (const victim of this.warm.values()) {
-      if (this.fits(0, 0)) break;
-      if (victim.active.size === 0) victim.dispose("evicted");
     }
   }
 
@@ -248,9 +254,14 @@ export class IsolatePool {
     this.warmBytes += bytes;
   }
 
-  /** Whether the warm isolates (with the window and the spare) stay within both bounds with `bytes` more held and `added` more of them. */
+  /**
+   * Whether the warm isolates (and the spare) stay within both bounds with
+   * `bytes` more held and `added` more of them: the pool's bounds less the
+   * window's share, kept for it whether it is used or not (so that a window
+   * isolate never takes a warm place but through admit()).
+   */
   private fits(bytes: number, added: number): boolean {
-    return this.warmBytes + this.windowBytes + (this.spare?.bytes ?? 0) + bytes <= this.options.memoryBytes && this.warm.size + this.window.size + added <= this.options.poolSize;
+    return this.warmBytes + (this.spare?.bytes ?? 0) + bytes <= this.options.memoryBytes - this.windowMaxBytes && this.warm.size + added <= this.warmMaxCount;
   }
 
   private forget(key: string, app: AppIsolate, reason: DisposeReason): void {

@@ -66,9 +66,10 @@ export function prepareRuntimeCache(): Promise<void> {
       if (caches.loader) loaderCache = caches.loader;
       properCache = caches.proper;
     },
-    // Without a cache every isolate compiles the runtime from source; a
-    // runtime that fails to run here fails in the first run that uses it,
-    // which reports the error.
+    // Only making the throwaway isolate can fail here (each warm-up's own
+    // failure answers null). Without a cache every isolate compiles the
+    // runtime from source; a runtime that fails to run here fails in the
+    // first run that uses it, which reports the error.
     () => {},
   );
   return warming;
@@ -84,17 +85,28 @@ export function prepareRuntimeCache(): Promise<void> {
 async function warmCaches(loaderSource: string, properSource: string): Promise<{ loader: ivm.ExternalCopy<ArrayBuffer> | null; proper: ivm.ExternalCopy<ArrayBuffer> | null }> {
   const isolate = new ivm.Isolate({ memoryLimit: 64 });
   try {
-    const loaderFirst = await isolate.compileScript(loaderSource, { filename: RUNTIME_FILENAME });
-    await loaderFirst.run(await isolate.createContext());
-    const loaderAgain: WithCache = await isolate.compileScript(loaderSource, { filename: RUNTIME_FILENAME, produceCachedData: true });
-    const context = await isolate.createContext();
-    const first = await isolate.compileScript(properSource, { filename: RUNTIME_FILENAME });
-    await context.eval(WARMUP_RECEIVER);
-    await first.run(context);
-    await context.eval(WARMUP_SCRIPT, { timeout: 5_000 });
-    const again: WithCache = await isolate.compileScript(properSource, { filename: RUNTIME_FILENAME, produceCachedData: true });
-    return { loader: loaderAgain.cachedData ?? null, proper: again.cachedData ?? null };
+    // Each apart: a loader that fails here still leaves the runtime's cache, and the other way round.
+    const loader = await warmLoader(isolate, loaderSource).catch(() => null);
+    const proper = await warmProper(isolate, properSource).catch(() => null);
+    return { loader, proper };
   } finally {
     isolate.dispose();
   }
+}
+
+async function warmLoader(isolate: ivm.Isolate, source: string): Promise<ivm.ExternalCopy<ArrayBuffer> | null> {
+  const first = await isolate.compileScript(source, { filename: RUNTIME_FILENAME });
+  await first.run(await isolate.createContext());
+  const again: WithCache = await isolate.compileScript(source, { filename: RUNTIME_FILENAME, produceCachedData: true });
+  return again.cachedData ?? null;
+}
+
+async function warmProper(isolate: ivm.Isolate, source: string): Promise<ivm.ExternalCopy<ArrayBuffer> | null> {
+  const context = await isolate.createContext();
+  const first = await isolate.compileScript(source, { filename: RUNTIME_FILENAME });
+  await context.eval(WARMUP_RECEIVER);
+  await first.run(context);
+  await context.eval(WARMUP_SCRIPT, { timeout: 5_000 });
+  const again: WithCache = await isolate.compileScript(source, { filename: RUNTIME_FILENAME, produceCachedData: true });
+  return again.cachedData ?? null;
 }

@@ -292,10 +292,11 @@ export interface ClaimRound {
  */
 export async function claimRound(db: Db, options: ClaimOptions): Promise<ClaimRound> {
   const after = options.after ?? "";
-  const resumed = options.resume ?? null;
+  const quantum = Math.max(1, Math.floor(options.quantum ?? DEFAULT_QUANTUM));
+  // A turn already whole (the quantum shrank since) is not resumed: its rest would be nothing.
+  const resumed = options.resume && options.resume.taken < quantum ? options.resume : null;
   if (options.limit <= 0) return { events: [], after, resume: resumed, fastPath: false };
   const token = options.token ?? newId("lease");
-  const quantum = Math.max(1, Math.floor(options.quantum ?? DEFAULT_QUANTUM));
   const excluded = JSON.stringify(options.exclude ?? []);
   const preferred = JSON.stringify(options.prefer ?? []);
   const preferredRoom = options.prefer?.length ? Math.ceil(options.limit / 2) : 0;
@@ -374,10 +375,12 @@ export async function claimRound(db: Db, options: ClaimOptions): Promise<ClaimRo
       -- apps that filled theirs, one row per app per round.
       select m.app_id, m.lap, m.workspace_id, m.workspace_cap, m.workspace_held, m.id, m.run_at, m.n
       from (
-        select f.app_id, f.lap, f.workspace_id, f.workspace_cap, f.workspace_held, e.id, e.run_at, ${quantum} + e.n as n
+        select f.app_id, f.lap, f.workspace_id, f.workspace_cap, f.workspace_held, e.id, e.run_at, f.n + e.n as n
         from (
-          -- Each app's last row of its first turn: the next rounds continue after it, in index order.
-          select distinct on (app_id) app_id, lap, workspace_id, workspace_cap, workspace_held, app_cap, app_held, run_at, id
+          -- Each app's last row of its first turn (its n: the rows that turn
+          -- took, a quantum or a resumed turn's rest): the next rounds
+          -- continue after it, in index order.
+          select distinct on (app_id) app_id, lap, workspace_id, workspace_cap, workspace_held, app_cap, app_held, run_at, id, n
           from first_round order by app_id, run_at desc, id desc
         ) f
         cross join lateral (
@@ -386,7 +389,7 @@ export async function claimRound(db: Db, options: ClaimOptions): Promise<ClaimRo
           order by o.run_at, o.id
           limit ${literal(roundUpToPowerOfTwo(options.limit))}
         ) e
-        where f.app_cap is null or ${quantum} + e.n <= f.app_cap - f.app_held
+        where f.app_cap is null or f.n + e.n <= f.app_cap - f.app_held
       ) m
       order by m.n, m.lap, m.app_id
       limit (select greatest(0, ${options.limit} - taken) from first_count)
@@ -450,8 +453,8 @@ function nextTurn(rows: ClaimedRow[], claim: { after: string; resumed: ResumedTu
   const last = turns.at(-1);
   if (!last) return { after: claim.after, resume: claim.full ? claim.resumed : null };
   let taken = turns.filter((r) => r.app_id === last.app_id).length;
-  // A resumed turn is this claim's first; a wrapped rotation can reach its app a second time only after every other app.
-  if (claim.resumed?.appId === last.app_id && turns[0]?.app_id === last.app_id) taken += claim.resumed.taken;
+  // The resumed app's turn goes on (an app before it in the rotation may have had rows first).
+  if (claim.resumed?.appId === last.app_id) taken += claim.resumed.taken;
   if (!claim.full || taken >= claim.quantum) return { after: last.app_id, resume: null };
   const before = turns.findLast((r) => r.app_id !== last.app_id);
   return { after: before?.app_id ?? claim.after, resume: { appId: last.app_id, taken } };
