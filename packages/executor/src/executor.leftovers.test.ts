@@ -42,6 +42,10 @@ describe.each([
       expect((await executor.run(requestFor(other))).result).toBe("prompt");
       expect((await executor.run(requestFor(compileForTest(`export default () => 1`, { appId: "app_leftovers" })))).result).toBe(1);
       const runawaysBefore = executor.stats().totals.isolatesDisposed.runaway;
+      // The executor's code-cache warm-ups (runtime-script.ts) run on
+      // isolated-vm's threads for a while after it is made: process CPU, but
+      // not the leftovers'. Measured from after them.
+      await sleep(600);
 
       const cpuBefore = cpuMsNow();
       const leaving = executor.run(requestFor(compileForTest(LEFTOVERS, { appId: "app_leftovers" })));
@@ -63,7 +67,11 @@ describe.each([
       // Unbounded: ~7.9 s for both. Bounded by the 250 ms idle budget
       // (measured: 110–230 ms and 90–200 ms).
       expect(nextMs).toBeLessThan(500);
-      expect(extraCpu).toBeLessThan(350);
+      // The 250 ms budget, plus the runaway's disposal and its replacement
+      // spare (measured: 276–323 ms in all on a quiet machine; 353 once in
+      // CI with other test files running); a budget per callback would be
+      // seconds, and two budgets 500 ms.
+      expect(extraCpu).toBeLessThan(420);
       await sleep(50);
       expect(executor.stats().totals.isolatesDisposed.runaway).toBe(runawaysBefore + 1);
       // The app itself runs again, in a fresh isolate.
