@@ -29,6 +29,15 @@ export function disposeLater(isolate: ivm.Isolate): void {
   });
 }
 
+/**
+ * Disposes now every isolate still waiting for its turn: an executor that
+ * closes leaves none behind for a thread that may be ended before the
+ * event loop turns again.
+ */
+export function disposeWaiting(): void {
+  for (const isolate of waiting.splice(0)) disposeNow(isolate);
+}
+
 /** Disposes `isolate` now, unless it is gone already. */
 export function disposeNow(isolate: ivm.Isolate): void {
   if (isolate.isDisposed) return;

@@ -14,6 +14,7 @@ import { effectiveLimits, type ResolvedOptions } from "./options.ts";
 import { describeEnd, finishLogs, type RunEnd } from "./outcome.ts";
 import { createRedactor, type SecretRead } from "./redact.ts";
 import { RunSession } from "./run-session.ts";
+import { disposeWaiting } from "./later.ts";
 import { prepareRuntimeCache } from "./runtime-script.ts";
 import type { SandboxContext } from "./sandbox-context.ts";
 import type { RunOutcome, RunRequest } from "./types.ts";
@@ -200,6 +201,7 @@ export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
       if (closed) return;
       closed = true;
       pool.close();
+      disposeWaiting();
       watchdog.stop();
     },
   };

@@ -76,6 +76,20 @@ export function prepareRuntimeCache(): Promise<void> {
 }
 
 /**
+ * Settles once the warm-ups started by prepareRuntimeCache are over (at
+ * once when none was started), or after `waitMs` at most. An executor
+ * thread waits for it before it lets itself be terminated: a thread ended
+ * while isolated-vm still works for it in the background takes the whole
+ * process down (isolated-vm asserts it has an environment).
+ */
+export function runtimeCacheSettled(waitMs: number): Promise<void> {
+  if (warming === null) return Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+  return Promise.race([warming, late]).finally(() => clearTimeout(timer));
+}
+
+/**
  * The code caches of the loader and the runtime proper, each taken after a
  * warm-up run (see the file comment), in one throwaway isolate, each run in
  * a context of its own. The loader's top level is small, but a cache taken

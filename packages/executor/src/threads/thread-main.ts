@@ -8,6 +8,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { createLocalExecutor } from "../local-executor.ts";
 import type { ExecutorStats, LocalExecutor } from "../local-executor.ts";
+import { runtimeCacheSettled } from "../runtime-script.ts";
 import { seedSandboxSources, type SandboxSources } from "../sdk-source.ts";
 import type { Host, RunOutcome } from "../types.ts";
 import { createForwardingHost, ReportedFailure, type Forwarder } from "./forwarding-host.ts";
@@ -74,6 +75,9 @@ const secrets = config.hostHas.watchSecrets ? createThreadSecrets(forwarding.hos
 const mainHost = secrets?.host ?? forwarding.host;
 let executor: LocalExecutor;
 const inFlight = new Set<Promise<void>>();
+
+/** How long a closing thread waits for the code-cache warm-ups still running (they take ~0.1–0.3 s). */
+const CACHE_WARMUP_WAIT_MS = 5_000;
 let disposing = false;
 
 /** Starts this thread's executor, its SDK backed by `hostModule`'s Host when there is one (bundled in, thread-bundle.ts). */
@@ -164,6 +168,8 @@ async function close(): Promise<void> {
   disposing = true;
   executor.dispose();
   await Promise.allSettled([...inFlight]);
+  // The caller terminates this thread once it hears "closed".
+  await runtimeCacheSettled(CACHE_WARMUP_WAIT_MS);
   flush();
   send({ t: "closed", stats: executor.stats() });
 }
