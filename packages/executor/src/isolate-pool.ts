@@ -211,8 +211,7 @@ export class IsolatePool {
   private place(key: string, app: AppIsolate, now: number): void {
     const bytes = app.measure(now);
     if (this.fits(bytes, 1)) {
-      this.warm.set(key, app);
-      this.warmBytes += bytes;
+      this.keepWarm(key, app, bytes);
       return;
     }
     if (bytes > this.windowMaxBytes) {
@@ -250,6 +249,10 @@ export class IsolatePool {
       return;
     }
     for (const victim of victims) victim.dispose("evicted");
+    this.keepWarm(key, app, bytes);
+  }
+
+  private keepWarm(key: string, app: AppIsolate, bytes: number): void {
     this.warm.set(key, app);
     this.warmBytes += bytes;
   }

@@ -111,8 +111,7 @@ async function warmCaches(loaderSource: string, properSource: string): Promise<{
 async function warmLoader(isolate: ivm.Isolate, source: string): Promise<ivm.ExternalCopy<ArrayBuffer> | null> {
   const first = await isolate.compileScript(source, { filename: RUNTIME_FILENAME });
   await first.run(await isolate.createContext());
-  const again: WithCache = await isolate.compileScript(source, { filename: RUNTIME_FILENAME, produceCachedData: true });
-  return again.cachedData ?? null;
+  return cacheOfCompiled(isolate, source);
 }
 
 async function warmProper(isolate: ivm.Isolate, source: string): Promise<ivm.ExternalCopy<ArrayBuffer> | null> {
@@ -121,6 +120,11 @@ async function warmProper(isolate: ivm.Isolate, source: string): Promise<ivm.Ext
   await context.eval(WARMUP_RECEIVER);
   await first.run(context);
   await context.eval(WARMUP_SCRIPT, { timeout: 5_000 });
+  return cacheOfCompiled(isolate, source);
+}
+
+/** `source` compiled again after it ran: V8 answers from the isolate's compilation cache, with what the run compiled (see the file comment). */
+async function cacheOfCompiled(isolate: ivm.Isolate, source: string): Promise<ivm.ExternalCopy<ArrayBuffer> | null> {
   const again: WithCache = await isolate.compileScript(source, { filename: RUNTIME_FILENAME, produceCachedData: true });
   return again.cachedData ?? null;
 }
