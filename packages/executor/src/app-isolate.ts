@@ -10,7 +10,7 @@ import { releaseQuietly } from "./handles.ts";
 import { disposeLater, disposeNow, later } from "./later.ts";
 import { SandboxContext, type SandboxConfig } from "./sandbox-context.ts";
 import type { SpareIsolate } from "./spare-isolate.ts";
-import { compileLoader, compileRuntimeProperSync } from "./runtime-script.ts";
+import { compileLoader, compileRuntimeProperSync, makeUrlLibrary, type UrlLibraryHandles } from "./runtime-script.ts";
 import { SCRIPT_FILENAME, wrapScript } from "./sdk-source.ts";
 import type { CompiledScript } from "./types.ts";
 
@@ -110,6 +110,12 @@ export class AppIsolate {
   private readonly compileRuntimeProper = (): ivm.Script => {
     this.runtimeProper ??= compileRuntimeProperSync(this.isolate);
     return this.runtimeProper;
+  };
+  /** The isolate's URL library (runtime/url-library.ts), made on first need; null when that failed (undefined: not yet asked). */
+  private urlLibraryHandles: UrlLibraryHandles | null | undefined = undefined;
+  private readonly urlLibrary = (): ivm.Reference<unknown> | null => {
+    if (this.urlLibraryHandles === undefined && !this.disposed) this.urlLibraryHandles = makeUrlLibrary(this.isolate, this.compileRuntimeProper());
+    return this.urlLibraryHandles?.library ?? null;
   };
 
   constructor(readonly options: AppIsolateOptions) {
@@ -256,7 +262,7 @@ export class AppIsolate {
     slot.compiled ??= this.compileVersion(slot);
     const withLoader = this.contextWithLoader ?? undefined;
     this.contextWithLoader = null;
-    const context = SandboxContext.create(this.isolate, { loader: this.loader, script: slot.compiled, runtimeProper: this.compileRuntimeProper }, this.options.sandbox, this.enter, withLoader);
+    const context = SandboxContext.create(this.isolate, { loader: this.loader, script: slot.compiled, runtimeProper: this.compileRuntimeProper, urlLibrary: this.urlLibrary }, this.options.sandbox, this.enter, withLoader);
     if (!this.disposed) this.liveContexts++;
     return context;
   }
@@ -353,6 +359,8 @@ export class AppIsolate {
     for (const run of this.active) run.kill(runReason);
     this.versions.clear();
     this.liveContexts = 0;
+    releaseQuietly(this.urlLibraryHandles?.library, this.urlLibraryHandles?.context);
+    this.urlLibraryHandles = null;
     // With no run in it nobody waits for the isolate to go: V8's work is
     // done between runs. A run in it ends now, and so must its code.
     if (this.active.size === 0 && reason !== "shutdown") disposeLater(this.isolate);

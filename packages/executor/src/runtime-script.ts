@@ -15,7 +15,8 @@
  * code leaves the throwaway isolate, never an object of its heap.
  */
 import ivm from "isolated-vm";
-import { RUNTIME_FILENAME, runtimeProperSource, runtimeSource } from "./sdk-source.ts";
+import { releaseQuietly } from "./handles.ts";
+import { RUNTIME_FILENAME, RUNTIME_RECEIVER, runtimeProperSource, runtimeSource } from "./sdk-source.ts";
 import { WARMUP_RECEIVER, WARMUP_SCRIPT } from "./warmup-script.ts";
 
 /** What isolated-vm adds to a compiled script when asked for cached data (its typings leave it out). */
@@ -52,6 +53,38 @@ export function compileRuntimeProperSync(isolate: ivm.Isolate): ivm.Script {
   }
   prepareRuntimeCache();
   return isolate.compileScriptSync(source, { filename: RUNTIME_FILENAME });
+}
+
+/** An isolate's URL library (runtime/url-library.ts): its context, and a reference to the library in it. */
+export interface UrlLibraryHandles {
+  context: ivm.Context;
+  library: ivm.Reference<unknown>;
+}
+
+/**
+ * Makes `isolate`'s URL library: a context of its own in which the runtime
+ * proper (`proper`, compiled in that isolate) is evaluated and the library
+ * made, which locks the context (runtime/url-library.ts). No script code
+ * ever runs there. Synchronous: a context asks for it from inside a
+ * synchronous call. Null when it cannot be made (the isolate is at its
+ * memory limit, or going): the context asking parses with its own copy.
+ */
+export function makeUrlLibrary(isolate: ivm.Isolate, proper: ivm.Script): UrlLibraryHandles | null {
+  let context: ivm.Context | null = null;
+  try {
+    context = isolate.createContextSync();
+    // The proper's top level is one call of the receiver: its value is the script's.
+    context.evalSync(`globalThis.${RUNTIME_RECEIVER}=(evaluate)=>evaluate().makeUrlLibrary();`);
+    const library = proper.runSync(context, { reference: true }) as ivm.Reference<unknown>;
+    if (library.typeof !== "object") {
+      library.release();
+      throw new Error("no library");
+    }
+    return { context, library };
+  } catch {
+    releaseQuietly(context);
+    return null;
+  }
 }
 
 /**

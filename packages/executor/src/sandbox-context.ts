@@ -36,6 +36,8 @@ export interface ContextParts {
   script: ivm.Script;
   /** The runtime proper (`runtimeProperSource`), compiled on first call and run when the context first needs it. */
   runtimeProper: () => ivm.Script;
+  /** The isolate's URL library (runtime/url-library.ts), made on first call; null when the isolate has none. */
+  urlLibrary: () => ivm.Reference<unknown> | null;
 }
 
 /**
@@ -72,7 +74,7 @@ export class SandboxContext {
   /** Host calls not yet answered: the context's handles stay until they are. */
   private unsettled = 0;
   private freed = false;
-  private readonly port: ivm.Callback<(op: unknown, a: unknown, b: unknown, c: unknown) => string | undefined>;
+  private readonly port: ivm.Callback<(op: unknown, a: unknown, b: unknown, c: unknown) => unknown>;
 
   private constructor(
     private readonly context: ivm.Context,
@@ -80,10 +82,11 @@ export class SandboxContext {
     private readonly config: string,
     private readonly enter: Enter,
     private readonly runtimeProper: () => ivm.Script,
+    private readonly urlLibrary: () => ivm.Reference<unknown> | null,
   ) {
     // The port is created per context and reads `this.current` on every call:
     // a call is attributed by where it came from, never by what it claims.
-    this.port = new ivm.Callback((op: unknown, a: unknown, b: unknown, c: unknown) => {
+    this.port = new ivm.Callback((op: unknown, a: unknown, b: unknown, c: unknown): unknown => {
       const run = this.current;
       if (op === "done") {
         const answer = this.answer;
@@ -99,6 +102,8 @@ export class SandboxContext {
       // holds the context; entropy is no run's business.
       if (op === "random") return randomBytesText(a);
       if (op === "runtime.load") return this.loadRuntime();
+      // The library itself, into this context (only its functions are ever called here: runtime/url-parser.ts).
+      if (op === "runtime.url") return this.urlLibrary()?.derefInto() ?? "";
       if (op === "runtime.touch") {
         if (typeof a === "string" && RUNTIME_NAMES.has(a)) this.touched.add(a);
         return undefined;
@@ -136,7 +141,7 @@ export class SandboxContext {
       // global. Our code only: the author's module runs in the first run.
       if (!withLoader) parts.loader.runSync(context);
       const entry = parts.script.runSync(context, { reference: true }) as ivm.Reference<unknown>;
-      return new SandboxContext(context, entry, JSON.stringify(config), enter, parts.runtimeProper);
+      return new SandboxContext(context, entry, JSON.stringify(config), enter, parts.runtimeProper, parts.urlLibrary);
     } catch (error) {
       context.release();
       throw error;

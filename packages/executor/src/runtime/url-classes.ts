@@ -11,44 +11,14 @@
  * with private fields as brands.
  *
  * Evaluated on first use only (url.ts): a context that never touches a URL
- * pays for none of it.
+ * pays for none of it. The parsing itself is done by the isolate's URL
+ * library, in a context of its own (url-parser.ts): URL records are whatwg-url's
+ * objects of that context, and never leave this file's private fields.
  */
+import { urlParser, type UrlRecord } from "./url-parser.ts";
 
-/** The parts of whatwg-url's `url-state-machine` used here (untyped CommonJS). */
-interface StateMachine {
-  basicURLParse(input: string, options: { baseURL?: UrlRecord | null; url?: UrlRecord; stateOverride?: string }): UrlRecord | null | "failure" | undefined;
-  serializeURL(url: UrlRecord): string;
-  serializeURLOrigin(url: UrlRecord): string;
-  serializeHost(host: unknown): string;
-  serializeInteger(n: number): string;
-  serializePath(url: UrlRecord): string;
-  setTheUsername(url: UrlRecord, value: string): void;
-  setThePassword(url: UrlRecord, value: string): void;
-  cannotHaveAUsernamePasswordPort(url: UrlRecord): boolean;
-  hasAnOpaquePath(url: UrlRecord): boolean;
-}
-
-interface Urlencoded {
-  parseUrlencodedString(text: string): Pair[];
-  serializeUrlencoded(list: readonly Pair[]): string;
-}
-
-declare const require: (id: string) => unknown;
-
-const usm = require("whatwg-url/lib/url-state-machine.js") as StateMachine;
-const { parseUrlencodedString, serializeUrlencoded } = require("whatwg-url/lib/urlencoded.js") as Urlencoded;
-
-/** whatwg-url's URL record (the Standard's "URL"). */
-interface UrlRecord {
-  scheme: string;
-  username: string;
-  password: string;
-  host: unknown;
-  port: number | null;
-  path: string[] | string;
-  query: string | null;
-  fragment: string | null;
-}
+const usm = urlParser();
+const { parseUrlencodedString, serializeUrlencoded } = usm;
 
 type Pair = [string, string];
 
@@ -63,7 +33,7 @@ function requireArgs(count: number, needed: number, what: string): void {
 }
 
 const parse = (input: string, base?: UrlRecord | null): UrlRecord | null => {
-  const record = usm.basicURLParse(input, { baseURL: base ?? null });
+  const record = usm.parse(input, base ?? null);
   return record === null || typeof record !== "object" ? null : record;
 };
 
@@ -155,7 +125,7 @@ export class URL {
 
   set protocol(value: string) {
     const url = URL.#record(this, "set protocol");
-    usm.basicURLParse(`${usv(value, "Failed to set the 'protocol' property on 'URL'")}:`, { url, stateOverride: "scheme start" });
+    usm.override(`${usv(value, "Failed to set the 'protocol' property on 'URL'")}:`, url, "scheme start");
   }
 
   get username(): string {
@@ -188,7 +158,7 @@ export class URL {
   set host(value: string) {
     const url = URL.#record(this, "set host");
     const text = usv(value, "Failed to set the 'host' property on 'URL'");
-    if (!usm.hasAnOpaquePath(url)) usm.basicURLParse(text, { url, stateOverride: "host" });
+    if (!usm.hasAnOpaquePath(url)) usm.override(text, url, "host");
   }
 
   get hostname(): string {
@@ -199,7 +169,7 @@ export class URL {
   set hostname(value: string) {
     const url = URL.#record(this, "set hostname");
     const text = usv(value, "Failed to set the 'hostname' property on 'URL'");
-    if (!usm.hasAnOpaquePath(url)) usm.basicURLParse(text, { url, stateOverride: "hostname" });
+    if (!usm.hasAnOpaquePath(url)) usm.override(text, url, "hostname");
   }
 
   get port(): string {
@@ -212,7 +182,7 @@ export class URL {
     const text = usv(value, "Failed to set the 'port' property on 'URL'");
     if (usm.cannotHaveAUsernamePasswordPort(url)) return;
     if (text === "") url.port = null;
-    else usm.basicURLParse(text, { url, stateOverride: "port" });
+    else usm.override(text, url, "port");
   }
 
   get pathname(): string {
@@ -223,8 +193,8 @@ export class URL {
     const url = URL.#record(this, "set pathname");
     const text = usv(value, "Failed to set the 'pathname' property on 'URL'");
     if (usm.hasAnOpaquePath(url)) return;
-    url.path = [];
-    usm.basicURLParse(text, { url, stateOverride: "path start" });
+    usm.emptyPath(url);
+    usm.override(text, url, "path start");
   }
 
   get search(): string {
@@ -242,7 +212,7 @@ export class URL {
     }
     const input = text[0] === "?" ? text.slice(1) : text;
     url.query = "";
-    usm.basicURLParse(input, { url, stateOverride: "query" });
+    usm.override(input, url, "query");
     setParamsList(this.#query, parseUrlencodedString(input));
   }
 
@@ -264,7 +234,7 @@ export class URL {
       return;
     }
     url.fragment = "";
-    usm.basicURLParse(text[0] === "#" ? text.slice(1) : text, { url, stateOverride: "fragment" });
+    usm.override(text[0] === "#" ? text.slice(1) : text, url, "fragment");
   }
 
   toString(): string {

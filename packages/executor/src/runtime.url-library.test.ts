@@ -1,0 +1,76 @@
+import ivm from "isolated-vm";
+import { afterAll, describe, expect, test } from "vitest";
+import { createExecutor } from "./executor.ts";
+import { compileRuntimeProperSync, makeUrlLibrary } from "./runtime-script.ts";
+import { compileForTest, memoryHost, requestFor } from "./test-helpers.ts";
+
+// Every context of an isolate parses URLs in the isolate's URL library, a
+// context of its own (runtime/url-library.ts). Script code gets nothing of
+// that context, and could change nothing there if it did.
+const executor = createExecutor({ host: memoryHost() });
+afterAll(() => executor.dispose());
+
+async function result(source: string, freshContext = true): Promise<unknown> {
+  const out = await executor.run(requestFor(compileForTest(source, { appId: "app_urllib", id: `s${Math.random()}`, freshContext })));
+  expect(out.error).toBeNull();
+  return out.result;
+}
+
+describe("the isolate's URL library", () => {
+  test("what URL and URLSearchParams hand out is of the script's own context", async () => {
+    const out = await result(`export default () => {
+      const url = new URL("https://user:pw@example.com:8080/a/b?x=1&y=2&x=3#h");
+      url.pathname = "/c"; url.search = "?p=1&p=2"; url.searchParams.append("q", "ü");
+      const params = new URLSearchParams("a=1&b=2");
+      const all = [url.searchParams.getAll("p"), [...url.searchParams], [...url.searchParams][0], [...params.entries()][1], [...params.keys()], params.getAll("a")];
+      return { href: url.href, ownArrays: all.every((a) => a instanceof Array && Object.getPrototypeOf(a) === Array.prototype) };
+    };`);
+    expect(out).toEqual({ href: "https://user:pw@example.com:8080/c?p=1&p=2&q=%C3%BC#h", ownArrays: true });
+  });
+
+  test("nothing the script puts on Object.prototype is read with a URL record at hand", async () => {
+    const out = await result(`export default () => {
+      const seen = [];
+      for (const name of ["baseURL", "url", "stateOverride", "encodingOverride"]) {
+        Object.defineProperty(Object.prototype, name, { configurable: true, get() { seen.push(name + ":" + Object.keys(this).join("+")); return undefined; } });
+      }
+      const url = new URL("https://example.com/a");
+      url.pathname = "/b"; url.host = "example.org"; url.hash = "x"; url.search = "q=1"; url.protocol = "http";
+      return { href: url.href, seen };
+    };`);
+    expect(out).toEqual({ href: "http://example.org/b?q=1#x", seen: [] });
+  });
+
+  test("a freshContext script's runs all parse the same, whatever an earlier run did to its own builtins", async () => {
+    const polluter = `export default () => {
+      Array.prototype.push = function () { return 0; };
+      String.prototype.toLowerCase = function () { return "evil"; };
+      JSON.stringify = () => "[]";
+      return new URL("HTTPS://EXAMPLE.COM/A/./B?c=1").href;
+    };`;
+    const script = compileForTest(polluter, { appId: "app_urllib_fresh", id: "polluter", freshContext: true });
+    const first = await executor.run(requestFor(script));
+    const second = await executor.run(requestFor(script));
+    expect(first.result).toBe("https://example.com/A/B?c=1");
+    expect(second.result).toBe("https://example.com/A/B?c=1");
+  });
+
+  test("the library's context is frozen: its builtins and the library cannot be changed", () => {
+    const isolate = new ivm.Isolate({ memoryLimit: 32 });
+    try {
+      const handles = makeUrlLibrary(isolate, compileRuntimeProperSync(isolate));
+      expect(handles).not.toBeNull();
+      const frozen = handles!.context.evalSync(`[Object.prototype, Array.prototype, Function.prototype, Error.prototype, RangeError.prototype, String.prototype,
+        JSON, Object, Array, globalThis].every((o) => Object.isFrozen(o))`);
+      expect(frozen).toBe(true);
+      // The library answers as before, and still parses non-ASCII hosts (its UTS #46 tables load after the freeze).
+      const library = handles!.library as ivm.Reference<Record<string, unknown>>;
+      const parse = library.getSync("basicURLParse", { reference: true }) as ivm.Reference<(input: string, options: object) => unknown>;
+      const serialize = library.getSync("serializeURL", { reference: true }) as ivm.Reference<(url: unknown) => string>;
+      const record = parse.applySync(undefined, ["https://BÜCHER.example/a", new ivm.ExternalCopy({}).copyInto()], { result: { reference: true } }) as unknown as ivm.Reference<unknown>;
+      expect(serialize.applySync(undefined, [record.derefInto()])).toBe("https://xn--bcher-kva.example/a");
+    } finally {
+      isolate.dispose();
+    }
+  });
+});
