@@ -64,6 +64,8 @@ interface VersionSlot {
    * context creation (about 1 ms of V8 work); a used one is never put back.
    */
   idle: SandboxContext[];
+  /** The version's runs each get a new context (`freshContext`). */
+  fresh: boolean;
   /** A spare is being made for a `freshContext` script. */
   preparing?: boolean;
   /** Its code cache was taken, or is about to be, from this isolate. */
@@ -111,12 +113,33 @@ export class AppIsolate {
     this.runtimeProper ??= compileRuntimeProperSync(this.isolate);
     return this.runtimeProper;
   };
-  /** The isolate's URL library (runtime/url-library.ts), made on first need; null when that failed (undefined: not yet asked). */
+  /**
+   * The isolate's URL library (runtime/url-library.ts); null when making it
+   * failed, undefined before. Made between runs once a `freshContext`
+   * version's context parses a URL: such a context is new on every run,
+   * and without the library each one pays for whatwg-url again (evaluated,
+   * then run cold). A context kept warm has no need of it; and making it
+   * costs ~4 ms of V8 work, which an app's cold first run does not wait for.
+   */
   private urlLibraryHandles: UrlLibraryHandles | null | undefined = undefined;
-  private readonly urlLibrary = (): ivm.Reference<unknown> | null => {
-    if (this.urlLibraryHandles === undefined && !this.disposed) this.urlLibraryHandles = makeUrlLibrary(this.isolate, this.compileRuntimeProper());
+  private urlLibraryQueued = false;
+
+  /** What a context of `slot` parses URLs with: the library, or null (its own copy). */
+  private urlLibraryFor(slot: VersionSlot): ivm.Reference<unknown> | null {
+    if (this.urlLibraryHandles === undefined && slot.fresh) this.makeUrlLibraryLater();
     return this.urlLibraryHandles?.library ?? null;
-  };
+  }
+
+  private makeUrlLibraryLater(): void {
+    if (this.urlLibraryQueued || this.disposed) return;
+    this.urlLibraryQueued = true;
+    later(() => {
+      this.urlLibraryQueued = false;
+      // Only while no run is in the isolate: an entry made now would be charged to the runs in it. A later request asks again.
+      if (this.disposed || this.urlLibraryHandles !== undefined || this.active.size > 0) return;
+      this.urlLibraryHandles = makeUrlLibrary(this.isolate, this.compileRuntimeProper());
+    });
+  }
 
   constructor(readonly options: AppIsolateOptions) {
     const { spare } = options;
@@ -262,7 +285,7 @@ export class AppIsolate {
     slot.compiled ??= this.compileVersion(slot);
     const withLoader = this.contextWithLoader ?? undefined;
     this.contextWithLoader = null;
-    const context = SandboxContext.create(this.isolate, { loader: this.loader, script: slot.compiled, runtimeProper: this.compileRuntimeProper, urlLibrary: this.urlLibrary }, this.options.sandbox, this.enter, withLoader);
+    const context = SandboxContext.create(this.isolate, { loader: this.loader, script: slot.compiled, runtimeProper: this.compileRuntimeProper, urlLibrary: () => this.urlLibraryFor(slot) }, this.options.sandbox, this.enter, withLoader);
     if (!this.disposed) this.liveContexts++;
     return context;
   }
@@ -380,7 +403,7 @@ export class AppIsolate {
     if (existing) this.dropSlot(key, existing);
     const wrapped = wrapScript(script.code);
     // Compiled with its first context: a compile error reaches that run.
-    const slot: VersionSlot = { code: script.code, source: wrapped.source, cacheKey: CodeCache.keyOf(wrapped.source), compiled: null, firstLineColumnOffset: wrapped.firstLineColumnOffset, idle: [] };
+    const slot: VersionSlot = { code: script.code, fresh: script.freshContext === true, source: wrapped.source, cacheKey: CodeCache.keyOf(wrapped.source), compiled: null, firstLineColumnOffset: wrapped.firstLineColumnOffset, idle: [] };
     this.versions.set(key, slot);
     for (const [oldKey, old] of this.versions) {
       if (this.versions.size <= MAX_VERSIONS) break;

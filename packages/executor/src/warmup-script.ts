@@ -23,7 +23,7 @@ export const WARMUP_SCRIPT = `(() => {
     notify() {},
     tagError() {},
   });
-  runtime.install(globalThis, () => false);
+  runtime.install(globalThis);
   runtime.beginRun();
   const url = new URL("https://user:pw@Example.COM:8080/a/./b/../c?q=1&r=%20s#frag");
   url.searchParams.append("x", "y z");

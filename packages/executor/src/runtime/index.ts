@@ -96,27 +96,37 @@ const GLOBALS: Record<string, () => unknown> = {
 };
 
 /**
- * Puts the web globals on `global`, except those `keep` says the script has
- * already given a value of its own: `self` at once, each other name as an
- * accessor that makes its value on first touch and from then on (or once
- * assigned) is an ordinary data property. They reach the host only once
- * `connect` has been handed the bridge.
+ * The value of runtime global `name` in the context whose global is
+ * `global`, made now (the loader's accessor calls it on the name's first
+ * touch and keeps the value as an ordinary data property). The host is
+ * told, to make the names a script version uses ahead in its next fresh
+ * context (app-isolate.ts). Undefined for a name that is not the runtime's.
  */
-export function install(global: object, keep: (name: string) => boolean): void {
+export function make(name: string, global: object): unknown {
+  if (name === "self") return global;
+  const maker = Object.hasOwn(GLOBALS, name) ? GLOBALS[name] : undefined;
+  if (maker === undefined) return undefined;
+  const value = maker();
+  host().notify("runtime.touch", name);
+  return value;
+}
+
+/**
+ * Puts the web globals on `global` as accessors that make each value on
+ * first touch (`make`) and from then on (or once assigned) are ordinary
+ * data properties. Only where no loader does it: the code cache's warm-up
+ * (warmup-script.ts).
+ */
+export function install(global: object): void {
   // Same attributes as the builtins: writable, configurable, not enumerable.
   const define = (name: string, value: unknown) => Object.defineProperty(global, name, { value, writable: true, configurable: true, enumerable: false });
-  if (!keep("self")) define("self", global);
-  for (const name of Object.keys(GLOBALS)) {
-    if (keep(name)) continue;
-    const make = GLOBALS[name] as () => unknown;
+  for (const name of ["self", ...Object.keys(GLOBALS)]) {
     Object.defineProperty(global, name, {
       configurable: true,
       enumerable: false,
       get: () => {
-        const value = make();
+        const value = make(name, global);
         define(name, value);
-        // The host remembers which names a script version uses, to make them ahead in its next fresh context (app-isolate.ts).
-        host().notify("runtime.touch", name);
         return value;
       },
       set: (value: unknown) => define(name, value),

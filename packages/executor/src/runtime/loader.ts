@@ -112,19 +112,27 @@ function installOnTouch(global: object, bridge: Bridge, onLoad: (runtime: Runtim
   // Still our accessor: the script has not assigned the name a value of its own.
   const untouched = (name: string) => Object.getOwnPropertyDescriptor(global, name)?.get === getters.get(name);
   let runtime: Runtime | null = null;
-  const load = () => {
-    if (runtime !== null) return;
+  const load = (): Runtime => {
+    if (runtime !== null) return runtime;
     const evaluate = receiveRuntime(global, bridge);
     if (evaluate === undefined) throw new TypeError("the web runtime is not available");
-    runtime = evaluate();
-    runtime.connect(bridge);
-    runtime.install(global, (name) => !untouched(name));
-    onLoad(runtime);
+    const loaded = evaluate();
+    loaded.connect(bridge);
+    runtime = loaded;
+    onLoad(loaded);
+    return loaded;
   };
   for (const name of GLOBAL_NAMES) {
-    const get = () => {
-      load();
-      return (global as Record<string, unknown>)[name];
+    // The value is made here and kept as a data property: the runtime's
+    // other accessors stay ours, never defined twice. A getter called when
+    // the name is no longer ours (kept by script code, and the name since
+    // assigned) answers what is there.
+    const get = (): unknown => {
+      const loaded = load();
+      if (!untouched(name)) return (global as Record<string, unknown>)[name];
+      const value = loaded.make(name, global);
+      define(name, value);
+      return value;
     };
     getters.set(name, get);
     Object.defineProperty(global, name, { configurable: true, enumerable: false, get, set: (value: unknown) => define(name, value) });

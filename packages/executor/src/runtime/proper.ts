@@ -6,7 +6,7 @@
  * replace it, and the loader hands `connect` the bridge. `makeUrlLibrary`
  * is called in the isolate's URL library context only (runtime-script.ts).
  */
-import { beginRun, connect, install } from "./index.ts";
+import { beginRun, connect, install, make } from "./index.ts";
 import { makeUrlLibrary } from "./url-library.ts";
 
 /** Declared by the function sdk-source.ts wraps this bundle in, which answers it. */
@@ -14,4 +14,4 @@ declare let __sy_rt_exports: unknown;
 
 // Assigned once, here; `declare let` because the binding is the wrapper's.
 // eslint-disable-next-line prefer-const
-__sy_rt_exports = { beginRun, connect, install, makeUrlLibrary };
+__sy_rt_exports = { beginRun, connect, install, make, makeUrlLibrary };
