@@ -118,6 +118,39 @@ export function runtimeSource(): string {
 
 let proper: string | undefined;
 
+/** sdk-source's own helper in the runtime proper, in place of esbuild's `__toCommonJS` (see `lazyExports`). */
+const MODULE_HELPER =
+  "var __sy_module=(m)=>{var f=m.__sy_exports;if(f){delete m.__sy_exports;var all=f();for(var k in all)Object.defineProperty(m,k,{get:all[k],enumerable:true});}return m;};";
+
+/**
+ * Rewrites esbuild's exports of the runtime's lazily `require`d modules so
+ * that a context pays for a module's exports object only when the module is
+ * first required. esbuild builds each one at the bundle's top level: an
+ * object literal of getter functions and a `defineProperty` per export, for
+ * every module, used or not, and copies it again on each require; that was
+ * about half of what evaluating the runtime cost a fresh context (a CPU
+ * profile of the bundle in node:vm contexts). Here each top-level
+ * `__export(x_exports,{...})` only leaves a function that makes the getters
+ * (`x_exports.__sy_exports`), and each `__toCommonJS(x_exports)` becomes
+ * `__sy_module(x_exports)`, which makes them on first call and answers the
+ * same object every time. The exports objects never reach script code.
+ * Throws when esbuild's output no longer has the expected shape: the
+ * runtime would otherwise be built with both kinds of helper, silently.
+ */
+export function lazyExports(bundle: string): string {
+  let exportCalls = 0;
+  const rewritten = bundle
+    .replace(/__export\((\w+_exports),\{([^{}]*)\}\);/g, (_all, target: string, body: string) => {
+      exportCalls++;
+      return `${target}.__sy_exports=()=>({${body}});`;
+    })
+    .replace(/__toCommonJS\((\w+_exports)\)/g, "__sy_module($1)");
+  const leftOver = (rewritten.match(/__export\(|__toCommonJS\(/g) ?? []).length;
+  // esbuild's two helper definitions stay (now unused): `__export(` once, `__toCommonJS` as `=mod=>`.
+  if (exportCalls === 0 || leftOver !== 0) throw new Error(`executor: the web runtime's bundle has an unexpected shape (${exportCalls} exports rewritten, ${leftOver} left)`);
+  return MODULE_HELPER + rewritten;
+}
+
 /**
  * The runtime proper (`runtime/index.ts` with whatwg-url, ~360 KB) as a
  * classic script whose top level only hands a function that evaluates it
@@ -126,7 +159,7 @@ let proper: string | undefined;
  * code is compiled once per isolate (runtime-script.ts).
  */
 export function runtimeProperSource(): string {
-  proper ??= `${RUNTIME_RECEIVER}(function(){"use strict";var __sy_rt_exports;${bundleRuntime("./runtime/proper.ts")}\nreturn __sy_rt_exports;});`;
+  proper ??= `${RUNTIME_RECEIVER}(function(){"use strict";var __sy_rt_exports;${lazyExports(bundleRuntime("./runtime/proper.ts"))}\nreturn __sy_rt_exports;});`;
   return proper;
 }
 
