@@ -16,6 +16,16 @@ const PROBE = `() => {
   attempt("urlToParams", () => { u.search = "?k=v&k=w"; return [...u.searchParams]; });
   attempt("hrefResetsParams", () => { u.href = "http://h/?m=1"; return u.searchParams.get("m"); });
   attempt("emptySearchDropsQuestionMark", () => { u.searchParams.delete("m"); return u.href; });
+  attempt("paramsFirstUsedAfterSetters", () => {
+    const v = new URL("http://h/?a=1");
+    v.search = "?b=2&c=%20d+e&f=#x";
+    v.hash = "g";
+    const w = new URL("http://h/?a=1");
+    w.href = "http://i/?j=k%26l";
+    const x = new URL("http://h/?a=1");
+    x.search = "";
+    return [[...v.searchParams], v.searchParams === v.searchParams, [...w.searchParams], [...x.searchParams], x.href];
+  });
   attempt("json", () => JSON.stringify({ u }));
   attempt("string", () => String(new URL("http://h/p")) + new URL("http://h/p"));
   attempt("lone surrogate", () => new URL("http://h/\\ud800").pathname);

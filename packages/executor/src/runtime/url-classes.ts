@@ -56,7 +56,12 @@ let updateQuery: (url: URL, list: readonly Pair[]) => void;
 /** The URL Standard's `URL`; see the file comment. */
 export class URL {
   #url: UrlRecord;
-  readonly #query: URLSearchParams;
+  /**
+   * The URL's query object, made on first use of `searchParams`: until then
+   * nothing can observe it, and most URLs (a fetch's, a parse) never need
+   * one. Made from the query as it is then; kept in step after.
+   */
+  #query: URLSearchParams | null = null;
 
   static {
     // URLSearchParams' update steps: its list serialized into this URL's query.
@@ -74,7 +79,6 @@ export class URL {
     if (badBase) throw new TypeError(`Invalid base URL: ${baseText}`);
     if (record === null) throw new TypeError(`Invalid URL: ${input}`);
     this.#url = record;
-    this.#query = paramsOfUrl(this, record.query ?? "");
   }
 
   static parse(url: string, base?: string): URL | null {
@@ -112,7 +116,7 @@ export class URL {
     const parsed = parse(input);
     if (parsed === null) throw new TypeError(`Invalid URL: ${input}`);
     this.#url = parsed;
-    setParamsList(this.#query, parsed.query === null ? [] : parseUrlencodedString(parsed.query));
+    if (this.#query !== null) setParamsList(this.#query, parsed.query === null ? [] : parseUrlencodedString(parsed.query));
   }
 
   get origin(): string {
@@ -207,17 +211,18 @@ export class URL {
     const text = usv(value, "Failed to set the 'search' property on 'URL'");
     if (text === "") {
       url.query = null;
-      setParamsList(this.#query, []);
+      if (this.#query !== null) setParamsList(this.#query, []);
       return;
     }
     const input = text[0] === "?" ? text.slice(1) : text;
     url.query = "";
     usm.override(input, url, "query");
-    setParamsList(this.#query, parseUrlencodedString(input));
+    if (this.#query !== null) setParamsList(this.#query, parseUrlencodedString(input));
   }
 
   get searchParams(): URLSearchParams {
     URL.#record(this, "get searchParams");
+    this.#query ??= paramsOfUrl(this, this.#url.query ?? "");
     return this.#query;
   }
 

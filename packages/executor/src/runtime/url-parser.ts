@@ -84,9 +84,7 @@ export function urlParser(): UrlParser {
     cannotHaveAUsernamePasswordPort: guard(lib.cannotHaveAUsernamePasswordPort),
     hasAnOpaquePath: guard(lib.hasAnOpaquePath),
     emptyPath: guard(lib.emptyPath),
-    parseUrlencodedString: (text) => {
-      return jsonParse(parseJson(text)) as Pair[];
-    },
+    parseUrlencodedString: (text) => (text === "" ? [] : (jsonParse(parseJson(text)) as Pair[])),
     serializeUrlencoded: (list) => serializeJson(jsonStringify(list)),
   };
 }
