@@ -95,6 +95,21 @@ describe("URL and URLSearchParams inside the sandbox behave as Node's", () => {
     expect((inNode as Record<string, unknown>).methods).toEqual(["1", null, ["1", "3"], true, true, false, 4, "b=2&a=3&c=4", "b=2&a=x&c=4&n=new", "a=x&b=2&b=0&c=4&n=new", ["a", "b", "b", "c", "n"], ["x", "2", "0", "4", "new"]]);
   });
 
+  test("the search setter's input is what searchParams lists, tabs and newlines included, whenever searchParams is first used", async () => {
+    // The URL Standard: the URL's query has them removed, the query object's
+    // list is parsed from the input as given (Node lists the stripped query).
+    const out = await executor.run(
+      requestFor(
+        compileForTest(`export default () => {
+          const early = new URL("http://h/"); early.searchParams.size; early.search = "?a\\tb=1\\n";
+          const late = new URL("http://h/"); late.search = "?a\\tb=1\\n";
+          return [early.href, [...early.searchParams], late.href, [...late.searchParams]];
+        };`),
+      ),
+    );
+    expect(out.result).toEqual(["http://h/?ab=1", [["a\tb", "1\n"]], "http://h/?ab=1", [["a\tb", "1\n"]]]);
+  });
+
   test("the classes and their iterator lead nowhere outside the isolate", async () => {
     const out = await executor.run(
       requestFor(

@@ -118,9 +118,8 @@ export function runtimeSource(): string {
 
 let proper: string | undefined;
 
-/** sdk-source's own helper in the runtime proper, in place of esbuild's `__toCommonJS` (see `lazyExports`). */
-const MODULE_HELPER =
-  "var __sy_module=(m)=>{var f=m.__sy_exports;if(f){delete m.__sy_exports;var all=f();for(var k in all)Object.defineProperty(m,k,{get:all[k],enumerable:true});}return m;};";
+/** sdk-source's own helper in the runtime proper (see `lazyExports`): a module's exports object, made on first call. */
+const MODULE_HELPER = "var __sy_lazy=(make)=>{var made;return()=>made||(made=make());};";
 
 /**
  * Rewrites esbuild's exports of the runtime's lazily `require`d modules so
@@ -129,25 +128,39 @@ const MODULE_HELPER =
  * object literal of getter functions and a `defineProperty` per export, for
  * every module, used or not, and copies it again on each require; that was
  * about half of what evaluating the runtime cost a fresh context (a CPU
- * profile of the bundle in node:vm contexts). Here each top-level
- * `__export(x_exports,{...})` only leaves a function that makes the getters
- * (`x_exports.__sy_exports`), and each `__toCommonJS(x_exports)` becomes
- * `__sy_module(x_exports)`, which makes them on first call and answers the
- * same object every time. The exports objects never reach script code.
+ * profile of the bundle in node:vm contexts). Here each
+ * `__export(x_exports,{A:()=>A,...});` becomes
+ * `x_exports=__sy_lazy(()=>({get A(){return A},...}));` and each
+ * `__toCommonJS(x_exports)` becomes `x_exports()`: the same object on
+ * every call, made without any builtin (the runtime is evaluated after
+ * script code, which may have replaced `Object.defineProperty` or put
+ * accessors on Object.prototype), and never reachable from script code.
  * Throws when esbuild's output no longer has the expected shape: the
- * runtime would otherwise be built with both kinds of helper, silently.
+ * runtime would otherwise be built half rewritten, silently.
  */
 export function lazyExports(bundle: string): string {
+  const fail = (why: string): never => {
+    throw new Error(`executor: the web runtime's bundle has an unexpected shape (${why})`);
+  };
   let exportCalls = 0;
   const rewritten = bundle
     .replace(/__export\((\w+_exports),\{([^{}]*)\}\);/g, (_all, target: string, body: string) => {
       exportCalls++;
-      return `${target}.__sy_exports=()=>({${body}});`;
+      const getters = body.split(",").map((entry) => {
+        const match = /^(\w+):\(\)=>(\w+)$/.exec(entry);
+        return match === null ? fail(`export entry ${JSON.stringify(entry.slice(0, 40))}`) : `get ${match[1]}(){return ${match[2]}}`;
+      });
+      return `${target}=__sy_lazy(()=>({${getters.join(",")}}));`;
     })
-    .replace(/__toCommonJS\((\w+_exports)\)/g, "__sy_module($1)");
-  const leftOver = (rewritten.match(/__export\(|__toCommonJS\(/g) ?? []).length;
-  // esbuild's two helper definitions stay (now unused): `__export(` once, `__toCommonJS` as `=mod=>`.
-  if (exportCalls === 0 || leftOver !== 0) throw new Error(`executor: the web runtime's bundle has an unexpected shape (${exportCalls} exports rewritten, ${leftOver} left)`);
+    .replace(/__toCommonJS\((\w+_exports)\)/g, "$1()");
+  if (exportCalls === 0) fail("no exports rewritten");
+  if (/__export\(|__toCommonJS\(/.test(rewritten)) fail("an export left as esbuild wrote it");
+  // Every other use of an exports object is one of the forms written here (or its declaration).
+  for (const use of rewritten.matchAll(/\b(\w+_exports)\b(.{0,12})/g)) {
+    const [, name, after] = use as unknown as [string, string, string];
+    if (name.startsWith("__sy_")) continue;
+    if (!/^(=\{\}|=__sy_lazy\(|\(\))/.test(after)) fail(`a use of ${name}: ${JSON.stringify(after)}`);
+  }
   return MODULE_HELPER + rewritten;
 }
 

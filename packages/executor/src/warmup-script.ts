@@ -6,7 +6,10 @@
  * right after; only code is kept.
  *
  * Non-ASCII hosts are left out on purpose: they would put tr46's mapping
- * table into every isolate's code, and few scripts need it.
+ * table into every isolate's code, and few scripts need it. The bridge has
+ * no URL library to give, so URLs parse on the context's own copy of
+ * whatwg-url: the same functions the library runs, so their code is warmed
+ * for both (only the library's freeze and url-parser.ts's checks are not).
  */
 import { RUNTIME_RECEIVER } from "./sdk-source.ts";
 

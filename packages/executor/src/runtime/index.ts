@@ -1,6 +1,7 @@
 /**
- * The web runtime's classes and functions, put on the global by `install`.
- * This module is evaluated on a context's first touch of any runtime name
+ * The web runtime's classes and functions: the loader's accessors make each
+ * global with `make` on its first touch (`install` does the same where there
+ * is no loader: the code cache's warm-up). This module is evaluated on a context's first touch of any runtime name
  * (see loader.ts); each group of names (URL, crypto, fetch...) on the first
  * touch of one of its own.
  */

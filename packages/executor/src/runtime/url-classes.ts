@@ -25,7 +25,10 @@ type Pair = [string, string];
 /** Web IDL's USVString: String(), lone surrogates replaced by U+FFFD; a Symbol is a TypeError. */
 function usv(value: unknown, what: string): string {
   if (typeof value === "symbol") throw new TypeError(`${what}: a Symbol cannot be converted to a string`);
-  return (String(value) as string & { toWellFormed(): string }).toWellFormed();
+  const text: unknown = (String(value) as string & { toWellFormed(): string }).toWellFormed();
+  // String and toWellFormed are the script's to replace: whatever they answer, only a string goes on (url-parser.ts checks again).
+  if (typeof text !== "string") throw new TypeError(`${what}: the value did not convert to a string`);
+  return text;
 }
 
 function requireArgs(count: number, needed: number, what: string): void {
@@ -218,6 +221,9 @@ export class URL {
     url.query = "";
     usm.override(input, url, "query");
     if (this.#query !== null) setParamsList(this.#query, parseUrlencodedString(input));
+    // The Standard takes the list from the input: when it holds a tab or a
+    // newline, which the stored query lost, the query object is made now.
+    else if (/[\t\n\r]/.test(input)) this.#query = paramsOfUrl(this, input);
   }
 
   get searchParams(): URLSearchParams {

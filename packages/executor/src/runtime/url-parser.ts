@@ -4,12 +4,18 @@
  * or, when the isolate has none, the same functions evaluated here.
  *
  * The library lives in a context of its own: none of its objects may reach
- * script code. So URL records stay private to url-classes.ts, lists cross
- * as JSON text (this context makes its own arrays), records are passed as
- * arguments and in options objects with a null prototype (nothing the
- * script put on Object.prototype is read with a record at hand), and
- * an exception out of the library (a stack overflow: it throws nothing
- * else) is replaced by one of this context.
+ * script code, and script code must not be able to call into it with an
+ * object of its own (the library would call the object's methods with its
+ * own objects as arguments: a `replace` handed a RegExp of the library's
+ * context leads to all of its builtins). This file is evaluated after
+ * script code has run, and that code may have replaced any builtin, so:
+ * - every argument is checked with `typeof` right before it crosses, and
+ *   only strings, numbers, null and the library's own URL records (kept
+ *   private by url-classes.ts) do;
+ * - lists cross as JSON text, and this context makes its own arrays;
+ * - options objects have a null prototype (nothing the script put on
+ *   Object.prototype is read with a record at hand);
+ * - an exception out of the library is replaced by one of this context.
  */
 import { host } from "./bridge.ts";
 import { urlLibrary, type ParseOptions, type UrlLibrary, type UrlRecord } from "./url-library.ts";
@@ -19,11 +25,21 @@ export type { UrlRecord };
 type Pair = [string, string];
 
 /** What url-classes.ts uses: the library's functions, lists as arrays of this context. */
-export interface UrlParser extends Omit<UrlLibrary, "parseUrlencodedJson" | "serializeUrlencodedJson" | "basicURLParse"> {
+export interface UrlParser {
   /** The basic URL parser: `input` against `base`. */
   parse(input: string, base: UrlRecord | null): UrlRecord | null | "failure" | undefined;
   /** The basic URL parser with `url` and a state override (a setter). */
   override(input: string, url: UrlRecord, stateOverride: string): void;
+  serializeURL(url: UrlRecord): string;
+  serializeURLOrigin(url: UrlRecord): string;
+  serializeHost(host: unknown): string;
+  serializeInteger(n: number): string;
+  serializePath(url: UrlRecord): string;
+  setTheUsername(url: UrlRecord, value: string): void;
+  setThePassword(url: UrlRecord, value: string): void;
+  cannotHaveAUsernamePasswordPort(url: UrlRecord): boolean;
+  hasAnOpaquePath(url: UrlRecord): boolean;
+  emptyPath(url: UrlRecord): void;
   parseUrlencodedString(text: string): Pair[];
   serializeUrlencoded(list: readonly Pair[]): string;
 }
@@ -31,28 +47,19 @@ export interface UrlParser extends Omit<UrlLibrary, "parseUrlencodedJson" | "ser
 const jsonParse = JSON.parse;
 const jsonStringify = JSON.stringify;
 
-/**
- * The library's error, as one of this context (see the file comment). Not
- * reached by a test: a stack overflow is the only way, and V8 (Node 20)
- * aborts the process when it meets the stack limit while compiling a
- * regular expression, which parsing near that limit does.
- */
-function ownError(): RangeError {
-  return new RangeError("Maximum call stack size exceeded");
+/** Only a string crosses where the library expects one. */
+function text(value: unknown): string {
+  if (typeof value !== "string") throw new TypeError("URL: expected a string");
+  return value;
 }
 
-/** `f` (of one or two arguments) called with no exception of the library's context escaping. */
-function guard<A, R>(f: (a: A) => R): (a: A) => R;
-function guard<A, B, R>(f: (a: A, b: B) => R): (a: A, b: B) => R;
-function guard<A, B, R>(f: (a: A, b?: B) => R): (a: A, b?: B) => R {
-  // Two arguments at most, passed as such: a spread would run this context's array iterator, which script code can replace.
-  return (a, b) => {
-    try {
-      return f(a, b);
-    } catch {
-      throw ownError();
-    }
-  };
+/** `f()` with no exception of the library's context escaping: the library throws only on a stack overflow, or when its input was not what it expects. */
+function guarded<R>(f: () => R): R {
+  try {
+    return f();
+  } catch {
+    throw new TypeError("URL: the URL could not be processed");
+  }
 }
 
 /** The isolate's library, or this context's own when the host has none to give. */
@@ -62,29 +69,48 @@ function library(): UrlLibrary {
   return urlLibrary();
 }
 
-/** The parser; see the file comment. */
+/** The parser; see the file comment. Records are only ever ones the library made. */
 export function urlParser(): UrlParser {
   const lib = library();
-  const basicURLParse = guard(lib.basicURLParse);
-  const parseJson = guard(lib.parseUrlencodedJson);
-  const serializeJson = guard(lib.serializeUrlencodedJson);
   return {
-    // Options objects with a null prototype: nothing is read through this context's Object.prototype.
-    parse: (input, base) => basicURLParse(input, { __proto__: null, baseURL: base } as ParseOptions),
-    override: (input, url, stateOverride) => {
-      basicURLParse(input, { __proto__: null, url, stateOverride } as ParseOptions);
+    parse: (input, base) => {
+      const options = { __proto__: null, baseURL: base } as ParseOptions;
+      const given = text(input);
+      return guarded(() => lib.basicURLParse(given, options));
     },
-    serializeURL: guard(lib.serializeURL),
-    serializeURLOrigin: guard(lib.serializeURLOrigin),
-    serializeHost: guard(lib.serializeHost),
-    serializeInteger: guard(lib.serializeInteger),
-    serializePath: guard(lib.serializePath),
-    setTheUsername: guard(lib.setTheUsername),
-    setThePassword: guard(lib.setThePassword),
-    cannotHaveAUsernamePasswordPort: guard(lib.cannotHaveAUsernamePasswordPort),
-    hasAnOpaquePath: guard(lib.hasAnOpaquePath),
-    emptyPath: guard(lib.emptyPath),
-    parseUrlencodedString: (text) => (text === "" ? [] : (jsonParse(parseJson(text)) as Pair[])),
-    serializeUrlencoded: (list) => serializeJson(jsonStringify(list)),
+    override: (input, url, stateOverride) => {
+      const options = { __proto__: null, url, stateOverride: text(stateOverride) } as ParseOptions;
+      const given = text(input);
+      guarded(() => lib.basicURLParse(given, options));
+    },
+    serializeURL: (url) => guarded(() => lib.serializeURL(url)),
+    serializeURLOrigin: (url) => guarded(() => lib.serializeURLOrigin(url)),
+    // A record's host is the library's own value (a string, a number or an array of numbers).
+    serializeHost: (hostValue) => guarded(() => lib.serializeHost(hostValue)),
+    serializeInteger: (n) => {
+      if (typeof n !== "number") throw new TypeError("URL: expected a number");
+      return guarded(() => lib.serializeInteger(n));
+    },
+    serializePath: (url) => guarded(() => lib.serializePath(url)),
+    setTheUsername: (url, value) => {
+      const given = text(value);
+      guarded(() => lib.setTheUsername(url, given));
+    },
+    setThePassword: (url, value) => {
+      const given = text(value);
+      guarded(() => lib.setThePassword(url, given));
+    },
+    cannotHaveAUsernamePasswordPort: (url) => guarded(() => lib.cannotHaveAUsernamePasswordPort(url)),
+    hasAnOpaquePath: (url) => guarded(() => lib.hasAnOpaquePath(url)),
+    emptyPath: (url) => guarded(() => lib.emptyPath(url)),
+    parseUrlencodedString: (input) => {
+      const given = text(input);
+      if (given === "") return [];
+      return jsonParse(guarded(() => lib.parseUrlencodedJson(given))) as Pair[];
+    },
+    serializeUrlencoded: (list) => {
+      const json = text(jsonStringify(list));
+      return guarded(() => lib.serializeUrlencodedJson(json));
+    },
   };
 }
