@@ -110,6 +110,21 @@ describe("URL and URLSearchParams inside the sandbox behave as Node's", () => {
     expect(out.result).toEqual(["http://h/?ab=1", [["a\tb", "1\n"]], "http://h/?ab=1", [["a\tb", "1\n"]]]);
   });
 
+  test("a setter converts its value before it reads the URL it changes (the conversion may change the URL)", async () => {
+    const out = await executor.run(
+      requestFor(
+        compileForTest(`export default () => {
+          const u = new URL("https://a.example/?x=1"); const p = u.searchParams;
+          u.search = { toString() { u.href = "https://b.example/?h=1"; return "y=2"; } };
+          const v = new URL("https://a.example/");
+          v.username = { toString() { v.href = "https://c.example/"; return "me"; } };
+          return [u.href, u.search, [...p].join(";"), v.href];
+        };`),
+      ),
+    );
+    expect(out.result).toEqual(["https://b.example/?y=2", "?y=2", "y,2", "https://me@c.example/"]);
+  });
+
   test("the classes and their iterator lead nowhere outside the isolate", async () => {
     const out = await executor.run(
       requestFor(

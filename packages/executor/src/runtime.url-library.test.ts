@@ -97,8 +97,12 @@ describe("the isolate's URL library", () => {
       const frozen = handles!.context.evalSync(`[Object.prototype, Array.prototype, Function.prototype, Error.prototype, RangeError.prototype, String.prototype,
         JSON, Object, Array, globalThis, Intl.Collator.prototype, Object.getPrototypeOf(""[Symbol.iterator]()), Object.getPrototypeOf([][Symbol.iterator]()),
         Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())), Object.getPrototypeOf(function* () {}), Object.getPrototypeOf(async function () {}),
-        Object.getPrototypeOf(/a/[Symbol.matchAll](""))].every((o) => Object.isFrozen(o))`);
+        Object.getPrototypeOf(/a/[Symbol.matchAll]("")), Object.getPrototypeOf(new Intl.Segmenter().segment(""))].every((o) => Object.isFrozen(o))`);
       expect(frozen).toBe(true);
+      // No code is made from strings there, by any constructor.
+      const refused = handles!.context.evalSync(`[() => Function("return 1")(), () => (function () {}).constructor("return 1")(), () => (function* () {}).constructor("yield 1"),
+        () => (async function () {}).constructor("return 1"), () => globalThis.eval("1")].map((f) => { try { f(); return "ran"; } catch (e) { return e instanceof TypeError; } }).join()`);
+      expect(refused).toBe("true,true,true,true,true");
       // RegExp's legacy statics would read the last match made there: another run's URL.
       expect(handles!.context.evalSync(`["lastMatch", "input", "$1", "leftContext"].some((name) => name in RegExp)`)).toBe(false);
       // The library answers as before, and still parses non-ASCII hosts (its UTS #46 tables load after the freeze).

@@ -63,10 +63,23 @@ export default (event) => {
 };`;
 
 describe("URL inside the sandbox", () => {
-  test("passes every WPT vector of urltestdata.json and setters_tests.json (or a listed exception)", async () => {
-    const out = await executor.run(
-      requestFor(compileForTest(SCRIPT, { limits: { cpuMs: 20_000, wallMs: 60_000, memoryMb: 128 } }), { kind: "manual", payload: { urlTests, setterTests } }),
-    );
+  // Twice: in a context of the script's own (whatwg-url evaluated there), and
+  // in a fresh context, which parses in the isolate's URL library (a frozen
+  // context of its own, made between runs after the app's first parse).
+  test.each([
+    { where: "a reused context", freshContext: false },
+    { where: "the isolate's URL library", freshContext: true },
+  ])("passes every WPT vector of urltestdata.json and setters_tests.json (or a listed exception), in $where", async ({ freshContext }) => {
+    const appId = freshContext ? "app_wpt_library" : "app_wpt_context";
+    const limits = { cpuMs: 20_000, wallMs: 60_000, memoryMb: 128 };
+    if (freshContext) {
+      // The same limits: an app's isolate is made for its memory limit.
+      const primer = compileForTest(`export default () => new URL("https://example.com/").href;`, { appId, id: "primer", freshContext: true, limits });
+      expect((await executor.run(requestFor(primer))).result).toBe("https://example.com/");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const script = compileForTest(SCRIPT, { appId, freshContext, limits });
+    const out = await executor.run(requestFor(script, { kind: "manual", payload: { urlTests, setterTests } }));
     expect(out.error).toBeNull();
     const result = out.result as { checked: number; setters: number; failures: Array<{ input: string; why: string }> };
     expect(result.checked).toBe(601);

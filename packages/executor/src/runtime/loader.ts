@@ -21,8 +21,11 @@
  * own data property of the global, defined just before the host call and
  * deleted right after (no script code runs in between), and the function
  * it receives is the one written in the runtime's script, found by its
- * identifier (script code cannot declare global bindings: it runs inside a
- * function, and code generation from strings is off in every context).
+ * identifier. Script code cannot declare a global lexical binding that
+ * would shadow the receiver: it runs inside a function, and a `let` in an
+ * indirect `eval` (isolated-vm leaves code generation from strings on)
+ * stays in that eval; a global `var` made by eval is a configurable
+ * property, which the receiver's definition replaces.
  *
  * Rules for every file of the runtime: standard JavaScript builtins only (no
  * `Buffer`, `process`, node modules); the only way out is `bridge.ts`, whose

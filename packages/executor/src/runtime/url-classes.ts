@@ -103,7 +103,11 @@ export class URL {
     return parseWithBase(input, baseText).record !== null;
   }
 
-  /** The record, after the brand check every member makes. */
+  /**
+   * The record, after the brand check every member makes. A setter checks
+   * first, converts its value (which may run script code, even set `href`),
+   * and only then reads the record it works on, as Web IDL orders it.
+   */
   static #record(self: URL, member: string): UrlRecord {
     if (!isObject(self) || !(#url in self)) throw new TypeError(`'${member}' called on an object that is not a valid instance of URL.`);
     return self.#url;
@@ -131,8 +135,9 @@ export class URL {
   }
 
   set protocol(value: string) {
-    const url = URL.#record(this, "set protocol");
-    usm.override(`${usv(value, "Failed to set the 'protocol' property on 'URL'")}:`, url, "scheme start");
+    URL.#record(this, "set protocol");
+    const text = usv(value, "Failed to set the 'protocol' property on 'URL'");
+    usm.override(`${text}:`, this.#url, "scheme start");
   }
 
   get username(): string {
@@ -140,8 +145,9 @@ export class URL {
   }
 
   set username(value: string) {
-    const url = URL.#record(this, "set username");
+    URL.#record(this, "set username");
     const text = usv(value, "Failed to set the 'username' property on 'URL'");
+    const url = this.#url;
     if (!usm.cannotHaveAUsernamePasswordPort(url)) usm.setTheUsername(url, text);
   }
 
@@ -150,8 +156,9 @@ export class URL {
   }
 
   set password(value: string) {
-    const url = URL.#record(this, "set password");
+    URL.#record(this, "set password");
     const text = usv(value, "Failed to set the 'password' property on 'URL'");
+    const url = this.#url;
     if (!usm.cannotHaveAUsernamePasswordPort(url)) usm.setThePassword(url, text);
   }
 
@@ -163,8 +170,9 @@ export class URL {
   }
 
   set host(value: string) {
-    const url = URL.#record(this, "set host");
+    URL.#record(this, "set host");
     const text = usv(value, "Failed to set the 'host' property on 'URL'");
+    const url = this.#url;
     if (!usm.hasAnOpaquePath(url)) usm.override(text, url, "host");
   }
 
@@ -174,8 +182,9 @@ export class URL {
   }
 
   set hostname(value: string) {
-    const url = URL.#record(this, "set hostname");
+    URL.#record(this, "set hostname");
     const text = usv(value, "Failed to set the 'hostname' property on 'URL'");
+    const url = this.#url;
     if (!usm.hasAnOpaquePath(url)) usm.override(text, url, "hostname");
   }
 
@@ -185,8 +194,9 @@ export class URL {
   }
 
   set port(value: string) {
-    const url = URL.#record(this, "set port");
+    URL.#record(this, "set port");
     const text = usv(value, "Failed to set the 'port' property on 'URL'");
+    const url = this.#url;
     if (usm.cannotHaveAUsernamePasswordPort(url)) return;
     if (text === "") url.port = null;
     else usm.override(text, url, "port");
@@ -197,8 +207,9 @@ export class URL {
   }
 
   set pathname(value: string) {
-    const url = URL.#record(this, "set pathname");
+    URL.#record(this, "set pathname");
     const text = usv(value, "Failed to set the 'pathname' property on 'URL'");
+    const url = this.#url;
     if (usm.hasAnOpaquePath(url)) return;
     usm.emptyPath(url);
     usm.override(text, url, "path start");
@@ -210,8 +221,9 @@ export class URL {
   }
 
   set search(value: string) {
-    const url = URL.#record(this, "set search");
+    URL.#record(this, "set search");
     const text = usv(value, "Failed to set the 'search' property on 'URL'");
+    const url = this.#url;
     if (text === "") {
       url.query = null;
       if (this.#query !== null) setParamsList(this.#query, []);
@@ -238,8 +250,9 @@ export class URL {
   }
 
   set hash(value: string) {
-    const url = URL.#record(this, "set hash");
+    URL.#record(this, "set hash");
     const text = usv(value, "Failed to set the 'hash' property on 'URL'");
+    const url = this.#url;
     if (text === "") {
       url.fragment = null;
       return;

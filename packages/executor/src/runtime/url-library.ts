@@ -16,7 +16,9 @@
  * library's own records in, and hands script code nothing of it; and
  * `lockdown` freezes everything reachable from its global and its hidden
  * builtins, so that even an object of it that escaped would change nothing
- * for a later run.
+ * for a later run. One thing does carry from run to run: tr46's tables are
+ * loaded on the first non-ASCII or `xn--` host the library meets (~15 ms),
+ * so a run can time whether an earlier run of the same app met one.
  */
 
 declare const require: (id: string) => unknown;
@@ -124,7 +126,28 @@ function hiddenIntrinsics(): unknown[] {
     proto(asyncFunction),
     proto(asyncGenerator),
     proto(asyncGenerator.prototype),
+    proto(new Intl.Segmenter().segment("")),
+    proto(new Intl.Segmenter().segment("")[Symbol.iterator]()),
   ];
+}
+
+/**
+ * The ways to make code from a string in this context (isolated-vm leaves
+ * code generation from strings on), replaced by a function that throws:
+ * whatwg-url uses none of them, and an object of this context that ever
+ * escaped would otherwise lead to running code here (V8 refuses another
+ * context's call of this one's Function constructor today: this does not
+ * rest on that).
+ */
+function disableCodeGeneration(): void {
+  const refuse = function (): never {
+    throw new TypeError("code generation is disabled in the URL library");
+  };
+  const proto = Reflect.getPrototypeOf;
+  const constructors = [proto(function () {}), proto(function* () {}), proto(async function () {}), proto(async function* () {})];
+  for (const prototype of constructors) if (prototype !== null) Reflect.defineProperty(prototype, "constructor", { value: refuse });
+  Reflect.defineProperty(globalThis, "Function", { value: refuse });
+  Reflect.defineProperty(globalThis, "eval", { value: refuse });
 }
 
 /**
@@ -138,6 +161,7 @@ function hiddenIntrinsics(): unknown[] {
  */
 function lockdown(roots: readonly object[]): void {
   for (const name of REGEXP_STATICS) Reflect.deleteProperty(RegExp, name);
+  disableCodeGeneration();
   const seen = new Set<object>();
   const queue: unknown[] = [globalThis, ...hiddenIntrinsics(), ...roots];
   while (queue.length > 0) {
