@@ -25,21 +25,11 @@ export type { UrlRecord };
 type Pair = [string, string];
 
 /** What url-classes.ts uses: the library's functions, lists as arrays of this context. */
-export interface UrlParser {
+export interface UrlParser extends Omit<UrlLibrary, "basicURLParse" | "parseUrlencodedJson" | "serializeUrlencodedJson"> {
   /** The basic URL parser: `input` against `base`. */
   parse(input: string, base: UrlRecord | null): UrlRecord | null | "failure" | undefined;
   /** The basic URL parser with `url` and a state override (a setter). */
   override(input: string, url: UrlRecord, stateOverride: string): void;
-  serializeURL(url: UrlRecord): string;
-  serializeURLOrigin(url: UrlRecord): string;
-  serializeHost(host: unknown): string;
-  serializeInteger(n: number): string;
-  serializePath(url: UrlRecord): string;
-  setTheUsername(url: UrlRecord, value: string): void;
-  setThePassword(url: UrlRecord, value: string): void;
-  cannotHaveAUsernamePasswordPort(url: UrlRecord): boolean;
-  hasAnOpaquePath(url: UrlRecord): boolean;
-  emptyPath(url: UrlRecord): void;
   parseUrlencodedString(text: string): Pair[];
   serializeUrlencoded(list: readonly Pair[]): string;
 }
@@ -60,6 +50,12 @@ function guarded<R>(f: () => R): R {
   } catch {
     throw new TypeError("URL: the URL could not be processed");
   }
+}
+
+/** One of the library's setters of a record's text field, with `value` checked. */
+function setText(set: (url: UrlRecord, value: string) => void, url: UrlRecord, value: unknown): void {
+  const given = text(value);
+  guarded(() => set(url, given));
 }
 
 /** The isolate's library, or this context's own when the host has none to give. */
@@ -92,14 +88,8 @@ export function urlParser(): UrlParser {
       return guarded(() => lib.serializeInteger(n));
     },
     serializePath: (url) => guarded(() => lib.serializePath(url)),
-    setTheUsername: (url, value) => {
-      const given = text(value);
-      guarded(() => lib.setTheUsername(url, given));
-    },
-    setThePassword: (url, value) => {
-      const given = text(value);
-      guarded(() => lib.setThePassword(url, given));
-    },
+    setTheUsername: (url, value) => setText(lib.setTheUsername, url, value),
+    setThePassword: (url, value) => setText(lib.setThePassword, url, value),
     cannotHaveAUsernamePasswordPort: (url) => guarded(() => lib.cannotHaveAUsernamePasswordPort(url)),
     hasAnOpaquePath: (url) => guarded(() => lib.hasAnOpaquePath(url)),
     emptyPath: (url) => guarded(() => lib.emptyPath(url)),
