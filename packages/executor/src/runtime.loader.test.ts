@@ -91,6 +91,30 @@ describe("the web runtime's loading", () => {
   });
 });
 
+describe("a part of the runtime that fails to load", () => {
+  test("a module whose first evaluation ran out of stack breaks only the run that saw it: the version's next run gets a new context", async () => {
+    // The first touch of AbortController happens deeper and deeper in the
+    // stack as the recursion unwinds: at some depth its module starts
+    // evaluating and runs out of stack, and a module that threw throws the
+    // same error ever after (as ES modules do).
+    const script = compileForTest(`export default (event) => {
+      typeof TextEncoder;
+      let failed = 0;
+      if (event.payload.dive) {
+        const dive = () => { try { dive(); } catch {} try { typeof AbortController; } catch { failed++; } };
+        dive();
+      }
+      let after;
+      try { after = typeof new AbortController().signal; } catch (e) { after = "threw " + e.name; }
+      return { failed: failed > 0, after };
+    };`);
+    const first = await executor.run(requestFor(script, { kind: "manual", payload: { dive: true } }));
+    expect(first.result).toEqual({ failed: true, after: "threw RangeError" });
+    const second = await executor.run(requestFor(script, { kind: "manual", payload: { dive: false } }));
+    expect(second.result).toEqual({ failed: false, after: "object" });
+  });
+});
+
 describe("fresh contexts made ahead with the runtime a version used", () => {
   // A freshContext version gets a new context per run; the next one is made
   // between runs, with the runtime evaluated and the globals its earlier

@@ -53,7 +53,7 @@ export class SandboxContext {
   current: RunSession | null = null;
   /** Runs served so far. */
   runs = 0;
-  /** Set when the context must not serve another run (its module failed to load). */
+  /** Set when the context must not serve another run (its module failed to load, or a part of the web runtime did). */
   broken = false;
   /** The web runtime was evaluated in this context (a script touched it, or `prepare` loaded it). */
   usedRuntime = false;
@@ -104,6 +104,11 @@ export class SandboxContext {
       if (op === "runtime.load") return this.loadRuntime();
       // The library itself, into this context (only its functions are ever called here: runtime/url-parser.ts).
       if (op === "runtime.url") return this.urlLibrary()?.derefInto() ?? "";
+      // Only ever makes this context serve no further run.
+      if (op === "runtime.broken") {
+        this.broken = true;
+        return undefined;
+      }
       if (op === "runtime.touch") {
         if (typeof a === "string" && RUNTIME_NAMES.has(a)) this.touched.add(a);
         return undefined;

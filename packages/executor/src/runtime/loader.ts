@@ -133,7 +133,17 @@ function installOnTouch(global: object, bridge: Bridge, onLoad: (runtime: Runtim
     const get = (): unknown => {
       const loaded = load();
       if (!untouched(name)) return (global as Record<string, unknown>)[name];
-      const value = loaded.make(name, global);
+      let value: unknown;
+      try {
+        value = loaded.make(name, global);
+      } catch (error) {
+        // A module whose first evaluation threw (the stack ran out, say)
+        // throws the same error on every later use (as ES modules do): this
+        // context's runtime stays broken, so the host makes the next run a
+        // new context.
+        bridge.notify("runtime.broken", "");
+        throw error;
+      }
       define(name, value);
       return value;
     };
