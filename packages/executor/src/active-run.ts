@@ -9,9 +9,11 @@ import type { ScriptLimits } from "./types.ts";
 /**
  * Why a run was ended before its handler settled: its own CPU or wall-clock
  * limit, its isolate running out of memory, its isolate being disposed for
- * another run's overrun (`collateral`), or the executor shutting down.
+ * another run's overrun (`collateral`), V8 giving up on its isolate
+ * (`crashed`: the thread stopped answering inside it, entry-watch.ts), or
+ * the executor shutting down.
  */
-export type KillReason = "cpu" | "wall" | "memory" | "collateral" | "shutdown";
+export type KillReason = "cpu" | "wall" | "memory" | "collateral" | "crashed" | "shutdown";
 
 /** One run in flight, as the watchdog and the executor see it. */
 export class ActiveRun {

@@ -8,6 +8,7 @@ import type { ActiveRun, KillReason } from "./active-run.ts";
 import { CodeCache, scriptCodeCache, type WithCache } from "./code-cache.ts";
 import { releaseQuietly } from "./handles.ts";
 import { disposeLater, disposeNow, later } from "./later.ts";
+import { entering, left } from "./entry-watch.ts";
 import { SandboxContext, type SandboxConfig } from "./sandbox-context.ts";
 import type { SpareIsolate } from "./spare-isolate.ts";
 import { compileLoader, compileRuntimeProperSync, makeUrlLibrary, type UrlLibraryHandles } from "./runtime-script.ts";
@@ -194,8 +195,10 @@ export class AppIsolate {
       if (bound === null || cpuLeft < timeout) [timeout, bound, boundBy] = [cpuLeft, run, "cpu"];
       if (wallLeft < timeout) [timeout, bound, boundBy] = [wallLeft, run, "wall"];
     }
+    const timeoutMs = Math.max(1, Math.ceil(timeout));
+    entering(this.appId, timeoutMs);
     try {
-      ref.applySync(undefined, args, { timeout: Math.max(1, Math.ceil(timeout)) });
+      ref.applySync(undefined, args, { timeout: timeoutMs });
       return true;
     } catch {
       // The entries never throw on their own (the bootstrap catches what a
@@ -213,6 +216,8 @@ export class AppIsolate {
       for (const run of this.active) run.kill(run.overrun(at) ?? (run === bound ? boundBy : "collateral"));
       this.dispose("timeout");
       return false;
+    } finally {
+      left();
     }
   };
 

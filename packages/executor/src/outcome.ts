@@ -86,6 +86,12 @@ function killed(reason: KillReason, limits: ScriptLimits): Described {
         status: "error",
         error: runError("IsolateDisposedError", "the run was stopped because another run of this app exceeded a limit in the same isolate", "isolate_disposed", RETRY),
       };
+    case "crashed":
+      return {
+        ...base,
+        status: "error",
+        error: runError("IsolateCrashedError", "the engine gave up on this app's isolate during the run (a fatal error inside V8); its executor thread was replaced", "isolate_crashed", RETRY),
+      };
     case "shutdown":
       return { ...base, status: "error", error: runError("ShutdownError", "the executor shut down during the run", "executor_closed", RETRY) };
   }

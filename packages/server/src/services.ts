@@ -6,6 +6,7 @@ import { createEgressPolicy, createFetchClient, DEFAULT_FETCH_TIMEOUT_MS, DEFAUL
 import { createEmailSender, createMailer, EmailError, type PlaintextPolicy, type SmtpHostRule } from "@switchyard/email";
 import { compileScript, createExecutor } from "@switchyard/executor";
 import type { Registry } from "prom-client";
+import { endAfterCatastrophe } from "./catastrophe.ts";
 import { fetchMetrics } from "./fetch-metrics.ts";
 import { isolateMetrics } from "./isolate-metrics.ts";
 import { auditBoundSecrets } from "./bound/audit-sink.ts";
@@ -187,10 +188,7 @@ export function createServices(deps: {
     // sees a generic error; the operator sees the cause here.
     onHostFailure: (error, info) => logger.error({ err: error, op: info.op, appId: info.ctx.app.id, runId: info.ctx.run.id }, "host call failed"),
     // V8 lost control of an isolate: stop rather than keep serving from a broken process.
-    onCatastrophicError: (message) => {
-      logger.error({ message }, "isolated-vm reported a catastrophic error; exiting");
-      process.exit(70);
-    },
+    onCatastrophicError: (message) => endAfterCatastrophe(logger, message),
   });
   if (deps.metrics) isolateMetrics(deps.metrics, sandbox);
   const connectivityRules = { ...DEFAULT_STATUS_RULES, windowMs: settings.connectivity.windowMs };

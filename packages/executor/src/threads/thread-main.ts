@@ -6,6 +6,7 @@
  * message per turn of this thread's loop.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { watchEntries } from "../entry-watch.ts";
 import { createLocalExecutor } from "../local-executor.ts";
 import type { ExecutorStats, LocalExecutor } from "../local-executor.ts";
 import { runtimeCacheSettled } from "../runtime-script.ts";
@@ -21,7 +22,13 @@ export interface ThreadHostModule {
 }
 
 const port = parentPort;
-const { config, sources, secretsGeneration } = workerData as { config: ThreadConfig; sources: SandboxSources; secretsGeneration: Int32Array };
+const { config, sources, secretsGeneration, entryWatch } = workerData as {
+  config: ThreadConfig;
+  sources: SandboxSources;
+  secretsGeneration: Int32Array;
+  entryWatch: { buffer: SharedArrayBuffer; epochMs: number };
+};
+watchEntries(entryWatch.buffer, entryWatch.epochMs);
 
 let outcomes: Array<{ id: number; outcome: RunOutcome }> = [];
 let calls: Array<{ call: number; request: HostCall }> = [];

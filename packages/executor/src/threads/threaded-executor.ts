@@ -14,7 +14,13 @@
  * script that loops stalls its own thread's other apps for at most its CPU
  * limit (plus that), and never the caller's event loop.
  *
- * A thread that dies is replaced at once, its runs ended as collateral. One
+ * A thread that dies is replaced at once, its runs ended as collateral. So
+ * is one that stays inside an isolate past its entry's deadline: V8 gave up
+ * on that isolate and isolated-vm parked the thread for good
+ * (entry-watch.ts); the app whose isolate it was sees its runs end as
+ * `crashed`, and the caller hears of it through `onCatastrophicError`
+ * (a parked thread cannot be joined, so the process cannot exit normally
+ * any more). One
  * that dies before it could start (its thread-host failed) fails its runs
  * as `executor_unavailable` and is tried again after a wait that doubles
  * with each failed start: a broken thread-host does not spawn threads in a
@@ -30,6 +36,7 @@ import type { KillReason } from "../active-run.ts";
 import { DISPOSE_REASONS, type DisposeReason } from "../app-isolate.ts";
 import type { RunError, RunOutcome, RunRequest } from "../types.ts";
 import { sandboxSources } from "../sdk-source.ts";
+import { ENTRY_WATCH_BYTES, readEntry } from "../entry-watch.ts";
 import { answerCall } from "./forwarding-host.ts";
 import { threadBundle } from "./thread-bundle.ts";
 import type { FromThread, HostAnswer, ThreadConfig, ToThread } from "./protocol.ts";
@@ -57,6 +64,8 @@ interface ExecutorThread {
   ready: boolean;
   /** Starts that failed in a row before this one. */
   failedStarts: number;
+  /** Where the thread shows the isolate entry it is in (entry-watch.ts). */
+  entryWatch: SharedArrayBuffer;
 }
 
 // An app's pin is forgotten past this many apps per warm isolate: the app
@@ -67,6 +76,14 @@ const PINS_PER_POOL_SLOT = 4;
 // each failed start in a row, up to the most.
 const RESTART_FIRST_MS = 250;
 const RESTART_MOST_MS = 30_000;
+
+// How often the threads' entries are looked at, and how long past its
+// deadline an entry must last to mean the thread is parked. isolated-vm's
+// timeout ends an entry within milliseconds of its deadline, even on a
+// machine busier than its cores (bench:busy); the grace also covers a
+// paused VM waking up.
+const ENTRY_CHECK_MS = 1_000;
+const ENTRY_GRACE_MS = 5_000;
 
 const NO_RUN_CTX = { app: { id: "", name: "" }, trigger: null, run: { id: "", attempt: 0, event_id: "" } };
 
@@ -112,10 +129,14 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
       for (const thread of threads) if (!thread.closed) post(thread, { t: "secrets", generation, appId: change.appId });
     }) ?? null;
 
+  const epochMs = Date.now();
   for (let i = 0; i < config.threads; i++) threads.push(start());
+  const entryCheck = setInterval(checkEntries, ENTRY_CHECK_MS);
+  entryCheck.unref();
 
   function start(failedStarts = 0): ExecutorThread {
-    const worker = new Worker(code, { eval: true, workerData: { config: threadConfig, sources, secretsGeneration }, name: "switchyard-executor" });
+    const entryWatch = new SharedArrayBuffer(ENTRY_WATCH_BYTES);
+    const worker = new Worker(code, { eval: true, workerData: { config: threadConfig, sources, secretsGeneration, entryWatch: { buffer: entryWatch, epochMs } }, name: "switchyard-executor" });
     const thread: ExecutorThread = {
       worker,
       pending: new Map(),
@@ -128,6 +149,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
       closed: false,
       ready: false,
       failedStarts,
+      entryWatch,
     };
     worker.on("message", (message: FromThread) => receive(thread, message));
     worker.on("error", (error) => lost(thread, error));
@@ -187,7 +209,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
   // it: they end as their isolate's collateral and may be retried; its apps
   // go to a new thread. One that never started (its thread-host failed)
   // fails its runs as unavailable, and is started again after a wait.
-  function lost(thread: ExecutorThread, error: unknown): void {
+  function lost(thread: ExecutorThread, error: unknown, crashedApp: string | null = null): void {
     if (thread.closed) return;
     thread.closed = true;
     if (error !== null) config.onHostFailure(error, { op: "executor.thread", ctx: NO_RUN_CTX });
@@ -198,7 +220,8 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
     thread.queue = [];
     for (const [id, run] of thread.pending) {
       thread.pending.delete(id);
-      run.resolve(closed ? endedOutcome(run.request, "shutdown") : thread.ready ? endedOutcome(run.request, "collateral") : unavailableOutcome());
+      const reason = run.request.script.appId === crashedApp ? "crashed" : "collateral";
+      run.resolve(closed ? endedOutcome(run.request, "shutdown") : thread.ready ? endedOutcome(run.request, reason) : unavailableOutcome());
     }
     for (const [app, pinned] of pins) if (pinned === thread) pins.delete(app);
     const index = threads.indexOf(thread);
@@ -214,6 +237,24 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
     setTimeout(() => {
       if (!closed && threads[index] === thread) threads[index] = start(thread.failedStarts + 1);
     }, wait).unref();
+  }
+
+  // A thread still inside an isolate well past its entry's deadline is
+  // parked there for good (entry-watch.ts): it is given up like a dead one,
+  // the app whose isolate it was told apart, and never terminated (that
+  // would wait on it forever).
+  function checkEntries(): void {
+    const now = Date.now();
+    for (const thread of threads) {
+      if (thread.closed) continue;
+      const entry = readEntry(thread.entryWatch, epochMs);
+      if (entry === null || now < entry.deadlineMs + ENTRY_GRACE_MS) continue;
+      thread.worker.removeAllListeners();
+      lost(thread, null, entry.appId);
+      const message = `an executor thread stopped answering inside the isolate of app ${entry.appId} (V8 gave up on it); another thread took its place, and the process cannot exit normally while it stays parked`;
+      if (config.onCatastrophicError) config.onCatastrophicError(message);
+      else config.onHostFailure(new Error(message), { op: "executor.thread", ctx: NO_RUN_CTX });
+    }
   }
 
   function schedule(thread: ExecutorThread): void {
@@ -320,6 +361,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
     dispose() {
       if (closed) return;
       closed = true;
+      clearInterval(entryCheck);
       unwatchSecrets?.();
       for (const thread of threads) {
         // Runs not handed over yet end here; the thread ends the rest.

@@ -1,0 +1,41 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, test } from "vitest";
+
+const fixture = fileURLToPath(new URL("./threads/parked-thread.fixture.ts", import.meta.url));
+
+function runFixture(): Promise<{ line: string; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--no-node-snapshot", "--import", "tsx", fixture], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the fixture did not end within 60 s\n${stdout}\n${stderr}`));
+    }, 60_000);
+    child.once("exit", (_code, signal) => {
+      clearTimeout(timer);
+      setImmediate(() => resolve({ line: stdout.trim().split("\n").pop() ?? "", signal, stderr }));
+    });
+  });
+}
+
+describe("an executor thread that V8 parks inside an isolate", () => {
+  test("ends that app's run as isolate_crashed, the runs queued behind it as collateral, reports it once, and serves the next runs on a new thread", async () => {
+    const { line, signal, stderr } = await runFixture();
+    expect(signal, stderr).toBe("SIGKILL");
+    const seen = JSON.parse(line);
+    expect(seen.first).toEqual({ status: "ok", code: null, result: 2 });
+    expect(seen.crashed).toMatchObject({ status: "error", code: "isolate_crashed" });
+    expect(seen.queued).toMatchObject({ status: "error", code: "isolate_disposed" });
+    expect(seen.after).toEqual({ status: "ok", code: null, result: 6 });
+    // The entry's deadline (200 ms of CPU, rounded up to a second) plus the 5 s grace, checked each second.
+    expect(seen.endedMs).toBeGreaterThan(5_000);
+    expect(seen.endedMs).toBeLessThan(15_000);
+    expect(seen.reports).toHaveLength(1);
+    expect(seen.reports[0]).toMatch(/inside the isolate of app app_crashing/);
+    expect(seen.stats).toBe(0);
+  }, 90_000);
+});

@@ -1,0 +1,25 @@
+/**
+ * Run as a process of its own by threads.parked.test.ts: a thread V8 parks
+ * for good cannot be joined, so a process holding one can only end by a
+ * signal, and a test runner's worker must not be that process. It prints
+ * one JSON line of what it saw, then ends itself with SIGKILL.
+ */
+import { createExecutor } from "../executor.ts";
+import { compileForTest, memoryHost, requestFor } from "../test-helpers.ts";
+import type { RunOutcome } from "../types.ts";
+import { ENGINE_CRASH_SOURCE } from "./engine-crash.fixture.ts";
+
+const reports: string[] = [];
+const executor = createExecutor({ host: memoryHost(), threads: 1, onCatastrophicError: (message) => reports.push(message) });
+const healthy = compileForTest("export default (event) => event.payload.n * 2", { appId: "app_healthy" });
+const crashing = compileForTest(ENGINE_CRASH_SOURCE, { appId: "app_crashing", limits: { cpuMs: 200 } });
+const brief = (outcome: RunOutcome) => ({ status: outcome.status, code: outcome.error?.code ?? null, result: outcome.result });
+
+const started = Date.now();
+const first = brief(await executor.run(requestFor(healthy, { kind: "manual", payload: { n: 1 } })));
+// Handed to the one thread in the same turn: the healthy run waits behind the crashing one.
+const [crashed, queued] = (await Promise.all([executor.run(requestFor(crashing)), executor.run(requestFor(healthy, { kind: "manual", payload: { n: 2 } }))])).map(brief);
+const endedMs = Date.now() - started;
+const after = brief(await executor.run(requestFor(healthy, { kind: "manual", payload: { n: 3 } })));
+console.log(JSON.stringify({ first, crashed, queued, after, endedMs, reports, stats: executor.stats().activeRuns }));
+process.kill(process.pid, "SIGKILL");
