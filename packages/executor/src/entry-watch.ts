@@ -10,34 +10,36 @@
  * made. The caller sees the entry outlive its deadline and replaces the
  * thread (threads/threaded-executor.ts).
  *
- * One watch per thread (module state): the entry's deadline in whole
- * seconds since the caller's epoch (0: not in an entry), and the app whose
- * isolate it is. Whole seconds, in an Int32 that Atomics can store, last 68
- * years; the caller's grace is several seconds, so the rounding is no loss.
+ * One watch per thread (module state): the number of the entry in
+ * progress (0 between entries), its timeout, and the app whose isolate it
+ * is. The caller times each entry number with its own monotonic clock, so
+ * a wall-clock step moves nothing.
  */
 
-const DEADLINE = 0;
+const SEQ = 0;
 const APP_LENGTH = 1;
+const TIMEOUT_MS = 2;
 /** Where the app id's bytes start, in bytes. */
-const APP_AT = 8;
-const MOST_APP_BYTES = 120;
+const APP_AT = 12;
+const MOST_APP_BYTES = 116;
+const MOST_TIMEOUT_MS = 0x7fffffff;
 /** How big a watch's buffer is. */
 export const ENTRY_WATCH_BYTES = APP_AT + MOST_APP_BYTES;
 
 interface Watch {
   words: Int32Array;
   bytes: Uint8Array;
-  epochMs: number;
   /** The app last written, so an app entered again is not written again. */
   app: string;
   depth: number;
+  seq: number;
 }
 
 let watch: Watch | null = null;
 
-/** Makes this thread publish its entries in `buffer`, with deadlines counted from `epochMs` (the caller's `Date.now()`). */
-export function watchEntries(buffer: SharedArrayBuffer, epochMs: number): void {
-  watch = { words: new Int32Array(buffer, 0, 2), bytes: new Uint8Array(buffer, APP_AT, MOST_APP_BYTES), epochMs, app: "", depth: 0 };
+/** Makes this thread publish its entries in `buffer`. */
+export function watchEntries(buffer: SharedArrayBuffer): void {
+  watch = { words: new Int32Array(buffer, 0, 3), bytes: new Uint8Array(buffer, APP_AT, MOST_APP_BYTES), app: "", depth: 0, seq: 0 };
 }
 
 /** This thread enters `appId`'s isolate, for at most `timeoutMs` by isolated-vm's timeout. */
@@ -45,28 +47,30 @@ export function entering(appId: string, timeoutMs: number): void {
   const w = watch;
   if (w === null || w.depth++ > 0) return;
   if (w.app !== appId) {
-    // App ids are ours (ASCII); anything longer is cut, which only blurs the report.
+    // App ids are ours (ASCII, about 30 characters); a longer one is cut, which only blurs the report.
     const n = Math.min(appId.length, MOST_APP_BYTES);
     for (let i = 0; i < n; i++) w.bytes[i] = appId.charCodeAt(i) & 0x7f;
     w.words[APP_LENGTH] = n;
     w.app = appId;
   }
-  Atomics.store(w.words, DEADLINE, Math.max(1, Math.ceil((Date.now() - w.epochMs + timeoutMs) / 1000)));
+  w.words[TIMEOUT_MS] = Math.min(Math.ceil(timeoutMs), MOST_TIMEOUT_MS);
+  w.seq = (w.seq % MOST_TIMEOUT_MS) + 1;
+  // Last, and atomically: a caller that sees the number sees the rest.
+  Atomics.store(w.words, SEQ, w.seq);
 }
 
 /** This thread is out of the isolate again. */
 export function left(): void {
   const w = watch;
   if (w === null || --w.depth > 0) return;
-  Atomics.store(w.words, DEADLINE, 0);
+  Atomics.store(w.words, SEQ, 0);
 }
 
-/** The caller's view: the entry a thread is in, as `Date.now()` of its deadline and the app, or null between entries. */
-export function readEntry(buffer: SharedArrayBuffer, epochMs: number): { deadlineMs: number; appId: string } | null {
-  const words = new Int32Array(buffer, 0, 2);
-  const deadline = Atomics.load(words, DEADLINE);
-  if (deadline === 0) return null;
+/** The caller's view of a thread: the entry it is in (its number, timeout and app), or null between entries. */
+export function readEntry(buffer: SharedArrayBuffer): { seq: number; timeoutMs: number; appId: string } | null {
+  const words = new Int32Array(buffer, 0, 3);
+  const seq = Atomics.load(words, SEQ);
+  if (seq === 0) return null;
   const n = Math.min(Math.max(0, words[APP_LENGTH] as number), MOST_APP_BYTES);
-  const appId = String.fromCharCode(...new Uint8Array(buffer, APP_AT, n));
-  return { deadlineMs: epochMs + deadline * 1000, appId };
+  return { seq, timeoutMs: words[TIMEOUT_MS] as number, appId: String.fromCharCode(...new Uint8Array(buffer, APP_AT, n)) };
 }

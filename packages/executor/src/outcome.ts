@@ -90,7 +90,8 @@ function killed(reason: KillReason, limits: ScriptLimits): Described {
       return {
         ...base,
         status: "error",
-        error: runError("IsolateCrashedError", "the engine gave up on this app's isolate during the run (a fatal error inside V8); its executor thread was replaced", "isolate_crashed", RETRY),
+        // Not retried: the same script on the same input would most likely stop the next worker too.
+        error: runError("IsolateCrashedError", "the engine gave up on this app's isolate during the run (a fatal error inside V8); its executor thread was replaced", "isolate_crashed", NO_RETRY),
       };
     case "shutdown":
       return { ...base, status: "error", error: runError("ShutdownError", "the executor shut down during the run", "executor_closed", RETRY) };

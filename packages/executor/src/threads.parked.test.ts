@@ -4,12 +4,15 @@ import { describe, expect, test } from "vitest";
 
 const fixture = fileURLToPath(new URL("./threads/parked-thread.fixture.ts", import.meta.url));
 
-function runFixture(): Promise<{ line: string; signal: NodeJS.Signals | null; stderr: string }> {
+function runFixture(mode = "crash", onLine: (line: string, child: ReturnType<typeof spawn>) => void = () => {}): Promise<{ line: string; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--no-node-snapshot", "--import", "tsx", fixture], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--no-node-snapshot", "--import", "tsx", fixture, mode], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      onLine(stdout, child);
+    });
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -37,5 +40,22 @@ describe("an executor thread that V8 parks inside an isolate", () => {
     expect(seen.reports).toHaveLength(1);
     expect(seen.reports[0]).toMatch(/inside the isolate of app app_crashing/);
     expect(seen.stats).toBe(0);
+  }, 90_000);
+
+  test("a process paused past an entry's timeout and the grace is not taken for a stuck thread: the loop ends at its limit", async () => {
+    let paused = false;
+    const { line, signal, stderr } = await runFixture("pause", (out, child) => {
+      if (paused || !out.includes("LOOPING")) return;
+      paused = true;
+      // Longer than the loop's 2 s budget plus the 5 s grace.
+      child.kill("SIGSTOP");
+      setTimeout(() => child.kill("SIGCONT"), 9_000);
+    });
+    expect(signal, stderr).toBe("SIGKILL");
+    const seen = JSON.parse(line);
+    expect(seen.looped.status).toBe("timeout");
+    expect(seen.looped.code).toMatch(/^(cpu|wall)_limit$/);
+    expect(seen.after).toEqual({ status: "ok", code: null, result: 8 });
+    expect(seen.reports).toEqual([]);
   }, 90_000);
 });

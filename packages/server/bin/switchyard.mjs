@@ -2,6 +2,7 @@
 // The `switchyard` command. The workspace runs its TypeScript directly through
 // tsx's loader, so there is no build step between an edit and a run.
 import { spawn } from "node:child_process";
+import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 
 if (!process.execArgv.includes("--no-node-snapshot")) {
@@ -11,7 +12,8 @@ if (!process.execArgv.includes("--no-node-snapshot")) {
     stdio: "inherit",
   });
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(signal, () => child.kill(signal));
-  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + 15 : 1)));
+  // A child ended by a signal exits as a shell reports it: 128 + its number.
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + (constants.signals[signal] ?? 15) : 1)));
 } else {
   const { register } = await import("tsx/esm/api");
   register();

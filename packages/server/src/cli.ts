@@ -268,19 +268,24 @@ async function serveCommand(args: string[], env: NodeJS.ProcessEnv, print: (l: s
     if (requested !== null) process.exit(signal === "SIGINT" ? 130 : 143);
     requested = signal;
   };
+  let stopping = false;
+  // V8 gave up on an isolate (catastrophe.ts): a stop as on SIGTERM, unless
+  // one was already asked for, which it must not turn into an immediate exit.
+  const stopForCatastrophe = () => {
+    if (requested === null && !stopping) onSignal("catastrophe");
+  };
   const handlers = { SIGTERM: () => onSignal("SIGTERM"), SIGINT: () => onSignal("SIGINT") };
   process.on("SIGTERM", handlers.SIGTERM);
   process.on("SIGINT", handlers.SIGINT);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
-    server = await startServer(config, values.role as Role, print);
+    server = await startServer(config, values.role as Role, print, stopForCatastrophe);
   } catch (error) {
     process.off("SIGTERM", handlers.SIGTERM);
     process.off("SIGINT", handlers.SIGINT);
     throw error;
   }
   return new Promise<number>((resolve) => {
-    let stopping = false;
     const shutdown = (signal: string) => {
       // A second signal while stopping ends the process at once, as it did before.
       if (stopping) process.exit(signal === "SIGINT" ? 130 : 143);

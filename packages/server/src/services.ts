@@ -125,6 +125,12 @@ export function createServices(deps: {
   metrics?: Registry;
   /** This process's name in the connectivity rows it writes; default `<hostname>:<pid>:<4 hex>`. */
   workerId?: string;
+  /**
+   * Asked once when V8 gives up on an isolate: the process must stop, and
+   * its exit becomes a SIGKILL (catastrophe.ts). Without it the process
+   * keeps serving until its owner stops it.
+   */
+  requestStop?: () => void;
 }) {
   const settings = { ...DEFAULT_SERVICE_SETTINGS, ...deps.settings };
   const { database, logger } = deps;
@@ -188,7 +194,7 @@ export function createServices(deps: {
     // sees a generic error; the operator sees the cause here.
     onHostFailure: (error, info) => logger.error({ err: error, op: info.op, appId: info.ctx.app.id, runId: info.ctx.run.id }, "host call failed"),
     // V8 lost control of an isolate: stop rather than keep serving from a broken process.
-    onCatastrophicError: (message) => endAfterCatastrophe(logger, message),
+    onCatastrophicError: (message) => endAfterCatastrophe(logger, message, deps.requestStop),
   });
   if (deps.metrics) isolateMetrics(deps.metrics, sandbox);
   const connectivityRules = { ...DEFAULT_STATUS_RULES, windowMs: settings.connectivity.windowMs };

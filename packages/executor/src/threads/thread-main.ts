@@ -26,9 +26,9 @@ const { config, sources, secretsGeneration, entryWatch } = workerData as {
   config: ThreadConfig;
   sources: SandboxSources;
   secretsGeneration: Int32Array;
-  entryWatch: { buffer: SharedArrayBuffer; epochMs: number };
+  entryWatch: SharedArrayBuffer;
 };
-watchEntries(entryWatch.buffer, entryWatch.epochMs);
+watchEntries(entryWatch);
 
 let outcomes: Array<{ id: number; outcome: RunOutcome }> = [];
 let calls: Array<{ call: number; request: HostCall }> = [];

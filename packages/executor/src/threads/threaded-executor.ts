@@ -66,6 +66,8 @@ interface ExecutorThread {
   failedStarts: number;
   /** Where the thread shows the isolate entry it is in (entry-watch.ts). */
   entryWatch: SharedArrayBuffer;
+  /** The entry last seen there, since when (`performance.now()`), and when it was first seen overdue. */
+  watched: { seq: number; since: number; overdueAt: number | null };
 }
 
 // An app's pin is forgotten past this many apps per warm isolate: the app
@@ -78,10 +80,13 @@ const RESTART_FIRST_MS = 250;
 const RESTART_MOST_MS = 30_000;
 
 // How often the threads' entries are looked at, and how long past its
-// deadline an entry must last to mean the thread is parked. isolated-vm's
-// timeout ends an entry within milliseconds of its deadline, even on a
-// machine busier than its cores (bench:busy); the grace also covers a
-// paused VM waking up.
+// timeout an entry must be seen to last to mean the thread is parked.
+// isolated-vm's timeout ends an entry within milliseconds of it, even on a
+// machine busier than its cores (bench:busy); when it cannot, it suspends
+// the thread 5 s later ("Script failed to terminate"), which this counts as
+// parked too. An entry must be seen overdue on two checks half a period
+// apart or more: a process paused and resumed (SIGSTOP, a VM pause) sees
+// its entries overdue once, before isolated-vm's own timer ends them.
 const ENTRY_CHECK_MS = 1_000;
 const ENTRY_GRACE_MS = 5_000;
 
@@ -129,14 +134,13 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
       for (const thread of threads) if (!thread.closed) post(thread, { t: "secrets", generation, appId: change.appId });
     }) ?? null;
 
-  const epochMs = Date.now();
   for (let i = 0; i < config.threads; i++) threads.push(start());
   const entryCheck = setInterval(checkEntries, ENTRY_CHECK_MS);
   entryCheck.unref();
 
   function start(failedStarts = 0): ExecutorThread {
     const entryWatch = new SharedArrayBuffer(ENTRY_WATCH_BYTES);
-    const worker = new Worker(code, { eval: true, workerData: { config: threadConfig, sources, secretsGeneration, entryWatch: { buffer: entryWatch, epochMs } }, name: "switchyard-executor" });
+    const worker = new Worker(code, { eval: true, workerData: { config: threadConfig, sources, secretsGeneration, entryWatch }, name: "switchyard-executor" });
     const thread: ExecutorThread = {
       worker,
       pending: new Map(),
@@ -150,6 +154,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
       ready: false,
       failedStarts,
       entryWatch,
+      watched: { seq: 0, since: 0, overdueAt: null },
     };
     worker.on("message", (message: FromThread) => receive(thread, message));
     worker.on("error", (error) => lost(thread, error));
@@ -239,22 +244,45 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
     }, wait).unref();
   }
 
-  // A thread still inside an isolate well past its entry's deadline is
+  // A thread still inside an isolate well past its entry's timeout is
   // parked there for good (entry-watch.ts): it is given up like a dead one,
-  // the app whose isolate it was told apart, and never terminated (that
-  // would wait on it forever).
+  // the app whose isolate it was told apart. It is never terminated (that
+  // would wait on it forever). Checked until every thread has closed, also
+  // after `dispose()`: a thread parked then would keep its runs for ever.
   function checkEntries(): void {
-    const now = Date.now();
+    if (closed && threads.every((thread) => thread.closed)) {
+      clearInterval(entryCheck);
+      return;
+    }
+    const now = performance.now();
     for (const thread of threads) {
       if (thread.closed) continue;
-      const entry = readEntry(thread.entryWatch, epochMs);
-      if (entry === null || now < entry.deadlineMs + ENTRY_GRACE_MS) continue;
-      thread.worker.removeAllListeners();
-      lost(thread, null, entry.appId);
-      const message = `an executor thread stopped answering inside the isolate of app ${entry.appId} (V8 gave up on it); another thread took its place, and the process cannot exit normally while it stays parked`;
-      if (config.onCatastrophicError) config.onCatastrophicError(message);
-      else config.onHostFailure(new Error(message), { op: "executor.thread", ctx: NO_RUN_CTX });
+      const entry = readEntry(thread.entryWatch);
+      const watched = thread.watched;
+      if (entry === null || entry.seq !== watched.seq) {
+        thread.watched = { seq: entry?.seq ?? 0, since: now, overdueAt: null };
+        continue;
+      }
+      if (now - watched.since < entry.timeoutMs + ENTRY_GRACE_MS) continue;
+      if (watched.overdueAt === null || now - watched.overdueAt < ENTRY_CHECK_MS / 2) {
+        watched.overdueAt ??= now;
+        continue;
+      }
+      parked(thread, entry.appId);
     }
+  }
+
+  function parked(thread: ExecutorThread, appId: string): void {
+    const { worker } = thread;
+    worker.removeAllListeners();
+    // Should it ever come back after all, it is told to close, and whatever it says is ignored.
+    worker.on("error", () => {});
+    worker.unref();
+    lost(thread, null, appId);
+    worker.postMessage({ t: "dispose" } satisfies ToThread);
+    const message = `an executor thread stopped answering inside the isolate of app ${appId}; another thread took its place, and the process cannot exit normally while that thread stays stuck`;
+    if (config.onCatastrophicError) config.onCatastrophicError(message);
+    else config.onHostFailure(new Error(message), { op: "executor.thread", ctx: NO_RUN_CTX });
   }
 
   function schedule(thread: ExecutorThread): void {
@@ -361,7 +389,6 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
     dispose() {
       if (closed) return;
       closed = true;
-      clearInterval(entryCheck);
       unwatchSecrets?.();
       for (const thread of threads) {
         // Runs not handed over yet end here; the thread ends the rest.

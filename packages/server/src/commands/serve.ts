@@ -18,8 +18,9 @@ export interface RunningServer {
 /**
  * Starts the service. Order matters: configuration and keys are checked
  * before any database work, so a bad key never touches storage.
+ * `requestStop` is asked to stop the server when V8 gives up on an isolate.
  */
-export async function startServer(config: Config, role: Role, print: (line: string) => void): Promise<RunningServer> {
+export async function startServer(config: Config, role: Role, print: (line: string) => void, requestStop?: () => void): Promise<RunningServer> {
   const loaded = await loadKeyring(config);
   if (!config.databaseUrl && role !== "all") {
     throw new StartupError(`--role ${role} needs DATABASE_URL: the embedded PGlite serves one process, which runs every role`);
@@ -41,7 +42,7 @@ export async function startServer(config: Config, role: Role, print: (line: stri
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: "switchyard_" });
   const observer = queueMetrics(metrics, database);
-  const services = createServices({ database, keyring: loaded.keyring, logger, settings: config, worker: role !== "api", observer, metrics });
+  const services = createServices({ database, keyring: loaded.keyring, logger, settings: config, worker: role !== "api", observer, metrics, ...(requestStop ? { requestStop } : {}) });
   // Every role listens: a worker's script reads must see changes made through any API process.
   await services.start();
   // Every role seals: an API-only deployment writes audit rows too. Processes
