@@ -42,7 +42,7 @@ export function watchEntries(buffer: SharedArrayBuffer): void {
   watch = { words: new Int32Array(buffer, 0, 3), bytes: new Uint8Array(buffer, APP_AT, MOST_APP_BYTES), app: "", depth: 0, seq: 0 };
 }
 
-/** This thread enters `appId`'s isolate, for at most `timeoutMs` by isolated-vm's timeout. */
+/** This thread enters `appId`'s isolate, for at most `timeoutMs` (whole ms) by isolated-vm's timeout. */
 export function entering(appId: string, timeoutMs: number): void {
   const w = watch;
   if (w === null || w.depth++ > 0) return;
@@ -53,7 +53,7 @@ export function entering(appId: string, timeoutMs: number): void {
     w.words[APP_LENGTH] = n;
     w.app = appId;
   }
-  w.words[TIMEOUT_MS] = Math.min(Math.ceil(timeoutMs), MOST_TIMEOUT_MS);
+  w.words[TIMEOUT_MS] = Math.min(timeoutMs, MOST_TIMEOUT_MS);
   w.seq = (w.seq % MOST_TIMEOUT_MS) + 1;
   // Last, and atomically: a caller that sees the number sees the rest.
   Atomics.store(w.words, SEQ, w.seq);
@@ -66,11 +66,15 @@ export function left(): void {
   Atomics.store(w.words, SEQ, 0);
 }
 
-/** The caller's view of a thread: the entry it is in (its number, timeout and app), or null between entries. */
-export function readEntry(buffer: SharedArrayBuffer): { seq: number; timeoutMs: number; appId: string } | null {
+/** The caller's view of a thread: the entry it is in (its number and timeout), or null between entries. */
+export function readEntry(buffer: SharedArrayBuffer): { seq: number; timeoutMs: number } | null {
   const words = new Int32Array(buffer, 0, 3);
   const seq = Atomics.load(words, SEQ);
-  if (seq === 0) return null;
-  const n = Math.min(Math.max(0, words[APP_LENGTH] as number), MOST_APP_BYTES);
-  return { seq, timeoutMs: words[TIMEOUT_MS] as number, appId: String.fromCharCode(...new Uint8Array(buffer, APP_AT, n)) };
+  return seq === 0 ? null : { seq, timeoutMs: words[TIMEOUT_MS] as number };
+}
+
+/** The app whose isolate the thread's entry is in; read only once the thread is found stuck there. */
+export function entryApp(buffer: SharedArrayBuffer): string {
+  const n = Math.min(Math.max(0, new Int32Array(buffer, 0, 3)[APP_LENGTH] as number), MOST_APP_BYTES);
+  return String.fromCharCode(...new Uint8Array(buffer, APP_AT, n));
 }

@@ -34,7 +34,7 @@ describe("an executor thread that V8 parks inside an isolate", () => {
     expect(seen.crashed).toMatchObject({ status: "error", code: "isolate_crashed" });
     expect(seen.queued).toMatchObject({ status: "error", code: "isolate_disposed" });
     expect(seen.after).toEqual({ status: "ok", code: null, result: 6 });
-    // The entry's deadline (200 ms of CPU, rounded up to a second) plus the 5 s grace, checked each second.
+    // The entry's timeout (200 ms of CPU plus 25 ms) and the 5 s grace, seen overdue on two checks a second apart.
     expect(seen.endedMs).toBeGreaterThan(5_000);
     expect(seen.endedMs).toBeLessThan(15_000);
     expect(seen.reports).toHaveLength(1);

@@ -36,7 +36,7 @@ import type { KillReason } from "../active-run.ts";
 import { DISPOSE_REASONS, type DisposeReason } from "../app-isolate.ts";
 import type { RunError, RunOutcome, RunRequest } from "../types.ts";
 import { sandboxSources } from "../sdk-source.ts";
-import { ENTRY_WATCH_BYTES, readEntry } from "../entry-watch.ts";
+import { ENTRY_WATCH_BYTES, entryApp, readEntry } from "../entry-watch.ts";
 import { answerCall } from "./forwarding-host.ts";
 import { threadBundle } from "./thread-bundle.ts";
 import type { FromThread, HostAnswer, ThreadConfig, ToThread } from "./protocol.ts";
@@ -268,7 +268,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
         watched.overdueAt ??= now;
         continue;
       }
-      parked(thread, entry.appId);
+      parked(thread, entryApp(thread.entryWatch));
     }
   }
 
