@@ -18,7 +18,7 @@ describe("a script that makes V8 give up on its isolate", () => {
   const cleanups: (() => void)[] = [];
   afterAll(() => cleanups.forEach((cleanup) => cleanup()));
 
-  it("ends its run as isolate_crashed, not retried; the server stops gracefully and ends by SIGKILL instead of hanging", async () => {
+  it("ends its run as isolate_crashed, not retried; the server stops gracefully and ends by SIGKILL instead of hanging; the version is quarantined until a new deploy", async () => {
     const dataDir = join(await mkdtemp(join(tmpdir(), "sy-crash-")), "data");
     const env = { SWITCHYARD_DATA_DIR: dataDir, SWITCHYARD_EXECUTOR_THREADS: "1", SWITCHYARD_LOG_LEVEL: "info" };
     const server = startCli(["serve", "--dev", "--port", "0"], env);
@@ -35,7 +35,7 @@ describe("a script that makes V8 give up on its isolate", () => {
       const app = await post("/api/v1/admin/apps", { name });
       const script = await post(`/api/v1/admin/apps/${app.id}/scripts`, { name, source, limits: { cpu_ms: 200 } });
       const trigger = await post(`/api/v1/admin/apps/${app.id}/triggers`, { kind: "http", name, script_id: script.id, config: {}, retry: { max_attempts: 3, backoff: "fixed", base_ms: 100 } });
-      return { app, trigger };
+      return { app, script, trigger };
     };
     const runsOf = async (appId: string, eventId: string, wanted: number) => {
       for (let i = 0; i < 400; i++) {
@@ -78,6 +78,20 @@ describe("a script that makes V8 give up on its isolate", () => {
     expect(await runsOf(crashing.app.id, crashed, 1)).toHaveLength(1);
     const dead = (await (await fetch(`${url}/api/v1/admin/apps/${crashing.app.id}/dead-letters`, { headers })).json()) as any;
     expect(JSON.stringify(dead)).toContain(crashed);
+
+    // The version is quarantined: its next event is refused without running
+    // (this server would otherwise stop again), and a new deploy lifts it.
+    const scriptUrl = `${url}/api/v1/admin/apps/${crashing.app.id}/scripts/${crashing.script.id}`;
+    expect(((await (await fetch(scriptUrl, { headers })).json()) as any).quarantine).toMatchObject({ version: 1, run_id: run.id });
+    const refusedEvent = await fire(crashing.trigger.id, {});
+    const [refused] = await runsOf(crashing.app.id, refusedEvent, 1);
+    expect(refused).toMatchObject({ status: "error", script_version: 1, cpu_ms: 0, error: { code: "script_quarantined" } });
+    expect(again.exitCode).toBeNull();
+    const fixed = await fetch(scriptUrl, { method: "PUT", headers, body: JSON.stringify({ source: "export default () => ({ fixed: true })" }) });
+    expect(fixed.status).toBe(200);
+    expect(((await fixed.json()) as any).quarantine).toBeNull();
+    const [afterFix] = await runsOf(crashing.app.id, await fire(crashing.trigger.id, {}), 1);
+    expect(afterFix).toMatchObject({ status: "ok", script_version: 2 });
     again.kill("SIGTERM");
     expect((await finished(again)).code).toBe(0);
   }, 120_000);

@@ -64,6 +64,8 @@ export interface Script {
   language: "js" | "ts";
   limits: { memory_mb?: number; cpu_ms?: number; wall_ms?: number };
   fresh_context: boolean;
+  /** Set while the current version is quarantined (a run of it stopped the engine). */
+  quarantine: { version: number; crashed_at: string; run_id: string | null } | null;
   created_at: string;
   updated_at: string;
   source?: string;

@@ -3,7 +3,7 @@ import { api } from "../api/admin.ts";
 import type { ApiError } from "../api/client.ts";
 import type { App, Script } from "../api/types.ts";
 import { appPath, navigate } from "../router.ts";
-import { ConfirmButton, ErrorText, FieldError, Loading } from "../ui/bits.tsx";
+import { ConfirmButton, ErrorText, FieldError, Loading, Time } from "../ui/bits.tsx";
 import type { CodeEditorHandle } from "../ui/code-editor.tsx";
 import { LazyCodeEditor } from "../ui/lazy-code-editor.tsx";
 import { useAction, useLoad } from "../ui/hooks.ts";
@@ -96,6 +96,12 @@ function Editor({ app, script, onDeployed }: { app: App; script: Script | null; 
           </span>
         )}
       </div>
+      {script?.quarantine && (
+        <p class="error-line" role="alert" aria-label="Quarantine">
+          v{script.quarantine.version} stopped the engine (run {script.quarantine.run_id ?? "unknown"}, <Time at={script.quarantine.crashed_at} />) and is quarantined: its
+          events go to the dead letters without running. Deploy a new version to run it again.
+        </p>
+      )}
       <form
         class="editor-form"
         aria-label="Script"

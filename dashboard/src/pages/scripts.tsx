@@ -35,7 +35,9 @@ function ScriptList({ app }: { app: App }) {
                   <td data-label="Language">
                     <Badge tone="muted">{s.language === "ts" ? "TypeScript" : "JavaScript"}</Badge>
                   </td>
-                  <td data-label="Version">v{s.version}</td>
+                  <td data-label="Version">
+                    v{s.version} {s.quarantine && <Badge tone="bad">quarantined</Badge>}
+                  </td>
                   <td data-label="Deployed">
                     <Time at={s.updated_at} />
                   </td>

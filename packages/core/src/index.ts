@@ -73,6 +73,7 @@ export { enqueue, claim, claimRound, renewLeases, releaseClaims, OUTBOX_CHANNEL,
 export type { Claim, ClaimContext, ClaimedEvent, EnqueueInput, OutboxRow } from "./outbox/queue.ts";
 export { outboxDepth, oldestDueSeconds } from "./outbox/figures.ts";
 export { complete, completeMany } from "./outbox/complete.ts";
+export { quarantineMessage } from "./outbox/quarantine.ts";
 export { storableCompletion, unstorableRun, RESULT_NOT_STORABLE } from "./outbox/storable-record.ts";
 export type { Completion, CompletionResult, FailureDecision, RunRecord } from "./outbox/complete.ts";
 export { DEFAULT_RETRY, MAX_DELAY_MS, retryDelayMs, decideFailure } from "./outbox/retry.ts";

@@ -1,5 +1,5 @@
-import { decideFailure, newId, type ClaimedEvent, type Completion, type Database, type Logger, type ScriptsService } from "@switchyard/core";
-import type { Executor, RunOutcome } from "@switchyard/executor";
+import { decideFailure, newId, quarantineMessage, type ClaimedEvent, type Completion, type Database, type Logger, type ScriptsService } from "@switchyard/core";
+import { ISOLATE_CRASHED, type Executor, type RunOutcome } from "@switchyard/executor";
 import type { ScriptCache } from "./script-cache.ts";
 
 export interface RunEventDeps {
@@ -22,10 +22,12 @@ export async function runEvent(deps: RunEventDeps, cache: ScriptCache, c: Claime
   const { appName, scriptVersion, trigger } = c.context;
   const script = appName === null || scriptVersion === null ? undefined : await cache.get(c.scriptId, scriptVersion);
   if (appName === null || !script) {
-    const error = { name: "NotFound", message: `the ${appName === null ? "app" : "script"} of this event no longer exists`, stack: null, code: "not_found", retry: { kind: "no_retry" } };
-    const now = new Date();
-    const record = { runId: newId("run"), scriptVersion: script?.version ?? 0, status: "error" as const, startedAt: now, finishedAt: now, durationMs: 0, cpuMs: 0, logs: [], logsTruncated: false, result: null, error };
-    return { claim: c, record, failure: { kind: "dead_letter" } };
+    return refused(c, script?.version ?? 0, { name: "NotFound", message: `the ${appName === null ? "app" : "script"} of this event no longer exists`, code: "not_found" });
+  }
+  // The claim read the quarantine of the version it read; a deploy since
+  // (the cache answered a later version) has lifted it.
+  if (c.context.quarantined && script.version === scriptVersion) {
+    return refused(c, script.version, { name: "ScriptQuarantinedError", message: quarantineMessage(script.version), code: "script_quarantined" });
   }
   const runId = newId("run");
   const started = new Date();
@@ -46,6 +48,8 @@ export async function runEvent(deps: RunEventDeps, cache: ScriptCache, c: Claime
     return sandboxFailed(c, runId, script.version, started);
   }
   const failure = outcome.status === "ok" ? null : decideFailure(outcome.error?.retry ?? { kind: "retry" }, c.attempts, c.retry);
+  const stoppedEngine = outcome.error?.code === ISOLATE_CRASHED;
+  if (stoppedEngine) deps.logger?.warn({ eventId: c.id, runId, appId: c.appId, scriptId: c.scriptId, version: script.version }, "a run stopped the engine; its script version is quarantined until a new deploy");
   const durationMs = Math.round(outcome.durationMs);
   return {
     claim: c,
@@ -65,7 +69,27 @@ export async function runEvent(deps: RunEventDeps, cache: ScriptCache, c: Claime
       error: outcome.error,
     },
     failure,
+    ...(stoppedEngine ? { quarantine: true } : {}),
   };
+}
+
+/** An attempt that does not run: an error run row, not retried (the event goes to the dead letters). */
+function refused(c: ClaimedEvent, scriptVersion: number, error: { name: string; message: string; code: string }): Completion {
+  const now = new Date();
+  const record = {
+    runId: newId("run"),
+    scriptVersion,
+    status: "error" as const,
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 0,
+    cpuMs: 0,
+    logs: [],
+    logsTruncated: false,
+    result: null,
+    error: { ...error, stack: null, retry: { kind: "no_retry" as const } },
+  };
+  return { claim: c, record, failure: { kind: "dead_letter" } };
 }
 
 /**

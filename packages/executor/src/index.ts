@@ -10,6 +10,7 @@ export { mapStack } from "./source-map.ts";
 export { hmacWithSecretValue } from "./sign-secret.ts";
 export { HostError, SecretPlaceholder } from "./types.ts";
 export { FETCH_ERRORS } from "./run-fetch.ts";
+export { ISOLATE_CRASHED } from "./outcome.ts";
 export { SDK_TYPES_PATH, sdkTypes } from "./sdk-types.ts";
 
 export type { CompileErrorCode, CompileInput, CompileResult, Diagnostic } from "./compile.ts";

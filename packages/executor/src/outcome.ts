@@ -40,6 +40,9 @@ const STACK_MAX_BYTES = 16 * 1024;
 const RETRY: RetryDecision = { kind: "retry" };
 const NO_RETRY: RetryDecision = { kind: "no_retry" };
 
+/** The code of a run during which V8 gave up on the isolate: the dispatcher quarantines the script version. */
+export const ISOLATE_CRASHED = "isolate_crashed";
+
 /** Describes a run's end; see `RunEnd`. */
 export function describeEnd(input: DescribeInput): Described {
   const { end } = input;
@@ -90,8 +93,9 @@ function killed(reason: KillReason, limits: ScriptLimits): Described {
       return {
         ...base,
         status: "error",
-        // Not retried: the same script on the same input would most likely stop the next worker too.
-        error: runError("IsolateCrashedError", "the engine gave up on this app's isolate during the run (a fatal error inside V8); its executor thread was replaced", "isolate_crashed", NO_RETRY),
+        // Not retried: the same script on the same input would most likely
+        // stop the next worker too, and the version is quarantined.
+        error: runError("IsolateCrashedError", "the engine gave up on this app's isolate during the run (a fatal error inside V8); its executor thread was replaced", ISOLATE_CRASHED, NO_RETRY),
       };
     case "shutdown":
       return { ...base, status: "error", error: runError("ShutdownError", "the executor shut down during the run", "executor_closed", RETRY) };

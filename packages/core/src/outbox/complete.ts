@@ -6,6 +6,7 @@ import { fanOutDeadLetter } from "../triggers/fan-out.ts";
 import type { Claim } from "./queue.ts";
 import { arrayLiteral, jsonElement, type ArrayElement } from "./array-literal.ts";
 import { executePrepared } from "./prepared.ts";
+import { quarantineCrashedVersions } from "./quarantine.ts";
 import { retryDelayMs } from "./retry.ts";
 import { storableCompletion } from "./storable-record.ts";
 
@@ -27,6 +28,8 @@ export interface Completion {
   claim: Claim;
   record: RunRecord | null;
   failure: FailureDecision | null;
+  /** The run stopped the engine: its script version is quarantined (quarantine.ts). */
+  quarantine?: boolean;
 }
 
 /**
@@ -55,6 +58,7 @@ export async function complete(db: Db, c: Claim, record: RunRecord | null, failu
  */
 export async function completeMany(db: Db, given: Completion[]): Promise<CompletionResult[]> {
   if (given.length === 0) return [];
+  await quarantineCrashedVersions(db, given);
   const completions = given.map(storableCompletion);
   const letters = completions.filter(isDeadLetter);
   if (letters.length === 0) return completeSimple(db, completions);

@@ -72,6 +72,8 @@ export type Claim = OutboxRow & { leaseToken: string };
 export interface ClaimContext {
   appName: string | null;
   scriptVersion: number | null;
+  /** `scriptVersion` stopped the engine on an earlier run: quarantined, it does not run (quarantine.ts). */
+  quarantined: boolean;
   trigger: { id: string; kind: string; name: string } | null;
 }
 
@@ -101,6 +103,7 @@ interface ClaimedRow {
   created_at_ms: number | string;
   app_name: string | null;
   script_version: number | null;
+  script_quarantined: boolean | null;
   trigger_kind: string | null;
   trigger_name: string | null;
 }
@@ -425,7 +428,7 @@ export async function claimRound(db: Db, options: ClaimOptions): Promise<ClaimRo
            ${epochMs("run_at")} as run_at_ms, c.lease_token, ${epochMs("lease_until")} as lease_until_ms,
            c.depth, c.origin, c.replay_of, c.last_error,
            ${epochMs("first_attempt_at")} as first_attempt_at_ms, ${epochMs("created_at")} as created_at_ms,
-           a.name as app_name, s.version as script_version, t.kind as trigger_kind, t.name as trigger_name
+           a.name as app_name, s.version as script_version, s.crashed_version = s.version as script_quarantined, t.kind as trigger_kind, t.name as trigger_name
     from c
     join within_workspace p on p.id = c.id
     left join apps a on a.id = c.app_id
@@ -482,6 +485,7 @@ function toClaimedEvent(r: ClaimedRow): ClaimedEvent {
     context: {
       appName: r.app_name,
       scriptVersion: r.script_version,
+      quarantined: r.script_quarantined === true,
       trigger: r.trigger_id !== null && r.trigger_kind !== null ? { id: r.trigger_id, kind: r.trigger_kind, name: r.trigger_name ?? "" } : null,
     },
   };

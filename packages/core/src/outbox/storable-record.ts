@@ -49,7 +49,7 @@ export function unstorableRun(completion: Completion, what: string, sqlState?: s
     result: null,
     error,
   };
-  return { claim, failure, record: bare };
+  return { ...completion, failure, record: bare };
 }
 
 // The run's integer columns; a value out of their range is one of the refusals this path exists for.

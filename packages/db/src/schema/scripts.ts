@@ -29,6 +29,15 @@ export const scripts = pgTable(
     sourceMap: text("source_map"),
     limits: jsonb("limits").$type<StoredLimits>().notNull(),
     freshContext: boolean("fresh_context").notNull().default(false),
+    /**
+     * The last version that stopped the engine (a run ended `isolate_crashed`),
+     * when and in which run. While it equals `version` the script is
+     * quarantined: its events are dead-lettered without running, so one
+     * tenant cannot restart workers once per event. A new deploy lifts it.
+     */
+    crashedVersion: integer("crashed_version"),
+    crashedAt: timestamptz("crashed_at"),
+    crashedRunId: text("crashed_run_id"),
     createdAt: createdAt(),
     updatedAt: timestamptz("updated_at").notNull().defaultNow(),
   },

@@ -43,6 +43,8 @@ const scriptJson = (s: Script, withSource: boolean) => ({
   language: s.language,
   limits: s.limits,
   fresh_context: s.freshContext,
+  // The current version stopped the engine: its events are dead-lettered without running until a new deploy.
+  quarantine: s.crashedVersion !== null && s.crashedVersion === s.version ? { version: s.crashedVersion, crashed_at: s.crashedAt, run_id: s.crashedRunId } : null,
   created_at: s.createdAt,
   updated_at: s.updatedAt,
   ...(withSource ? { source: s.source } : {}),
