@@ -1,4 +1,6 @@
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { scripts } from "@switchyard/db";
 import { describeEachDriver } from "./support/databases.ts";
 import { client, managerFor, type TestApp } from "./support/manager.ts";
 
@@ -54,6 +56,27 @@ describeEachDriver("scripts and runs over the admin API", (ctx) => {
     expect(run).toMatchObject({ status: "ok", result: { doubled: 42, attempt: 1, app: "runner" }, event_kind: "manual", script_version: 1 });
     expect(run.logs.map((l: { message: string }) => l.message)).toEqual(["got manual 21"]);
     expect(run.duration_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it("refuses the events of a quarantined version without running them, keeps the quarantine across a deploy of the same code, and lifts it with new code", async () => {
+    const source = "export default () => ({ ran: true })";
+    const deployed = await deploy("crashed-once", source);
+    expect(deployed.json.quarantine).toBeNull();
+    const id = deployed.json.id as string;
+    // What the completion of a run that stopped the engine records (test/serve-catastrophe.test.ts makes a real one).
+    await ctx.database.db.update(scripts).set({ crashedVersion: 1, crashedAt: new Date(), crashedRunId: "run_crashed" }).where(eq(scripts.id, id));
+    expect((await admin.get(`/api/v1/admin/apps/${appId}/scripts/${id}`)).json.quarantine).toMatchObject({ version: 1, run_id: "run_crashed" });
+    expect(await invoke(id)).toMatchObject({ status: "error", script_version: 1, cpu_ms: 0, result: null, error: { code: "script_quarantined", name: "ScriptQuarantinedError" } });
+
+    const same = await admin.put(`/api/v1/admin/apps/${appId}/scripts/${id}`, { source });
+    expect(same.json).toMatchObject({ version: 2, quarantine: { version: 2, run_id: "run_crashed" } });
+    expect(await invoke(id)).toMatchObject({ status: "error", script_version: 2, error: { code: "script_quarantined" } });
+
+    const changed = await admin.put(`/api/v1/admin/apps/${appId}/scripts/${id}`, { source: "export default () => ({ ran: 'again' })" });
+    expect(changed.json).toMatchObject({ version: 3, quarantine: null });
+    expect(await invoke(id)).toMatchObject({ status: "ok", script_version: 3, result: { ran: "again" } });
+    const listed = (await admin.get(`/api/v1/admin/apps/${appId}/scripts`)).json;
+    expect(JSON.stringify(listed)).toContain('"quarantine":null');
   });
 
   it("refuses a script that does not compile with 422 and the line and column", async () => {

@@ -69,7 +69,7 @@ export async function runEvent(deps: RunEventDeps, cache: ScriptCache, c: Claime
       error: outcome.error,
     },
     failure,
-    ...(stoppedEngine ? { quarantine: true } : {}),
+    ...(stoppedEngine ? { stoppedEngine: true } : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import type { ActiveRun, KillReason } from "./active-run.ts";
 import { CodeCache, scriptCodeCache, type WithCache } from "./code-cache.ts";
 import { releaseQuietly } from "./handles.ts";
 import { disposeLater, disposeNow, later } from "./later.ts";
-import { entering, left } from "./entry-watch.ts";
+import { entering, left, scriptOwner } from "./entry-watch.ts";
 import { SandboxContext, type SandboxConfig } from "./sandbox-context.ts";
 import type { SpareIsolate } from "./spare-isolate.ts";
 import { compileLoader, compileRuntimeProperSync, makeUrlLibrary, type UrlLibraryHandles } from "./runtime-script.ts";
@@ -53,6 +53,8 @@ const ENTRY_SLACK_MS = 25;
 interface VersionSlot {
   /** The code this slot compiled: a same id+version with other code is a different script. */
   code: string;
+  /** Whom its contexts' entries are for, in the thread's entry watch (entry-watch.ts `scriptOwner`). */
+  owner: string;
   /** The wrapped text (`wrapScript`), compiled with the slot's first context. */
   source: string;
   /** Its key in the thread's code caches (code-cache.ts). */
@@ -175,7 +177,7 @@ export class AppIsolate {
    * what is left of the idle budget (`IDLE_CPU_BUDGET_NS`), and the isolate
    * goes as a runaway once that is spent. Answers whether the call went in.
    */
-  readonly enter = (ref: ivm.Reference<unknown>, args: unknown[]): boolean => {
+  readonly enter = (ref: ivm.Reference<unknown>, args: unknown[], owner: string = this.appId): boolean => {
     if (this.disposed) {
       if (this.disposeReason === null) this.dispose("memory");
       return false;
@@ -196,7 +198,7 @@ export class AppIsolate {
       if (wallLeft < timeout) [timeout, bound, boundBy] = [wallLeft, run, "wall"];
     }
     const timeoutMs = Math.max(1, Math.ceil(timeout));
-    entering(this.appId, timeoutMs);
+    entering(owner, timeoutMs);
     try {
       ref.applySync(undefined, args, { timeout: timeoutMs });
       return true;
@@ -290,7 +292,9 @@ export class AppIsolate {
     slot.compiled ??= this.compileVersion(slot);
     const withLoader = this.contextWithLoader ?? undefined;
     this.contextWithLoader = null;
-    const context = SandboxContext.create(this.isolate, { loader: this.loader, script: slot.compiled, runtimeProper: this.compileRuntimeProper, urlLibrary: () => this.urlLibraryFor(slot) }, this.options.sandbox, this.enter, withLoader);
+    // Its entries name the version, so a stuck entry blames only its runs (threads/threaded-executor.ts).
+    const enter = (ref: ivm.Reference<unknown>, args: unknown[]) => this.enter(ref, args, slot.owner);
+    const context = SandboxContext.create(this.isolate, { loader: this.loader, script: slot.compiled, runtimeProper: this.compileRuntimeProper, urlLibrary: () => this.urlLibraryFor(slot) }, this.options.sandbox, enter, withLoader);
     if (!this.disposed) this.liveContexts++;
     return context;
   }
@@ -408,7 +412,7 @@ export class AppIsolate {
     if (existing) this.dropSlot(key, existing);
     const wrapped = wrapScript(script.code);
     // Compiled with its first context: a compile error reaches that run.
-    const slot: VersionSlot = { code: script.code, fresh: script.freshContext === true, source: wrapped.source, cacheKey: CodeCache.keyOf(wrapped.source), compiled: null, firstLineColumnOffset: wrapped.firstLineColumnOffset, idle: [] };
+    const slot: VersionSlot = { code: script.code, owner: scriptOwner(this.appId, script.id, script.version), fresh: script.freshContext === true, source: wrapped.source, cacheKey: CodeCache.keyOf(wrapped.source), compiled: null, firstLineColumnOffset: wrapped.firstLineColumnOffset, idle: [] };
     this.versions.set(key, slot);
     for (const [oldKey, old] of this.versions) {
       if (this.versions.size <= MAX_VERSIONS) break;

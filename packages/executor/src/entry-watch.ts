@@ -11,26 +11,47 @@
  * thread (threads/threaded-executor.ts).
  *
  * One watch per thread (module state): the number of the entry in
- * progress (0 between entries), its timeout, and the app whose isolate it
- * is. The caller times each entry number with its own monotonic clock, so
- * a wall-clock step moves nothing.
+ * progress (0 between entries), its timeout, and its owner: the app whose
+ * isolate it is and the script version whose context it enters (so that only
+ * that version's runs are blamed, and quarantined). The caller times each
+ * entry number with its own monotonic clock, so a wall-clock step moves
+ * nothing.
  */
 
 const SEQ = 0;
-const APP_LENGTH = 1;
+const OWNER_LENGTH = 1;
 const TIMEOUT_MS = 2;
-/** Where the app id's bytes start, in bytes. */
-const APP_AT = 12;
-const MOST_APP_BYTES = 116;
+/** Where the owner's bytes start, in bytes. */
+const OWNER_AT = 12;
+const MOST_OWNER_BYTES = 244;
+/** Between an owner's app id and its script version (ids are ours: no tabs). */
+const OWNER_SEPARATOR = "\t";
 const MOST_TIMEOUT_MS = 0x7fffffff;
 /** How big a watch's buffer is. */
-export const ENTRY_WATCH_BYTES = APP_AT + MOST_APP_BYTES;
+export const ENTRY_WATCH_BYTES = OWNER_AT + MOST_OWNER_BYTES;
+
+/** Who an entry is for: an app's isolate, and the script version whose context it enters (null: no script's). */
+export interface EntryOwner {
+  appId: string;
+  /** `scriptId@version`. */
+  script: string | null;
+}
+
+/** The owner string `entering` takes for an entry into a context of script `scriptId` at `version`. */
+export function scriptOwner(appId: string, scriptId: string, version: number): string {
+  return `${appId}${OWNER_SEPARATOR}${scriptId}@${version}`;
+}
+
+/** Whether a run of script `scriptId` at `version` in app `appId` is the one `owner` names. */
+export function ownsRun(owner: EntryOwner, appId: string, scriptId: string, version: number): boolean {
+  return owner.appId === appId && (owner.script === null || owner.script === `${scriptId}@${version}`);
+}
 
 interface Watch {
   words: Int32Array;
   bytes: Uint8Array;
-  /** The app last written, so an app entered again is not written again. */
-  app: string;
+  /** The owner last written, so an owner entered again is not written again. */
+  owner: string;
   depth: number;
   seq: number;
 }
@@ -39,19 +60,22 @@ let watch: Watch | null = null;
 
 /** Makes this thread publish its entries in `buffer`. */
 export function watchEntries(buffer: SharedArrayBuffer): void {
-  watch = { words: new Int32Array(buffer, 0, 3), bytes: new Uint8Array(buffer, APP_AT, MOST_APP_BYTES), app: "", depth: 0, seq: 0 };
+  watch = { words: new Int32Array(buffer, 0, 3), bytes: new Uint8Array(buffer, OWNER_AT, MOST_OWNER_BYTES), owner: "", depth: 0, seq: 0 };
 }
 
-/** This thread enters `appId`'s isolate, for at most `timeoutMs` (whole ms) by isolated-vm's timeout. */
-export function entering(appId: string, timeoutMs: number): void {
+/**
+ * This thread enters an isolate for `owner` (an app id, or `scriptOwner`),
+ * for at most `timeoutMs` (whole ms) by isolated-vm's timeout.
+ */
+export function entering(owner: string, timeoutMs: number): void {
   const w = watch;
   if (w === null || w.depth++ > 0) return;
-  if (w.app !== appId) {
-    // App ids are ours (ASCII, about 30 characters); a longer one is cut, which only blurs the report.
-    const n = Math.min(appId.length, MOST_APP_BYTES);
-    for (let i = 0; i < n; i++) w.bytes[i] = appId.charCodeAt(i) & 0x7f;
-    w.words[APP_LENGTH] = n;
-    w.app = appId;
+  if (w.owner !== owner) {
+    // Ids are ours (ASCII, about 30 characters each); a longer owner is cut, which blames its whole app.
+    const n = Math.min(owner.length, MOST_OWNER_BYTES);
+    for (let i = 0; i < n; i++) w.bytes[i] = owner.charCodeAt(i) & 0x7f;
+    w.words[OWNER_LENGTH] = n;
+    w.owner = owner;
   }
   w.words[TIMEOUT_MS] = Math.min(timeoutMs, MOST_TIMEOUT_MS);
   w.seq = (w.seq % MOST_TIMEOUT_MS) + 1;
@@ -73,8 +97,12 @@ export function readEntry(buffer: SharedArrayBuffer): { seq: number; timeoutMs: 
   return seq === 0 ? null : { seq, timeoutMs: words[TIMEOUT_MS] as number };
 }
 
-/** The app whose isolate the thread's entry is in; read only once the thread is found stuck there. */
-export function entryApp(buffer: SharedArrayBuffer): string {
-  const n = Math.min(Math.max(0, new Int32Array(buffer, 0, 3)[APP_LENGTH] as number), MOST_APP_BYTES);
-  return String.fromCharCode(...new Uint8Array(buffer, APP_AT, n));
+/** Who the thread's entry is for; read only once the thread is found stuck there. */
+export function entryOwner(buffer: SharedArrayBuffer): EntryOwner {
+  const n = Math.min(Math.max(0, new Int32Array(buffer, 0, 3)[OWNER_LENGTH] as number), MOST_OWNER_BYTES);
+  const text = String.fromCharCode(...new Uint8Array(buffer, OWNER_AT, n));
+  const at = text.indexOf(OWNER_SEPARATOR);
+  // An owner that may have been cut names no script: the whole app is blamed.
+  const script = at < 0 || n >= MOST_OWNER_BYTES ? null : text.slice(at + 1);
+  return { appId: at < 0 ? text : text.slice(0, at), script };
 }

@@ -26,19 +26,20 @@ function runFixture(mode = "crash", onLine: (line: string, child: ReturnType<typ
 }
 
 describe("an executor thread that V8 parks inside an isolate", () => {
-  test("ends that app's run as isolate_crashed, the runs queued behind it as collateral, reports it once, and serves the next runs on a new thread", async () => {
+  test("ends that script version's run as isolate_crashed, the runs queued behind it (its app's other script too) as collateral, reports it once, and serves the next runs on a new thread", async () => {
     const { line, signal, stderr } = await runFixture();
     expect(signal, stderr).toBe("SIGKILL");
     const seen = JSON.parse(line);
     expect(seen.first).toEqual({ status: "ok", code: null, result: 2 });
     expect(seen.crashed).toMatchObject({ status: "error", code: "isolate_crashed" });
     expect(seen.queued).toMatchObject({ status: "error", code: "isolate_disposed" });
+    expect(seen.queuedSibling).toMatchObject({ status: "error", code: "isolate_disposed" });
     expect(seen.after).toEqual({ status: "ok", code: null, result: 6 });
     // The entry's timeout (200 ms of CPU plus 25 ms) and the 5 s grace, seen overdue on two checks a second apart.
     expect(seen.endedMs).toBeGreaterThan(5_000);
     expect(seen.endedMs).toBeLessThan(15_000);
     expect(seen.reports).toHaveLength(1);
-    expect(seen.reports[0]).toMatch(/inside the isolate of app app_crashing/);
+    expect(seen.reports[0]).toMatch(/inside the isolate of app app_crashing \(script script_crashing@3\)/);
     expect(seen.stats).toBe(0);
   }, 90_000);
 

@@ -28,8 +28,8 @@ export interface Completion {
   claim: Claim;
   record: RunRecord | null;
   failure: FailureDecision | null;
-  /** The run stopped the engine: its script version is quarantined (quarantine.ts). */
-  quarantine?: boolean;
+  /** The run stopped the engine (V8 gave up on its isolate): its script version is quarantined (quarantine.ts). */
+  stoppedEngine?: boolean;
 }
 
 /**

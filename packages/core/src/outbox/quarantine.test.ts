@@ -53,7 +53,7 @@ describeEachDriver("script quarantine", (ctx) => {
     const first = await claimOne(ids[0]!);
     expect(first.context).toMatchObject({ scriptVersion: 1, quarantined: false });
 
-    expect(await completeMany(db(), [{ claim: first, record: crashed("run_crash", 1), failure: { kind: "dead_letter" }, quarantine: true }])).toEqual(["dead_lettered"]);
+    expect(await completeMany(db(), [{ claim: first, record: crashed("run_crash", 1), failure: { kind: "dead_letter" }, stoppedEngine: true }])).toEqual(["dead_lettered"]);
     const [row] = await db().select().from(scripts).where(eq(scripts.id, scriptId));
     expect(row).toMatchObject({ crashedVersion: 1, crashedRunId: "run_crash" });
     expect(row!.crashedAt).toBeInstanceOf(Date);
@@ -71,12 +71,12 @@ describeEachDriver("script quarantine", (ctx) => {
     const { scriptId, ids } = await scriptWithEvents("lapsed", 2);
     const [a, b] = (await claimAll(ids[0]!, ids[1]!)) as [ClaimedEvent, ClaimedEvent];
     await db().update(outbox).set({ leaseToken: "lease_other" }).where(eq(outbox.id, a.id));
-    expect(await completeMany(db(), [{ claim: a, record: crashed("run_lost", 1), failure: { kind: "dead_letter" }, quarantine: true }])).toEqual(["lost"]);
+    expect(await completeMany(db(), [{ claim: a, record: crashed("run_lost", 1), failure: { kind: "dead_letter" }, stoppedEngine: true }])).toEqual(["lost"]);
     expect((await db().select().from(scripts).where(eq(scripts.id, scriptId)))[0]).toMatchObject({ crashedVersion: 1, crashedRunId: "run_lost" });
 
     // Version 2 is current when a late report of version 1's crash arrives: nothing changes.
     await db().update(scripts).set({ version: 2, crashedVersion: null, crashedRunId: null, crashedAt: null }).where(eq(scripts.id, scriptId));
-    expect(await completeMany(db(), [{ claim: b, record: crashed("run_late", 1), failure: { kind: "dead_letter" }, quarantine: true }])).toEqual(["dead_lettered"]);
+    expect(await completeMany(db(), [{ claim: b, record: crashed("run_late", 1), failure: { kind: "dead_letter" }, stoppedEngine: true }])).toEqual(["dead_lettered"]);
     expect((await db().select().from(scripts).where(eq(scripts.id, scriptId)))[0]).toMatchObject({ version: 2, crashedVersion: null, crashedRunId: null });
   });
 

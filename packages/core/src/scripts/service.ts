@@ -129,6 +129,8 @@ export function createScriptsService(options: ScriptsServiceOptions) {
               sourceMap,
               limits,
               freshContext: input.freshContext ?? current.freshContext,
+              // The same code would stop the engine again: its quarantine moves to the new version.
+              ...(current.crashedVersion === current.version && code === current.compiled ? { crashedVersion: current.version + 1 } : {}),
               updatedAt: new Date(),
             })
             // Compare-and-set on the version: two deploys racing do not both win.

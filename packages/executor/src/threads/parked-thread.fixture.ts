@@ -13,7 +13,9 @@ import { ENGINE_CRASH_SOURCE } from "./engine-crash.fixture.ts";
 const reports: string[] = [];
 const executor = createExecutor({ host: memoryHost(), threads: 1, onCatastrophicError: (message) => reports.push(message) });
 const healthy = compileForTest("export default (event) => event.payload.n * 2", { appId: "app_healthy" });
-const crashing = compileForTest(ENGINE_CRASH_SOURCE, { appId: "app_crashing", limits: { cpuMs: 200 } });
+const crashing = compileForTest(ENGINE_CRASH_SOURCE, { appId: "app_crashing", id: "script_crashing", version: 3, limits: { cpuMs: 200 } });
+// Another script of the same app (one isolate): only the crashing version is blamed.
+const sibling = compileForTest("export default () => 'sibling'", { appId: "app_crashing", id: "script_sibling" });
 const brief = (outcome: RunOutcome) => ({ status: outcome.status, code: outcome.error?.code ?? null, result: outcome.result });
 
 if (process.argv[2] === "pause") {
@@ -28,10 +30,12 @@ if (process.argv[2] === "pause") {
 } else {
   const started = Date.now();
   const first = brief(await executor.run(requestFor(healthy, { kind: "manual", payload: { n: 1 } })));
-  // Handed to the one thread in the same turn: the healthy run waits behind the crashing one.
-  const [crashed, queued] = (await Promise.all([executor.run(requestFor(crashing)), executor.run(requestFor(healthy, { kind: "manual", payload: { n: 2 } }))])).map(brief);
+  // Handed to the one thread in the same turn: the other runs wait behind the crashing one.
+  const [crashed, queued, queuedSibling] = (
+    await Promise.all([executor.run(requestFor(crashing)), executor.run(requestFor(healthy, { kind: "manual", payload: { n: 2 } })), executor.run(requestFor(sibling))])
+  ).map(brief);
   const endedMs = Date.now() - started;
   const after = brief(await executor.run(requestFor(healthy, { kind: "manual", payload: { n: 3 } })));
-  console.log(JSON.stringify({ first, crashed, queued, after, endedMs, reports, stats: executor.stats().activeRuns }));
+  console.log(JSON.stringify({ first, crashed, queued, queuedSibling, after, endedMs, reports, stats: executor.stats().activeRuns }));
 }
 process.kill(process.pid, "SIGKILL");

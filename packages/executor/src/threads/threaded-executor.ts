@@ -17,8 +17,9 @@
  * A thread that dies is replaced at once, its runs ended as collateral. So
  * is one that stays inside an isolate past its entry's deadline: V8 gave up
  * on that isolate and isolated-vm parked the thread for good
- * (entry-watch.ts); the app whose isolate it was sees its runs end as
- * `crashed`, and the caller hears of it through `onCatastrophicError`
+ * (entry-watch.ts); the runs of the script version whose context it
+ * entered end as `crashed` (the other runs on it as collateral), and the
+ * caller hears of it through `onCatastrophicError`
  * (a parked thread cannot be joined, so the process cannot exit normally
  * any more). One
  * that dies before it could start (its thread-host failed) fails its runs
@@ -36,7 +37,7 @@ import type { KillReason } from "../active-run.ts";
 import { DISPOSE_REASONS, type DisposeReason } from "../app-isolate.ts";
 import type { RunError, RunOutcome, RunRequest } from "../types.ts";
 import { sandboxSources } from "../sdk-source.ts";
-import { ENTRY_WATCH_BYTES, entryApp, readEntry } from "../entry-watch.ts";
+import { ENTRY_WATCH_BYTES, entryOwner, ownsRun, readEntry, type EntryOwner } from "../entry-watch.ts";
 import { answerCall } from "./forwarding-host.ts";
 import { threadBundle } from "./thread-bundle.ts";
 import type { FromThread, HostAnswer, ThreadConfig, ToThread } from "./protocol.ts";
@@ -214,7 +215,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
   // it: they end as their isolate's collateral and may be retried; its apps
   // go to a new thread. One that never started (its thread-host failed)
   // fails its runs as unavailable, and is started again after a wait.
-  function lost(thread: ExecutorThread, error: unknown, crashedApp: string | null = null): void {
+  function lost(thread: ExecutorThread, error: unknown, stuckIn: EntryOwner | null = null): void {
     if (thread.closed) return;
     thread.closed = true;
     if (error !== null) config.onHostFailure(error, { op: "executor.thread", ctx: NO_RUN_CTX });
@@ -225,7 +226,9 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
     thread.queue = [];
     for (const [id, run] of thread.pending) {
       thread.pending.delete(id);
-      const reason = run.request.script.appId === crashedApp ? "crashed" : "collateral";
+      const { appId, id: scriptId, version } = run.request.script;
+      // Only the runs of the version whose entry never came back: the others may run again elsewhere.
+      const reason = stuckIn !== null && ownsRun(stuckIn, appId, scriptId, version) ? "crashed" : "collateral";
       run.resolve(closed ? endedOutcome(run.request, "shutdown") : thread.ready ? endedOutcome(run.request, reason) : unavailableOutcome());
     }
     for (const [app, pinned] of pins) if (pinned === thread) pins.delete(app);
@@ -268,19 +271,19 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
         watched.overdueAt ??= now;
         continue;
       }
-      parked(thread, entryApp(thread.entryWatch));
+      parked(thread, entryOwner(thread.entryWatch));
     }
   }
 
-  function parked(thread: ExecutorThread, appId: string): void {
+  function parked(thread: ExecutorThread, owner: EntryOwner): void {
     const { worker } = thread;
     worker.removeAllListeners();
     // Should it ever come back after all, it is told to close, and whatever it says is ignored.
     worker.on("error", () => {});
     worker.unref();
-    lost(thread, null, appId);
+    lost(thread, null, owner);
     worker.postMessage({ t: "dispose" } satisfies ToThread);
-    const message = `an executor thread stopped answering inside the isolate of app ${appId}; another thread took its place, and the process cannot exit normally while that thread stays stuck`;
+    const message = `an executor thread stopped answering inside the isolate of app ${owner.appId}${owner.script === null ? "" : ` (script ${owner.script})`}; another thread took its place, and the process cannot exit normally while that thread stays stuck`;
     if (config.onCatastrophicError) config.onCatastrophicError(message);
     else config.onHostFailure(new Error(message), { op: "executor.thread", ctx: NO_RUN_CTX });
   }
