@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { scripts } from "@switchyard/db";
+import { scripts, workspaces } from "@switchyard/db";
 import { describeEachDriver } from "./support/databases.ts";
 import { client, managerFor, type TestApp } from "./support/manager.ts";
 
@@ -77,6 +77,26 @@ describeEachDriver("scripts and runs over the admin API", (ctx) => {
     expect(await invoke(id)).toMatchObject({ status: "ok", script_version: 3, result: { ran: "again" } });
     const listed = (await admin.get(`/api/v1/admin/apps/${appId}/scripts`)).json;
     expect(JSON.stringify(listed)).toContain('"quarantine":null');
+  });
+
+  it("refuses every event of a workspace blocked for stopping the engine, until an operator (not the workspace's own admin) lifts it", async () => {
+    const ws = (await admin.post("/api/v1/admin/workspaces", { name: "crash-prone" })).json;
+    const appInWs = (await admin.post("/api/v1/admin/apps", { name: "in-blocked", workspace_id: ws.id })).json.id as string;
+    const deployed = await deploy("innocent", "export default () => 'ran'", {}, appInWs);
+    // What the third crash of the workspace's scripts within a day records (packages/core/src/outbox/quarantine.test.ts counts them).
+    await ctx.database.db.update(workspaces).set({ engineBlockedAt: new Date() }).where(eq(workspaces.id, ws.id));
+    expect((await admin.get("/api/v1/admin/workspaces")).json.workspaces.find((w: { id: string }) => w.id === ws.id).engine_blocked_at).not.toBeNull();
+    expect(await invoke(deployed.json.id, {}, appInWs)).toMatchObject({ status: "error", cpu_ms: 0, error: { code: "workspace_blocked", name: "WorkspaceBlockedError" } });
+
+    const own = client(app, (await admin.post("/api/v1/admin/tokens", { name: "ws-admin", scopes: ["admin"], workspace_id: ws.id })).json.token);
+    const refused = await own.delete(`/api/v1/admin/workspaces/${ws.id}/engine-block`);
+    expect(refused.status).toBe(403);
+    expect(refused.json.error.code).toBe("forbidden");
+    const lifted = await admin.delete(`/api/v1/admin/workspaces/${ws.id}/engine-block`);
+    expect(lifted.status).toBe(200);
+    expect(lifted.json).toMatchObject({ id: ws.id, engine_blocked_at: null });
+    expect(await invoke(deployed.json.id, {}, appInWs)).toMatchObject({ status: "ok", result: "ran" });
+    expect((await admin.delete("/api/v1/admin/workspaces/ws_nowhere/engine-block")).status).toBe(404);
   });
 
   it("refuses a script that does not compile with 422 and the line and column", async () => {

@@ -21,6 +21,8 @@ export interface App {
 export interface Workspace {
   id: string;
   name: string;
+  /** Set while its events are refused for stopping the engine too often. */
+  engine_blocked_at: string | null;
   created_at: string;
 }
 

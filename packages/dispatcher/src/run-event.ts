@@ -1,4 +1,4 @@
-import { decideFailure, newId, quarantineMessage, type ClaimedEvent, type Completion, type Database, type Logger, type ScriptsService } from "@switchyard/core";
+import { decideFailure, newId, quarantineMessage, workspaceBlockedMessage, type ClaimedEvent, type Completion, type Database, type Logger, type ScriptsService } from "@switchyard/core";
 import { ISOLATE_CRASHED, type Executor, type RunOutcome } from "@switchyard/executor";
 import type { ScriptCache } from "./script-cache.ts";
 
@@ -23,6 +23,9 @@ export async function runEvent(deps: RunEventDeps, cache: ScriptCache, c: Claime
   const script = appName === null || scriptVersion === null ? undefined : await cache.get(c.scriptId, scriptVersion);
   if (appName === null || !script) {
     return refused(c, script?.version ?? 0, { name: "NotFound", message: `the ${appName === null ? "app" : "script"} of this event no longer exists`, code: "not_found" });
+  }
+  if (c.context.workspaceBlocked) {
+    return refused(c, script.version, { name: "WorkspaceBlockedError", message: workspaceBlockedMessage(), code: "workspace_blocked" });
   }
   // The claim read the quarantine of the version it read; a deploy since
   // (the cache answered a later version) has lifted it.

@@ -1,8 +1,9 @@
 import { eq } from "drizzle-orm";
 import { expect, it } from "vitest";
-import { outbox, scripts } from "@switchyard/db";
+import { outbox, scripts, workspaces } from "@switchyard/db";
+import { liftEngineBlock } from "../engine-block.ts";
 import { describeEachDriver } from "../../../../test/support/databases.ts";
-import { createApp } from "../tenancy.ts";
+import { createApp, createWorkspace } from "../tenancy.ts";
 import { completeMany, type RunRecord } from "./complete.ts";
 import { claim, enqueue, type ClaimedEvent } from "./queue.ts";
 
@@ -22,8 +23,8 @@ const crashed = (runId: string, scriptVersion: number): RunRecord => ({
 describeEachDriver("script quarantine", (ctx) => {
   const db = () => ctx.database.db;
 
-  async function scriptWithEvents(name: string, events: number) {
-    const app = await createApp(db(), SYSTEM, { name });
+  async function scriptWithEvents(name: string, events: number, workspaceId?: string) {
+    const app = await createApp(db(), SYSTEM, { name, ...(workspaceId ? { workspaceId } : {}) });
     const scriptId = `scr_${name}`;
     await db().insert(scripts).values({ id: scriptId, appId: app.id, name, version: 1, language: "js", source: "", compiled: "", limits: {} });
     const ids = await db().transaction(async (tx) => {
@@ -85,5 +86,36 @@ describeEachDriver("script quarantine", (ctx) => {
     const c = await claimOne(ids[0]!);
     await completeMany(db(), [{ claim: c, record: crashed("run_plain", 1), failure: { kind: "dead_letter" } }]);
     expect((await db().select().from(scripts).where(eq(scripts.id, scriptId)))[0]).toMatchObject({ crashedVersion: null });
+  });
+
+  it("blocks a workspace whose scripts stopped the engine three times within a day, whatever apps and scripts did it, until an operator lifts it", async () => {
+    const ws = await createWorkspace(db(), SYSTEM, "crashing-tenant");
+    const other = await createWorkspace(db(), SYSTEM, "bystander");
+    const blocked = async (id: string) => (await db().select().from(workspaces).where(eq(workspaces.id, id)))[0]!.engineBlockedAt !== null;
+    const crashOnce = async (name: string) => {
+      const { ids } = await scriptWithEvents(name, 1, ws.id);
+      const c = await claimOne(ids[0]!);
+      await completeMany(db(), [{ claim: c, record: crashed(`run_${name}`, 1), failure: { kind: "dead_letter" }, stoppedEngine: true }]);
+      return c;
+    };
+    // Each crash a new app and script: a per-version quarantine alone would never stop this.
+    expect((await crashOnce("attempt-1")).context.workspaceBlocked).toBe(false);
+    await crashOnce("attempt-2");
+    expect(await blocked(ws.id)).toBe(false);
+    await crashOnce("attempt-3");
+    expect(await blocked(ws.id)).toBe(true);
+
+    // Every event of the workspace now claims as blocked; another workspace's do not.
+    const fresh = await scriptWithEvents("innocent", 1, ws.id);
+    expect((await claimOne(fresh.ids[0]!)).context).toMatchObject({ workspaceBlocked: true, quarantined: false });
+    const elsewhere = await scriptWithEvents("elsewhere", 1, other.id);
+    expect((await claimOne(elsewhere.ids[0]!)).context.workspaceBlocked).toBe(false);
+
+    // Lifted, the count starts again: one more crash does not block it.
+    expect((await liftEngineBlock(db(), SYSTEM, ws.id)).engineBlockedAt).toBeNull();
+    const after = await scriptWithEvents("after-lift", 2, ws.id);
+    expect((await claimOne(after.ids[0]!)).context.workspaceBlocked).toBe(false);
+    await crashOnce("attempt-4");
+    expect(await blocked(ws.id)).toBe(false);
   });
 });

@@ -1,29 +1,63 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "@switchyard/db";
+import { newId } from "../ids.ts";
 import type { Completion } from "./complete.ts";
 
 /**
- * Quarantines the script versions whose runs in `completions` stopped the
- * engine (`Completion.stoppedEngine`; the columns are `scripts.crashed_*`):
- * one statement of its own for the batch, before the completions are
- * written, whether or not their leases still hold (the crash happened
- * either way; `crashed_run_id` then names a run whose row was not written).
- * A version redeployed meanwhile is left alone: only the version that
- * crashed is marked, and only while it is current.
+ * Runs that stopped the engine, per workspace, within `ENGINE_CRASH_WINDOW`,
+ * past which the workspace is blocked. A per-version quarantine alone lets a
+ * tenant who can deploy restart a worker once per distinct code it deploys;
+ * this bounds it per workspace, whatever apps and scripts it makes next.
+ */
+export const ENGINE_CRASHES_BEFORE_BLOCK = 3;
+export const ENGINE_CRASH_WINDOW = "24 hours";
+
+/**
+ * Records the runs in `completions` that stopped the engine
+ * (`Completion.stoppedEngine`), before the completions are written, and
+ * whether or not their leases still hold (the crash happened either way;
+ * `crashed_run_id` then names a run whose row was not written):
+ * - the script version is quarantined (`scripts.crashed_*`), only if it is
+ *   still the current one: a version deployed since is left alone;
+ * - each crash is counted in `engine_crashes`, and a workspace with
+ *   `ENGINE_CRASHES_BEFORE_BLOCK` of them within `ENGINE_CRASH_WINDOW`
+ *   (since its last lift) is blocked.
+ * One transaction of its own, only for a batch that holds such a run.
  */
 export async function quarantineCrashedVersions(db: Db, completions: Completion[]): Promise<void> {
   const crashed = completions.flatMap(({ claim, record, stoppedEngine }) =>
-    stoppedEngine === true && record ? [{ script_id: claim.scriptId, version: record.scriptVersion, run_id: record.runId }] : [],
+    stoppedEngine === true && record ? [{ id: newId("crash"), app_id: claim.appId, script_id: claim.scriptId, version: record.scriptVersion, run_id: record.runId }] : [],
   );
   if (crashed.length === 0) return;
-  await db.execute(sql`
-    update scripts s
-    set crashed_version = c.version, crashed_at = now(), crashed_run_id = c.run_id
-    from jsonb_to_recordset(${JSON.stringify(crashed)}::jsonb) as c(script_id text, version int, run_id text)
-    where s.id = c.script_id and s.version = c.version`);
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`
+      with crashed as (
+        select * from jsonb_to_recordset(${JSON.stringify(crashed)}::jsonb) as c(id text, app_id text, script_id text, version int, run_id text)
+      ), quarantined as (
+        update scripts s
+        set crashed_version = c.version, crashed_at = now(), crashed_run_id = c.run_id
+        from crashed c
+        where s.id = c.script_id and s.version = c.version
+      )
+      insert into engine_crashes (id, workspace_id, app_id, script_id, script_version, run_id)
+      select c.id, a.workspace_id, c.app_id, c.script_id, c.version, c.run_id
+      from crashed c join apps a on a.id = c.app_id`);
+    await tx.execute(sql`
+      update workspaces w set engine_blocked_at = now()
+      where w.engine_blocked_at is null
+        and w.id in (select a.workspace_id from apps a where a.id in (select jsonb_array_elements_text(${JSON.stringify(crashed.map((c) => c.app_id))}::jsonb)))
+        and (select count(*) from engine_crashes e
+             where e.workspace_id = w.id and e.at > now() - ${ENGINE_CRASH_WINDOW}::interval
+               and e.at >= coalesce(w.engine_crashes_since, '-infinity'::timestamptz)) >= ${ENGINE_CRASHES_BEFORE_BLOCK}`);
+  });
 }
 
 /** What a quarantined version's refused run says (run-event.ts in the dispatcher writes it). */
 export function quarantineMessage(version: number): string {
   return `version ${version} of this script stopped the engine on an earlier run and is quarantined; deploy changed code to run it again`;
+}
+
+/** What a blocked workspace's refused run says. */
+export function workspaceBlockedMessage(): string {
+  return `this workspace's scripts stopped the engine ${ENGINE_CRASHES_BEFORE_BLOCK} times within ${ENGINE_CRASH_WINDOW}; its events are refused until an operator lifts the block (DELETE /api/v1/admin/workspaces/{workspace}/engine-block)`;
 }

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { bigint, boolean, index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { createdAt, timestamptz } from "./columns.ts";
-import { apps } from "./tenancy.ts";
+import { apps, workspaces } from "./tenancy.ts";
 
 /** Per-script limits as stored; absent fields take the operator's defaults. */
 export interface StoredLimits {
@@ -42,6 +42,29 @@ export const scripts = pgTable(
     updatedAt: timestamptz("updated_at").notNull().defaultNow(),
   },
   (t) => [uniqueIndex("scripts_app_name").on(t.appId, t.name)],
+);
+
+/**
+ * Each run that stopped the engine (V8 gave up on its isolate and a worker
+ * had to restart), counted per workspace: past a few a day the workspace is
+ * blocked (`workspaces.engine_blocked_at`), whatever scripts and apps its
+ * tenant deploys next. No foreign key to apps or scripts: the count must
+ * outlive them.
+ */
+export const engineCrashes = pgTable(
+  "engine_crashes",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    appId: text("app_id").notNull(),
+    scriptId: text("script_id").notNull(),
+    scriptVersion: integer("script_version").notNull(),
+    runId: text("run_id").notNull(),
+    at: timestamptz("at").notNull().defaultNow(),
+  },
+  (t) => [index("engine_crashes_workspace_at").on(t.workspaceId, t.at)],
 );
 
 /** The current transaction's id as a bigint: a run's `finish_xid`, wherever its outcome is written. */

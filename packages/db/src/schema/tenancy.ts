@@ -1,5 +1,5 @@
 import { index, integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
-import { createdAt } from "./columns.ts";
+import { createdAt, timestamptz } from "./columns.ts";
 
 /** A workspace groups apps and their shared secrets. A `default` one always exists. */
 export const workspaces = pgTable("workspaces", {
@@ -8,6 +8,13 @@ export const workspaces = pgTable("workspaces", {
   // Most events of the workspace's apps held by workers at once, across the
   // fleet; null: SWITCHYARD_WORKSPACE_CONCURRENCY (or none).
   concurrency: integer("concurrency"),
+  /**
+   * Set when the workspace's scripts stopped the engine too often (see
+   * engine_crashes): every event of its apps is refused until an operator
+   * lifts it, which also restarts the count from `engine_crashes_since`.
+   */
+  engineBlockedAt: timestamptz("engine_blocked_at"),
+  engineCrashesSince: timestamptz("engine_crashes_since"),
   createdAt: createdAt(),
 });
 

@@ -5,6 +5,7 @@ import {
   deleteApp,
   ForbiddenError,
   getApp,
+  liftEngineBlock,
   listApps,
   listWorkspaces,
   revokeToken,
@@ -18,7 +19,8 @@ import type { ManagerDeps } from "../env.ts";
 import type { RouteRegistry } from "./registry.ts";
 import { appCreateBody, appListQuery, concurrencyBody, tokenCreateBody, workspaceCreateBody } from "./schemas.ts";
 
-const workspaceJson = (w: Workspace) => ({ id: w.id, name: w.name, concurrency: w.concurrency, created_at: w.createdAt });
+// engine_blocked_at: set while its events are refused for stopping the engine too often (DELETE .../engine-block lifts it).
+const workspaceJson = (w: Workspace) => ({ id: w.id, name: w.name, concurrency: w.concurrency, engine_blocked_at: w.engineBlockedAt, created_at: w.createdAt });
 const appJson = (a: App) => ({ id: a.id, name: a.name, workspace_id: a.workspaceId, concurrency: a.concurrency, created_at: a.createdAt });
 
 /** The calling token as `GET /api/v1/admin/whoami` shows it, so a client can offer only what it may do. */
@@ -80,6 +82,17 @@ export function tenancyRoutes(routes: RouteRegistry, { database }: ManagerDeps):
       body: concurrencyBody,
     },
     async (c, { body, principal }) => c.json(workspaceJson(await setWorkspaceConcurrency(db, principal, c.req.param("workspaceId") ?? "", body.concurrency))),
+  );
+
+  routes.add(
+    {
+      method: "delete",
+      path: "/api/v1/admin/workspaces/:workspaceId/engine-block",
+      summary: "Lift the block on a workspace whose scripts stopped the engine too often; its crashes are counted afresh",
+      tag: "workspaces",
+      scope: "admin",
+    },
+    async (c, { principal }) => c.json(workspaceJson(await liftEngineBlock(db, principal, c.req.param("workspaceId") ?? ""))),
   );
 
   routes.add(

@@ -30,6 +30,7 @@ export const BACKUP_TABLES: readonly BackupTable[] = [
   { name: "secrets", fetch: 1000, why: "current values, still sealed by their data keys" },
   { name: "secret_versions", fetch: 1000, why: "version history, sealed" },
   { name: "scripts", fetch: 16, why: "source, compiled code and source maps" },
+  { name: "engine_crashes", fetch: 1000, why: "runs that stopped the engine, so a restore keeps each workspace's count towards its block" },
   { name: "triggers", fetch: 1000, why: "triggers with their sealed signing secrets" },
   { name: "cron_state", fetch: 1000, why: "the last tick each cron fired, so a restore does not fire old ticks again" },
   { name: "outbox", fetch: 100, why: "pending events" },
