@@ -11,4 +11,5 @@ CREATE TABLE "engine_crashes" (
 ALTER TABLE "workspaces" ADD COLUMN "engine_blocked_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "workspaces" ADD COLUMN "engine_crashes_since" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "engine_crashes" ADD CONSTRAINT "engine_crashes_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-CREATE INDEX "engine_crashes_workspace_at" ON "engine_crashes" USING btree ("workspace_id","at");
+CREATE INDEX "engine_crashes_workspace_at" ON "engine_crashes" USING btree ("workspace_id","at");--> statement-breakpoint
+CREATE UNIQUE INDEX "engine_crashes_script_version" ON "engine_crashes" USING btree ("script_id","script_version");

@@ -72,7 +72,7 @@ export async function runEvent(deps: RunEventDeps, cache: ScriptCache, c: Claime
       error: outcome.error,
     },
     failure,
-    ...(stoppedEngine ? { stoppedEngine: true } : {}),
+    ...(stoppedEngine ? { engineStopped: { workspaceId: c.context.workspaceId } } : {}),
   };
 }
 

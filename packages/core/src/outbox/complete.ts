@@ -28,8 +28,12 @@ export interface Completion {
   claim: Claim;
   record: RunRecord | null;
   failure: FailureDecision | null;
-  /** The run stopped the engine (V8 gave up on its isolate): its script version is quarantined (quarantine.ts). */
-  stoppedEngine?: boolean;
+  /**
+   * The run stopped the engine (V8 gave up on its isolate): its script
+   * version is quarantined and the crash counted against the workspace the
+   * claim read (quarantine.ts).
+   */
+  engineStopped?: { workspaceId: string | null };
 }
 
 /**

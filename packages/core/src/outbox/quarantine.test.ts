@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { expect, it } from "vitest";
-import { outbox, scripts, workspaces } from "@switchyard/db";
+import { apps, engineCrashes, outbox, scripts, workspaces } from "@switchyard/db";
 import { liftEngineBlock } from "../engine-block.ts";
 import { describeEachDriver } from "../../../../test/support/databases.ts";
 import { createApp, createWorkspace } from "../tenancy.ts";
@@ -8,6 +8,8 @@ import { completeMany, type RunRecord } from "./complete.ts";
 import { claim, enqueue, type ClaimedEvent } from "./queue.ts";
 
 const SYSTEM = { type: "system" as const, id: "test" };
+/** What the dispatcher adds to the completion of a run that stopped the engine. */
+const stopped = (c: ClaimedEvent) => ({ engineStopped: { workspaceId: c.context.workspaceId } });
 const crashed = (runId: string, scriptVersion: number): RunRecord => ({
   runId,
   scriptVersion,
@@ -54,7 +56,7 @@ describeEachDriver("script quarantine", (ctx) => {
     const first = await claimOne(ids[0]!);
     expect(first.context).toMatchObject({ scriptVersion: 1, quarantined: false });
 
-    expect(await completeMany(db(), [{ claim: first, record: crashed("run_crash", 1), failure: { kind: "dead_letter" }, stoppedEngine: true }])).toEqual(["dead_lettered"]);
+    expect(await completeMany(db(), [{ claim: first, record: crashed("run_crash", 1), failure: { kind: "dead_letter" }, ...stopped(first) }])).toEqual(["dead_lettered"]);
     const [row] = await db().select().from(scripts).where(eq(scripts.id, scriptId));
     expect(row).toMatchObject({ crashedVersion: 1, crashedRunId: "run_crash" });
     expect(row!.crashedAt).toBeInstanceOf(Date);
@@ -72,12 +74,12 @@ describeEachDriver("script quarantine", (ctx) => {
     const { scriptId, ids } = await scriptWithEvents("lapsed", 2);
     const [a, b] = (await claimAll(ids[0]!, ids[1]!)) as [ClaimedEvent, ClaimedEvent];
     await db().update(outbox).set({ leaseToken: "lease_other" }).where(eq(outbox.id, a.id));
-    expect(await completeMany(db(), [{ claim: a, record: crashed("run_lost", 1), failure: { kind: "dead_letter" }, stoppedEngine: true }])).toEqual(["lost"]);
+    expect(await completeMany(db(), [{ claim: a, record: crashed("run_lost", 1), failure: { kind: "dead_letter" }, ...stopped(a) }])).toEqual(["lost"]);
     expect((await db().select().from(scripts).where(eq(scripts.id, scriptId)))[0]).toMatchObject({ crashedVersion: 1, crashedRunId: "run_lost" });
 
     // Version 2 is current when a late report of version 1's crash arrives: nothing changes.
     await db().update(scripts).set({ version: 2, crashedVersion: null, crashedRunId: null, crashedAt: null }).where(eq(scripts.id, scriptId));
-    expect(await completeMany(db(), [{ claim: b, record: crashed("run_late", 1), failure: { kind: "dead_letter" }, stoppedEngine: true }])).toEqual(["dead_lettered"]);
+    expect(await completeMany(db(), [{ claim: b, record: crashed("run_late", 1), failure: { kind: "dead_letter" }, ...stopped(b) }])).toEqual(["dead_lettered"]);
     expect((await db().select().from(scripts).where(eq(scripts.id, scriptId)))[0]).toMatchObject({ version: 2, crashedVersion: null, crashedRunId: null });
   });
 
@@ -95,7 +97,7 @@ describeEachDriver("script quarantine", (ctx) => {
     const crashOnce = async (name: string) => {
       const { ids } = await scriptWithEvents(name, 1, ws.id);
       const c = await claimOne(ids[0]!);
-      await completeMany(db(), [{ claim: c, record: crashed(`run_${name}`, 1), failure: { kind: "dead_letter" }, stoppedEngine: true }]);
+      await completeMany(db(), [{ claim: c, record: crashed(`run_${name}`, 1), failure: { kind: "dead_letter" }, ...stopped(c) }]);
       return c;
     };
     // Each crash a new app and script: a per-version quarantine alone would never stop this.
@@ -117,5 +119,50 @@ describeEachDriver("script quarantine", (ctx) => {
     expect((await claimOne(after.ids[0]!)).context.workspaceBlocked).toBe(false);
     await crashOnce("attempt-4");
     expect(await blocked(ws.id)).toBe(false);
+  });
+
+  it("counts one stop of the engine once per script version, also when the app is deleted during the run or the completion is written again", async () => {
+    const ws = await createWorkspace(db(), SYSTEM, "counted-once");
+    const count = async () => (await db().select().from(engineCrashes).where(eq(engineCrashes.workspaceId, ws.id))).length;
+    // Three runs of one version that one stop ended, in one batch, then the same completion once more.
+    const { ids } = await scriptWithEvents("three-queued", 3, ws.id);
+    const claimed = await claimAll(...ids);
+    const completions = claimed.map((c, i) => ({ claim: c, record: crashed(`run_q${i}`, 1), failure: { kind: "dead_letter" as const }, ...stopped(c) }));
+    await completeMany(db(), completions);
+    await completeMany(db(), [completions[0]!]);
+    expect(await count()).toBe(1);
+
+    // The tenant deletes the app while its run is stuck: still counted, against the workspace the claim read.
+    const doomed = await scriptWithEvents("deleted-meanwhile", 1, ws.id);
+    const c = await claimOne(doomed.ids[0]!);
+    await db().delete(apps).where(eq(apps.id, c.appId));
+    expect(await completeMany(db(), [{ claim: c, record: crashed("run_doomed", 1), failure: { kind: "dead_letter" }, ...stopped(c) }])).toEqual(["lost"]);
+    expect(await count()).toBe(2);
+    expect((await db().select().from(workspaces).where(eq(workspaces.id, ws.id)))[0]!.engineBlockedAt).toBeNull();
+  });
+
+  it("counts crashes that workers record at the same moment together", async () => {
+    const ws = await createWorkspace(db(), SYSTEM, "at-once");
+    const claimedIn = async (name: string) => claimOne((await scriptWithEvents(name, 1, ws.id)).ids[0]!);
+    const [a, b] = [await claimedIn("once-a"), await claimedIn("once-b")];
+    await completeMany(db(), [{ claim: a, record: crashed("run_once_a", 1), failure: { kind: "dead_letter" }, ...stopped(a) }]);
+    // Another worker is recording its crash right now: its row is not committed yet
+    // (it holds only the key share lock its insert's foreign key takes).
+    let commit!: () => void;
+    const committing = new Promise<void>((resolve) => (commit = resolve));
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    const other = db().transaction(async (tx) => {
+      await tx.insert(engineCrashes).values({ id: "crash_other_worker", workspaceId: ws.id, appId: a.appId, scriptId: "scr_other_worker", scriptVersion: 1, runId: "run_other" });
+      locked();
+      await committing;
+    });
+    await holding;
+    const ours = completeMany(db(), [{ claim: b, record: crashed("run_once_b", 1), failure: { kind: "dead_letter" }, ...stopped(b) }]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    commit();
+    await Promise.all([other, ours]);
+    // Ours waited for the other's commit and counted three; counted alone it would have seen two.
+    expect((await db().select().from(workspaces).where(eq(workspaces.id, ws.id)))[0]!.engineBlockedAt).not.toBeNull();
   });
 });

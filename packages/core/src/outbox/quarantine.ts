@@ -4,35 +4,45 @@ import { newId } from "../ids.ts";
 import type { Completion } from "./complete.ts";
 
 /**
- * Runs that stopped the engine, per workspace, within `ENGINE_CRASH_WINDOW`,
- * past which the workspace is blocked. A per-version quarantine alone lets a
- * tenant who can deploy restart a worker once per distinct code it deploys;
- * this bounds it per workspace, whatever apps and scripts it makes next.
+ * Script versions that stopped the engine, per workspace, within
+ * `ENGINE_CRASH_WINDOW`, past which the workspace is blocked. A
+ * per-version quarantine alone lets a tenant who can deploy restart a worker
+ * once per distinct code it deploys; this bounds it per workspace, whatever
+ * apps and scripts it makes next.
  */
 export const ENGINE_CRASHES_BEFORE_BLOCK = 3;
 export const ENGINE_CRASH_WINDOW = "24 hours";
 
 /**
  * Records the runs in `completions` that stopped the engine
- * (`Completion.stoppedEngine`), before the completions are written, and
+ * (`Completion.engineStopped`), before the completions are written, and
  * whether or not their leases still hold (the crash happened either way;
  * `crashed_run_id` then names a run whose row was not written):
- * - the script version is quarantined (`scripts.crashed_*`), only if it is
- *   still the current one: a version deployed since is left alone;
- * - each crash is counted in `engine_crashes`, and a workspace with
- *   `ENGINE_CRASHES_BEFORE_BLOCK` of them within `ENGINE_CRASH_WINDOW`
- *   (since its last lift) is blocked.
+ * - the script version is quarantined (`scripts.crashed_*`), only while it
+ *   is the current one: a version deployed since is left alone;
+ * - the crash is counted in `engine_crashes` against the workspace the
+ *   claim read (so deleting the app or script during the run does not
+ *   uncount it), once per script version: the runs of that version one
+ *   stop ended, or a completion written again, add nothing;
+ * - a workspace with `ENGINE_CRASHES_BEFORE_BLOCK` of them within
+ *   `ENGINE_CRASH_WINDOW` (since its last lift) is blocked. Its row is
+ *   locked first, so crashes recorded at once by several workers are
+ *   counted together.
  * One transaction of its own, only for a batch that holds such a run.
  */
 export async function quarantineCrashedVersions(db: Db, completions: Completion[]): Promise<void> {
-  const crashed = completions.flatMap(({ claim, record, stoppedEngine }) =>
-    stoppedEngine === true && record ? [{ id: newId("crash"), app_id: claim.appId, script_id: claim.scriptId, version: record.scriptVersion, run_id: record.runId }] : [],
+  const crashed = completions.flatMap(({ claim, record, engineStopped }) =>
+    engineStopped && record
+      ? [{ id: newId("crash"), workspace_id: engineStopped.workspaceId, app_id: claim.appId, script_id: claim.scriptId, version: record.scriptVersion, run_id: record.runId }]
+      : [],
   );
   if (crashed.length === 0) return;
+  const workspaceIds = [...new Set(crashed.flatMap((c) => (c.workspace_id === null ? [] : [c.workspace_id])))].sort();
   await db.transaction(async (tx) => {
+    await tx.execute(sql`select id from workspaces where id in (select jsonb_array_elements_text(${JSON.stringify(workspaceIds)}::jsonb)) order by id for update`);
     await tx.execute(sql`
       with crashed as (
-        select * from jsonb_to_recordset(${JSON.stringify(crashed)}::jsonb) as c(id text, app_id text, script_id text, version int, run_id text)
+        select * from jsonb_to_recordset(${JSON.stringify(crashed)}::jsonb) as c(id text, workspace_id text, app_id text, script_id text, version int, run_id text)
       ), quarantined as (
         update scripts s
         set crashed_version = c.version, crashed_at = now(), crashed_run_id = c.run_id
@@ -40,12 +50,14 @@ export async function quarantineCrashedVersions(db: Db, completions: Completion[
         where s.id = c.script_id and s.version = c.version
       )
       insert into engine_crashes (id, workspace_id, app_id, script_id, script_version, run_id)
-      select c.id, a.workspace_id, c.app_id, c.script_id, c.version, c.run_id
-      from crashed c join apps a on a.id = c.app_id`);
+      select c.id, c.workspace_id, c.app_id, c.script_id, c.version, c.run_id
+      from crashed c
+      where exists (select 1 from workspaces w where w.id = c.workspace_id)
+      on conflict (script_id, script_version) do nothing`);
     await tx.execute(sql`
       update workspaces w set engine_blocked_at = now()
       where w.engine_blocked_at is null
-        and w.id in (select a.workspace_id from apps a where a.id in (select jsonb_array_elements_text(${JSON.stringify(crashed.map((c) => c.app_id))}::jsonb)))
+        and w.id in (select jsonb_array_elements_text(${JSON.stringify(workspaceIds)}::jsonb))
         and (select count(*) from engine_crashes e
              where e.workspace_id = w.id and e.at > now() - ${ENGINE_CRASH_WINDOW}::interval
                and e.at >= coalesce(w.engine_crashes_since, '-infinity'::timestamptz)) >= ${ENGINE_CRASHES_BEFORE_BLOCK}`);

@@ -74,6 +74,8 @@ export interface ClaimContext {
   scriptVersion: number | null;
   /** `scriptVersion` stopped the engine on an earlier run: quarantined, it does not run (quarantine.ts). */
   quarantined: boolean;
+  /** The app's workspace, read with the claim: a crash is counted against it even if the app is deleted during the run. */
+  workspaceId: string | null;
   /** The app's workspace is blocked for stopping the engine too often: nothing of it runs (quarantine.ts). */
   workspaceBlocked: boolean;
   trigger: { id: string; kind: string; name: string } | null;
@@ -104,6 +106,7 @@ interface ClaimedRow {
   first_attempt_at_ms: number | string | null;
   created_at_ms: number | string;
   app_name: string | null;
+  workspace_id: string | null;
   script_version: number | null;
   script_quarantined: boolean | null;
   workspace_blocked: boolean | null;
@@ -431,7 +434,7 @@ export async function claimRound(db: Db, options: ClaimOptions): Promise<ClaimRo
            ${epochMs("run_at")} as run_at_ms, c.lease_token, ${epochMs("lease_until")} as lease_until_ms,
            c.depth, c.origin, c.replay_of, c.last_error,
            ${epochMs("first_attempt_at")} as first_attempt_at_ms, ${epochMs("created_at")} as created_at_ms,
-           a.name as app_name, s.version as script_version, s.crashed_version = s.version as script_quarantined, w.engine_blocked_at is not null as workspace_blocked,
+           a.name as app_name, a.workspace_id, s.version as script_version, s.crashed_version = s.version as script_quarantined, w.engine_blocked_at is not null as workspace_blocked,
            t.kind as trigger_kind, t.name as trigger_name
     from c
     join within_workspace p on p.id = c.id
@@ -491,6 +494,7 @@ function toClaimedEvent(r: ClaimedRow): ClaimedEvent {
       appName: r.app_name,
       scriptVersion: r.script_version,
       quarantined: r.script_quarantined === true,
+      workspaceId: r.workspace_id,
       workspaceBlocked: r.workspace_blocked === true,
       trigger: r.trigger_id !== null && r.trigger_kind !== null ? { id: r.trigger_id, kind: r.trigger_kind, name: r.trigger_name ?? "" } : null,
     },

@@ -1,4 +1,4 @@
-import { and, asc, eq, or } from "drizzle-orm";
+import { and, asc, eq, or, sql } from "drizzle-orm";
 import { scripts, type Db } from "@switchyard/db";
 import { recordAudit } from "../audit.ts";
 import { ConflictError, NotFoundError, SwitchyardError, TooLargeError, ValidationError, isUniqueViolation } from "../errors.ts";
@@ -130,7 +130,8 @@ export function createScriptsService(options: ScriptsServiceOptions) {
               limits,
               freshContext: input.freshContext ?? current.freshContext,
               // The same code would stop the engine again: its quarantine moves to the new version.
-              ...(current.crashedVersion === current.version && code === current.compiled ? { crashedVersion: current.version + 1 } : {}),
+              // Decided on the row as it is updated, so a crash recorded since `current` was read counts.
+              crashedVersion: sql`case when ${scripts.crashedVersion} = ${scripts.version} and ${scripts.compiled} = ${code} then ${current.version + 1} else ${scripts.crashedVersion} end`,
               updatedAt: new Date(),
             })
             // Compare-and-set on the version: two deploys racing do not both win.

@@ -45,8 +45,8 @@ export const scripts = pgTable(
 );
 
 /**
- * Each run that stopped the engine (V8 gave up on its isolate and a worker
- * had to restart), counted per workspace: past a few a day the workspace is
+ * Each script version whose run stopped the engine (V8 gave up on its
+ * isolate and a worker had to restart), counted per workspace: past a few a day the workspace is
  * blocked (`workspaces.engine_blocked_at`), whatever scripts and apps its
  * tenant deploys next. No foreign key to apps or scripts: the count must
  * outlive them.
@@ -64,7 +64,8 @@ export const engineCrashes = pgTable(
     runId: text("run_id").notNull(),
     at: timestamptz("at").notNull().defaultNow(),
   },
-  (t) => [index("engine_crashes_workspace_at").on(t.workspaceId, t.at)],
+  // One count per script version: the runs one stop ended, or a completion written twice, add nothing.
+  (t) => [index("engine_crashes_workspace_at").on(t.workspaceId, t.at), uniqueIndex("engine_crashes_script_version").on(t.scriptId, t.scriptVersion)],
 );
 
 /** The current transaction's id as a bigint: a run's `finish_xid`, wherever its outcome is written. */
