@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ENGINE_CRASH_SOURCE } from "../packages/executor/src/threads/engine-crash.fixture.ts";
-import { bootstrapToken, finished, listeningUrl, startCli } from "./support/cli.ts";
+import { bootstrapToken, finished, listeningUrl, runCli, startCli } from "./support/cli.ts";
 
 describe("a script that makes V8 give up on its isolate", () => {
   const cleanups: (() => void)[] = [];
@@ -83,6 +83,8 @@ describe("a script that makes V8 give up on its isolate", () => {
     // (this server would otherwise stop again), and a new deploy lifts it.
     const scriptUrl = `${url}/api/v1/admin/apps/${crashing.app.id}/scripts/${crashing.script.id}`;
     expect(((await (await fetch(scriptUrl, { headers })).json()) as any).quarantine).toMatchObject({ version: 1, run_id: run.id });
+    const listed = await runCli(["scripts", "list", "--app", crashing.app.id], { SWITCHYARD_URL: url, SWITCHYARD_TOKEN: token });
+    expect(listed.stdout).toMatch(/\ncrashing\s+1 \(quarantined\)\s+js\s/);
     const refusedEvent = await fire(crashing.trigger.id, {});
     const [refused] = await runsOf(crashing.app.id, refusedEvent, 1);
     expect(refused).toMatchObject({ status: "error", script_version: 1, cpu_ms: 0, error: { code: "script_quarantined" } });

@@ -12,6 +12,8 @@ interface ScriptJson {
   version: number;
   language: string;
   updated_at: string;
+  /** Set while the current version is quarantined (a run of it stopped the engine). */
+  quarantine?: { version: number } | null;
   source?: string;
 }
 
@@ -78,7 +80,7 @@ const list: VerbSpec = {
     const answer = (await ctx.client.request("GET", appPath(requiredApp(ctx), "/scripts"))) as { scripts: ScriptJson[] };
     if (ctx.json) return printJson(ctx, answer);
     if (answer.scripts.length === 0) return ctx.print(`no scripts in app ${requiredApp(ctx)}`);
-    const rows = answer.scripts.map((s) => [s.name, String(s.version), s.language, shortTime(s.updated_at), s.id]);
+    const rows = answer.scripts.map((s) => [s.name, s.quarantine ? `${s.version} (quarantined)` : String(s.version), s.language, shortTime(s.updated_at), s.id]);
     for (const line of table(["NAME", "VERSION", "LANGUAGE", "UPDATED", "ID"], rows)) ctx.print(line);
   },
 };
