@@ -74,7 +74,7 @@ export { enqueue, claim, claimRound, renewLeases, releaseClaims, OUTBOX_CHANNEL,
 export type { Claim, ClaimContext, ClaimedEvent, EnqueueInput, OutboxRow } from "./outbox/queue.ts";
 export { outboxDepth, oldestDueSeconds } from "./outbox/figures.ts";
 export { complete, completeMany } from "./outbox/complete.ts";
-export { ENGINE_CRASHES_BEFORE_BLOCK, ENGINE_CRASH_WINDOW, quarantineMessage, workspaceBlockedMessage } from "./outbox/quarantine.ts";
+export { DEFAULT_ENGINE_CRASH_LIMIT, ENGINE_CRASH_WINDOW, quarantineMessage, workspaceBlockedMessage } from "./outbox/quarantine.ts";
 export { storableCompletion, unstorableRun, RESULT_NOT_STORABLE } from "./outbox/storable-record.ts";
 export type { Completion, CompletionResult, FailureDecision, RunRecord } from "./outbox/complete.ts";
 export { DEFAULT_RETRY, MAX_DELAY_MS, retryDelayMs, decideFailure } from "./outbox/retry.ts";

@@ -7,6 +7,8 @@ export interface CompletionBatchOptions {
   maxBatch: number;
   /** How long a lone completion waits for company before it is written. */
   delayMs: number;
+  /** Crashed script versions a workspace may cause within 24 h before it is blocked; 0: never (core quarantine.ts). */
+  engineCrashLimit?: number;
 }
 
 interface Pending {
@@ -32,6 +34,7 @@ interface Pending {
  */
 export function createCompletionBatch(options: CompletionBatchOptions) {
   const { db, logger } = options;
+  const completeOptions = { engineCrashLimit: options.engineCrashLimit };
   let pending: Pending[] = [];
   let writing: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -39,7 +42,7 @@ export function createCompletionBatch(options: CompletionBatchOptions) {
   async function write(batch: Pending[]): Promise<void> {
     let results: CompletionResult[];
     try {
-      results = await completeMany(db, batch.map((p) => p.completion));
+      results = await completeMany(db, batch.map((p) => p.completion), completeOptions);
     } catch (error) {
       if (batch.length === 1) {
         await writeAlone(batch[0] as Pending, error);
@@ -47,7 +50,7 @@ export function createCompletionBatch(options: CompletionBatchOptions) {
       }
       logger.warn({ err: error, size: batch.length }, "a batched completion failed; writing its completions one at a time");
       for (const p of batch) {
-        await completeMany(db, [p.completion]).then(([result]) => p.resolve(result as CompletionResult), (alone: unknown) => writeAlone(p, alone));
+        await completeMany(db, [p.completion], completeOptions).then(([result]) => p.resolve(result as CompletionResult), (alone: unknown) => writeAlone(p, alone));
       }
       return;
     }
@@ -59,7 +62,7 @@ export function createCompletionBatch(options: CompletionBatchOptions) {
     const sqlState = refusedDataState(error);
     if (sqlState === null) return p.reject(error);
     logger.error({ err: error, eventId: p.completion.claim.id, sqlState }, "the database refused a run record; recording the attempt without its output");
-    await completeMany(db, [unstorableRun(p.completion, "the run's record", sqlState)]).then(([result]) => p.resolve(result as CompletionResult), p.reject);
+    await completeMany(db, [unstorableRun(p.completion, "the run's record", sqlState)], completeOptions).then(([result]) => p.resolve(result as CompletionResult), p.reject);
   }
 
   function flush(): void {

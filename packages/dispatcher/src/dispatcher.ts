@@ -1,4 +1,4 @@
-import { claimRound, concurrencyCapsSet, fireDueCronTicks, OUTBOX_CHANNEL, pruneInboundSeen, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger } from "@switchyard/core";
+import { claimRound, concurrencyCapsSet, DEFAULT_ENGINE_CRASH_LIMIT, fireDueCronTicks, OUTBOX_CHANNEL, pruneInboundSeen, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger } from "@switchyard/core";
 import { AppQueues } from "./app-queues.ts";
 import { createCompletionBatch } from "./completion-batch.ts";
 import { runEvent, type RunEventDeps } from "./run-event.ts";
@@ -42,6 +42,8 @@ export interface DispatcherOptions extends RunEventDeps {
   appConcurrency?: number | null;
   /** The same for all apps of one workspace (SWITCHYARD_WORKSPACE_CONCURRENCY); null: no cap. */
   workspaceConcurrency?: number | null;
+  /** Crashed script versions a workspace may cause within 24 h before it is blocked (core quarantine.ts); 0: never. Default 3. */
+  engineCrashLimit?: number;
   /** How many recently run apps a claim prefers (their isolates are likely warm here); 0 turns affinity off. Default 64. */
   affinity?: number;
   /** Completions written together at most. */
@@ -88,7 +90,7 @@ export function createDispatcher(options: DispatcherOptions) {
   const maxBatch = options.completionBatch ?? 200;
   const affinity = Math.max(0, options.affinity ?? 64);
   const cache = createScriptCache({ db: database.db, scripts: options.scripts });
-  const completions = createCompletionBatch({ db: database.db, logger, maxBatch, delayMs: options.completionDelayMs ?? 2 });
+  const completions = createCompletionBatch({ db: database.db, logger, maxBatch, delayMs: options.completionDelayMs ?? 2, engineCrashLimit: options.engineCrashLimit ?? DEFAULT_ENGINE_CRASH_LIMIT });
 
   /** Claimed, waiting for a run slot. */
   const queue = new AppQueues();

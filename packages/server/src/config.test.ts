@@ -18,6 +18,13 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ SWITCHYARD_LOG_LEVEL: "loud" })).toThrow(/SWITCHYARD_LOG_LEVEL/);
   });
 
+  it("reads how many engine crashes a workspace may cause before it is blocked (0: never)", () => {
+    expect(parseConfig({}).engineCrashLimit).toBe(3);
+    expect(parseConfig({ SWITCHYARD_ENGINE_CRASH_LIMIT: "0" }).engineCrashLimit).toBe(0);
+    expect(parseConfig({ SWITCHYARD_ENGINE_CRASH_LIMIT: "10" }).engineCrashLimit).toBe(10);
+    expect(() => parseConfig({ SWITCHYARD_ENGINE_CRASH_LIMIT: "-1" })).toThrow(/SWITCHYARD_ENGINE_CRASH_LIMIT: must be a whole number/);
+  });
+
   it("never echoes a database URL, which may hold a password", () => {
     const run = () => parseConfig({ DATABASE_URL: "mysql://user:hunter2@db/x" });
     expect(run).toThrow(/DATABASE_URL: must be a postgres/);

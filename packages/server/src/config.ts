@@ -77,6 +77,8 @@ const schema = z.object({
   // Fleet-wide caps on events held by workers at once (running or claimed); unset: none. An app's or workspace's own setting wins.
   SWITCHYARD_APP_CONCURRENCY: int(1, 100_000).optional(),
   SWITCHYARD_WORKSPACE_CONCURRENCY: int(1, 1_000_000).optional(),
+  // Runs that stopped the engine (V8 gave up on an isolate) a workspace may cause in 24 h before it is blocked; 0: never blocked.
+  SWITCHYARD_ENGINE_CRASH_LIMIT: int(0, 1_000_000).default(3),
   SWITCHYARD_LEASE_MS: int(500, 3_600_000).default(15_000),
   SWITCHYARD_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
   SWITCHYARD_SMTP_URL: z
@@ -197,6 +199,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     workerConcurrency: v.SWITCHYARD_WORKER_CONCURRENCY,
     appConcurrency: v.SWITCHYARD_APP_CONCURRENCY ?? null,
     workspaceConcurrency: v.SWITCHYARD_WORKSPACE_CONCURRENCY ?? null,
+    engineCrashLimit: v.SWITCHYARD_ENGINE_CRASH_LIMIT,
     leaseMs: v.SWITCHYARD_LEASE_MS,
     smtpUrl: v.SWITCHYARD_SMTP_URL ?? null,
     emailFrom: v.SWITCHYARD_EMAIL_FROM ?? null,

@@ -37,6 +37,8 @@ export interface ServiceSettings {
   appConcurrency: number | null;
   /** The same for the apps of one workspace (SWITCHYARD_WORKSPACE_CONCURRENCY). */
   workspaceConcurrency: number | null;
+  /** Crashed script versions a workspace may cause within 24 h before it is blocked (SWITCHYARD_ENGINE_CRASH_LIMIT); 0: never. */
+  engineCrashLimit: number;
   /** How long a claim holds an outbox row without renewal: a dead worker's rows return after it. */
   leaseMs: number;
   /** The operator's outbound SMTP (SWITCHYARD_SMTP_URL) and default sender; null: not configured. */
@@ -92,6 +94,7 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   workerConcurrency: 8,
   appConcurrency: null,
   workspaceConcurrency: null,
+  engineCrashLimit: 3,
   leaseMs: 15_000,
   smtpUrl: null,
   emailFrom: null,
@@ -237,6 +240,7 @@ export function createServices(deps: {
           concurrency: settings.workerConcurrency,
           appConcurrency: settings.appConcurrency,
           workspaceConcurrency: settings.workspaceConcurrency,
+          engineCrashLimit: settings.engineCrashLimit,
           leaseMs: settings.leaseMs,
           ...(deps.observer ? { observer: deps.observer } : {}),
         });

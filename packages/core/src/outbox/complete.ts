@@ -60,9 +60,9 @@ export async function complete(db: Db, c: Claim, record: RunRecord | null, failu
  * @example
  * const results = await completeMany(db, finished); // ["done", "lost", "retrying", ...]
  */
-export async function completeMany(db: Db, given: Completion[]): Promise<CompletionResult[]> {
+export async function completeMany(db: Db, given: Completion[], options: { engineCrashLimit?: number | undefined } = {}): Promise<CompletionResult[]> {
   if (given.length === 0) return [];
-  await quarantineCrashedVersions(db, given);
+  await quarantineCrashedVersions(db, given, options.engineCrashLimit);
   const completions = given.map(storableCompletion);
   const letters = completions.filter(isDeadLetter);
   if (letters.length === 0) return completeSimple(db, completions);

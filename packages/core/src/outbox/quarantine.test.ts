@@ -165,4 +165,19 @@ describeEachDriver("script quarantine", (ctx) => {
     // Ours waited for the other's commit and counted three; counted alone it would have seen two.
     expect((await db().select().from(workspaces).where(eq(workspaces.id, ws.id)))[0]!.engineBlockedAt).not.toBeNull();
   });
+
+  it("blocks at the operator's limit, and never with a limit of 0", async () => {
+    const strict = await createWorkspace(db(), SYSTEM, "strict-limit");
+    const lenient = await createWorkspace(db(), SYSTEM, "no-limit");
+    const blockedAt = async (id: string) => (await db().select().from(workspaces).where(eq(workspaces.id, id)))[0]!.engineBlockedAt;
+    const crashIn = async (workspaceId: string, name: string, limit: number) => {
+      const c = await claimOne((await scriptWithEvents(name, 1, workspaceId)).ids[0]!);
+      await completeMany(db(), [{ claim: c, record: crashed(`run_${name}`, 1), failure: { kind: "dead_letter" }, ...stopped(c) }], { engineCrashLimit: limit });
+    };
+    await crashIn(strict.id, "strict-1", 1);
+    expect(await blockedAt(strict.id)).not.toBeNull();
+    for (const n of [1, 2, 3, 4]) await crashIn(lenient.id, `lenient-${n}`, 0);
+    expect(await blockedAt(lenient.id)).toBeNull();
+    expect((await db().select().from(engineCrashes).where(eq(engineCrashes.workspaceId, lenient.id))).length).toBe(4);
+  });
 });

@@ -4,13 +4,14 @@ import { newId } from "../ids.ts";
 import type { Completion } from "./complete.ts";
 
 /**
- * Script versions that stopped the engine, per workspace, within
- * `ENGINE_CRASH_WINDOW`, past which the workspace is blocked. A
+ * Script versions that stopped the engine a workspace may cause within
+ * `ENGINE_CRASH_WINDOW` before it is blocked, unless the operator says
+ * otherwise (SWITCHYARD_ENGINE_CRASH_LIMIT; 0: never blocked). A
  * per-version quarantine alone lets a tenant who can deploy restart a worker
  * once per distinct code it deploys; this bounds it per workspace, whatever
  * apps and scripts it makes next.
  */
-export const ENGINE_CRASHES_BEFORE_BLOCK = 3;
+export const DEFAULT_ENGINE_CRASH_LIMIT = 3;
 export const ENGINE_CRASH_WINDOW = "24 hours";
 
 /**
@@ -24,13 +25,13 @@ export const ENGINE_CRASH_WINDOW = "24 hours";
  *   claim read (so deleting the app or script during the run does not
  *   uncount it), once per script version: the runs of that version one
  *   stop ended, or a completion written again, add nothing;
- * - a workspace with `ENGINE_CRASHES_BEFORE_BLOCK` of them within
- *   `ENGINE_CRASH_WINDOW` (since its last lift) is blocked. Its row is
+ * - a workspace with `limit` of them within `ENGINE_CRASH_WINDOW` (since
+ *   its last lift) is blocked; with a limit of 0, never. Its row is
  *   locked first, so crashes recorded at once by several workers are
  *   counted together.
  * One transaction of its own, only for a batch that holds such a run.
  */
-export async function quarantineCrashedVersions(db: Db, completions: Completion[]): Promise<void> {
+export async function quarantineCrashedVersions(db: Db, completions: Completion[], limit = DEFAULT_ENGINE_CRASH_LIMIT): Promise<void> {
   const crashed = completions.flatMap(({ claim, record, engineStopped }) =>
     engineStopped && record
       ? [{ id: newId("crash"), workspace_id: engineStopped.workspaceId, app_id: claim.appId, script_id: claim.scriptId, version: record.scriptVersion, run_id: record.runId }]
@@ -54,13 +55,14 @@ export async function quarantineCrashedVersions(db: Db, completions: Completion[
       from crashed c
       where exists (select 1 from workspaces w where w.id = c.workspace_id)
       on conflict (script_id, script_version) do nothing`);
+    if (limit <= 0) return;
     await tx.execute(sql`
       update workspaces w set engine_blocked_at = now()
       where w.engine_blocked_at is null
         and w.id in (select jsonb_array_elements_text(${JSON.stringify(workspaceIds)}::jsonb))
         and (select count(*) from engine_crashes e
              where e.workspace_id = w.id and e.at > now() - ${ENGINE_CRASH_WINDOW}::interval
-               and e.at >= coalesce(w.engine_crashes_since, '-infinity'::timestamptz)) >= ${ENGINE_CRASHES_BEFORE_BLOCK}`);
+               and e.at >= coalesce(w.engine_crashes_since, '-infinity'::timestamptz)) >= ${limit}`);
   });
 }
 
@@ -71,5 +73,5 @@ export function quarantineMessage(version: number): string {
 
 /** What a blocked workspace's refused run says. */
 export function workspaceBlockedMessage(): string {
-  return `this workspace's scripts stopped the engine ${ENGINE_CRASHES_BEFORE_BLOCK} times within ${ENGINE_CRASH_WINDOW}; its events are refused until an operator lifts the block (DELETE /api/v1/admin/workspaces/{workspace}/engine-block)`;
+  return `this workspace's scripts stopped the engine too often (SWITCHYARD_ENGINE_CRASH_LIMIT times within ${ENGINE_CRASH_WINDOW}); its events are refused until an operator lifts the block (DELETE /api/v1/admin/workspaces/{workspace}/engine-block)`;
 }
