@@ -52,7 +52,7 @@ export async function runEvent(deps: RunEventDeps, cache: ScriptCache, c: Claime
   }
   const failure = outcome.status === "ok" ? null : decideFailure(outcome.error?.retry ?? { kind: "retry" }, c.attempts, c.retry);
   const stoppedEngine = outcome.error?.code === ISOLATE_CRASHED;
-  if (stoppedEngine) deps.logger?.warn({ eventId: c.id, runId, appId: c.appId, scriptId: c.scriptId, version: script.version }, "a run stopped the engine; its script version is quarantined until a new deploy");
+  if (stoppedEngine) deps.logger?.warn({ eventId: c.id, runId, appId: c.appId, scriptId: c.scriptId, version: script.version }, "a run stopped the engine; its script version is quarantined until changed code is deployed, and the crash counts towards its workspace's block");
   const durationMs = Math.round(outcome.durationMs);
   return {
     claim: c,
