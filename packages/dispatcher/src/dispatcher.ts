@@ -1,4 +1,4 @@
-import { claimRound, concurrencyCapsSet, DEFAULT_ENGINE_CRASH_LIMIT, fireDueCronTicks, OUTBOX_CHANNEL, pruneInboundSeen, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger } from "@switchyard/core";
+import { claimRound, concurrencyCapsSet, fireDueCronTicks, OUTBOX_CHANNEL, pruneInboundSeen, releaseClaims, renewLeases, type ClaimedEvent, type CompletionResult, type Logger } from "@switchyard/core";
 import { AppQueues } from "./app-queues.ts";
 import { createCompletionBatch } from "./completion-batch.ts";
 import { runEvent, type RunEventDeps } from "./run-event.ts";
@@ -90,7 +90,7 @@ export function createDispatcher(options: DispatcherOptions) {
   const maxBatch = options.completionBatch ?? 200;
   const affinity = Math.max(0, options.affinity ?? 64);
   const cache = createScriptCache({ db: database.db, scripts: options.scripts });
-  const completions = createCompletionBatch({ db: database.db, logger, maxBatch, delayMs: options.completionDelayMs ?? 2, engineCrashLimit: options.engineCrashLimit ?? DEFAULT_ENGINE_CRASH_LIMIT });
+  const completions = createCompletionBatch({ db: database.db, logger, maxBatch, delayMs: options.completionDelayMs ?? 2, engineCrashLimit: options.engineCrashLimit });
 
   /** Claimed, waiting for a run slot. */
   const queue = new AppQueues();

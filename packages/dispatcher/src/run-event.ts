@@ -1,4 +1,4 @@
-import { decideFailure, newId, quarantineMessage, workspaceBlockedMessage, type ClaimedEvent, type Completion, type Database, type Logger, type ScriptsService } from "@switchyard/core";
+import { decideFailure, newId, quarantineMessage, workspaceBlockedMessage, type ClaimedEvent, type Completion, type Database, type Logger, type RunRecord, type ScriptsService } from "@switchyard/core";
 import { ISOLATE_CRASHED, type Executor, type RunOutcome } from "@switchyard/executor";
 import type { ScriptCache } from "./script-cache.ts";
 
@@ -79,20 +79,14 @@ export async function runEvent(deps: RunEventDeps, cache: ScriptCache, c: Claime
 /** An attempt that does not run: an error run row, not retried (the event goes to the dead letters). */
 function refused(c: ClaimedEvent, scriptVersion: number, error: { name: string; message: string; code: string }): Completion {
   const now = new Date();
-  const record = {
-    runId: newId("run"),
-    scriptVersion,
-    status: "error" as const,
-    startedAt: now,
-    finishedAt: now,
-    durationMs: 0,
-    cpuMs: 0,
-    logs: [],
-    logsTruncated: false,
-    result: null,
-    error: { ...error, stack: null, retry: { kind: "no_retry" as const } },
-  };
+  const record = errorRecord(newId("run"), scriptVersion, now, now, { ...error, stack: null, retry: { kind: "no_retry" } });
   return { claim: c, record, failure: { kind: "dead_letter" } };
+}
+
+/** The run row of an attempt that ended without an outcome from the sandbox: `error`, and nothing else. */
+function errorRecord(runId: string, scriptVersion: number, startedAt: Date, finishedAt: Date, error: NonNullable<RunRecord["error"]>): RunRecord {
+  const durationMs = finishedAt.getTime() - startedAt.getTime();
+  return { runId, scriptVersion, status: "error", startedAt, finishedAt, durationMs, cpuMs: 0, logs: [], logsTruncated: false, result: null, error };
 }
 
 /**
@@ -104,10 +98,5 @@ function refused(c: ClaimedEvent, scriptVersion: number, error: { name: string; 
  */
 function sandboxFailed(c: ClaimedEvent, runId: string, scriptVersion: number, startedAt: Date): Completion {
   const error = { name: "SandboxError", message: "the sandbox failed while ending the run; its output was lost", stack: null, code: "sandbox_error", retry: { kind: "retry" as const } };
-  const finishedAt = new Date();
-  return {
-    claim: c,
-    record: { runId, scriptVersion, status: "error", startedAt, finishedAt, durationMs: finishedAt.getTime() - startedAt.getTime(), cpuMs: 0, logs: [], logsTruncated: false, result: null, error },
-    failure: decideFailure(error.retry, c.attempts, c.retry),
-  };
+  return { claim: c, record: errorRecord(runId, scriptVersion, startedAt, new Date(), error), failure: decideFailure(error.retry, c.attempts, c.retry) };
 }

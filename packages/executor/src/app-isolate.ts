@@ -9,7 +9,7 @@ import { CodeCache, scriptCodeCache, type WithCache } from "./code-cache.ts";
 import { releaseQuietly } from "./handles.ts";
 import { disposeLater, disposeNow, later } from "./later.ts";
 import { entering, left, scriptOwner } from "./entry-watch.ts";
-import { SandboxContext, type SandboxConfig } from "./sandbox-context.ts";
+import { SandboxContext, type Enter, type SandboxConfig } from "./sandbox-context.ts";
 import type { SpareIsolate } from "./spare-isolate.ts";
 import { compileLoader, compileRuntimeProperSync, makeUrlLibrary, type UrlLibraryHandles } from "./runtime-script.ts";
 import { SCRIPT_FILENAME, wrapScript } from "./sdk-source.ts";
@@ -53,8 +53,8 @@ const ENTRY_SLACK_MS = 25;
 interface VersionSlot {
   /** The code this slot compiled: a same id+version with other code is a different script. */
   code: string;
-  /** Whom its contexts' entries are for, in the thread's entry watch (entry-watch.ts `scriptOwner`). */
-  owner: string;
+  /** How its contexts enter the isolate: naming the version in the thread's entry watch, so a stuck entry blames only its runs. */
+  enter: Enter;
   /** The wrapped text (`wrapScript`), compiled with the slot's first context. */
   source: string;
   /** Its key in the thread's code caches (code-cache.ts). */
@@ -175,9 +175,11 @@ export class AppIsolate {
    * runs end (the one whose limit it was by that limit, the others as
    * collateral) and the isolate goes. With no run in it, the entry gets
    * what is left of the idle budget (`IDLE_CPU_BUDGET_NS`), and the isolate
-   * goes as a runaway once that is spent. Answers whether the call went in.
+   * goes as a runaway once that is spent. `owner` is what the thread's
+   * entry watch shows meanwhile (entry-watch.ts `scriptOwner`). Answers
+   * whether the call went in.
    */
-  readonly enter = (ref: ivm.Reference<unknown>, args: unknown[], owner: string = this.appId): boolean => {
+  readonly enter = (ref: ivm.Reference<unknown>, args: unknown[], owner: string): boolean => {
     if (this.disposed) {
       if (this.disposeReason === null) this.dispose("memory");
       return false;
@@ -292,9 +294,7 @@ export class AppIsolate {
     slot.compiled ??= this.compileVersion(slot);
     const withLoader = this.contextWithLoader ?? undefined;
     this.contextWithLoader = null;
-    // Its entries name the version, so a stuck entry blames only its runs (threads/threaded-executor.ts).
-    const enter = (ref: ivm.Reference<unknown>, args: unknown[]) => this.enter(ref, args, slot.owner);
-    const context = SandboxContext.create(this.isolate, { loader: this.loader, script: slot.compiled, runtimeProper: this.compileRuntimeProper, urlLibrary: () => this.urlLibraryFor(slot) }, this.options.sandbox, enter, withLoader);
+    const context = SandboxContext.create(this.isolate, { loader: this.loader, script: slot.compiled, runtimeProper: this.compileRuntimeProper, urlLibrary: () => this.urlLibraryFor(slot) }, this.options.sandbox, slot.enter, withLoader);
     if (!this.disposed) this.liveContexts++;
     return context;
   }
@@ -412,7 +412,9 @@ export class AppIsolate {
     if (existing) this.dropSlot(key, existing);
     const wrapped = wrapScript(script.code);
     // Compiled with its first context: a compile error reaches that run.
-    const slot: VersionSlot = { code: script.code, owner: scriptOwner(this.appId, script.id, script.version), fresh: script.freshContext === true, source: wrapped.source, cacheKey: CodeCache.keyOf(wrapped.source), compiled: null, firstLineColumnOffset: wrapped.firstLineColumnOffset, idle: [] };
+    const owner = scriptOwner(this.appId, key);
+    const enter: Enter = (ref, args) => this.enter(ref, args, owner);
+    const slot: VersionSlot = { code: script.code, enter, fresh: script.freshContext === true, source: wrapped.source, cacheKey: CodeCache.keyOf(wrapped.source), compiled: null, firstLineColumnOffset: wrapped.firstLineColumnOffset, idle: [] };
     this.versions.set(key, slot);
     for (const [oldKey, old] of this.versions) {
       if (this.versions.size <= MAX_VERSIONS) break;
@@ -447,6 +449,7 @@ export function newIsolate(memoryLimit: number, onCatastrophicError: ((message: 
   return new ivm.Isolate(onCatastrophicError ? { memoryLimit, onCatastrophicError } : { memoryLimit });
 }
 
-function versionKey(script: CompiledScript): string {
+/** A script version's key: its slot's here, and its entries' owner in the entry watch. */
+export function versionKey(script: Pick<CompiledScript, "id" | "version">): string {
   return `${script.id}@${script.version}`;
 }

@@ -33,18 +33,18 @@ export const ENTRY_WATCH_BYTES = OWNER_AT + MOST_OWNER_BYTES;
 /** Who an entry is for: an app's isolate, and the script version whose context it enters (null: no script's). */
 export interface EntryOwner {
   appId: string;
-  /** `scriptId@version`. */
+  /** The script version's key (app-isolate.ts `versionKey`). */
   script: string | null;
 }
 
-/** The owner string `entering` takes for an entry into a context of script `scriptId` at `version`. */
-export function scriptOwner(appId: string, scriptId: string, version: number): string {
-  return `${appId}${OWNER_SEPARATOR}${scriptId}@${version}`;
+/** The owner string `entering` takes for an entry into a context of the script version `versionKey` (app-isolate.ts). */
+export function scriptOwner(appId: string, versionKey: string): string {
+  return `${appId}${OWNER_SEPARATOR}${versionKey}`;
 }
 
-/** Whether a run of script `scriptId` at `version` in app `appId` is the one `owner` names. */
-export function ownsRun(owner: EntryOwner, appId: string, scriptId: string, version: number): boolean {
-  return owner.appId === appId && (owner.script === null || owner.script === `${scriptId}@${version}`);
+/** Whether a run of the script version `versionKey` in app `appId` is the one `owner` names. */
+export function ownsRun(owner: EntryOwner, appId: string, versionKey: string): boolean {
+  return owner.appId === appId && (owner.script === null || owner.script === versionKey);
 }
 
 interface Watch {

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
 import { createEgressPolicy, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, parseEgressRules, type EgressRule } from "@switchyard/egress";
 import { parseSmtpHostRules } from "@switchyard/email";
+import { DEFAULT_ENGINE_CRASH_LIMIT } from "@switchyard/core";
 import type { ServiceSettings } from "./services.ts";
 import { z } from "zod";
 import { StartupError } from "./startup-error.ts";
@@ -78,7 +79,7 @@ const schema = z.object({
   SWITCHYARD_APP_CONCURRENCY: int(1, 100_000).optional(),
   SWITCHYARD_WORKSPACE_CONCURRENCY: int(1, 1_000_000).optional(),
   // Runs that stopped the engine (V8 gave up on an isolate) a workspace may cause in 24 h before it is blocked; 0: never blocked.
-  SWITCHYARD_ENGINE_CRASH_LIMIT: int(0, 1_000_000).default(3),
+  SWITCHYARD_ENGINE_CRASH_LIMIT: int(0, 1_000_000).default(DEFAULT_ENGINE_CRASH_LIMIT),
   SWITCHYARD_LEASE_MS: int(500, 3_600_000).default(15_000),
   SWITCHYARD_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
   SWITCHYARD_SMTP_URL: z

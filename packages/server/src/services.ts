@@ -1,4 +1,4 @@
-import { createConnectivityRecorder, createConnectivityService, createManualInvoker, createInboundTally, createQueueSampler, createScriptsService, createSecretsService, createSendLog, DEFAULT_STATUS_RULES, NO_EMAIL_LIMITS, readAppEmailSettings, SettingError, type Database, type EmailLimits, type Logger, type StoredLimits } from "@switchyard/core";
+import { createConnectivityRecorder, createConnectivityService, createManualInvoker, createInboundTally, createQueueSampler, createScriptsService, createSecretsService, createSendLog, DEFAULT_ENGINE_CRASH_LIMIT, DEFAULT_STATUS_RULES, NO_EMAIL_LIMITS, readAppEmailSettings, SettingError, type Database, type EmailLimits, type Logger, type StoredLimits } from "@switchyard/core";
 import type { Keyring } from "@switchyard/crypto";
 import { randomBytes } from "node:crypto";
 import { availableParallelism, hostname } from "node:os";
@@ -94,7 +94,7 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
   workerConcurrency: 8,
   appConcurrency: null,
   workspaceConcurrency: null,
-  engineCrashLimit: 3,
+  engineCrashLimit: DEFAULT_ENGINE_CRASH_LIMIT,
   leaseMs: 15_000,
   smtpUrl: null,
   emailFrom: null,

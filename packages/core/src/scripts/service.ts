@@ -130,8 +130,9 @@ export function createScriptsService(options: ScriptsServiceOptions) {
               limits,
               freshContext: input.freshContext ?? current.freshContext,
               // The same code would stop the engine again: its quarantine moves to the new version.
-              // Decided on the row as it is updated, so a crash recorded since `current` was read counts.
-              crashedVersion: sql`case when ${scripts.crashedVersion} = ${scripts.version} and ${scripts.compiled} = ${code} then ${current.version + 1} else ${scripts.crashedVersion} end`,
+              // Decided on the row as it is updated, so a crash recorded since `current` was read counts;
+              // the compare-and-set below makes that row's code `current.compiled`.
+              ...(code === current.compiled ? { crashedVersion: sql`case when ${scripts.crashedVersion} = ${scripts.version} then ${current.version + 1} else ${scripts.crashedVersion} end` } : {}),
               updatedAt: new Date(),
             })
             // Compare-and-set on the version: two deploys racing do not both win.

@@ -34,7 +34,7 @@ import { describeEnd } from "../outcome.ts";
 import { createRedactor } from "../redact.ts";
 import { effectiveLimits } from "../options.ts";
 import type { KillReason } from "../active-run.ts";
-import { DISPOSE_REASONS, type DisposeReason } from "../app-isolate.ts";
+import { DISPOSE_REASONS, versionKey, type DisposeReason } from "../app-isolate.ts";
 import type { RunError, RunOutcome, RunRequest } from "../types.ts";
 import { sandboxSources } from "../sdk-source.ts";
 import { ENTRY_WATCH_BYTES, entryOwner, ownsRun, readEntry, type EntryOwner } from "../entry-watch.ts";
@@ -226,9 +226,8 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
     thread.queue = [];
     for (const [id, run] of thread.pending) {
       thread.pending.delete(id);
-      const { appId, id: scriptId, version } = run.request.script;
       // Only the runs of the version whose entry never came back: the others may run again elsewhere.
-      const reason = stuckIn !== null && ownsRun(stuckIn, appId, scriptId, version) ? "crashed" : "collateral";
+      const reason = stuckIn !== null && ownsRun(stuckIn, run.request.script.appId, versionKey(run.request.script)) ? "crashed" : "collateral";
       run.resolve(closed ? endedOutcome(run.request, "shutdown") : thread.ready ? endedOutcome(run.request, reason) : unavailableOutcome());
     }
     for (const [app, pinned] of pins) if (pinned === thread) pins.delete(app);
