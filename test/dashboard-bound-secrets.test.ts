@@ -80,7 +80,7 @@ describe.skipIf(chromiumProblem !== null)("host-bound secrets in the dashboard",
     await row("STRIPE_KEY").getByRole("button", { name: "Details" }).click();
     await page.getByRole("note").getByText("Host-bound: scripts get a placeholder, never the value; it is sent only in a fetch to *.stripe.com:443, api.stripe.com.").waitFor();
     const versions = page.getByRole("table", { name: "Versions of STRIPE_KEY" });
-    await versions.getByText("v1").waitFor();
+    await versions.locator('td[data-label="Version"]', { hasText: /^v1(\s|$)/ }).waitFor();
     expect(await versions.locator('td[data-label="Bound to"]').first().textContent()).toBe("*.stripe.com:443, api.stripe.com");
     expect(await page.content()).not.toContain(VALUE);
     await screenshot(page, "desktop-secret-bound");
@@ -98,7 +98,7 @@ describe.skipIf(chromiumProblem !== null)("host-bound secrets in the dashboard",
     // The list reloads just after the message shows.
     await row("STRIPE_KEY").locator('td[data-label="Bound to"]').getByText("not bound", { exact: true }).waitFor();
     const versions = page.getByRole("table", { name: "Versions of STRIPE_KEY" });
-    await versions.getByText("v3").waitFor();
+    await versions.locator('td[data-label="Version"]', { hasText: /^v3(\s|$)/ }).waitFor();
     expect(await versions.locator('td[data-label="Bound to"]').allTextContents()).toEqual(["not bound", "*.stripe.com:443, api.stripe.com", "*.stripe.com:443, api.stripe.com"]);
     expect(await page.getByLabel(/Remove the binding/).isChecked()).toBe(false);
     expect(await page.content()).not.toContain(VALUE);

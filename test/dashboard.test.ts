@@ -136,7 +136,7 @@ describe.skipIf(chromiumProblem !== null)("the dashboard in a browser", () => {
     await page.getByRole("button", { name: "Hide" }).click();
     await page.getByRole("button", { name: "Reveal value" }).waitFor();
     expect(await page.content()).not.toContain(SECRET_VALUE);
-    await page.getByRole("table", { name: "Versions of API_KEY" }).getByText("v1").waitFor();
+    await page.getByRole("table", { name: "Versions of API_KEY" }).locator('td[data-label="Version"]', { hasText: /^v1(\s|$)/ }).waitFor();
 
     await page.locator("#import-text").fill(`API_KEY=${SECRET_VALUE}\nREGION=eu-west-1\n`);
     await page.getByRole("button", { name: "Preview import" }).click();
