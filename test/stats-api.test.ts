@@ -66,6 +66,12 @@ describeEachDriver("the stats API", (ctx) => {
     expect((await built.app.request(`/api/v1/email-inbound/${inbox.id}`, { method: "POST", body, headers })).status).toBe(202);
     expect((await built.app.request(`/api/v1/email-inbound/${inbox.id}`, { method: "POST", body, headers: { ...headers, "webhook-signature": "v1,AAAA" } })).status).toBe(401);
     expect((await built.app.request(`/api/v1/hooks/trg_${"0".repeat(24)}`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } })).status).toBe(401);
+    // The hook's and the inbound email's runs finish before any test reads the stats: the
+    // instance-wide and per-app reads are made one after the other and must see the same runs.
+    await waitFor(async () => {
+      const rows = await ctx.database.db.select().from(runs).where(eq(runs.appId, appId));
+      return rows.length === 8 && rows.every((r) => r.status !== "running");
+    }, 20_000);
     await built.services.inboundTally.flush();
     await built.services.queueSampler?.sample();
   }, 60_000);
@@ -81,8 +87,8 @@ describeEachDriver("the stats API", (ctx) => {
     expect(s).toMatchObject({ app_id: appId, workspace_id: null, window: "1h", bucket_seconds: 60 });
     expect(s.buckets).toHaveLength(60);
     for (const series of [s.runs.ok, s.runs.error, s.duration_ms.p50, s.queue.depth, s.dead_letters, s.mail.sent, s.inbound.http.refused]) expect(series).toHaveLength(60);
-    // 3 + 2 mail runs + the hook's and the inbound email's runs may still be running: at least the 5 invoked.
-    expect(sum(s.runs.ok)).toBeGreaterThanOrEqual(5);
+    // 3 ok + 2 mail runs + the hook's and the inbound email's runs.
+    expect(sum(s.runs.ok)).toBe(7);
     expect(sum(s.runs.error)).toBe(1);
     expect(sum(s.dead_letters)).toBe(1);
     expect([sum(s.mail.sent), sum(s.mail.failed), sum(s.mail.captured)]).toEqual([1, 1, 0]);
