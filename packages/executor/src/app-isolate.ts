@@ -11,6 +11,7 @@ import { disposeLater, disposeNow, later } from "./later.ts";
 import { entering, left, scriptOwner } from "./entry-watch.ts";
 import { SandboxContext, type Enter, type SandboxConfig } from "./sandbox-context.ts";
 import type { SpareIsolate } from "./spare-isolate.ts";
+import { ContextRelay } from "./context-relay.ts";
 import { compileLoader, compileRuntimeProperSync, makeUrlLibrary, type UrlLibraryHandles } from "./runtime-script.ts";
 import { SCRIPT_FILENAME, wrapScript } from "./sdk-source.ts";
 import type { CompiledScript } from "./types.ts";
@@ -75,6 +76,14 @@ interface VersionSlot {
   cacheTaken?: boolean;
   /** A run of this version used the web runtime: its spares are made with the runtime evaluated, and these globals made. */
   runtimeNames?: Set<string>;
+  /** Its contexts on their way back from runs that answered, and the runs waiting for one (context-relay.ts). */
+  relay: ContextRelay<SandboxContext>;
+}
+
+/** A context for one run, and the column of the author's code on line 1 (for stack traces). */
+export interface AcquiredContext {
+  context: SandboxContext;
+  firstLineColumnOffset: number;
 }
 
 /** What an app isolate is made with. */
@@ -105,6 +114,8 @@ export class AppIsolate {
   /** `performance.now()` of that measurement; null before the first. */
   measuredAt: number | null = null;
   private readonly versions = new Map<string, VersionSlot>();
+  /** The slot each context was made for (a slot replaced meanwhile included). */
+  private readonly slotOfContext = new WeakMap<SandboxContext, VersionSlot>();
   private liveContexts = 0;
   /** The web runtime's loader compiled in this isolate, shared by all its contexts; made with the first context. */
   private loader: ivm.Script | null;
@@ -277,16 +288,36 @@ export class AppIsolate {
 
   /**
    * A context for one run of `script`: a warm idle one of the same version
-   * when the script reuses contexts, else a new one. Also answers the column
-   * offset of the author's code on line 1, for mapping stack traces.
+   * when the script reuses contexts; else, when a run of the version has
+   * answered and its context is on its way back, that one (a promise,
+   * settled within microtasks; `wanted` says whether the run still wants
+   * it); else a new one.
    */
-  acquire(script: CompiledScript): { context: SandboxContext; firstLineColumnOffset: number } {
+  acquire(script: CompiledScript, wanted: () => boolean): AcquiredContext | Promise<AcquiredContext> {
     const slot = this.slotFor(script);
     const idle = slot.idle.pop();
     if (script.freshContext) this.prepareSpare(script, slot);
     if (idle) return { context: idle, firstLineColumnOffset: slot.firstLineColumnOffset };
-    const context = this.createContext(slot);
-    return { context, firstLineColumnOffset: slot.firstLineColumnOffset };
+    if (!slot.fresh && slot.relay.comingBack) {
+      return slot.relay.wait(wanted).then((context) => {
+        if (context) return { context, firstLineColumnOffset: slot.firstLineColumnOffset };
+        // Ended while waiting (the isolate is going): nobody waits for this run's entry any more.
+        if (!wanted()) throw new Error("the run ended while waiting for a context");
+        // None is coming back any more: an idle one, another run's on its way back, or a new one.
+        return this.acquire(script, wanted);
+      });
+    }
+    return { context: this.createContext(slot), firstLineColumnOffset: slot.firstLineColumnOffset };
+  }
+
+  /** The handler of the run in `context` answered: its context comes back when the run's bookkeeping is done. */
+  answered(context: SandboxContext): void {
+    this.slotOfContext.get(context)?.relay.answered(context);
+  }
+
+  /** The run in `context` was entered; `answered`: within the entry (else the context is busy until the host answers). */
+  entered(context: SandboxContext, answered: boolean): void {
+    this.slotOfContext.get(context)?.relay.entered(context, answered);
   }
 
   private createContext(slot: VersionSlot): SandboxContext {
@@ -295,6 +326,7 @@ export class AppIsolate {
     const withLoader = this.contextWithLoader ?? undefined;
     this.contextWithLoader = null;
     const context = SandboxContext.create(this.isolate, { loader: this.loader, script: slot.compiled, runtimeProper: this.compileRuntimeProper, urlLibrary: () => this.urlLibraryFor(slot) }, this.options.sandbox, slot.enter, withLoader);
+    this.slotOfContext.set(context, slot);
     if (!this.disposed) this.liveContexts++;
     return context;
   }
@@ -372,12 +404,15 @@ export class AppIsolate {
         for (const name of context.touched) slot.runtimeNames.add(name);
       }
     }
-    const keep =
-      reusable && !script.freshContext && !context.broken && !this.disposed && slot?.code === script.code && slot.idle.length < this.options.contextsPerVersion;
-    if (keep) {
+    const relay = this.slotOfContext.get(context)?.relay;
+    const serves = reusable && !script.freshContext && !context.broken && !this.disposed && slot?.code === script.code;
+    // A run waiting for it takes it; else it is kept warm when there is room.
+    if (serves && relay?.handOver(context)) return;
+    if (serves && slot.idle.length < this.options.contextsPerVersion) {
       slot.idle.push(context);
       return;
     }
+    relay?.gone(context);
     context.release();
     // After dispose() the count was reset with everything else.
     if (!this.disposed) this.liveContexts--;
@@ -389,6 +424,7 @@ export class AppIsolate {
     this.disposeReason = reason;
     const runReason: KillReason = reason === "memory" ? "memory" : reason === "shutdown" ? "shutdown" : "collateral";
     for (const run of this.active) run.kill(runReason);
+    for (const slot of this.versions.values()) slot.relay.wakeAll();
     this.versions.clear();
     this.liveContexts = 0;
     releaseQuietly(this.urlLibraryHandles?.library, this.urlLibraryHandles?.context);
@@ -414,7 +450,7 @@ export class AppIsolate {
     // Compiled with its first context: a compile error reaches that run.
     const owner = scriptOwner(this.appId, key);
     const enter: Enter = (ref, args) => this.enter(ref, args, owner);
-    const slot: VersionSlot = { code: script.code, enter, fresh: script.freshContext === true, source: wrapped.source, cacheKey: CodeCache.keyOf(wrapped.source), compiled: null, firstLineColumnOffset: wrapped.firstLineColumnOffset, idle: [] };
+    const slot: VersionSlot = { code: script.code, enter, fresh: script.freshContext === true, source: wrapped.source, cacheKey: CodeCache.keyOf(wrapped.source), compiled: null, firstLineColumnOffset: wrapped.firstLineColumnOffset, idle: [], relay: new ContextRelay() };
     this.versions.set(key, slot);
     for (const [oldKey, old] of this.versions) {
       if (this.versions.size <= MAX_VERSIONS) break;
@@ -425,6 +461,8 @@ export class AppIsolate {
 
   private dropSlot(key: string, slot: VersionSlot): void {
     this.versions.delete(key);
+    // Runs waiting for one of its contexts make theirs in the version's new slot.
+    slot.relay.wakeAll();
     for (const context of slot.idle.splice(0)) {
       context.release();
       this.liveContexts--;

@@ -33,7 +33,10 @@ describe("runs handed over in one event-loop turn", () => {
       await wave(8);
       await wave(16);
       expect(executor.stats().totals.batchedStarts).toBe(24);
-      expect(executor.stats()).toMatchObject({ isolates: 1, contexts: 8, activeRuns: 0 });
+      // Not one context per run: a run that answered within its entry hands its context to the
+      // next (context-relay.ts); those that wait on the host (n % 3 === 0) keep theirs busy, and
+      // the runs queued for a context that went busy made their own.
+      expect(executor.stats()).toMatchObject({ isolates: 1, contexts: 6, activeRuns: 0 });
     } finally {
       executor.dispose();
     }

@@ -119,13 +119,18 @@ export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
     });
 
     const work = (async () => {
-      const acquired = app.acquire(script);
-      context = acquired.context;
+      const pending = app.acquire(script, () => active.reason === null);
+      const acquired = pending instanceof Promise ? await pending : pending;
+      const entered = acquired.context;
+      context = entered;
       firstLineColumnOffset = acquired.firstLineColumnOffset;
-      return context.invoke(session, payload, () => {
+      const envelope = entered.invoke(session, payload, () => {
         active.answer();
         watchdog.delete(active);
+        app.answered(entered);
       });
+      app.entered(entered, active.answered);
+      return envelope;
     })();
     let end: RunEnd;
     try {

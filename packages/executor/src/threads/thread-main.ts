@@ -46,11 +46,20 @@ function schedule(): void {
   setImmediate(flush);
 }
 
+/**
+ * The stats walk every isolate of this thread (a thousand apps: a thousand
+ * of them), too much for every turn of a busy thread: while runs are still
+ * in flight they go at most this often; a turn that leaves the thread idle
+ * always sends them, so whoever awaited its runs reads what they did.
+ */
+const BUSY_STATS_EVERY_MS = 20;
+let statsSentAt = -Infinity;
+
 // One message per turn: every outcome and host call of the turn together.
 function flush(): void {
   flushScheduled = false;
   if (outcomes.length === 0 && calls.length === 0 && aborts.length === 0) return;
-  const stats = changedStats();
+  const stats = inFlight.size === 0 || performance.now() - statsSentAt >= BUSY_STATS_EVERY_MS ? changedStats() : null;
   send({ t: "batch", outcomes, calls, aborts, stats });
   outcomes = [];
   calls = [];
@@ -58,6 +67,7 @@ function flush(): void {
 }
 
 function changedStats(): ExecutorStats | null {
+  statsSentAt = performance.now();
   const stats = executor.stats();
   const text = JSON.stringify(stats);
   if (text === lastStats) return null;
