@@ -125,6 +125,24 @@ async function checkPaths(f: ExecutorFixture, executor: Executor): Promise<void>
   }
 }
 
+/**
+ * Runs handed to the executor together, as the dispatcher starts them when
+ * several slots free at once: TOGETHER runs of one app in one event-loop
+ * turn, awaited together; a sample is their time over TOGETHER.
+ */
+const TOGETHER = 8;
+function together(name: string, run: () => Promise<unknown>): Case {
+  return {
+    name,
+    batchSize: BATCH,
+    async sample() {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < BATCH; i++) await Promise.all(Array.from({ length: TOGETHER }, run));
+      return Number(process.hrtime.bigint() - start) / (BATCH * TOGETHER);
+    },
+  };
+}
+
 async function measure(f: ExecutorFixture, executor: Executor, plan: Plan): Promise<Map<string, Summary>> {
   const ctx = { run: { attempt: 1 } };
   const event = { kind: "manual" };
@@ -133,6 +151,7 @@ async function measure(f: ExecutorFixture, executor: Executor, plan: Plan): Prom
       asyncCase(CASES.bare, BATCH, async () => bareHandler(event, ctx)),
       asyncCase(CASES.nodeVm, BATCH, () => f.nodeVmWarm()),
       asyncCase(CASES.warm, BATCH, () => executor.run(f.request(f.trivial))),
+      together(CASES.warmTogether, () => executor.run(f.request(f.trivial))),
     ],
     plan.warm,
   );

@@ -10,6 +10,7 @@ export const CASES = {
   bare: "bare function call",
   nodeVm: "node:vm, warm context",
   warm: "executor, warm context",
+  warmTogether: "executor, warm, 8 runs of one app at once (/8)",
   nodeVmFresh: "node:vm, new context",
   fresh: "executor, fresh context",
   webFresh: "executor, fresh context, using URL/crypto",
