@@ -134,7 +134,7 @@ const TOGETHER = 8;
 function together(name: string, run: () => Promise<unknown>): Case {
   return {
     name,
-    batchSize: BATCH,
+    batchSize: BATCH * TOGETHER,
     async sample() {
       const start = process.hrtime.bigint();
       for (let i = 0; i < BATCH; i++) await Promise.all(Array.from({ length: TOGETHER }, run));

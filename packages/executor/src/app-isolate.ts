@@ -288,26 +288,32 @@ export class AppIsolate {
 
   /**
    * A context for one run of `script`: a warm idle one of the same version
-   * when the script reuses contexts; else, when a run of the version has
-   * answered and its context is on its way back, that one (a promise,
-   * settled within microtasks; `wanted` says whether the run still wants
-   * it); else a new one.
+   * when the script reuses contexts, else a new one. Also answers the column
+   * offset of the author's code on line 1, for mapping stack traces.
    */
-  acquire(script: CompiledScript, wanted: () => boolean): AcquiredContext | Promise<AcquiredContext> {
+  acquire(script: CompiledScript): AcquiredContext {
     const slot = this.slotFor(script);
     const idle = slot.idle.pop();
     if (script.freshContext) this.prepareSpare(script, slot);
     if (idle) return { context: idle, firstLineColumnOffset: slot.firstLineColumnOffset };
-    if (!slot.fresh && slot.relay.comingBack) {
-      return slot.relay.wait(wanted).then((context) => {
-        if (context) return { context, firstLineColumnOffset: slot.firstLineColumnOffset };
-        // Ended while waiting (the isolate is going): nobody waits for this run's entry any more.
-        if (!wanted()) throw new Error("the run ended while waiting for a context");
-        // None is coming back any more: an idle one, another run's on its way back, or a new one.
-        return this.acquire(script, wanted);
-      });
-    }
     return { context: this.createContext(slot), firstLineColumnOffset: slot.firstLineColumnOffset };
+  }
+
+  /**
+   * When a run of `script` would find no idle context while one of its
+   * version is on its way back from a run that answered (context-relay.ts):
+   * a promise of that context, or of null when none comes (make one); else
+   * null at once.
+   */
+  contextComingBack(script: CompiledScript): Promise<SandboxContext | null> | null {
+    const slot = this.versions.get(versionKey(script));
+    if (!slot || slot.code !== script.code || slot.fresh || slot.idle.length > 0 || !slot.relay.comingBack) return null;
+    return slot.relay.wait();
+  }
+
+  /** A context handed over by `contextComingBack`, for the run that waited for it. */
+  takeHanded(context: SandboxContext): AcquiredContext {
+    return { context, firstLineColumnOffset: this.slotOfContext.get(context)?.firstLineColumnOffset ?? 0 };
   }
 
   /** The handler of the run in `context` answered: its context comes back when the run's bookkeeping is done. */
@@ -406,7 +412,7 @@ export class AppIsolate {
     }
     const relay = this.slotOfContext.get(context)?.relay;
     const serves = reusable && !script.freshContext && !context.broken && !this.disposed && slot?.code === script.code;
-    // A run waiting for it takes it; else it is kept warm when there is room.
+    // A run waiting for it (contextComingBack) takes it; else it is kept warm when there is room.
     if (serves && relay?.handOver(context)) return;
     if (serves && slot.idle.length < this.options.contextsPerVersion) {
       slot.idle.push(context);

@@ -69,4 +69,41 @@ describe.each([0, 1])("runs of one version started together (threads: %i)", (thr
       executor.dispose();
     }
   }, 30_000);
+
+  test("a run waiting for a context is charged nothing of the runs ahead of it: each keeps its own CPU limit", async () => {
+    const executor = createExecutor({ host: memoryHost(), threads });
+    try {
+      // 8 × 60 ms in one context, each within 200 ms: charged the runs ahead of it, the last would pass its limit.
+      const script = compileForTest(`export default () => { const end = Date.now() + 60; while (Date.now() < end); return "done"; };`, { limits: { cpuMs: 200 } });
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => executor.run(requestFor(script))));
+      expect(outcomes.map((o) => [o.status, o.result])).toEqual(Array.from({ length: 8 }, () => ["ok", "done"]));
+      for (const o of outcomes) expect(o.cpuMs).toBeLessThan(150);
+      expect(executor.stats().contexts).toBe(1);
+    } finally {
+      executor.dispose();
+    }
+  }, 30_000);
+
+  test("a run that spins to its limit in a handed-over context takes none of the runs waiting behind it down", async () => {
+    const executor = createExecutor({ host: memoryHost(), threads });
+    try {
+      const script = compileForTest(`export default (event) => { if (event.payload.spin) for (;;); return "done"; };`, { limits: { cpuMs: 100 } });
+      const spins = [false, true, false, false];
+      const outcomes = await Promise.all(spins.map((spin) => executor.run(requestFor(script, { kind: "manual", payload: { spin } }))));
+      expect(outcomes.map((o) => o.status)).toEqual(["ok", "timeout", "ok", "ok"]);
+    } finally {
+      executor.dispose();
+    }
+  }, 30_000);
+});
+
+test("runs waiting for a context when the executor closes end as executor_closed, never started", async () => {
+  const executor = createExecutor({ host: memoryHost(), threads: 0 });
+  const script = compileForTest(SCRIPT);
+  // The first answers within its entry (in this call); the others wait for its context.
+  const pending = Array.from({ length: 4 }, () => executor.run(requestFor(script, event(false))));
+  executor.dispose();
+  const outcomes = await Promise.all(pending);
+  expect(outcomes[0]).toMatchObject({ status: "ok", result: "at once" });
+  for (const o of outcomes.slice(1)) expect(o).toMatchObject({ status: "error", cpuMs: 0, error: { code: "executor_closed" } });
 });

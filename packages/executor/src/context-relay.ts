@@ -16,8 +16,8 @@
 export class ContextRelay<C> {
   /** Contexts whose run has answered, or handed to a waiting run that has not entered yet. */
   private readonly returning = new Set<C>();
-  /** Runs waiting for a context, oldest first; each answers whether it took the one offered. */
-  private waiting: Array<(context: C | null) => boolean> = [];
+  /** Runs waiting for a context, oldest first. */
+  private waiting: Array<(context: C | null) => void> = [];
 
   /** Whether a run that finds no idle context should wait for one instead of making one. */
   get comingBack(): boolean {
@@ -26,18 +26,11 @@ export class ContextRelay<C> {
 
   /**
    * Waits for a context coming back: resolves with it, or with null when
-   * none is coming any more (make one). `wanted`: whether the run still
-   * wants one (false once it was ended meanwhile); an unwanted context goes
-   * on to the next run waiting.
+   * none is coming any more (make one). A run waits before it starts, out
+   * of the isolate: the entries of the runs ahead of it are not its own.
    */
-  wait(wanted: () => boolean): Promise<C | null> {
-    return new Promise((resolve) => {
-      this.waiting.push((context) => {
-        if (context !== null && !wanted()) return false;
-        resolve(context);
-        return true;
-      });
-    });
+  wait(): Promise<C | null> {
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   /** The run in `context` answered: the context comes back once the run's bookkeeping is done. */
@@ -53,13 +46,12 @@ export class ContextRelay<C> {
   /** `context` is back and may serve again: true when a waiting run took it, false when none did (keep it idle). */
   handOver(context: C): boolean {
     this.returning.delete(context);
-    for (let next = this.waiting.shift(); next; next = this.waiting.shift()) {
-      // Added first: the run that takes it enters it in a microtask.
-      this.returning.add(context);
-      if (next(context)) return true;
-      this.returning.delete(context);
-    }
-    return false;
+    const next = this.waiting.shift();
+    if (!next) return false;
+    // Still coming back until the run that takes it enters it (a few microtasks on).
+    this.returning.add(context);
+    next(context);
+    return true;
   }
 
   /** `context` will not serve again (freed, broken, or not kept). */

@@ -29,6 +29,8 @@ import { later } from "./later.ts";
 import type { SandboxConfig } from "./sandbox-context.ts";
 import { makeSpare, type SpareIsolate } from "./spare-isolate.ts";
 import { UseCounts } from "./use-counts.ts";
+import type { SandboxContext } from "./sandbox-context.ts";
+import type { CompiledScript } from "./types.ts";
 
 const SWEEP_EVERY_MS = 1_000;
 
@@ -131,6 +133,18 @@ export class IsolatePool {
     this.counters.created++;
     this.cold.set(key, app);
     return app;
+  }
+
+  /**
+   * For a run of `script` whose app's isolate has no idle context of the
+   * version but one on its way back (AppIsolate.contextComingBack): a
+   * promise of that isolate and context, or of null; else null at once.
+   */
+  contextComingBack(script: CompiledScript, memoryMb: number): Promise<{ app: AppIsolate; context: SandboxContext } | null> | null {
+    const key = `${script.appId}\u0000${memoryMb}`;
+    const app = this.warm.get(key) ?? this.cold.get(key) ?? this.window.get(key);
+    const coming = app && !app.disposed ? app.contextComingBack(script) : null;
+    return coming ? coming.then((context) => (context ? { app: app as AppIsolate, context } : null)) : null;
   }
 
   /** Called when a run leaves `app`: starts its idle clock; a cold isolate whose runs are all over is admitted or let go. */

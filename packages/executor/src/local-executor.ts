@@ -92,13 +92,20 @@ export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
 
   async function run(req: RunRequest): Promise<RunOutcome> {
     if (closed) throw new Error("executor: run() after dispose()");
-    const startedAt = new Date();
-    const t0 = performance.now();
     const { script } = req;
     const limits = effectiveLimits(script.limits, config.defaultLimits, config.maxLimits);
     // Serialized before anything starts: an event that is not JSON is the caller's bug.
     const payload = JSON.stringify({ event: req.event ?? null, ctx: req.ctx });
     totals.runs++;
+    // A context of this version on its way back from a run that answered
+    // (context-relay.ts): the run waits for it before it starts. Meanwhile it
+    // is not in the isolate, so no sibling's entry is charged to it, bounds it
+    // or ends it, and its clocks start once it has a context.
+    const coming = pool.contextComingBack(script, limits.memoryMb);
+    const handed = coming ? await coming : null;
+    if (closed) return closedOutcome(script, limits);
+    const startedAt = new Date();
+    const t0 = performance.now();
 
     const app = pool.get(script.appId, limits.memoryMb);
     const active = new ActiveRun(app, limits, t0);
@@ -119,8 +126,8 @@ export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
     });
 
     const work = (async () => {
-      const pending = app.acquire(script, () => active.reason === null);
-      const acquired = pending instanceof Promise ? await pending : pending;
+      // The handed context is this run's unless its isolate went meanwhile (the pool then made a new one).
+      const acquired = handed?.app === app ? app.takeHanded(handed.context) : app.acquire(script);
       const entered = acquired.context;
       context = entered;
       firstLineColumnOffset = acquired.firstLineColumnOffset;
@@ -151,13 +158,21 @@ export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
     // was never made (the run ended before it existed).
     const secrets: SecretRead[] = context ? [...context.delivered.values()] : session.secretValues;
     const redactor = createRedactor(secrets);
-    const described = describeEnd({ end, script, limits, redactor, firstLineColumnOffset, resultMaxBytes: config.resultMaxBytes });
-    if (context) {
-      if (described.discard) context.broken = true;
-      // A host call still unanswered would land in the next run's context.
-      app.giveBack(script, context, session.pending === 0);
+    let described: ReturnType<typeof describeEnd> | undefined;
+    try {
+      described = describeEnd({ end, script, limits, redactor, firstLineColumnOffset, resultMaxBytes: config.resultMaxBytes });
+    } finally {
+      // Given back whatever happens: a run of the version may be waiting for it.
+      // A run waiting for it enters it only after what session.finish() queued
+      // (the settles answering this run's leftover calls run_finished): those
+      // find no run in the context and are charged to none.
+      if (context) {
+        if (described?.discard !== false) context.broken = true;
+        // A host call still unanswered would land in the next run's context.
+        app.giveBack(script, context, session.pending === 0);
+      }
+      pool.released(app);
     }
-    pool.released(app);
     if (described.status === "timeout") totals.timeouts++;
     if (described.status === "oom") totals.ooms++;
 
@@ -210,6 +225,12 @@ export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
       watchdog.stop();
     },
   };
+}
+
+/** The outcome of a run that waited for a context while the executor closed: it never started. */
+function closedOutcome(script: RunRequest["script"], limits: ReturnType<typeof effectiveLimits>): RunOutcome {
+  const described = describeEnd({ end: { kind: "killed", reason: "shutdown" }, script, limits, redactor: createRedactor([]), firstLineColumnOffset: 0, resultMaxBytes: 0 });
+  return { status: described.status, result: null, resultTruncated: false, error: described.error, logs: [], logsTruncated: false, startedAt: new Date(), durationMs: 0, cpuMs: 0, secretsRead: [], subrequests: [] };
 }
 
 // `work` failed rather than answered: either the isolate went away under the

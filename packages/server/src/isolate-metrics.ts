@@ -4,8 +4,8 @@ import { Counter, Gauge, type Registry } from "prom-client";
 /**
  * The executor's isolates as Prometheus metrics, read at scrape time from
  * `executor.stats()`: the executor threads own the pools and send their
- * figures with their outcomes, and at least every 20 ms while they change
- * (threads/thread-main.ts). Their counts restart when a thread is replaced;
+ * figures every 20 ms while they change, and with the outcomes that leave a
+ * thread idle (threads/thread-main.ts). Their counts restart when a thread is replaced;
  * the counters here only ever add what grew since the last scrape.
  */
 export function isolateMetrics(registry: Registry, executor: Pick<Executor, "stats">): void {
