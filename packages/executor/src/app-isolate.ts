@@ -116,6 +116,8 @@ export class AppIsolate {
   private readonly versions = new Map<string, VersionSlot>();
   /** The slot each context was made for (a slot replaced meanwhile included). */
   private readonly slotOfContext = new WeakMap<SandboxContext, VersionSlot>();
+  /** Contexts handed to runs waiting for them (contextComingBack) that have not taken them yet. */
+  private handing = 0;
   private liveContexts = 0;
   /** The web runtime's loader compiled in this isolate, shared by all its contexts; made with the first context. */
   private loader: ivm.Script | null;
@@ -262,6 +264,15 @@ export class AppIsolate {
     return this.options.appId;
   }
 
+  /**
+   * Runs are in the isolate, or a context of it is on its way to a run
+   * that waited for it (that run joins a few microtasks later): either way
+   * the pool must not take it for idle.
+   */
+  get busy(): boolean {
+    return this.active.size > 0 || this.handing > 0;
+  }
+
   /** Disposed by us, or by isolated-vm itself (memory limit). */
   get disposed(): boolean {
     return this.disposeReason !== null || this.isolate.isDisposed;
@@ -313,6 +324,7 @@ export class AppIsolate {
 
   /** A context handed over by `contextComingBack`, for the run that waited for it. */
   takeHanded(context: SandboxContext): AcquiredContext {
+    this.handing = Math.max(0, this.handing - 1);
     return { context, firstLineColumnOffset: this.slotOfContext.get(context)?.firstLineColumnOffset ?? 0 };
   }
 
@@ -413,7 +425,10 @@ export class AppIsolate {
     const relay = this.slotOfContext.get(context)?.relay;
     const serves = reusable && !script.freshContext && !context.broken && !this.disposed && slot?.code === script.code;
     // A run waiting for it (contextComingBack) takes it; else it is kept warm when there is room.
-    if (serves && relay?.handOver(context)) return;
+    if (serves && relay?.handOver(context)) {
+      this.handing++;
+      return;
+    }
     if (serves && slot.idle.length < this.options.contextsPerVersion) {
       slot.idle.push(context);
       return;

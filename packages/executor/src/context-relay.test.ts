@@ -97,6 +97,23 @@ describe.each([0, 1])("runs of one version started together (threads: %i)", (thr
   }, 30_000);
 });
 
+test("an isolate whose context is handed over stays in the pool until the run that waited for it joins", async () => {
+  // One place: the window's. Each app's first run hands its context on while its app is
+  // the pool's newest; an isolate taken for idle then would cost the waiting runs a cold start.
+  const executor = createExecutor({ host: memoryHost(), threads: 0, poolSize: 1 });
+  try {
+    const runs = ["app_p", "app_q"].flatMap((appId) => {
+      const script = compileForTest(SCRIPT, { appId });
+      return Array.from({ length: 4 }, () => executor.run(requestFor(script, event(false))));
+    });
+    const outcomes = await Promise.all(runs);
+    expect(outcomes.map((o) => o.status)).toEqual(Array.from({ length: 8 }, () => "ok"));
+    expect(executor.stats().totals.isolatesCreated).toBe(2);
+  } finally {
+    executor.dispose();
+  }
+});
+
 test("runs waiting for a context when the executor closes end as executor_closed, never started", async () => {
   const executor = createExecutor({ host: memoryHost(), threads: 0 });
   const script = compileForTest(SCRIPT);

@@ -151,7 +151,7 @@ export class IsolatePool {
   released(app: AppIsolate): void {
     const now = performance.now();
     app.lastUsed = now;
-    if (app.disposed || app.active.size > 0) return;
+    if (app.disposed || app.busy) return;
     const key = keyOf(app);
     if (this.cold.get(key) === app) {
       this.cold.delete(key);
@@ -165,7 +165,7 @@ export class IsolatePool {
     // Grown past the budget: the least recently used idle ones make room.
     for (const victim of this.warm.values()) {
       if (this.fits(0, 0)) return;
-      if (victim !== app && victim.active.size === 0) victim.dispose("evicted");
+      if (victim !== app && !victim.busy) victim.dispose("evicted");
     }
   }
 
@@ -203,7 +203,7 @@ export class IsolatePool {
   /** Idle isolates past `idleMs`, and idle ones burning CPU, are disposed. */
   sweep(now = performance.now()): void {
     for (const app of [...this.all()]) {
-      if (app.active.size > 0) continue;
+      if (app.busy) continue;
       if (app.disposed) {
         app.dispose("memory");
         continue;
@@ -253,7 +253,7 @@ export class IsolatePool {
     let freed = 0;
     for (const [victimKey, victim] of this.warm) {
       if (this.fits(bytes - freed, 1 - victims.length)) break;
-      if (victim.active.size > 0) continue;
+      if (victim.busy) continue;
       if (this.uses.count(victimKey) >= uses) break;
       victims.push(victim);
       freed += victim.bytes;
