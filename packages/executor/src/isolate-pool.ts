@@ -26,10 +26,9 @@
  */
 import { AppIsolate, DISPOSE_REASONS, heapBytes, type DisposeReason } from "./app-isolate.ts";
 import { later } from "./later.ts";
-import type { SandboxConfig } from "./sandbox-context.ts";
+import type { SandboxConfig, SandboxContext } from "./sandbox-context.ts";
 import { makeSpare, type SpareIsolate } from "./spare-isolate.ts";
 import { UseCounts } from "./use-counts.ts";
-import type { SandboxContext } from "./sandbox-context.ts";
 import type { CompiledScript } from "./types.ts";
 
 const SWEEP_EVERY_MS = 1_000;
@@ -106,7 +105,7 @@ export class IsolatePool {
 
   /** The app's isolate for `memoryMb`: its warm one, or a new one (a cold start). */
   get(appId: string, memoryMb: number): AppIsolate {
-    const key = `${appId}\u0000${memoryMb}`;
+    const key = poolKey(appId, memoryMb);
     this.uses.use(key);
     const windowed = this.window.get(key);
     if (windowed) {
@@ -141,7 +140,7 @@ export class IsolatePool {
    * promise of that isolate and context, or of null; else null at once.
    */
   contextComingBack(script: CompiledScript, memoryMb: number): Promise<{ app: AppIsolate; context: SandboxContext } | null> | null {
-    const key = `${script.appId}\u0000${memoryMb}`;
+    const key = poolKey(script.appId, memoryMb);
     const app = this.warm.get(key) ?? this.cold.get(key) ?? this.window.get(key);
     const coming = app && !app.disposed ? app.contextComingBack(script) : null;
     return coming ? coming.then((context) => (context ? { app: app as AppIsolate, context } : null)) : null;
@@ -321,6 +320,11 @@ export class IsolatePool {
   }
 }
 
+/** An isolate's place in the pool: one per app and memory limit. */
+function poolKey(appId: string, memoryMb: number): string {
+  return `${appId}\u0000${memoryMb}`;
+}
+
 function keyOf(app: AppIsolate): string {
-  return `${app.appId}\u0000${app.options.memoryMb}`;
+  return poolKey(app.appId, app.options.memoryMb);
 }

@@ -11,7 +11,7 @@ import type { AppIsolate, DisposeReason } from "./app-isolate.ts";
 import { IsolatePool } from "./isolate-pool.ts";
 import { maskRecordedUrl } from "./mask-url.ts";
 import { effectiveLimits, type ResolvedOptions } from "./options.ts";
-import { describeEnd, finishLogs, type RunEnd } from "./outcome.ts";
+import { describeEnd, endedBeforeStart, finishLogs, type RunEnd } from "./outcome.ts";
 import { createRedactor, type SecretRead } from "./redact.ts";
 import { RunSession } from "./run-session.ts";
 import { disposeWaiting } from "./later.ts";
@@ -103,7 +103,8 @@ export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
     // or ends it, and its clocks start once it has a context.
     const coming = pool.contextComingBack(script, limits.memoryMb);
     const handed = coming ? await coming : null;
-    if (closed) return closedOutcome(script, limits);
+    // The executor closed while it waited: it never started.
+    if (closed) return endedBeforeStart("shutdown", limits);
     const startedAt = new Date();
     const t0 = performance.now();
 
@@ -225,12 +226,6 @@ export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
       watchdog.stop();
     },
   };
-}
-
-/** The outcome of a run that waited for a context while the executor closed: it never started. */
-function closedOutcome(script: RunRequest["script"], limits: ReturnType<typeof effectiveLimits>): RunOutcome {
-  const described = describeEnd({ end: { kind: "killed", reason: "shutdown" }, script, limits, redactor: createRedactor([]), firstLineColumnOffset: 0, resultMaxBytes: 0 });
-  return { status: described.status, result: null, resultTruncated: false, error: described.error, logs: [], logsTruncated: false, startedAt: new Date(), durationMs: 0, cpuMs: 0, secretsRead: [], subrequests: [] };
 }
 
 // `work` failed rather than answered: either the isolate went away under the

@@ -9,7 +9,7 @@ import type { Redactor } from "./redact.ts";
 import { cutUtf8, type RawLogLine } from "./run-session.ts";
 import { RUNTIME_FILENAME, SCRIPT_FILENAME } from "./sdk-source.ts";
 import { mapStack } from "./source-map.ts";
-import type { CompiledScript, LogLine, RetryDecision, RunError, RunStatus, ScriptLimits } from "./types.ts";
+import type { CompiledScript, LogLine, RetryDecision, RunError, RunOutcome, RunStatus, ScriptLimits } from "./types.ts";
 import type { ThrownError } from "./sdk-runtime.ts";
 
 /** How the run ended, before it is described. */
@@ -72,6 +72,17 @@ export function finishLogs(raw: readonly RawLogLine[], redactor: Redactor, maxBy
     logs.push({ level: line.level, message, at: line.at });
   }
   return { logs, truncated };
+}
+
+/** The outcome of a run that never reached its script. */
+export function emptyOutcome(status: RunOutcome["status"], error: RunError | null): RunOutcome {
+  return { status, result: null, resultTruncated: false, error, logs: [], logsTruncated: false, startedAt: new Date(), durationMs: 0, cpuMs: 0, secretsRead: [], subrequests: [] };
+}
+
+/** The outcome of a run ended for `reason` before it reached its script. */
+export function endedBeforeStart(reason: KillReason, limits: ScriptLimits): RunOutcome {
+  const { status, error } = killed(reason, limits);
+  return emptyOutcome(status, error);
 }
 
 function killed(reason: KillReason, limits: ScriptLimits): Described {

@@ -30,12 +30,11 @@
 import { Worker } from "node:worker_threads";
 import type { Executor, ExecutorStats } from "../local-executor.ts";
 import type { ResolvedOptions } from "../options.ts";
-import { describeEnd } from "../outcome.ts";
-import { createRedactor } from "../redact.ts";
+import { emptyOutcome, endedBeforeStart } from "../outcome.ts";
 import { effectiveLimits } from "../options.ts";
 import type { KillReason } from "../active-run.ts";
 import { DISPOSE_REASONS, versionKey, type DisposeReason } from "../app-isolate.ts";
-import type { RunError, RunOutcome, RunRequest } from "../types.ts";
+import type { RunOutcome, RunRequest } from "../types.ts";
 import { sandboxSources } from "../sdk-source.ts";
 import { ENTRY_WATCH_BYTES, entryOwner, ownsRun, readEntry, type EntryOwner } from "../entry-watch.ts";
 import { answerCall } from "./forwarding-host.ts";
@@ -340,9 +339,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
   }
 
   function endedOutcome(request: RunRequest, reason: KillReason): RunOutcome {
-    const limits = effectiveLimits(request.script.limits, config.defaultLimits, config.maxLimits);
-    const described = describeEnd({ end: { kind: "killed", reason }, script: request.script, limits, redactor: createRedactor([]), firstLineColumnOffset: 0, resultMaxBytes: config.resultMaxBytes });
-    return emptyOutcome(described.status, described.error);
+    return endedBeforeStart(reason, effectiveLimits(request.script.limits, config.defaultLimits, config.maxLimits));
   }
 
   return {
@@ -403,11 +400,6 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
       }
     },
   };
-}
-
-/** The outcome of a run that never reached its script. */
-function emptyOutcome(status: RunOutcome["status"], error: RunError | null): RunOutcome {
-  return { status, result: null, resultTruncated: false, error, logs: [], logsTruncated: false, startedAt: new Date(), durationMs: 0, cpuMs: 0, secretsRead: [], subrequests: [] };
 }
 
 // The cause (the operator's thread-host failing) went to onHostFailure; it
