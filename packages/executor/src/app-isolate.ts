@@ -13,6 +13,7 @@ import { SandboxContext, type Enter, type SandboxConfig } from "./sandbox-contex
 import type { SpareIsolate } from "./spare-isolate.ts";
 import { ContextRelay } from "./context-relay.ts";
 import { compileLoader, compileRuntimeProperSync, makeUrlLibrary, type UrlLibraryHandles } from "./runtime-script.ts";
+import { compileSdk, sdkCacheIsCold, takeWarmSdkCache } from "./sdk-script.ts";
 import { SCRIPT_FILENAME, wrapScript } from "./sdk-source.ts";
 import type { CompiledScript } from "./types.ts";
 
@@ -121,6 +122,8 @@ export class AppIsolate {
   private liveContexts = 0;
   /** The web runtime's loader compiled in this isolate, shared by all its contexts; made with the first context. */
   private loader: ivm.Script | null;
+  /** The SDK bootstrap compiled in this isolate, shared by all its contexts; made with the first context. */
+  private sdk: ivm.Script | null;
   /** The spare's context, with the loader run in it: the first context made takes it. */
   private contextWithLoader: ivm.Context | null;
   /** The runtime proper compiled in this isolate (code only), made when a context first needs it. */
@@ -161,6 +164,7 @@ export class AppIsolate {
     const { spare } = options;
     this.isolate = spare?.isolate ?? newIsolate(options.memoryMb, options.onCatastrophicError);
     this.loader = spare?.loader ?? null;
+    this.sdk = spare?.sdk ?? null;
     this.contextWithLoader = spare?.context ?? null;
   }
 
@@ -340,10 +344,11 @@ export class AppIsolate {
 
   private createContext(slot: VersionSlot): SandboxContext {
     this.loader ??= compileLoader(this.isolate);
+    this.sdk ??= compileSdk(this.isolate);
     slot.compiled ??= this.compileVersion(slot);
     const withLoader = this.contextWithLoader ?? undefined;
     this.contextWithLoader = null;
-    const context = SandboxContext.create(this.isolate, { loader: this.loader, script: slot.compiled, runtimeProper: this.compileRuntimeProper, urlLibrary: () => this.urlLibraryFor(slot) }, this.options.sandbox, slot.enter, withLoader);
+    const context = SandboxContext.create(this.isolate, { loader: this.loader, sdk: this.sdk, script: slot.compiled, runtimeProper: this.compileRuntimeProper, urlLibrary: () => this.urlLibraryFor(slot) }, this.options.sandbox, slot.enter, withLoader);
     this.slotOfContext.set(context, slot);
     if (!this.disposed) this.liveContexts++;
     return context;
@@ -392,18 +397,23 @@ export class AppIsolate {
    * After a version's first run in this isolate, and when the thread has no
    * cache of it yet, takes one between runs: compiled again, V8 answers from
    * the isolate's own compilation cache with the functions the run compiled.
+   * The thread's SDK bootstrap cache is taken warm the same way, once.
    */
   private takeCodeCache(slot: VersionSlot): void {
-    if (slot.cacheTaken || scriptCodeCache.has(slot.cacheKey)) return;
-    slot.cacheTaken = true;
+    const sdkCold = sdkCacheIsCold();
+    const versionCold = !slot.cacheTaken && !scriptCodeCache.has(slot.cacheKey);
+    if (!sdkCold && !versionCold) return;
+    if (versionCold) slot.cacheTaken = true;
     later(() => {
-      if (this.disposed || scriptCodeCache.has(slot.cacheKey)) return;
+      if (this.disposed) return;
       try {
+        if (sdkCold && this.sdk !== null) takeWarmSdkCache(this.isolate);
+        if (!versionCold || scriptCodeCache.has(slot.cacheKey)) return;
         const again: WithCache = this.isolate.compileScriptSync(slot.source, { filename: SCRIPT_FILENAME, produceCachedData: true });
         if (again.cachedData) scriptCodeCache.set(slot.cacheKey, again.cachedData);
         again.release();
       } catch {
-        // The isolate went meanwhile; the next cold run of the version takes it.
+        // The isolate went meanwhile; the next cold run takes them.
       }
     });
   }

@@ -1,10 +1,10 @@
 /**
  * V8 code caches of script versions, kept in memory on each executor thread
  * and keyed by a hash of the text compiled, so an app's new isolate
- * deserializes its script instead of parsing it (with the SDK bootstrap
- * around it) again. Like the web runtime's (runtime-script.ts) a cache is
- * taken warm: after the version's first run, from the isolate that ran it,
- * so it holds the functions that run compiled. A cache is code only (V8's
+ * deserializes its script instead of parsing it again. Like the web
+ * runtime's (runtime-script.ts) a cache is taken warm: after the version's
+ * first run, from the isolate that ran it, so it holds the functions that
+ * run compiled. A cache is code only (V8's
  * bytecode of that exact text), never an object of the isolate's heap, and
  * V8 refuses one that does not match the text; two apps share one only when
  * they run the very same text.
@@ -18,11 +18,12 @@ import type ivm from "isolated-vm";
 /** What isolated-vm adds to a compiled script when asked for cached data (its typings leave it out). */
 export type WithCache = ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer>; cachedDataRejected?: boolean };
 
-// A version's warm cache is ~9 KB for a small script, the SDK bootstrap's
-// code included, so this keeps a few thousand versions per thread.
-// Measured on an executor thread, a small script's compile and top-level
-// run (the SDK bootstrap): 0.89 ms with no cache, 0.50 ms with a cache taken
-// right after compiling, 0.23 ms with the warm one.
+// A small script's cache is 1-2 KB (the SDK bootstrap has its own, shared
+// by every app: sdk-script.ts), so this keeps well over ten thousand
+// versions per thread. Measured on an executor thread when the bootstrap
+// was still part of each version's text, a small script's compile and
+// top-level run: 0.89 ms with no cache, 0.50 ms with a cache taken right
+// after compiling, 0.23 ms with the warm one.
 const MAX_BYTES = 32 * 1024 * 1024;
 
 interface Entry {
@@ -79,3 +80,19 @@ export class CodeCache {
 
 /** The thread's code caches (each executor thread loads this module once). */
 export const scriptCodeCache = new CodeCache();
+
+/**
+ * `source` compiled in `isolate` from `cache` when V8 takes it; else
+ * compiled afresh and asked for a cache, answered as `made` (null when the
+ * given cache was taken, or V8 made none). A refused cache only costs the
+ * compile it failed to save.
+ */
+export function compileWithCache(isolate: ivm.Isolate, source: string, filename: string, cache: ivm.ExternalCopy<ArrayBuffer> | null): { script: ivm.Script; made: ivm.ExternalCopy<ArrayBuffer> | null } {
+  if (cache !== null) {
+    const script: WithCache = isolate.compileScriptSync(source, { filename, cachedData: cache });
+    if (script.cachedDataRejected !== true) return { script, made: null };
+    script.release();
+  }
+  const script: WithCache = isolate.compileScriptSync(source, { filename, produceCachedData: true });
+  return { script, made: script.cachedData ?? null };
+}

@@ -7,7 +7,7 @@
 import type { KillReason } from "./active-run.ts";
 import type { Redactor } from "./redact.ts";
 import { cutUtf8, type RawLogLine } from "./run-session.ts";
-import { RUNTIME_FILENAME, SCRIPT_FILENAME } from "./sdk-source.ts";
+import { RUNTIME_FILENAME, SCRIPT_FILENAME, SDK_FILENAME } from "./sdk-source.ts";
 import { mapStack } from "./source-map.ts";
 import type { CompiledScript, LogLine, RetryDecision, RunError, RunOutcome, RunStatus, ScriptLimits } from "./types.ts";
 import type { ThrownError } from "./sdk-runtime.ts";
@@ -213,18 +213,18 @@ function thrownError(t: Thrown, input: DescribeInput): RunError {
   };
 }
 
-// The SDK bootstrap shares line 1 of script.js with the author's code; its
-// frames are the ones left of the author's first column. They say nothing to
-// the author and would only show how the sandbox is built.
+// The SDK bootstrap's frames (sdk.js), the web runtime's (inside fetch, a
+// timer, ...) and the wrapper's, left of the author's first column on line 1
+// of script.js: none is the author's code. They say nothing to the author
+// and would only show how the sandbox is built.
 function withoutBootstrapFrames(stack: string, firstLineColumnOffset: number): string {
   const frame = new RegExp(`${SCRIPT_FILENAME.replace(".", "\\.")}:1:(\\d+)\\)?$`);
-  const runtimeFrame = `${RUNTIME_FILENAME}:`;
+  const ours = [`${SDK_FILENAME}:`, `${RUNTIME_FILENAME}:`];
   return stack
     .split("\n")
     .filter((line, i) => {
       if (i === 0) return true;
-      // The web runtime's own frames (inside fetch, a timer, ...): not the author's code.
-      if (line.includes(runtimeFrame)) return false;
+      if (ours.some((file) => line.includes(file))) return false;
       const found = frame.exec(line);
       return !found || Number(found[1]) > firstLineColumnOffset;
     })

@@ -15,12 +15,11 @@
  * code leaves the throwaway isolate, never an object of its heap.
  */
 import ivm from "isolated-vm";
+import { compileWithCache, type WithCache } from "./code-cache.ts";
 import { releaseQuietly } from "./handles.ts";
 import { RUNTIME_FILENAME, RUNTIME_RECEIVER, runtimeProperSource, runtimeSource } from "./sdk-source.ts";
 import { WARMUP_RECEIVER, WARMUP_SCRIPT } from "./warmup-script.ts";
 
-/** What isolated-vm adds to a compiled script when asked for cached data (its typings leave it out). */
-type WithCache = ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer>; cachedDataRejected?: boolean };
 
 let loaderCache: ivm.ExternalCopy<ArrayBuffer> | null = null;
 let properCache: ivm.ExternalCopy<ArrayBuffer> | null = null;
@@ -28,14 +27,8 @@ let warming: Promise<void> | null = null;
 
 /** The loader compiled in `isolate`, synchronously; the first compile in the process (or thread) makes its code cache, until the warm one is ready. */
 export function compileLoader(isolate: ivm.Isolate): ivm.Script {
-  const source = runtimeSource();
-  if (loaderCache !== null) {
-    const script: WithCache = isolate.compileScriptSync(source, { filename: RUNTIME_FILENAME, cachedData: loaderCache });
-    if (script.cachedDataRejected !== true) return script;
-    script.release();
-  }
-  const script: WithCache = isolate.compileScriptSync(source, { filename: RUNTIME_FILENAME, produceCachedData: true });
-  if (script.cachedData) loaderCache = script.cachedData;
+  const { script, made } = compileWithCache(isolate, runtimeSource(), RUNTIME_FILENAME, loaderCache);
+  if (made) loaderCache = made;
   return script;
 }
 

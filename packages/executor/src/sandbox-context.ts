@@ -32,7 +32,9 @@ export interface SandboxConfig {
 export interface ContextParts {
   /** The web runtime's loader (`runtimeSource`), run first. */
   loader: ivm.Script;
-  /** The script version (`wrapScript`), run next. */
+  /** The SDK bootstrap (`sdkSource`), run next: its value is `setupSandbox`. */
+  sdk: ivm.Script;
+  /** The script version (`wrapScript`), run last: its value is the author's module as a function, which `setupSandbox` takes. */
   script: ivm.Script;
   /** The runtime proper (`runtimeProperSource`), compiled on first call and run when the context first needs it. */
   runtimeProper: () => ivm.Script;
@@ -142,10 +144,10 @@ export class SandboxContext {
   static create(isolate: ivm.Isolate, parts: ContextParts, config: SandboxConfig, enter: Enter, withLoader?: ivm.Context): SandboxContext {
     const context = withLoader ?? isolate.createContextSync();
     try {
-      // The loader runs first, then the script's prologue takes it off the
+      // The loader runs first, then the SDK bootstrap takes it off the
       // global. Our code only: the author's module runs in the first run.
       if (!withLoader) parts.loader.runSync(context);
-      const entry = parts.script.runSync(context, { reference: true }) as ivm.Reference<unknown>;
+      const entry = bootstrap(context, parts);
       return new SandboxContext(context, entry, JSON.stringify(config), enter, parts.runtimeProper, parts.urlLibrary);
     } catch (error) {
       context.release();
@@ -225,5 +227,22 @@ export class SandboxContext {
     if (this.freed || this.unsettled > 0) return;
     this.freed = true;
     releaseQuietly(this.entry, this.context);
+  }
+}
+
+/**
+ * The context's entry: `setupSandbox` (the SDK bootstrap's value) given the
+ * author's module as a function, which nothing has called yet. Neither
+ * value is ever on the context's global.
+ */
+function bootstrap(context: ivm.Context, parts: ContextParts): ivm.Reference<unknown> {
+  const setup = parts.sdk.runSync(context, { reference: true }) as ivm.Reference<unknown>;
+  let module: ivm.Reference<unknown> | null = null;
+  try {
+    module = parts.script.runSync(context, { reference: true }) as ivm.Reference<unknown>;
+    return setup.applySync(undefined, [module.derefInto()], { result: { reference: true } }) as ivm.Reference<unknown>;
+  } finally {
+    setup.release();
+    module?.release();
   }
 }

@@ -1,8 +1,9 @@
 /**
- * The text the sandbox compiles for a script version: the SDK bootstrap
- * (`sdk-runtime.ts`, types stripped, on ONE line) followed by the compiled
- * script inside a function, so the author's line numbers are unchanged and
- * only line 1 shifts right by `firstLineColumnOffset`.
+ * The texts the sandbox compiles: the SDK bootstrap (`sdk-runtime.ts`, types
+ * stripped, on one line), the same for every app and compiled once per
+ * isolate (sdk-script.ts), and each script version's compiled code inside a
+ * function, so the author's line numbers are unchanged and only line 1
+ * shifts right by `firstLineColumnOffset`.
  */
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -11,6 +12,9 @@ import { MODULE_GLOBAL } from "./compile.ts";
 
 /** The filename stack traces show for script code; `mapStack` looks for it. */
 export const SCRIPT_FILENAME = "script.js";
+
+/** The filename stack traces show for the SDK bootstrap's frames (dropped from stored stacks). */
+export const SDK_FILENAME = "sdk.js";
 
 /** The filename stack traces show for the web runtime's frames (dropped from stored stacks). */
 export const RUNTIME_FILENAME = "runtime.js";
@@ -24,11 +28,11 @@ export const RUNTIME_RECEIVER = "__sy_runtime_receive";
 /** The script text to compile and where the author's code starts on line 1. */
 export interface WrappedScript {
   source: string;
-  /** Characters of bootstrap before the author's first character on line 1. */
+  /** Characters before the author's first character on line 1. */
   firstLineColumnOffset: number;
 }
 
-let prologue: string | undefined;
+let sdk: string | undefined;
 
 /**
  * The bootstrap, built once per process (~30 ms: esbuild's first call starts
@@ -36,8 +40,8 @@ let prologue: string | undefined;
  * `setupSandbox.toString()` because tsx and vitest transpile differently (tsx
  * injects `__name()` calls that do not exist inside the isolate).
  */
-function bootstrapPrologue(): string {
-  if (prologue !== undefined) return prologue;
+export function sdkSource(): string {
+  if (sdk !== undefined) return sdk;
   const built = buildSync({
     entryPoints: [fileURLToPath(new URL("./sdk-runtime.ts", import.meta.url))],
     bundle: true,
@@ -53,12 +57,12 @@ function bootstrapPrologue(): string {
   const line = (built.outputFiles[0]?.text ?? "").trim();
   if (line === "") throw new Error("executor: the SDK bootstrap built to nothing");
   if (line.includes("\n")) throw new Error("executor: the SDK bootstrap did not minify to one line; line numbers would shift");
-  // `(s, f) => s(f)` hands the author's function to the bootstrap without the
-  // author's code ever sitting inside the bootstrap's scope: the function
-  // expression is evaluated at global scope, so it cannot name the closure.
-  // The whole bootstrap is strict, so `caller` cannot reach it either.
-  prologue = `((s,f)=>s(f))((function(){"use strict";${line}return __sy_sdk.setupSandbox;})(),function(){`;
-  return prologue;
+  // Its value is `setupSandbox`, which the host hands the author's function
+  // (sandbox-context.ts): the author's code is never inside the bootstrap's
+  // scope, so it cannot name the closure, and the bootstrap is strict, so
+  // `caller` cannot reach it either.
+  sdk = `(function(){"use strict";${line}return __sy_sdk.setupSandbox;})()`;
+  return sdk;
 }
 
 let runtime: string | undefined;
@@ -176,37 +180,41 @@ export function runtimeProperSource(): string {
   return proper;
 }
 
+// What goes before the author's code on line 1.
+const SCRIPT_HEAD = "(function(){";
+
 /**
  * Wraps compiled script `code` (which declares `var __switchyard_module`) so
- * that running it in a fresh context yields the context's entry function.
- * The `var` stays local to the wrapping function: `globalThis` never sees it.
+ * that running it in a context yields a function answering the module. Only
+ * a function is made: the author's code runs when the SDK bootstrap calls
+ * it, on the context's first run. The `var` stays local to that function:
+ * `globalThis` never sees it.
  *
  * @example
  * const { source, firstLineColumnOffset } = wrapScript(compiled.code);
  * const script = await isolate.compileScript(source, { filename: SCRIPT_FILENAME });
  */
 export function wrapScript(code: string): WrappedScript {
-  const head = bootstrapPrologue();
   // The epilogue starts on a new line: the code may end in a line comment
   // (esbuild's `//# sourceMappingURL=`).
-  return { source: `${head}${code}\n;return ${MODULE_GLOBAL};})`, firstLineColumnOffset: head.length };
+  return { source: `${SCRIPT_HEAD}${code}\n;return ${MODULE_GLOBAL};})`, firstLineColumnOffset: SCRIPT_HEAD.length };
 }
 
 /** The three texts an executor thread needs, built here once so a thread never runs esbuild. */
 export interface SandboxSources {
-  prologue: string;
+  sdk: string;
   runtime: string;
   proper: string;
 }
 
 /** This process's sandbox texts, built on first use. */
 export function sandboxSources(): SandboxSources {
-  return { prologue: bootstrapPrologue(), runtime: runtimeSource(), proper: runtimeProperSource() };
+  return { sdk: sdkSource(), runtime: runtimeSource(), proper: runtimeProperSource() };
 }
 
 /** Takes texts built by another thread (`sandboxSources`), instead of building them here. */
 export function seedSandboxSources(sources: SandboxSources): void {
-  prologue = sources.prologue;
+  sdk = sources.sdk;
   runtime = sources.runtime;
   proper = sources.proper;
 }
