@@ -13,7 +13,7 @@ import { SandboxContext, type Enter, type SandboxConfig } from "./sandbox-contex
 import type { SpareIsolate } from "./spare-isolate.ts";
 import { ContextRelay } from "./context-relay.ts";
 import { compileLoader, compileRuntimeProperSync, makeUrlLibrary, type UrlLibraryHandles } from "./runtime-script.ts";
-import { compileSdk, sdkCacheIsCold, takeWarmSdkCache } from "./sdk-script.ts";
+import { compileSdk } from "./sdk-script.ts";
 import { SCRIPT_FILENAME, wrapScript } from "./sdk-source.ts";
 import type { CompiledScript } from "./types.ts";
 
@@ -397,23 +397,18 @@ export class AppIsolate {
    * After a version's first run in this isolate, and when the thread has no
    * cache of it yet, takes one between runs: compiled again, V8 answers from
    * the isolate's own compilation cache with the functions the run compiled.
-   * The thread's SDK bootstrap cache is taken warm the same way, once.
    */
   private takeCodeCache(slot: VersionSlot): void {
-    const sdkCold = sdkCacheIsCold();
-    const versionCold = !slot.cacheTaken && !scriptCodeCache.has(slot.cacheKey);
-    if (!sdkCold && !versionCold) return;
-    if (versionCold) slot.cacheTaken = true;
+    if (slot.cacheTaken || scriptCodeCache.has(slot.cacheKey)) return;
+    slot.cacheTaken = true;
     later(() => {
-      if (this.disposed) return;
+      if (this.disposed || scriptCodeCache.has(slot.cacheKey)) return;
       try {
-        if (sdkCold && this.sdk !== null) takeWarmSdkCache(this.isolate);
-        if (!versionCold || scriptCodeCache.has(slot.cacheKey)) return;
         const again: WithCache = this.isolate.compileScriptSync(slot.source, { filename: SCRIPT_FILENAME, produceCachedData: true });
         if (again.cachedData) scriptCodeCache.set(slot.cacheKey, again.cachedData);
         again.release();
       } catch {
-        // The isolate went meanwhile; the next cold run takes them.
+        // The isolate went meanwhile; the next cold run of the version takes it.
       }
     });
   }

@@ -14,7 +14,8 @@ import { effectiveLimits, type ResolvedOptions } from "./options.ts";
 import { describeEnd, endedBeforeStart, finishLogs, type RunEnd } from "./outcome.ts";
 import { createRedactor, type SecretRead } from "./redact.ts";
 import { RunSession } from "./run-session.ts";
-import { disposeWaiting } from "./later.ts";
+import { disposeWaiting, later } from "./later.ts";
+import { warmSdkCache } from "./sdk-warmup.ts";
 import { prepareRuntimeCache } from "./runtime-script.ts";
 import type { SandboxContext } from "./sandbox-context.ts";
 import type { RunOutcome, RunRequest } from "./types.ts";
@@ -87,6 +88,9 @@ export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
   // Once per thread, on isolated-vm's threads: the web runtime's code cache
   // is ready before the first app needs it (runtime-script.ts).
   void prepareRuntimeCache();
+  // Once per thread, between this turn and the first run: the SDK
+  // bootstrap's warm cache, from a run of our own (sdk-warmup.ts).
+  later(() => void warmSdkCache());
   const totals = { runs: 0, timeouts: 0, ooms: 0, batchedStarts: 0 };
   let closed = false;
 

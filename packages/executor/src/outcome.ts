@@ -213,18 +213,21 @@ function thrownError(t: Thrown, input: DescribeInput): RunError {
   };
 }
 
-// The SDK bootstrap's frames (sdk.js), the web runtime's (inside fetch, a
-// timer, ...) and the wrapper's, left of the author's first column on line 1
-// of script.js: none is the author's code. They say nothing to the author
-// and would only show how the sandbox is built.
+// Frames of the SDK bootstrap (sdk.js) and of the web runtime (runtime.js:
+// inside fetch, a timer, ...), and any left of the author's first column on
+// line 1 of script.js (the wrapper's head): none is the author's code. They
+// say nothing to the author and would only show how the sandbox is built.
+// Only whole frames match, as `mapStack` finds them: a line of the message
+// that merely names the file stays.
+const OUR_FRAME = new RegExp(`(^|[\\s(])(${[SDK_FILENAME, RUNTIME_FILENAME].map((f) => f.replace(".", "\\.")).join("|")}):\\d+:\\d+\\)?$`);
+
 function withoutBootstrapFrames(stack: string, firstLineColumnOffset: number): string {
   const frame = new RegExp(`${SCRIPT_FILENAME.replace(".", "\\.")}:1:(\\d+)\\)?$`);
-  const ours = [`${SDK_FILENAME}:`, `${RUNTIME_FILENAME}:`];
   return stack
     .split("\n")
     .filter((line, i) => {
       if (i === 0) return true;
-      if (ours.some((file) => line.includes(file))) return false;
+      if (OUR_FRAME.test(line)) return false;
       const found = frame.exec(line);
       return !found || Number(found[1]) > firstLineColumnOffset;
     })

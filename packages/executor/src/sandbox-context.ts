@@ -137,9 +137,10 @@ export class SandboxContext {
   }
 
   /**
-   * A new context in `isolate` with the web runtime's loader and then the
-   * script version evaluated in it (see `ContextParts`). `withLoader` is a
-   * context made ahead with the loader already run in it (spare-isolate.ts).
+   * A new context in `isolate` with the web runtime's loader, the SDK
+   * bootstrap and then the script version evaluated in it (see
+   * `ContextParts`, `bootstrap`). `withLoader` is a context made ahead with
+   * the loader already run in it (spare-isolate.ts).
    */
   static create(isolate: ivm.Isolate, parts: ContextParts, config: SandboxConfig, enter: Enter, withLoader?: ivm.Context): SandboxContext {
     const context = withLoader ?? isolate.createContextSync();

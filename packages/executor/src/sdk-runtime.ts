@@ -2,10 +2,10 @@
  * The script SDK as it runs INSIDE the isolate (API.md "Script SDK").
  *
  * The host never imports this module: `sdk-source.ts` bundles it (with
- * `sdk-format.ts`) with esbuild, minified to one line, in front of every
- * compiled script. So it may import only other in-isolate modules, use only
- * standard JavaScript builtins (no `Buffer`, `process`, timers), and hold no
- * template literal spanning lines.
+ * `sdk-format.ts`) with esbuild into the sandbox's `sdk.js`, which every
+ * context runs before the script version. So it may import only other
+ * in-isolate modules and use only standard JavaScript builtins (no
+ * `Buffer`, `process`, timers).
  *
  * What it guards: the host port (an isolated-vm `Callback`: a plain function
  * here, called synchronously on the thread that entered the isolate) lives

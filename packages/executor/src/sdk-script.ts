@@ -5,15 +5,16 @@
  * bootstrap, an app seen for the first time compiled it from source and
  * then compiled its functions one by one on their first call (V8's
  * function events: ~20 lazy compiles in each new app isolate, 9 now).
- * Measured with one executor thread, 500 new apps of 20 runs each, five
- * runs each way taken in turn: 10.2 ms of the process's CPU an app (median)
- * against 11.0 before.
+ * Measured with one executor thread, 500 new apps of 20 runs each, runs
+ * taken in turn with the version before: 9.5–12.7 ms of the process's CPU
+ * an app (median 11.0) against 11.0–12.5 (median 12.1), four runs each.
  *
- * Like the runtime's cache (runtime-script.ts) the cache is taken warm:
- * after a first run, compiled again in the isolate that ran it, V8 answers
- * from that isolate's compilation cache with the functions the run
- * compiled. A cache is code only (V8's bytecode of that exact text), never
- * an object of the isolate's heap, and V8 refuses one that does not match.
+ * Like the runtime's cache (runtime-script.ts) the cache is taken warm,
+ * after a run of our own in a throwaway isolate (sdk-warmup.ts): compiled
+ * again there, V8 answers from that isolate's compilation cache with the
+ * functions the run compiled. A cache is code only (V8's bytecode of that
+ * exact text), never an object of the isolate's heap, and V8 refuses one
+ * that does not match.
  */
 import type ivm from "isolated-vm";
 import { compileWithCache, type WithCache } from "./code-cache.ts";
@@ -32,21 +33,23 @@ export function compileSdk(isolate: ivm.Isolate): ivm.Script {
   return script;
 }
 
-/** Whether the shared cache still waits for a warm one (`takeWarmSdkCache`). */
+/** Whether the shared cache is still the cold one (no warm-up has given one yet). */
 export function sdkCacheIsCold(): boolean {
   return !warm;
 }
 
 /**
  * Takes the warm cache from `isolate`, which compiled the bootstrap and ran
- * it: once per thread (again only if V8 refused it). Call it between runs.
+ * our own warm-up through it (sdk-warmup.ts; never an app's isolate). Kept
+ * only when larger than the cold one: it then holds the functions the run
+ * compiled.
  */
 export function takeWarmSdkCache(isolate: ivm.Isolate): void {
-  if (warm) return;
   const again: WithCache = isolate.compileScriptSync(sdkSource(), { filename: SDK_FILENAME, produceCachedData: true });
   try {
-    if (again.cachedData) {
-      cache = again.cachedData;
+    const data = again.cachedData;
+    if (data && data.copy().byteLength > sdkCacheBytes()) {
+      cache = data;
       warm = true;
     }
   } finally {

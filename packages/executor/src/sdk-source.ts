@@ -54,14 +54,14 @@ export function sdkSource(): string {
     legalComments: "none",
     logLevel: "silent",
   });
-  const line = (built.outputFiles[0]?.text ?? "").trim();
-  if (line === "") throw new Error("executor: the SDK bootstrap built to nothing");
-  if (line.includes("\n")) throw new Error("executor: the SDK bootstrap did not minify to one line; line numbers would shift");
+  const bundle = (built.outputFiles[0]?.text ?? "").trim();
+  if (bundle === "") throw new Error("executor: the SDK bootstrap built to nothing");
   // Its value is `setupSandbox`, which the host hands the author's function
   // (sandbox-context.ts): the author's code is never inside the bootstrap's
   // scope, so it cannot name the closure, and the bootstrap is strict, so
-  // `caller` cannot reach it either.
-  sdk = `(function(){"use strict";${line}return __sy_sdk.setupSandbox;})()`;
+  // `caller` cannot reach it either. `return` starts a line of its own: the
+  // bundle may end in a line comment.
+  sdk = `(function(){"use strict";${bundle}\nreturn __sy_sdk.setupSandbox;})()`;
   return sdk;
 }
 
