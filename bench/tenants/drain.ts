@@ -149,9 +149,10 @@ export async function drain(url: string, masterKey: string, plan: { apps: number
 
 /**
  * At start the process makes a few throwaway isolates of its own (each
- * executor's code-cache warm-up, executor/runtime-script.ts), a moment after
- * it says it started. Waiting until the count holds still keeps them out of
- * the drain's count, which is then the apps' isolates alone.
+ * executor's code-cache warm-ups, executor/runtime-script.ts and
+ * executor/sdk-warmup.ts), a moment after it says it started. Waiting
+ * until the count holds still keeps them out of the drain's count, which is
+ * then the apps' isolates alone.
  */
 async function warmUpsMade(server: ServeProcess): Promise<void> {
   const deadline = Date.now() + WARM_UP_WAIT_MS;

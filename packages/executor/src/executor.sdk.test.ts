@@ -166,6 +166,18 @@ describe("errors", () => {
     expect(stack.split("\n").slice(1).every((line) => /script\.js:[2-9]\d*:\d+/.test(line))).toBe(true);
   });
 
+  test("a stack keeps the author's frames around the web runtime's and drops the runtime's own, but keeps a message line naming it", async () => {
+    // The callback runs inside the runtime's URLSearchParams.forEach: frames of runtime.js between the author's.
+    const src = ["export default () => {", '  new URLSearchParams("a=1").forEach(() => {', '    throw new Error("first\\nsee runtime.js:1:2");', "  });", "};"].join("\n");
+    const out = await executor.run(requestFor(compileForTest(src, { sourceMap: true })));
+    const lines = (out.error?.stack ?? "").split("\n");
+    expect(lines.slice(0, 2)).toEqual(["Error: first", "see runtime.js:1:2"]);
+    const frames = lines.slice(2);
+    expect(frames.some((line) => line.includes("script.js:3:11"))).toBe(true);
+    expect(frames.some((line) => line.includes("script.js:2:"))).toBe(true);
+    expect(frames.filter((line) => /runtime\.js|sdk\.js/.test(line))).toEqual([]);
+  });
+
   test("a module whose top level throws fails the run, and its half-loaded context is not reused", async () => {
     const script = compileForTest(`globalThis.loads = (globalThis.loads ?? 0) + 1; throw new Error("load " + globalThis.loads + " fails"); export default () => 1;`);
     const first = await executor.run(requestFor(script));

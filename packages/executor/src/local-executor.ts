@@ -90,7 +90,9 @@ export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
   void prepareRuntimeCache();
   // Once per thread, between this turn and the first run: the SDK
   // bootstrap's warm cache, from a run of our own (sdk-warmup.ts).
-  later(() => void warmSdkCache());
+  later(() => {
+    if (!closed) void warmSdkCache();
+  });
   const totals = { runs: 0, timeouts: 0, ooms: 0, batchedStarts: 0 };
   let closed = false;
 

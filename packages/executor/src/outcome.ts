@@ -214,12 +214,12 @@ function thrownError(t: Thrown, input: DescribeInput): RunError {
 }
 
 // Frames of the SDK bootstrap (sdk.js) and of the web runtime (runtime.js:
-// inside fetch, a timer, ...), and any left of the author's first column on
-// line 1 of script.js (the wrapper's head): none is the author's code. They
-// say nothing to the author and would only show how the sandbox is built.
-// Only whole frames match, as `mapStack` finds them: a line of the message
-// that merely names the file stays.
-const OUR_FRAME = new RegExp(`(^|[\\s(])(${[SDK_FILENAME, RUNTIME_FILENAME].map((f) => f.replace(".", "\\.")).join("|")}):\\d+:\\d+\\)?$`);
+// inside fetch, a timer, ...), eval'd code called from them included, and
+// any left of the author's first column on line 1 of script.js (the
+// wrapper's head): none is the author's code. They say nothing to the
+// author and would only show how the sandbox is built. Only frame lines
+// ("    at ...") match: a line of the message that names the file stays.
+const OUR_FRAME = new RegExp(`^\\s*at\\s(.*[\\s(])?(${[SDK_FILENAME, RUNTIME_FILENAME].map((f) => f.replace(".", "\\.")).join("|")}):\\d+:\\d+`);
 
 function withoutBootstrapFrames(stack: string, firstLineColumnOffset: number): string {
   const frame = new RegExp(`${SCRIPT_FILENAME.replace(".", "\\.")}:1:(\\d+)\\)?$`);

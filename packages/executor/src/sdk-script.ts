@@ -27,6 +27,8 @@ let warm = false;
 export function compileSdk(isolate: ivm.Isolate): ivm.Script {
   const { script, made } = compileWithCache(isolate, sdkSource(), SDK_FILENAME, cache);
   if (made) {
+    // No cache yet, or V8 refused this one: the new cold one replaces it.
+    cache?.release();
     cache = made;
     warm = false;
   }
@@ -49,8 +51,11 @@ export function takeWarmSdkCache(isolate: ivm.Isolate): void {
   try {
     const data = again.cachedData;
     if (data && data.copy().byteLength > sdkCacheBytes()) {
+      cache?.release();
       cache = data;
       warm = true;
+    } else {
+      data?.release();
     }
   } finally {
     again.release();

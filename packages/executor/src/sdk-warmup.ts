@@ -10,6 +10,7 @@
  * without a cache.
  */
 import ivm from "isolated-vm";
+import { disposeNow } from "./later.ts";
 import { RunSession } from "./run-session.ts";
 import { compileLoader, compileRuntimeProperSync } from "./runtime-script.ts";
 import { SandboxContext, type Enter } from "./sandbox-context.ts";
@@ -28,16 +29,33 @@ const NO_HOST: Host = { getSecret: refuse, listSecrets: refuse, sendEmail: refus
 
 let warming: Promise<void> | null = null;
 
-/** Warms the cache, once per thread (see the file comment); a warm-up that fails leaves it cold, never breaks a run. */
+/**
+ * Warms the cache, once per thread (see the file comment). Never rejects: a
+ * warm-up that fails leaves the cache cold and breaks no run.
+ */
 export function warmSdkCache(): Promise<void> {
-  warming ??= warmUp();
+  warming ??= warmUp().catch(() => {});
   return warming;
 }
 
+/**
+ * Settles once the warm-up is over (at once when none was started), or
+ * after `waitMs` at most. An executor thread waits for it before it lets
+ * itself be terminated: a thread ended while inside an isolate takes the
+ * whole process down (isolated-vm asserts).
+ */
+export function sdkWarmupSettled(waitMs: number): Promise<void> {
+  if (warming === null) return Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+  return Promise.race([warming, late]).finally(() => clearTimeout(timer));
+}
+
 async function warmUp(): Promise<void> {
-  const isolate = new ivm.Isolate({ memoryLimit: 32 });
+  let isolate: ivm.Isolate | null = null;
   let context: SandboxContext | null = null;
   try {
+    isolate = new ivm.Isolate({ memoryLimit: 32 });
     const loader = compileLoader(isolate);
     const sdk = compileSdk(isolate);
     const script = isolate.compileScriptSync(wrapScript(WARMUP_MODULE).source, { filename: SCRIPT_FILENAME });
@@ -45,7 +63,8 @@ async function warmUp(): Promise<void> {
       ref.applySync(undefined, args, { timeout: ENTRY_TIMEOUT_MS });
       return true;
     };
-    const parts = { loader, sdk, script, runtimeProper: () => compileRuntimeProperSync(isolate), urlLibrary: () => null };
+    const own = isolate;
+    const parts = { loader, sdk, script, runtimeProper: () => compileRuntimeProperSync(own), urlLibrary: () => null };
     context = SandboxContext.create(isolate, parts, { logMaxChars: 1_000, resultMaxChars: 1_000 }, enter);
     const started = performance.now();
     const session = new RunSession({
@@ -70,6 +89,6 @@ async function warmUp(): Promise<void> {
     // Left cold: each new isolate compiles the bootstrap's functions on first call.
   } finally {
     context?.release();
-    isolate.dispose();
+    if (isolate) disposeNow(isolate);
   }
 }

@@ -10,6 +10,7 @@ import { watchEntries } from "../entry-watch.ts";
 import { createLocalExecutor } from "../local-executor.ts";
 import type { ExecutorStats, LocalExecutor } from "../local-executor.ts";
 import { runtimeCacheSettled } from "../runtime-script.ts";
+import { sdkWarmupSettled } from "../sdk-warmup.ts";
 import { seedSandboxSources, type SandboxSources } from "../sdk-source.ts";
 import type { Host, RunOutcome } from "../types.ts";
 import { createForwardingHost, ReportedFailure, type Forwarder } from "./forwarding-host.ts";
@@ -186,7 +187,7 @@ async function close(): Promise<void> {
   executor.dispose();
   await Promise.allSettled([...inFlight]);
   // The caller terminates this thread once it hears "closed".
-  await runtimeCacheSettled(CACHE_WARMUP_WAIT_MS);
+  await Promise.all([runtimeCacheSettled(CACHE_WARMUP_WAIT_MS), sdkWarmupSettled(CACHE_WARMUP_WAIT_MS)]);
   flush();
   send({ t: "closed", stats: executor.stats() });
 }
