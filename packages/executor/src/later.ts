@@ -47,3 +47,15 @@ export function disposeNow(isolate: ivm.Isolate): void {
     // isolated-vm disposed it between the check and the call (memory limit).
   }
 }
+
+/**
+ * Settles once `work` has (at once when there is none), or after `waitMs`
+ * at most; never rejects. Whoever waits for work it may not wait on forever
+ * (a thread's warm-ups before it is terminated) waits with this.
+ */
+export function settledWithin(work: Promise<unknown> | null, waitMs: number): Promise<void> {
+  if (work === null) return Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+  return Promise.race([work.then(() => {}, () => {}), late]).finally(() => clearTimeout(timer));
+}

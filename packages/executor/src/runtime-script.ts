@@ -17,6 +17,7 @@
 import ivm from "isolated-vm";
 import { compileWithCache, type WithCache } from "./code-cache.ts";
 import { releaseQuietly } from "./handles.ts";
+import { settledWithin } from "./later.ts";
 import { RUNTIME_FILENAME, RUNTIME_RECEIVER, runtimeProperSource, runtimeSource } from "./sdk-source.ts";
 import { WARMUP_RECEIVER, WARMUP_SCRIPT } from "./warmup-script.ts";
 
@@ -109,10 +110,7 @@ export function prepareRuntimeCache(): Promise<void> {
  * process down (isolated-vm asserts it has an environment).
  */
 export function runtimeCacheSettled(waitMs: number): Promise<void> {
-  if (warming === null) return Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
-  return Promise.race([warming, late]).finally(() => clearTimeout(timer));
+  return settledWithin(warming, waitMs);
 }
 
 /**

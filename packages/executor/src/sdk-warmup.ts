@@ -10,7 +10,7 @@
  * without a cache.
  */
 import ivm from "isolated-vm";
-import { disposeNow } from "./later.ts";
+import { disposeNow, settledWithin } from "./later.ts";
 import { RunSession } from "./run-session.ts";
 import { compileLoader, compileRuntimeProperSync } from "./runtime-script.ts";
 import { SandboxContext, type Enter } from "./sandbox-context.ts";
@@ -45,10 +45,7 @@ export function warmSdkCache(): Promise<void> {
  * whole process down (isolated-vm asserts).
  */
 export function sdkWarmupSettled(waitMs: number): Promise<void> {
-  if (warming === null) return Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
-  return Promise.race([warming, late]).finally(() => clearTimeout(timer));
+  return settledWithin(warming, waitMs);
 }
 
 async function warmUp(): Promise<void> {
@@ -78,11 +75,9 @@ async function warmUp(): Promise<void> {
       maxSubrequests: 0,
       fetchTimeoutMs: ENTRY_TIMEOUT_MS,
     });
-    // It answers within its entry; the timer only bounds a warm-up that did not.
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ENTRY_TIMEOUT_MS)));
+    // It answers within its entry; the wait only bounds a warm-up that did not.
     const answered = context.invoke(session, JSON.stringify({ event: { kind: "manual", payload: {} }, ctx: WARMUP_CTX }), () => {});
-    await Promise.race([answered, late]).finally(() => clearTimeout(timer));
+    await settledWithin(answered, ENTRY_TIMEOUT_MS);
     session.finish();
     takeWarmSdkCache(isolate);
   } catch {
