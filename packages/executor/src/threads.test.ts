@@ -40,6 +40,15 @@ describe("executor threads", () => {
     expect(failures.map((f) => [f.op, (f.error as Error).message])).toEqual([["secrets.get", "connection to the vault refused at 10.0.0.7:5432"]]);
   });
 
+  test("a version's text crosses to its thread once, and the same id and version with other text runs the new text", async () => {
+    const v1 = compileForTest(`export default () => "first text"`, { appId: "app_texts", id: "script_texts", version: 3 });
+    const again = { ...v1, code: `${v1.code}` };
+    const other = compileForTest(`export default () => "other text"`, { appId: "app_texts", id: "script_texts", version: 3 });
+    const results = [];
+    for (const script of [v1, again, v1, other, other, v1]) results.push((await executor.run(requestFor(script))).result);
+    expect(results).toEqual(["first text", "first text", "first text", "other text", "other text", "first text"]);
+  });
+
   test("scripts looping at their CPU limit on every thread do not delay the caller's event loop, and end at their limit", async () => {
     const spin = (appId: string) => compileForTest(`export default () => { for (;;) {} };`, { appId, limits: { cpuMs: 600, wallMs: 5_000 } });
     // Two apps: one pinned to each thread.

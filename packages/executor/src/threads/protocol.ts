@@ -6,8 +6,9 @@
  * one message back. Everything is structured-clone data.
  */
 import type { ExecutorStats } from "../local-executor.ts";
-import type { HostFetchRequest, RunContext, RunOutcome, RunRequest, ScriptLimits, SignAlgorithm } from "../types.ts";
+import type { HostFetchRequest, RunContext, RunOutcome, ScriptLimits, SignAlgorithm } from "../types.ts";
 import type { ThreadHostSpec } from "../options.ts";
+import type { WireRun } from "./script-texts.ts";
 
 /** The options a thread's executor is made with: the caller's, minus what cannot cross. */
 export interface ThreadConfig {
@@ -50,7 +51,8 @@ export type HostAnswer =
 
 /** Caller → thread. */
 export type ToThread =
-  | { t: "runs"; runs: Array<{ id: number; request: RunRequest }> }
+  /** Runs, each with or without its script's text (script-texts.ts). */
+  | { t: "runs"; runs: WireRun[] }
   | { t: "answers"; answers: Array<{ call: number; answer: HostAnswer }> }
   /** Change number `generation` of `appId`'s secrets (null: any app's), announced by Host.watchSecrets (thread-secrets.ts). */
   | { t: "secrets"; generation: number; appId: string | null }

@@ -15,6 +15,7 @@ import { seedSandboxSources, type SandboxSources } from "../sdk-source.ts";
 import type { Host, RunOutcome } from "../types.ts";
 import { createForwardingHost, ReportedFailure, type Forwarder } from "./forwarding-host.ts";
 import type { FromThread, HostCall, ThreadConfig, ToThread } from "./protocol.ts";
+import { KeptTexts } from "./script-texts.ts";
 import { createThreadSecrets } from "./thread-secrets.ts";
 
 /** What a thread-host module exports (see `ThreadHostSpec`). */
@@ -36,6 +37,8 @@ let calls: Array<{ call: number; request: HostCall }> = [];
 let aborts: number[] = [];
 let flushScheduled = false;
 let lastStats = "";
+// The script texts the caller sent to be kept (script-texts.ts).
+const texts = new KeptTexts();
 
 function send(message: FromThread): void {
   port?.postMessage(message);
@@ -158,10 +161,12 @@ function receive(message: ToThread): void {
     void close();
     return;
   }
+  // In the order they were sent: a run's forgets and kept text depend on the runs before it.
+  const runs = message.runs.map((run) => ({ id: run.id, request: texts.request(run) }));
   const perApp = new Map<string, number>();
-  for (const { request } of message.runs) perApp.set(request.script.appId, (perApp.get(request.script.appId) ?? 0) + 1);
+  for (const { request } of runs) perApp.set(request.script.appId, (perApp.get(request.script.appId) ?? 0) + 1);
   for (const n of perApp.values()) if (n > 1) executor.countBatchedStarts(n);
-  for (const { id, request } of message.runs) {
+  for (const { id, request } of runs) {
     secrets?.begin(request.ctx);
     const done = executor.run(request).then((outcome) => {
       secrets?.end(request.ctx);

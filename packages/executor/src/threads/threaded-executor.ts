@@ -40,6 +40,7 @@ import { ENTRY_WATCH_BYTES, entryOwner, ownsRun, readEntry, type EntryOwner } fr
 import { answerCall } from "./forwarding-host.ts";
 import { threadBundle } from "./thread-bundle.ts";
 import type { FromThread, HostAnswer, ThreadConfig, ToThread } from "./protocol.ts";
+import { SentTexts } from "./script-texts.ts";
 
 interface PendingRun {
   request: RunRequest;
@@ -52,6 +53,8 @@ interface ExecutorThread {
   pending: Map<number, PendingRun>;
   /** Runs of this turn, sent together when it ends. */
   queue: Array<{ id: number; request: RunRequest }>;
+  /** The script texts this thread keeps, so a run crosses without its script's (script-texts.ts). */
+  texts: SentTexts;
   answers: Array<{ call: number; answer: HostAnswer }>;
   flushScheduled: boolean;
   /** Host calls under way here, to abort a fetch the thread gave up on. */
@@ -145,6 +148,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
       worker,
       pending: new Map(),
       queue: [],
+      texts: new SentTexts(),
       answers: [],
       flushScheduled: false,
       calls: new Map(),
@@ -301,7 +305,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
       thread.answers = [];
     }
     if (thread.queue.length > 0) {
-      post(thread, { t: "runs", runs: thread.queue });
+      post(thread, { t: "runs", runs: thread.queue.map(({ id, request }) => thread.texts.wire(id, request)) });
       thread.queue = [];
     }
   }
