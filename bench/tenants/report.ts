@@ -7,6 +7,7 @@ import { percentile, formatRate } from "../support/stats.ts";
 import { renderTable } from "../support/table.ts";
 import type { DrainResult } from "./drain.ts";
 import type { FairnessPlan, FairnessResult } from "./fairness.ts";
+import type { IsolateFloor } from "./isolate-floor.ts";
 import { formatMiB } from "./proc.ts";
 
 export interface Plan {
@@ -35,13 +36,22 @@ export interface Figures {
   fair: { driver: string; result: FairnessResult }[];
   serverVersion: string;
   load: { before: number; after: number };
+  /** Bare isolated-vm's cost of an app, measured after the drains (isolate-floor.ts); null without drains. */
+  floor: IsolateFloor | null;
 }
 
-export function report({ plan, drains, fair, serverVersion, load }: Figures, json: boolean): void {
+export function report({ plan, drains, fair, serverVersion, load, floor }: Figures, json: boolean): void {
   const rate = (d: DrainResult) => d.completed / d.seconds;
+  const cpuUsPerRun = (d: DrainResult) => (d.cpuMs !== null && d.completed > 0 ? (d.cpuMs * 1000) / d.completed : null);
   // The peer drained first and again last; the ratios are against the mean of the two.
   const peers = drains.filter((d) => d.apps === drains[0]?.apps);
   const peerRate = peers.reduce((sum, d) => sum + rate(d), 0) / peers.length;
+  const peerCpu = peers.map(cpuUsPerRun).filter((x): x is number => x !== null);
+  const peerCpuUsPerRun = peerCpu.length > 0 ? peerCpu.reduce((a, b) => a + b, 0) / peerCpu.length : null;
+  const extraCpuMsPerApp = (d: DrainResult) => {
+    const own = cpuUsPerRun(d);
+    return own === null || peerCpuUsPerRun === null || peers.includes(d) ? null : ((own - peerCpuUsPerRun) * d.completed) / d.apps / 1000;
+  };
   const peerSpread = peers.length > 1 ? Math.abs(rate(peers[0] as DrainResult) - rate(peers[peers.length - 1] as DrainResult)) / peerRate : 0;
   const drainRows = drains.map((d) => ({
     apps: d.apps,
@@ -56,7 +66,9 @@ export function report({ plan, drains, fair, serverVersion, load }: Figures, jso
     rssAtStart: d.memoryAtStart?.rss ?? null,
     peakRss: d.memoryAtEnd?.peak ?? null,
     rssAtEnd: d.memoryAtEnd?.rss ?? null,
-    cpuUsPerRun: d.cpuMs !== null && d.completed > 0 ? (d.cpuMs * 1000) / d.completed : null,
+    cpuUsPerRun: cpuUsPerRun(d),
+    // What the worker spent an app beyond the peer's cost of as many runs: an app's first isolate, mostly.
+    extraCpuMsPerApp: extraCpuMsPerApp(d),
   }));
   const fairRows = fair.map(({ driver, result }) => {
     const sorted = (xs: number[] | null) => (xs && xs.length > 0 ? [...xs].sort((a, b) => a - b) : null);
@@ -118,7 +130,7 @@ export function report({ plan, drains, fair, serverVersion, load }: Figures, jso
   ];
   const machine = machineInfo();
   if (json) {
-    console.log(JSON.stringify({ machine, postgres: serverVersion, loadAverage: load, plan, drains: drainRows, peerSpread, fairness: fairRows, targets }));
+    console.log(JSON.stringify({ machine, postgres: serverVersion, loadAverage: load, plan, drains: drainRows, peerSpread, isolateFloor: floor, fairness: fairRows, targets }));
     return;
   }
   console.log(`\n${machine.node} on ${machine.cpu} (${machine.cores} cores, ${machine.memoryGiB} GiB), PostgreSQL ${serverVersion}, the same machine`);
@@ -148,6 +160,16 @@ export function report({ plan, drains, fair, serverVersion, load }: Figures, jso
     if (peers.length > 1) {
       const note = peerSpread > PEER_SPREAD_WARN ? ": the machine's load moved during the drains, so the ratios are rough" : "";
       console.log(`the ${drains[0]?.apps}-app peer drained first and last, ${(peerSpread * 100).toFixed(0)}% apart; ratios are against their mean${note}`);
+    }
+    if (floor) {
+      console.log(
+        `the floor: bare isolated-vm, per app a 64 MB isolate, a context, a script and ${floor.callsPerApp} calls, then disposed: ` +
+          `${floor.cpuMsPerApp.toFixed(2)} ms of CPU an app (${floor.apps} apps, in this process, after the drains)`,
+      );
+      for (const r of drainRows) {
+        if (r.extraCpuMsPerApp === null) continue;
+        console.log(`  ${r.apps.toLocaleString("en-US")} apps: the worker spent ${r.extraCpuMsPerApp.toFixed(2)} ms of CPU an app beyond the peer's cost of its runs, ${(r.extraCpuMsPerApp / floor.cpuMsPerApp).toFixed(2)}× the floor`);
+      }
     }
     console.log(
       "load: the machine's 1-minute load average at the drain's end; isolates made: counted as constructed during the drain (count-isolates.cjs; the process's own warm-up isolates at start are left out); " +

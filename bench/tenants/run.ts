@@ -27,6 +27,7 @@ import { parseBenchOptions } from "../support/options.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-postgres.ts";
 import { drain, prepareApps, type DrainResult } from "./drain.ts";
 import { fairness, type FairnessPlan, type FairnessResult } from "./fairness.ts";
+import { measureIsolateFloor, type IsolateFloor } from "./isolate-floor.ts";
 import { report, type Plan } from "./report.ts";
 import { startServe, stopAllServe, type ServeProcess } from "./serve.ts";
 
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
   const drains: DrainResult[] = [];
   const fair: { driver: string; result: FairnessResult }[] = [];
   let serverVersion = "unknown";
+  let floor: IsolateFloor | null = null;
   try {
     if (plan.scenarios.includes("drain")) {
       const scratch = await createScratchDatabase(adminUrl, "sy_bench_tenants");
@@ -135,6 +137,10 @@ async function main(): Promise<void> {
             `${result.isolatesCreated} isolates made, peak RSS ${Math.round((result.memoryAtEnd?.peak ?? NaN) / 2 ** 20)} MiB`,
         );
       }
+      // An app's share of the drain's events, with as many apps as the widest drain (or 300 at most: it is a rate).
+      const most = Math.max(...plan.apps);
+      floor = measureIsolateFloor(Math.min(300, most), Math.max(1, Math.round(plan.jobs / most)));
+      say(`the bare isolated-vm floor: ${floor.cpuMsPerApp.toFixed(2)} ms of CPU an app`);
     }
     if (plan.scenarios.includes("fairness")) {
       const scratch = await createScratchDatabase(adminUrl, "sy_bench_tenants_fair");
@@ -152,7 +158,7 @@ async function main(): Promise<void> {
     process.off("SIGTERM", onSignal);
     await cleanUp();
   }
-  report({ plan, drains, fair, serverVersion, load: { before: loadBefore, after: loadavg()[0] as number } }, options.json === true);
+  report({ plan, drains, fair, serverVersion, load: { before: loadBefore, after: loadavg()[0] as number }, floor }, options.json === true);
 }
 
 async function fairnessOn(storage: { databaseUrl: string } | { dataDir: string }, masterKey: string, plan: FairnessPlan, databaseUrl: string | null): Promise<FairnessResult> {
