@@ -1,3 +1,4 @@
+import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, test } from "vitest";
 import { createExecutor } from "./executor.ts";
 import { compileForTest, memoryHost, requestFor } from "./test-helpers.ts";
@@ -42,11 +43,38 @@ describe("executor threads", () => {
 
   test("a version's text crosses to its thread once, and the same id and version with other text runs the new text", async () => {
     const v1 = compileForTest(`export default () => "first text"`, { appId: "app_texts", id: "script_texts", version: 3 });
-    const again = { ...v1, code: `${v1.code}` };
     const other = compileForTest(`export default () => "other text"`, { appId: "app_texts", id: "script_texts", version: 3 });
+    // What the caller hands its threads: how many runs carry their script's code.
+    const post = Worker.prototype.postMessage;
+    let carried = 0;
+    let bare = 0;
+    Worker.prototype.postMessage = function (this: Worker, message: unknown, ...rest: unknown[]) {
+      const m = message as { t?: string; runs?: Array<{ request: { script: { code: string } } }> };
+      if (m.t === "runs") for (const run of m.runs ?? []) if (run.request.script.code === "") bare++; else carried++;
+      return post.call(this, message, ...(rest as []));
+    };
     const results = [];
-    for (const script of [v1, again, v1, other, other, v1]) results.push((await executor.run(requestFor(script))).result);
+    try {
+      // A copy of v1 with equal text (another object, as a reloaded cache would give) is the same text.
+      for (const script of [v1, structuredClone(v1), v1, other, other, v1]) results.push((await executor.run(requestFor(script))).result);
+    } finally {
+      Worker.prototype.postMessage = post;
+    }
     expect(results).toEqual(["first text", "first text", "first text", "other text", "other text", "first text"]);
+    // v1 once, other once, v1 again once it had been replaced: three crossings, three runs without.
+    expect({ carried, bare }).toEqual({ carried: 3, bare: 3 });
+  });
+
+  test("a run whose event cannot be copied to its thread ends, with its thread's other runs, instead of hanging, and the thread is replaced", async () => {
+    const script = compileForTest(`export default (event) => event.kind`, { appId: "app_uncloneable" });
+    expect((await executor.run(requestFor(script))).result).toBe("manual");
+    const before = failures.length;
+    const out = await executor.run(requestFor(script, { kind: "manual", payload: { f: () => 1 } }));
+    expect(out.status).toBe("error");
+    expect(failures.slice(before).map((f) => f.op)).toEqual(["executor.thread"]);
+    expect(String((failures[before]?.error as Error).name)).toBe("DataCloneError");
+    // The replacement thread starts with no texts: the script crosses again and runs.
+    expect((await executor.run(requestFor(script))).result).toBe("manual");
   });
 
   test("scripts looping at their CPU limit on every thread do not delay the caller's event loop, and end at their limit", async () => {

@@ -1,10 +1,10 @@
 /**
  * A script version's text (its compiled code and source map) crosses to an
- * executor thread once, not with every run. Copying them with each run cost
- * about 17 µs of CPU a run (structured clone on both sides, and the garbage
- * of the copies), more than the rest of the hand-off: measured with a
- * 1.2 KB script, a warm run on a thread cost 61 µs of CPU in all against
- * 11 for a bare batched hand-off with an isolate entry.
+ * executor thread once, not with every run. Structured clone copies the
+ * text on both sides with each run, and the copies are garbage at once: a
+ * 50 KB script's warm runs on one thread, 8 at once, cost 72–96 µs of CPU
+ * each with it and 51–60 without it. For a script of a KB or two the
+ * difference is within the noise; it grows with the text.
  *
  * The caller decides what the thread keeps: `SentTexts` (caller side, one
  * per thread) remembers what it sent, most recently used last, within a
@@ -13,19 +13,24 @@
  * and never grows past the caller's budget. The thread applies a run's
  * forgets before the run, in the order the runs were made, and messages
  * arrive in order: a run sent as "kept" always finds its text. A new thread
- * gets a new `SentTexts`.
+ * gets a new `SentTexts`. Should the two sides ever disagree (a bug), the
+ * thread throws on the run that finds no text, which ends the thread: its
+ * runs end as collateral and a new thread takes its place, both sides
+ * empty, rather than any run getting other code. The kept texts are not
+ * released while idle: each side holds at most the budget a thread, the
+ * caller's side as references to texts its caller may have dropped.
  */
 import type { CompiledScript, RunRequest } from "../types.ts";
 
 /**
- * One run as it crosses. `text`: "keep" (the thread keeps the text it
+ * One run as it crosses. `carries`: "keep" (the thread keeps the text it
  * carries), "kept" (it carries none: the thread has it), or absent (a text
  * too big to keep, carried with each run).
  */
 export interface WireRun {
   id: number;
   request: RunRequest;
-  text?: "keep" | "kept";
+  carries?: "keep" | "kept";
   /** Texts the thread drops before this run. */
   forget?: string[];
 }
@@ -37,16 +42,22 @@ interface Text {
 
 type Script = Pick<CompiledScript, "appId" | "id" | "version" | "code" | "sourceMap">;
 
-
-// Apps' ids and scripts' ids hold no NUL: a key names one app's version.
+// Which app's version a text is for. Ids are made by the server (no NUL in
+// them), but nothing rests on that: the caller compares the whole text, so
+// two versions sharing a key only make the text cross again.
 const textKey = (script: Script) => `${script.appId}\u0000${script.id}\u0000${script.version}`;
 
 const textBytes = (text: Text) => 2 * (text.code.length + (text.sourceMap?.length ?? 0));
 
 const textOf = (script: Script): Text => ({ code: script.code, sourceMap: script.sourceMap });
 
-/** Most bytes of script text a thread keeps (UTF-16, as V8 may hold them). */
-export const KEPT_TEXT_BYTES = 64 * 1024 * 1024;
+/**
+ * Most bytes of script text a thread keeps, counted as UTF-16 (an upper
+ * bound: V8 keeps ASCII text in one byte a character). Source is at most
+ * 1 MiB a version, so this keeps a few dozen large versions or thousands
+ * of small ones.
+ */
+export const KEPT_TEXT_BYTES = 32 * 1024 * 1024;
 
 /** The caller's record of what one thread keeps; see the file comment. */
 export class SentTexts {
@@ -64,7 +75,7 @@ export class SentTexts {
     if (known !== undefined && known.code === script.code && known.sourceMap === script.sourceMap) {
       this.sent.delete(key);
       this.sent.set(key, known);
-      return { id, request: { ...request, script: { ...script, code: "", sourceMap: null } }, text: "kept" };
+      return { id, request: { ...request, script: { ...script, code: "", sourceMap: null } }, carries: "kept" };
     }
     const forget: string[] = [];
     if (known !== undefined) {
@@ -82,7 +93,7 @@ export class SentTexts {
       this.drop(oldest, old);
       forget.push(oldest);
     }
-    return forget.length > 0 ? { id, request, text: "keep", forget } : { id, request, text: "keep" };
+    return forget.length > 0 ? { id, request, carries: "keep", forget } : { id, request, carries: "keep" };
   }
 
   private drop(key: string, text: Text): void {
@@ -95,17 +106,24 @@ export class SentTexts {
 export class KeptTexts {
   private readonly kept = new Map<string, Text>();
 
-  /** The request as the executor takes it: a "kept" run gets its text back; a "keep" run's text is kept. */
-  request(run: WireRun): RunRequest {
+  /** Bytes of text held, counted as `SentTexts` counts them. */
+  get bytes(): number {
+    let sum = 0;
+    for (const text of this.kept.values()) sum += textBytes(text);
+    return sum;
+  }
+
+  /** The request as the executor takes it: a "kept" run gets its text back; a "keep" run's text is kept. Called in the order the runs were sent. */
+  restore(run: WireRun): RunRequest {
     if (run.forget) for (const key of run.forget) this.kept.delete(key);
     const { script } = run.request;
     const key = textKey(script);
-    if (run.text !== "kept") {
-      if (run.text === "keep") this.kept.set(key, textOf(script));
+    if (run.carries !== "kept") {
+      if (run.carries === "keep") this.kept.set(key, textOf(script));
       return run.request;
     }
     const text = this.kept.get(key);
-    // Only a bug in this protocol gets here: fail the run loudly rather than run other code.
+    // Only a bug in this protocol gets here: end the thread (see the file comment) rather than run other code.
     if (text === undefined) throw new Error(`executor thread: no text kept for script ${script.id} version ${script.version}`);
     return { ...run.request, script: { ...script, code: text.code, sourceMap: text.sourceMap } };
   }

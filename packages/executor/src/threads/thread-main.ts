@@ -162,7 +162,7 @@ function receive(message: ToThread): void {
     return;
   }
   // In the order they were sent: a run's forgets and kept text depend on the runs before it.
-  const runs = message.runs.map((run) => ({ id: run.id, request: texts.request(run) }));
+  const runs = message.runs.map((run) => ({ id: run.id, request: texts.restore(run) }));
   const perApp = new Map<string, number>();
   for (const { request } of runs) perApp.set(request.script.appId, (perApp.get(request.script.appId) ?? 0) + 1);
   for (const n of perApp.values()) if (n > 1) executor.countBatchedStarts(n);

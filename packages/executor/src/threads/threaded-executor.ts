@@ -53,7 +53,7 @@ interface ExecutorThread {
   pending: Map<number, PendingRun>;
   /** Runs of this turn, sent together when it ends. */
   queue: Array<{ id: number; request: RunRequest }>;
-  /** The script texts this thread keeps, so a run crosses without its script's (script-texts.ts). */
+  /** The script texts this thread keeps, so a run crosses without its script's text (script-texts.ts). */
   texts: SentTexts;
   answers: Array<{ call: number; answer: HostAnswer }>;
   flushScheduled: boolean;
@@ -305,8 +305,16 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
       thread.answers = [];
     }
     if (thread.queue.length > 0) {
-      post(thread, { t: "runs", runs: thread.queue.map(({ id, request }) => thread.texts.wire(id, request)) });
+      const runs = thread.queue.map(({ id, request }) => thread.texts.wire(id, request));
       thread.queue = [];
+      try {
+        post(thread, { t: "runs", runs });
+      } catch (error) {
+        // Something in a run cannot be copied to a thread (an event structured clone refuses). The thread's
+        // texts would no longer match what `texts` recorded as sent: it is given up and replaced, its runs ended.
+        lost(thread, error);
+        void thread.worker.terminate();
+      }
     }
   }
 
