@@ -85,15 +85,19 @@ export class SentTexts {
     }
     const text = textOf(script);
     // A text bigger than the whole budget crosses with each run, never kept.
-    if (textBytes(text) > this.budget) return forget.length > 0 ? { id, request, forget } : { id, request };
-    this.sent.set(key, text);
-    this.bytes += textBytes(text);
-    for (const [oldest, old] of this.sent) {
-      if (this.bytes <= this.budget) break;
-      this.drop(oldest, old);
-      forget.push(oldest);
+    const run: WireRun = { id, request };
+    if (textBytes(text) <= this.budget) {
+      run.carries = "keep";
+      this.sent.set(key, text);
+      this.bytes += textBytes(text);
+      for (const [oldest, old] of this.sent) {
+        if (this.bytes <= this.budget) break;
+        this.drop(oldest, old);
+        forget.push(oldest);
+      }
     }
-    return forget.length > 0 ? { id, request, carries: "keep", forget } : { id, request, carries: "keep" };
+    if (forget.length > 0) run.forget = forget;
+    return run;
   }
 
   private drop(key: string, text: Text): void {
