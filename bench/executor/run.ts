@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     await checkPaths(fixture, executor);
     results = await measure(fixture, executor, plan);
   } finally {
-    executor.dispose();
+    await executor.dispose();
   }
   const targets = checkTargets(results);
   const elapsedS = (performance.now() - started) / 1000;
@@ -182,7 +182,7 @@ async function measure(f: ExecutorFixture, executor: Executor, plan: Plan): Prom
       },
     );
   const cold = await interleave([coldCase(CASES.cold, f.trivial), coldCase(CASES.webCold, f.webFresh)], plan.cold);
-  coldExecutor.dispose();
+  await coldExecutor.dispose();
 
   // One script run of GETS_PER_RUN calls, timed whole and divided.
   const loopCase = (name: string, script: typeof f.secretsLoop): Case => ({

@@ -56,8 +56,12 @@ export interface Executor {
   /** Runs `req.script`'s handler once. Never rejects for anything the script does; its failures are in the outcome. */
   run(req: RunRequest): Promise<RunOutcome>;
   stats(): ExecutorStats;
-  /** Disposes every isolate; runs in flight end with status `error` (`executor_closed`), later `run` calls throw. */
-  dispose(): void;
+  /**
+   * Disposes every isolate; runs in flight end with status `error`
+   * (`executor_closed`), later `run` calls throw. Settles once the executor's
+   * threads have exited: a process should not end before (threaded-executor.ts).
+   */
+  dispose(): Promise<void>;
 }
 
 /** The executor on one thread, with what its thread adds to the stats. */
@@ -225,11 +229,12 @@ export function createLocalExecutor(config: ResolvedOptions): LocalExecutor {
       };
     },
     dispose() {
-      if (closed) return;
+      if (closed) return Promise.resolve();
       closed = true;
       pool.close();
       disposeWaiting();
       watchdog.stop();
+      return Promise.resolve();
     },
   };
 }

@@ -71,7 +71,14 @@ interface ExecutorThread {
   entryWatch: SharedArrayBuffer;
   /** The entry last seen there, since when (`performance.now()`), and when it was first seen overdue. */
   watched: { seq: number; since: number; overdueAt: number | null };
+  /** Settles when its worker has exited. */
+  exited: Promise<void>;
 }
+
+// How long `dispose()` waits for a thread to close before terminating it,
+// and then for the termination. A thread's close waits for its warm-ups,
+// at most CACHE_WARMUP_WAIT_MS (thread-main.ts).
+const DISPOSE_WAIT_MS = 10_000;
 
 // An app's pin is forgotten past this many apps per warm isolate: the app
 // then goes to the least loaded thread again, and its old isolate ages out.
@@ -128,6 +135,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
   const maxPins = Math.min(config.poolSize, config.isolateMemoryMb) * PINS_PER_POOL_SLOT;
   let runIds = 0;
   let closed = false;
+  let disposed: Promise<void> = Promise.resolve();
   // Secret changes, counted where every thread sees the count at once
   // (thread-secrets.ts); the message after it says which app.
   const secretsGeneration = new Int32Array(new SharedArrayBuffer(4));
@@ -146,6 +154,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
     const worker = new Worker(code, { eval: true, workerData: { config: threadConfig, sources, secretsGeneration, entryWatch }, name: "switchyard-executor" });
     const thread: ExecutorThread = {
       worker,
+      exited: new Promise((resolve) => worker.once("exit", () => resolve())),
       pending: new Map(),
       queue: [],
       texts: new SentTexts(),
@@ -398,7 +407,7 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
       return sum;
     },
     dispose() {
-      if (closed) return;
+      if (closed) return disposed;
       closed = true;
       unwatchSecrets?.();
       for (const thread of threads) {
@@ -410,8 +419,38 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
         thread.queue = [];
         if (!thread.closed) post(thread, { t: "dispose" });
       }
+      disposed = threadsGone([...threads]);
+      return disposed;
     },
   };
+}
+
+/**
+ * Settles once every thread in `threads` has exited: each closes when told
+ * (its runs ended, its isolates disposed, its warm-ups settled) and is then
+ * terminated. A process that exits with a thread still inside isolated-vm
+ * (an isolate being made or compiled into) can hang in its exit, or crash
+ * there; so a caller waits for this before it ends. One not gone within
+ * `DISPOSE_WAIT_MS` is terminated; past that again, it is left (a thread
+ * stuck inside an isolate cannot be stopped, entry-watch.ts).
+ */
+async function threadsGone(threads: ExecutorThread[]): Promise<void> {
+  const within = (ms: number, promise: Promise<unknown>) =>
+    new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      timer.unref();
+      void promise.then(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  await Promise.all(
+    threads.map(async (thread) => {
+      if (await within(DISPOSE_WAIT_MS, thread.exited)) return;
+      void thread.worker.terminate();
+      await within(DISPOSE_WAIT_MS, thread.exited);
+    }),
+  );
 }
 
 // The cause (the operator's thread-host failing) went to onHostFailure; it

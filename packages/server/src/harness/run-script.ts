@@ -190,7 +190,7 @@ export async function runScript(options: RunScriptOptions): Promise<LocalRun> {
     };
   } finally {
     runs.end(ctx.run.id);
-    executor.dispose();
+    await executor.dispose();
     await client.close();
     await mailer.close();
   }
