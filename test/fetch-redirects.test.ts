@@ -32,7 +32,7 @@ beforeAll(async () => {
   executor = createExecutor({ host });
 });
 afterAll(async () => {
-  executor.dispose();
+  await executor.dispose();
   await client.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });

@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { describe, expect, test } from "vitest";
 import { createExecutor } from "./executor.ts";
@@ -28,4 +30,16 @@ describe("executor threads, disposed", () => {
       Worker.prototype.postMessage = post;
     }
   });
+
+  test("a process that only awaits dispose() lives until its threads have exited, then ends by itself", async () => {
+    const fixture = fileURLToPath(new URL("./threads/dispose-exit.fixture.ts", import.meta.url));
+    const child = spawn(process.execPath, ["--no-node-snapshot", "--import", "tsx", fixture], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    expect(JSON.parse(stdout.trim())).toEqual({ status: "ok", result: 2, disposed: true });
+  }, 30_000);
 });

@@ -105,7 +105,7 @@ describe("secrets on executor threads", () => {
       expect((await local.run(request)).error).toBeNull();
       expect(readsOf(plain.gets, request.ctx.run.id, "TOKEN")).toBe(20);
     } finally {
-      local.dispose();
+      await local.dispose();
     }
   });
 

@@ -36,7 +36,7 @@ describe("executor threads that fail", () => {
       expect(again.error?.code).toBe("executor_unavailable");
       expect(performance.now() - t0).toBeLessThan(1_000);
     } finally {
-      executor.dispose();
+      await executor.dispose();
     }
   });
 
@@ -72,7 +72,7 @@ describe("executor threads that fail", () => {
       expect((await executor.run(requestFor(compileForTest(`export default () => 2`, { appId: "app_crash" })))).result).toBe(2);
       expect(Atomics.load(starts, 0)).toBe(2);
     } finally {
-      executor.dispose();
+      await executor.dispose();
     }
   });
 });

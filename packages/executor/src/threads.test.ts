@@ -104,8 +104,9 @@ describe("executor threads", () => {
     const local = createExecutor({ host, threads: 1 });
     const pending = local.run(requestFor(compileForTest(`export default () => secrets.get("HANG");`)));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    local.dispose();
+    const disposed = local.dispose();
     expect((await pending).error).toMatchObject({ code: "executor_closed", retry: { kind: "retry" } });
     await expect(local.run(requestFor(compileForTest(`export default () => 1`)))).rejects.toThrow(/dispose/);
+    await disposed;
   });
 });

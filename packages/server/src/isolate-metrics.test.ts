@@ -46,7 +46,7 @@ describe("isolate metrics", () => {
       expect(bytes).toBeGreaterThan(4 * 512 * 1024);
       expect(bytes).toBeLessThan(64 * 1024 * 1024);
     } finally {
-      executor.dispose();
+      await executor.dispose();
     }
   });
 });

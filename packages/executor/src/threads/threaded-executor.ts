@@ -71,8 +71,9 @@ interface ExecutorThread {
   entryWatch: SharedArrayBuffer;
   /** The entry last seen there, since when (`performance.now()`), and when it was first seen overdue. */
   watched: { seq: number; since: number; overdueAt: number | null };
-  /** Settles when its worker has exited. */
+  /** Settles when its worker has exited, or was given up as parked (never waited for). */
   exited: Promise<void>;
+  settleExited: () => void;
 }
 
 // How long `dispose()` waits for a thread to close before terminating it,
@@ -152,9 +153,13 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
   function start(failedStarts = 0): ExecutorThread {
     const entryWatch = new SharedArrayBuffer(ENTRY_WATCH_BYTES);
     const worker = new Worker(code, { eval: true, workerData: { config: threadConfig, sources, secretsGeneration, entryWatch }, name: "switchyard-executor" });
+    let settleExited = () => {};
+    const exited = new Promise<void>((resolve) => (settleExited = resolve));
+    worker.once("exit", () => settleExited());
     const thread: ExecutorThread = {
       worker,
-      exited: new Promise((resolve) => worker.once("exit", () => resolve())),
+      exited,
+      settleExited,
       pending: new Map(),
       queue: [],
       texts: new SentTexts(),
@@ -289,6 +294,8 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
   function parked(thread: ExecutorThread, owner: EntryOwner): void {
     const { worker } = thread;
     worker.removeAllListeners();
+    // Nobody waits for it to exit, `dispose()` included: it may never.
+    thread.settleExited();
     // Should it ever come back after all, it is told to close, and whatever it says is ignored.
     worker.on("error", () => {});
     worker.unref();
@@ -333,6 +340,8 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
 
   // A thread with runs in flight keeps the process alive; an idle one does not.
   function refreshRef(thread: ExecutorThread): void {
+    // Once disposed, `dispose()` holds each thread until it exits (or gives it up).
+    if (closed) return;
     if (thread.pending.size > 0 || thread.calls.size > 0) thread.worker.ref();
     else thread.worker.unref();
   }
@@ -418,6 +427,9 @@ export function createThreadedExecutor(config: ResolvedOptions): Executor {
         }
         thread.queue = [];
         if (!thread.closed) post(thread, { t: "dispose" });
+        // Idle threads are unref'd (the process may end while they idle);
+        // a caller awaiting this must not see its process end before they do.
+        thread.worker.ref();
       }
       disposed = threadsGone([...threads]);
       return disposed;
@@ -448,7 +460,8 @@ async function threadsGone(threads: ExecutorThread[]): Promise<void> {
     threads.map(async (thread) => {
       if (await within(DISPOSE_WAIT_MS, thread.exited)) return;
       void thread.worker.terminate();
-      await within(DISPOSE_WAIT_MS, thread.exited);
+      // Given up for good: it must not keep the process alive either.
+      if (!(await within(DISPOSE_WAIT_MS, thread.exited))) thread.worker.unref();
     }),
   );
 }
