@@ -31,14 +31,21 @@ describe("executor threads, disposed", () => {
     }
   });
 
-  test("a process that only awaits dispose() lives until its threads have exited, then ends by itself", async () => {
+  test("a process that only awaits dispose() sees it settle, then ends by itself", async () => {
     const fixture = fileURLToPath(new URL("./threads/dispose-exit.fixture.ts", import.meta.url));
     const child = spawn(process.execPath, ["--no-node-snapshot", "--import", "tsx", fixture], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    const code = await new Promise<number | null>((resolve) => {
+      // Not left behind should it hang.
+      const timer = setTimeout(() => child.kill("SIGKILL"), 25_000);
+      child.once("exit", (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
     expect(JSON.parse(stdout.trim())).toEqual({ status: "ok", result: 2, disposed: true });
   }, 30_000);
